@@ -1,0 +1,275 @@
+"""Access requests, their append-only event log, and the applicant organisations."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_fsm import GET_STATE, ConcurrentTransitionMixin, FSMField, transition
+
+from catalog.models import DataHolder, Dataset
+
+from .exceptions import EventLogImmutable
+from .workflow import PAUSABLE_STATES, TRANSITIONS, Role, Route, State, condition_holds, roles_for
+
+
+class Organisation(models.Model):
+    """An applicant organisation: the data controller ("responsable de traitement")."""
+
+    name = models.CharField(_("nom"), max_length=200, unique=True)
+    siret = models.CharField(_("SIRET"), max_length=14, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Profile(models.Model):
+    """What a user belongs to: an applicant organisation, or a data holder for its staff."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    organisation = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="members",
+        verbose_name=_("organisation"),
+    )
+    data_holder = models.ForeignKey(
+        DataHolder, null=True, blank=True, on_delete=models.PROTECT, related_name="staff",
+        verbose_name=_("détenteur de données"),
+    )
+    language = models.CharField(_("langue"), max_length=8, choices=settings.LANGUAGES, default="fr")
+
+    class Meta:
+        verbose_name = _("profil")
+        verbose_name_plural = _("profils")
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+
+class CesreesOpinion(models.TextChoices):
+    FAVOURABLE = "favourable", _("Favorable")
+    FAVOURABLE_WITH_RECOMMENDATIONS = "favourable_with_recommendations", _("Favorable avec recommandations")
+    RESERVED = "reserved", _("Réservé")
+    UNFAVOURABLE = "unfavourable", _("Défavorable")
+    TACIT = "tacit", _("Favorable (silence du comité)")
+
+
+def _fsm(name: str) -> dict:
+    """django-fsm ``transition`` arguments for the spec ``name`` of workflow.TRANSITIONS."""
+    spec = TRANSITIONS[name]
+    if spec.target is None:
+        target = GET_STATE(lambda instance, *args, **kwargs: instance.paused_from, states=PAUSABLE_STATES)
+    else:
+        target = spec.target
+
+    def condition(instance) -> bool:
+        to = instance.paused_from if spec.target is None else spec.target
+        return condition_holds(
+            instance.state, to, requires_matching=instance.requires_matching,
+            route=instance.route, paused_from=instance.paused_from,
+        )
+
+    def permission(instance, user) -> bool:
+        from .roles import user_roles
+
+        return bool(user_roles(user, instance) & roles_for(spec, instance.state))
+
+    condition.__name__ = f"{name}_condition"
+    permission.__name__ = f"{name}_permission"
+    return {
+        "field": "state", "source": list(spec.sources), "target": target,
+        "conditions": [condition], "permission": permission,
+        "custom": {"label": spec.label},
+    }
+
+
+class AccessRequest(ConcurrentTransitionMixin, models.Model):
+    """A research project's request for access to catalogue data, moving along the pathway.
+
+    Transition methods hold rules and field updates only. Every write goes through
+    ``access_requests.services``, which locks, checks permissions, saves and logs the event.
+    """
+
+    reference = models.CharField(_("référence"), max_length=32, unique=True)
+    title = models.CharField(_("titre"), max_length=300)
+    summary = models.TextField(_("résumé"), blank=True)
+    organisation = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="requests",
+        verbose_name=_("organisation demandeuse"),
+    )
+    applicant = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        related_name="access_requests", verbose_name=_("porteur de projet"),
+    )
+    datasets = models.ManyToManyField(Dataset, blank=True, related_name="access_requests", verbose_name=_("bases demandées"))
+    brings_own_data = models.BooleanField(_("apporte des données propres à apparier"), default=False)
+    requires_matching = models.BooleanField(_("appariement nécessaire"), default=False)
+    route = models.CharField(_("procédure"), max_length=32, choices=Route.choices, default=Route.STANDARD)
+    state = FSMField(_("état"), max_length=32, choices=State.choices, default=State.DRAFT, protected=True, db_index=True)
+    paused_from = models.CharField(_("étape suspendue"), max_length=32, choices=State.choices, blank=True)
+    cesrees_opinion = models.CharField(_("avis du CESREES"), max_length=40, choices=CesreesOpinion.choices, blank=True)
+    cesrees_extended = models.BooleanField(_("délai CESREES prolongé"), default=False)
+    cnil_extended = models.BooleanField(_("délai CNIL renouvelé"), default=False)
+    cnil_decision_number = models.CharField(_("numéro de décision CNIL"), max_length=64, blank=True)
+    cnil_decision_date = models.DateField(_("date de décision CNIL"), null=True, blank=True)
+    created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("modifiée le"), auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("demande d'accès")
+        verbose_name_plural = _("demandes d'accès")
+        permissions = [
+            ("act_as_secretariat", _("Agir comme secrétariat du HDH")),
+            ("act_as_cesrees", _("Agir comme CESREES")),
+            ("act_as_cnil", _("Agir comme CNIL")),
+            ("act_as_data_holder", _("Agir comme détenteur de données")),
+            ("act_as_platform", _("Agir comme équipe plateforme")),
+            ("view_all_requests", _("Consulter toutes les demandes")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} — {self.title}"
+
+    # --- relations used by permissions -------------------------------------------------
+    def is_applicant(self, user) -> bool:
+        if self.applicant_id is not None and self.applicant_id == user.pk:
+            return True
+        profile = getattr(user, "profile", None) if _has_profile(user) else None
+        return bool(profile and profile.organisation_id and profile.organisation_id == self.organisation_id)
+
+    def concerns_holder_of(self, user) -> bool:
+        profile = user.profile if _has_profile(user) else None
+        if profile is None or profile.data_holder_id is None:
+            return False
+        return self.datasets.filter(holder_id=profile.data_holder_id).exists()
+
+    # --- transitions: rules and field updates only -------------------------------------
+    @transition(**_fsm("submit"))
+    def submit(self) -> None:
+        pass
+
+    @transition(**_fsm("withdraw"))
+    def withdraw(self) -> None:
+        self.paused_from = ""
+
+    @transition(**_fsm("request_information"))
+    def request_information(self) -> None:
+        self.paused_from = self.state
+
+    @transition(**_fsm("resume"))
+    def resume(self) -> None:
+        # The target is read from paused_from by GET_STATE after this method returns,
+        # so paused_from is cleared by the service once the state has changed.
+        pass
+
+    @transition(**_fsm("forward_to_cesrees"))
+    def forward_to_cesrees(self) -> None:
+        pass
+
+    @transition(**_fsm("approve_without_review"))
+    def approve_without_review(self) -> None:
+        pass
+
+    @transition(**_fsm("reject"))
+    def reject(self) -> None:
+        pass
+
+    @transition(**_fsm("record_cesrees_opinion"))
+    def record_cesrees_opinion(self, opinion: str) -> None:
+        self.cesrees_opinion = opinion
+
+    @transition(**_fsm("authorise"))
+    def authorise(self, decision_number: str, decision_date) -> None:
+        self.cnil_decision_number = decision_number
+        self.cnil_decision_date = decision_date
+
+    @transition(**_fsm("start_matching"))
+    def start_matching(self) -> None:
+        pass
+
+    @transition(**_fsm("start_extraction"))
+    def start_extraction(self) -> None:
+        pass
+
+    @transition(**_fsm("deliver"))
+    def deliver(self) -> None:
+        pass
+
+    @transition(**_fsm("close"))
+    def close(self) -> None:
+        pass
+
+
+def _has_profile(user) -> bool:
+    try:
+        user.profile  # noqa: B018
+    except (AttributeError, Profile.DoesNotExist):
+        return False
+    return True
+
+
+class ReferenceSequence(models.Model):
+    """The last number given to a request reference in a year (HDH-YYYY-NNNN)."""
+
+    year = models.PositiveIntegerField(primary_key=True)
+    last = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last}"
+
+
+class EventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise EventLogImmutable(str(_("Le journal des événements est en ajout seul.")))
+
+    def delete(self):
+        raise EventLogImmutable(str(_("Le journal des événements est en ajout seul.")))
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise EventLogImmutable(str(_("Le journal des événements est en ajout seul.")))
+
+
+
+class Event(models.Model):
+    """One entry in a request's history: a transition (or creation, or an extension).
+
+    Append-only: the ORM refuses updates and deletes here, and on PostgreSQL and SQLite a
+    trigger refuses them in the database too. The delays are computed from these rows.
+    """
+
+    request = models.ForeignKey(AccessRequest, on_delete=models.PROTECT, related_name="events")
+    from_state = models.CharField(_("état de départ"), max_length=32, choices=State.choices, blank=True)
+    to_state = models.CharField(_("état d'arrivée"), max_length=32, choices=State.choices)
+    action = models.CharField(_("action"), max_length=40)
+    at = models.DateTimeField(_("instant"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("acteur"),
+    )
+    role = models.CharField(_("rôle"), max_length=32, choices=Role.choices)
+    comment = models.TextField(_("commentaire"), blank=True)
+    payload = models.JSONField(_("données"), default=dict, blank=True)
+
+    objects = EventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["request", "at", "id"], name="event_request_at_idx")]
+        verbose_name = _("événement")
+        verbose_name_plural = _("événements")
+
+    def __str__(self) -> str:
+        return f"{self.request_id}: {self.from_state or '∅'} → {self.to_state} @ {self.at.isoformat()}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise EventLogImmutable(str(_("Le journal des événements est en ajout seul.")))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise EventLogImmutable(str(_("Le journal des événements est en ajout seul.")))

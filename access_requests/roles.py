@@ -1,0 +1,58 @@
+"""Roles: Django groups carrying one permission each, plus the applicant relation.
+
+A user acts as a reviewer role when they hold that role's permission (through its group, or
+as a superuser). A data holder's members act only on requests that ask for their datasets.
+An applicant acts on the requests of their own organisation.
+"""
+
+from __future__ import annotations
+
+from .workflow import Role
+
+# role -> codename of the permission on AccessRequest that grants it
+ROLE_PERMISSIONS: dict[str, str] = {
+    Role.SECRETARIAT: "act_as_secretariat",
+    Role.CESREES: "act_as_cesrees",
+    Role.CNIL: "act_as_cnil",
+    Role.DATA_HOLDER: "act_as_data_holder",
+    Role.PLATFORM: "act_as_platform",
+    Role.MANAGEMENT: "view_all_requests",
+}
+# Reviewer roles can read every request; management reads but never acts.
+GROUP_PERMISSIONS: dict[str, list[str]] = {
+    role: [codename, "view_all_requests"] for role, codename in ROLE_PERMISSIONS.items()
+}
+GROUP_PERMISSIONS[Role.ADMINISTRATOR] = [*ROLE_PERMISSIONS.values()]
+
+
+def ensure_role_groups(sender=None, **kwargs) -> None:
+    """Create one group per role with its permissions (post_migrate; idempotent)."""
+    from django.contrib.auth.models import Group, Permission
+
+    perms = {
+        p.codename: p
+        for p in Permission.objects.filter(
+            content_type__app_label="access_requests", codename__in=set(ROLE_PERMISSIONS.values())
+        )
+    }
+    if len(perms) < len(set(ROLE_PERMISSIONS.values())):
+        return  # permissions not created yet (first migrate pass)
+    for role, codenames in GROUP_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=str(role))
+        group.permissions.add(*(perms[c] for c in codenames))
+
+
+def user_roles(user, request) -> set[str]:
+    """Every role ``user`` can act in on ``request`` (an AccessRequest)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return set()
+    roles: set[str] = set()
+    if request.is_applicant(user):
+        roles.add(Role.APPLICANT)
+    for role, codename in ROLE_PERMISSIONS.items():
+        if role == Role.MANAGEMENT or not user.has_perm(f"access_requests.{codename}"):
+            continue
+        if role == Role.DATA_HOLDER and not user.is_superuser and not request.concerns_holder_of(user):
+            continue
+        roles.add(role)
+    return roles

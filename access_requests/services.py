@@ -1,0 +1,302 @@
+"""Every write with business meaning on access requests.
+
+One shape for every transition: atomic block → lock the row → check the transition exists
+from the current state → check the actor's role → check the conditions → transition → save →
+append the event row → side effects on commit. Views, admin, commands, the import and tasks
+call these functions and nothing else writes requests or events.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_fsm import ConcurrentTransition
+
+from catalog.models import Dataset
+
+from .exceptions import ActionNotPermitted, ConcurrentUpdate, IllegalTransition, InvalidInput, RequestNotFound
+from .models import AccessRequest, CesreesOpinion, Event, Organisation, ReferenceSequence
+from .roles import user_roles
+from .workflow import TRANSITIONS, Role, Route, State, condition_holds, roles_for
+
+logger = logging.getLogger(__name__)
+
+_ROLE_ORDER = [r.value for r in Role]
+
+
+# --- helpers ---------------------------------------------------------------------------
+def derive_requires_matching(*, dataset_count: int, brings_own_data: bool) -> bool:
+    """Matching is needed to link two or more sources, or the applicant's own data."""
+    return brings_own_data or dataset_count >= 2
+
+
+def next_reference(year: int) -> str:
+    """Give the next free reference HDH-YYYY-NNNN of ``year`` (skips imported ones)."""
+    with transaction.atomic():
+        ReferenceSequence.objects.get_or_create(year=year)
+        for _attempt in range(1000):
+            ReferenceSequence.objects.filter(year=year).update(last=F("last") + 1)
+            last = ReferenceSequence.objects.select_for_update().get(year=year).last
+            reference = f"HDH-{year}-{last:04d}"
+            if not AccessRequest.objects.filter(reference=reference).exists():
+                return reference
+    raise RuntimeError("no free reference found")  # pragma: no cover - 1000 imported in a row
+
+
+def _load_for_update(request_id: int) -> AccessRequest:
+    try:
+        return AccessRequest.objects.select_for_update().get(pk=request_id)
+    except (AccessRequest.DoesNotExist, ValueError, TypeError):
+        raise RequestNotFound(_("Demande introuvable.")) from None
+
+
+def _acting_role(request: AccessRequest, actor, allowed: Iterable[str]) -> str:
+    """The role under which ``actor`` acts, or ActionNotPermitted. No actor: the system."""
+    if actor is None:
+        return Role.SYSTEM
+    usable = user_roles(actor, request) & set(allowed)
+    if not usable:
+        raise ActionNotPermitted(_("Votre rôle ne permet pas cette action sur la demande %(reference)s.") % {"reference": request.reference})
+    return min(usable, key=_ROLE_ORDER.index)
+
+
+def _label(state: str) -> str:
+    return str(State(state).label) if state in State.values else state
+
+
+def _append_event(request: AccessRequest, *, from_state: str, to_state: str, action: str, actor, role: str,
+                  comment: str = "", payload: dict | None = None, at: dt.datetime | None = None) -> Event:
+    return Event.objects.create(
+        request=request, from_state=from_state, to_state=to_state, action=action,
+        at=at or timezone.now(), actor=actor, role=role, comment=comment, payload=payload or {},
+    )
+
+
+def _after_commit(request_id: int) -> None:
+    """Side effects of any committed change of a request (run after commit)."""
+    from . import tasks
+
+    tasks.recompute_request_delay.delay(request_id)
+
+
+def _transition(*, request_id: int, actor, name: str, comment: str = "", payload: dict | None = None,
+                args: tuple = (), kwargs: dict | None = None) -> AccessRequest:
+    spec = TRANSITIONS[name]
+    with transaction.atomic():
+        request = _load_for_update(request_id)
+        source = request.state
+        requested = spec.target or request.paused_from or State.AWAITING_APPLICANT
+        if source not in spec.sources:
+            raise IllegalTransition(reference=request.reference, current=_label(source), requested=_label(requested))
+        role = _acting_role(request, actor, roles_for(spec, source))
+        if not condition_holds(source, requested, requires_matching=request.requires_matching,
+                               route=request.route, paused_from=request.paused_from):
+            raise IllegalTransition(reference=request.reference, current=_label(source),
+                                    requested=_label(requested), reason=_condition_reason(source, requested))
+        getattr(request, name)(*args, **(kwargs or {}))
+        if name == "resume":
+            request.paused_from = ""
+        try:
+            request.save()
+        except ConcurrentTransition:
+            raise ConcurrentUpdate(_("La demande %(reference)s a été modifiée entre-temps ; rechargez-la.") % {"reference": request.reference}) from None
+        _append_event(request, from_state=source, to_state=request.state, action=name, actor=actor,
+                      role=role, comment=comment, payload=payload)
+        transaction.on_commit(lambda: _after_commit(request.pk))
+    return request
+
+
+def _condition_reason(source: str, target: str) -> str:
+    if source == State.SUBMITTED and target == State.CONTRACTING:
+        return _("Seules les procédures MR et d'accès simplifié passent directement au conventionnement.")
+    if source == State.CONTRACTING and target == State.MATCHING:
+        return _("Cette demande ne nécessite pas d'appariement.")
+    if source == State.CONTRACTING and target == State.EXTRACTION:
+        return _("Cette demande nécessite un appariement avant l'extraction.")
+    return ""
+
+
+def _text(value: str, field: str, *, required: bool = True, max_length: int | None = None) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise InvalidInput(_("Le champ « %(field)s » est obligatoire.") % {"field": field})
+    if max_length and len(value) > max_length:
+        raise InvalidInput(_("Le champ « %(field)s » dépasse %(n)d caractères.") % {"field": field, "n": max_length})
+    return value
+
+
+# --- drafts ------------------------------------------------------------------------------
+def create_draft(*, actor, title: str, summary: str = "", datasets: Iterable[Dataset] = (),
+                 route: str = Route.STANDARD, brings_own_data: bool = False,
+                 organisation: Organisation | None = None) -> AccessRequest:
+    """Open a new draft for ``actor``'s organisation."""
+    if actor is None or not actor.is_authenticated:
+        raise ActionNotPermitted(_("Connectez-vous pour créer une demande."))
+    if route not in Route.values:
+        raise InvalidInput(_("Procédure inconnue : %(route)s.") % {"route": route})
+    title = _text(title, _("titre"), max_length=300)
+    datasets = list(datasets)
+    if organisation is None:
+        profile = getattr(actor, "profile", None)
+        organisation = profile.organisation if profile else None
+    with transaction.atomic():
+        request = AccessRequest(
+            reference=next_reference(timezone.localdate().year), title=title, summary=summary or "",
+            organisation=organisation, applicant=actor, route=route, brings_own_data=brings_own_data,
+            requires_matching=derive_requires_matching(dataset_count=len({d.pk for d in datasets}),
+                                                       brings_own_data=brings_own_data),
+        )
+        request.save()
+        request.datasets.set(datasets)
+        _append_event(request, from_state="", to_state=State.DRAFT, action="create", actor=actor, role=Role.APPLICANT)
+        transaction.on_commit(lambda: _after_commit(request.pk))
+    return request
+
+
+def update_draft(*, request_id: int, actor, title: str | None = None, summary: str | None = None,
+                 datasets: Iterable[Dataset] | None = None, route: str | None = None,
+                 brings_own_data: bool | None = None) -> AccessRequest:
+    """Edit a draft's content (no state change, so no event)."""
+    with transaction.atomic():
+        request = _load_for_update(request_id)
+        if request.state != State.DRAFT:
+            raise IllegalTransition(reference=request.reference, current=_label(request.state),
+                                    requested=_label(State.DRAFT), reason=_("Seul un brouillon se modifie."))
+        _acting_role(request, actor, {Role.APPLICANT})
+        if title is not None:
+            request.title = _text(title, _("titre"), max_length=300)
+        if summary is not None:
+            request.summary = summary
+        if route is not None:
+            if route not in Route.values:
+                raise InvalidInput(_("Procédure inconnue : %(route)s.") % {"route": route})
+            request.route = route
+        if brings_own_data is not None:
+            request.brings_own_data = brings_own_data
+        if datasets is not None:
+            request.datasets.set(list(datasets))
+        request.requires_matching = derive_requires_matching(
+            dataset_count=request.datasets.count(), brings_own_data=request.brings_own_data)
+        request.save()
+    return request
+
+
+# --- the pathway -------------------------------------------------------------------------
+def submit(*, request_id: int, actor, comment: str = "") -> AccessRequest:
+    with transaction.atomic():
+        request = _load_for_update(request_id)
+        if request.state == State.DRAFT and not request.datasets.exists():
+            raise InvalidInput(_("Choisissez au moins une base de données avant de déposer la demande."))
+        return _transition(request_id=request_id, actor=actor, name="submit", comment=comment)
+
+
+def withdraw(*, request_id: int, actor, reason: str = "") -> AccessRequest:
+    return _transition(request_id=request_id, actor=actor, name="withdraw", comment=reason)
+
+
+def request_information(*, request_id: int, actor, question: str) -> AccessRequest:
+    """Hand the dossier back to the applicant with a question: the clock stops."""
+    question = _text(question, _("question"))
+    return _transition(request_id=request_id, actor=actor, name="request_information", comment=question,
+                       payload={"question": question})
+
+
+def answer_information(*, request_id: int, actor, answer: str) -> AccessRequest:
+    """The applicant answers: the stage that asked resumes."""
+    answer = _text(answer, _("réponse"))
+    return _transition(request_id=request_id, actor=actor, name="resume", comment=answer, payload={"answer": answer})
+
+
+def forward_to_cesrees(*, request_id: int, actor, comment: str = "") -> AccessRequest:
+    """The secretariat declares the dossier complete and sends it to the CESREES."""
+    return _transition(request_id=request_id, actor=actor, name="forward_to_cesrees", comment=comment)
+
+
+def approve_without_review(*, request_id: int, actor, comment: str = "") -> AccessRequest:
+    """Reference methodology or simplified access: straight to contracting."""
+    return _transition(request_id=request_id, actor=actor, name="approve_without_review", comment=comment)
+
+
+def reject(*, request_id: int, actor, reason: str, payload: dict | None = None) -> AccessRequest:
+    reason = _text(reason, _("motif"))
+    return _transition(request_id=request_id, actor=actor, name="reject", comment=reason,
+                       payload={"reason": reason, **(payload or {})})
+
+
+def record_cesrees_opinion(*, request_id: int, actor, opinion: str, comment: str = "") -> AccessRequest:
+    if opinion not in CesreesOpinion.values:
+        raise InvalidInput(_("Avis du CESREES inconnu : %(opinion)s.") % {"opinion": opinion})
+    return _transition(request_id=request_id, actor=actor, name="record_cesrees_opinion", comment=comment,
+                       payload={"opinion": opinion}, args=(opinion,))
+
+
+def record_cnil_decision(*, request_id: int, actor, authorised: bool, decision_number: str,
+                         decision_date: dt.date, comment: str = "") -> AccessRequest:
+    """Record the CNIL's authorisation (to contracting) or refusal (rejected)."""
+    decision_number = _text(decision_number, _("numéro de décision"), max_length=64)
+    if not isinstance(decision_date, dt.date):
+        raise InvalidInput(_("La date de décision est obligatoire."))
+    payload = {"authorised": authorised, "decision_number": decision_number, "decision_date": decision_date.isoformat()}
+    if authorised:
+        return _transition(request_id=request_id, actor=actor, name="authorise", comment=comment,
+                           payload=payload, args=(decision_number, decision_date))
+    return _transition(request_id=request_id, actor=actor, name="reject", comment=comment or _("Refus de la CNIL"),
+                       payload=payload)
+
+
+def record_contract_signed(*, request_id: int, actor, comment: str = "") -> AccessRequest:
+    """The contract is signed: matching when several sources are linked, else extraction."""
+    with transaction.atomic():
+        request = _load_for_update(request_id)
+        name = "start_matching" if request.requires_matching else "start_extraction"
+        return _transition(request_id=request_id, actor=actor, name=name, comment=comment)
+
+
+def record_matching_done(*, request_id: int, actor, comment: str = "") -> AccessRequest:
+    with transaction.atomic():
+        request = _load_for_update(request_id)
+        if request.state != State.MATCHING:
+            raise IllegalTransition(reference=request.reference, current=_label(request.state),
+                                    requested=_label(State.EXTRACTION))
+        return _transition(request_id=request_id, actor=actor, name="start_extraction", comment=comment)
+
+
+def deliver(*, request_id: int, actor, comment: str = "") -> AccessRequest:
+    return _transition(request_id=request_id, actor=actor, name="deliver", comment=comment)
+
+
+def close(*, request_id: int, actor, comment: str = "") -> AccessRequest:
+    return _transition(request_id=request_id, actor=actor, name="close", comment=comment)
+
+
+def extend_review(*, request_id: int, actor, comment: str = "") -> AccessRequest:
+    """Extend the CESREES period by one month, or renew the CNIL period, once each.
+
+    No change of state; the event row records it (from and to the same state).
+    """
+    with transaction.atomic():
+        request = _load_for_update(request_id)
+        if request.state == State.CESREES_REVIEW:
+            field, role = "cesrees_extended", Role.CESREES
+        elif request.state == State.CNIL_REVIEW:
+            field, role = "cnil_extended", Role.CNIL
+        else:
+            raise IllegalTransition(reference=request.reference, current=_label(request.state),
+                                    requested=_label(request.state),
+                                    reason=_("Seuls les délais du CESREES et de la CNIL se prolongent."))
+        acting = _acting_role(request, actor, {role})
+        if getattr(request, field):
+            raise InvalidInput(_("Le délai de cette étape a déjà été prolongé une fois."))
+        setattr(request, field, True)
+        request.save(update_fields=[field, "updated_at"])
+        _append_event(request, from_state=request.state, to_state=request.state, action="extend_review",
+                      actor=actor, role=acting, comment=comment)
+        transaction.on_commit(lambda: _after_commit(request.pk))
+    return request
+

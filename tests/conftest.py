@@ -1,0 +1,160 @@
+"""Personas and helpers shared by the whole suite. Data is made through the services."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group, User
+
+from access_requests import services
+from access_requests.models import Organisation, Profile
+from access_requests.workflow import Role, Route, State
+from catalog.models import DataHolder, Dataset
+
+PASSWORD = "Correct-Horse-Battery-9"
+
+
+def make_user(email: str, *, role: str | None = None, organisation=None, data_holder=None, **extra) -> User:
+    user = User.objects.create_user(username=email, email=email, password=PASSWORD, **extra)
+    Profile.objects.create(user=user, organisation=organisation, data_holder=data_holder)
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def organisation(db):
+    return Organisation.objects.create(name="Inserm U1018")
+
+
+@pytest.fixture
+def other_organisation(db):
+    return Organisation.objects.create(name="CHU de Lille")
+
+
+@pytest.fixture
+def applicant(organisation):
+    return make_user("porteur@inserm.example", organisation=organisation)
+
+
+@pytest.fixture
+def colleague(organisation):
+    return make_user("collegue@inserm.example", organisation=organisation)
+
+
+@pytest.fixture
+def outsider(other_organisation):
+    return make_user("autre@chu-lille.example", organisation=other_organisation)
+
+
+@pytest.fixture
+def secretariat(db):
+    return make_user("secretariat@hdh.example", role=Role.SECRETARIAT)
+
+
+@pytest.fixture
+def cesrees(db):
+    return make_user("cesrees@hdh.example", role=Role.CESREES)
+
+
+@pytest.fixture
+def cnil(db):
+    return make_user("cnil@cnil.example", role=Role.CNIL)
+
+
+@pytest.fixture
+def cnam(db):
+    return make_user("cnam@cnam.example", role=Role.DATA_HOLDER, data_holder=DataHolder.objects.get(code="cnam"))
+
+
+@pytest.fixture
+def curie(db):
+    """A data holder staff member whose datasets are not in the usual test requests."""
+    return make_user("curie@curie.example", role=Role.DATA_HOLDER, data_holder=DataHolder.objects.get(code="curie"))
+
+
+@pytest.fixture
+def platform(db):
+    return make_user("plateforme@hdh.example", role=Role.PLATFORM)
+
+
+@pytest.fixture
+def management(db):
+    return make_user("direction@hdh.example", role=Role.MANAGEMENT)
+
+
+@pytest.fixture
+def superuser(db):
+    return make_user("admin@hdh.example", is_superuser=True, is_staff=True)
+
+
+@pytest.fixture
+def personas(applicant, colleague, outsider, secretariat, cesrees, cnil, cnam, curie, platform, management, superuser):
+    return {
+        "applicant": applicant, "colleague": colleague, "outsider": outsider, "secretariat": secretariat,
+        "cesrees": cesrees, "cnil": cnil, "cnam": cnam, "curie": curie, "platform": platform,
+        "management": management, "superuser": superuser,
+    }
+
+
+def datasets(*codes: str):
+    return list(Dataset.objects.filter(code__in=codes))
+
+
+# Standard path from draft, as (service, actor persona, kwargs).
+def _steps(requires_matching: bool):
+    import datetime as dt
+
+    steps = [
+        (State.SUBMITTED, services.submit, "applicant", {}),
+        (State.CESREES_REVIEW, services.forward_to_cesrees, "secretariat", {}),
+        (State.CNIL_REVIEW, services.record_cesrees_opinion, "cesrees", {"opinion": "favourable"}),
+        (State.CONTRACTING, services.record_cnil_decision, "cnil",
+         {"authorised": True, "decision_number": "DR-2025-001", "decision_date": dt.date(2025, 3, 1)}),
+        (State.MATCHING if requires_matching else State.EXTRACTION, services.record_contract_signed, "cnam", {}),
+    ]
+    if requires_matching:
+        steps.append((State.EXTRACTION, services.record_matching_done, "cnam", {}))
+    steps += [
+        (State.DELIVERED, services.deliver, "cnam", {}),
+        (State.CLOSED, services.close, "platform", {}),
+    ]
+    return steps
+
+
+@pytest.fixture
+def make_request(personas):
+    """Create a request through the services and walk it along the standard path to ``state``.
+
+    ``state`` may be any state of the standard path, or awaiting_applicant (paused from
+    ``paused_from``), rejected (by the secretariat) or withdrawn.
+    """
+
+    def make(state: str = State.DRAFT, *, codes=("snds", "oscour"), route: str = Route.STANDARD,
+             brings_own_data: bool = False, paused_from: str = State.SUBMITTED):
+        request = services.create_draft(
+            actor=personas["applicant"], title="Parcours de soins après un AVC", summary="Étude de cohorte",
+            datasets=datasets(*codes), route=route, brings_own_data=brings_own_data,
+        )
+        if state == State.DRAFT:
+            return request
+        if state == State.WITHDRAWN:
+            return services.withdraw(request_id=request.pk, actor=personas["applicant"], reason="Projet abandonné")
+        target = paused_from if state == State.AWAITING_APPLICANT else state
+        if state == State.REJECTED:
+            target = State.SUBMITTED
+        for reached, service, who, kwargs in _steps(request.requires_matching):
+            request = service(request_id=request.pk, actor=personas[who], **kwargs)
+            if reached == target:
+                break
+        else:
+            raise AssertionError(f"{target} is not on the standard path")
+        if state == State.AWAITING_APPLICANT:
+            owner = {State.SUBMITTED: "secretariat", State.CESREES_REVIEW: "cesrees", State.CNIL_REVIEW: "cnil",
+                     State.CONTRACTING: "cnam", State.MATCHING: "cnam"}[paused_from]
+            request = services.request_information(request_id=request.pk, actor=personas[owner], question="Précisez ?")
+        elif state == State.REJECTED:
+            request = services.reject(request_id=request.pk, actor=personas["secretariat"], reason="Hors champ")
+        assert request.state == state
+        return request
+
+    return make
