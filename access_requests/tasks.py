@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.db import OperationalError
 
 
-@shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
 def recompute_request_delay(request_id: int) -> None:
-    """Recompute one request's stage intervals and delay row from its events."""
+    """Recompute one request's delay row from its events (enqueued after each commit)."""
     from .delay_service import materialise_request
 
     materialise_request(request_id)
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+def refresh_open_delays() -> int:
+    """Nightly: refresh the forecast medians, then every open request (time passes)."""
+    from .delay_service import refresh_open_delays as refresh
+
+    return refresh()

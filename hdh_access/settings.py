@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -98,7 +99,7 @@ STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 REDIS_URL = env_str("REDIS_URL")
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
-CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -114,6 +115,16 @@ HDH_TARGET_MONTHS = env_int("HDH_TARGET_MONTHS", 7)
 HDH_CNIL_SILENCE_ALWAYS_AUTHORISES = env_bool("HDH_CNIL_SILENCE_ALWAYS_AUTHORISES", False)
 # Public holidays subdivision for working days (e.g. "57" for Moselle); empty = national.
 HDH_HOLIDAYS_SUBDIV = env_str("HDH_HOLIDAYS_SUBDIV") or None
+# When a stage resumes after waiting on the applicant, its statutory period either restarts
+# ("reset") or carries the days already used ("continue"), DOMAIN.md.
+HDH_CLOCK_RESUME_POLICY = {
+    "submitted": env_str("HDH_RESUME_POLICY_COMPLETENESS", "reset"),
+    "cesrees_review": env_str("HDH_RESUME_POLICY_CESREES", "reset"),
+    "cnil_review": env_str("HDH_RESUME_POLICY_CNIL", "continue"),
+}
+for _stage, _policy in HDH_CLOCK_RESUME_POLICY.items():
+    if _policy not in ("reset", "continue"):
+        raise ImproperlyConfigured(f"resume policy of {_stage} must be reset or continue, got {_policy!r}")
 
 # Production hardening, switched on by DEBUG=false.
 if not DEBUG:
@@ -132,4 +143,14 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+}
+
+# Periodic jobs (Celery beat). Each also has a management command calling the same service.
+CELERY_BEAT_SCHEDULE = {
+    # Time passes for open requests: refresh forecast medians and every open delay row.
+    # Command: python manage.py refresh_delays
+    "refresh-open-delays-nightly": {
+        "task": "access_requests.tasks.refresh_open_delays",
+        "schedule": crontab(hour=2, minute=30),
+    },
 }

@@ -158,3 +158,17 @@ def make_request(personas):
         return request
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _celery_eager(request):
+    """Tasks run in-process unless a test is marked ``worker`` (real worker on Redis)."""
+    from hdh_access.celery import app
+
+    if request.node.get_closest_marker("worker"):
+        yield
+        return
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous

@@ -1,0 +1,63 @@
+"""Generate the state diagram (Mermaid, in Markdown) from the transitions declared in code."""
+
+from __future__ import annotations
+
+from .models import AccessRequest
+from .workflow import STAGE_OWNER, STAGE_ROLES, TRANSITIONS, Role, State
+
+
+def declared_edges() -> list[tuple[str, str, str]]:
+    """(source, target, transition name) for every transition django-fsm knows on the model."""
+    field = AccessRequest._meta.get_field("state")
+    result = set()
+    for transition in field.get_all_transitions(AccessRequest):
+        target = transition.target
+        targets = getattr(target, "allowed_states", None) or [target]
+        for t in targets:
+            result.add((str(transition.source), str(t), transition.name))
+    order = list(State.values)
+    return sorted(result, key=lambda e: (order.index(e[0]), order.index(e[1]), e[2]))
+
+
+def _roles(name: str, source: str) -> str:
+    roles = TRANSITIONS[name].roles
+    if STAGE_OWNER in roles:
+        roles = (roles - {STAGE_OWNER}) | STAGE_ROLES.get(source, frozenset())
+    return ", ".join(sorted(str(Role(r).value) for r in roles))
+
+
+def render_markdown() -> str:
+    lines = [
+        "# State diagram of an access request",
+        "",
+        "Generated from the code by `make diagram` (`python manage.py state_diagram`); "
+        "a test fails when this file and the code disagree. Do not edit by hand.",
+        "",
+        "```mermaid",
+        "stateDiagram-v2",
+    ]
+    for state in State:
+        lines.append(f"    {state.value}: {state.value} — {state.label}")
+    lines.append("    [*] --> draft")
+    for source, target, name in declared_edges():
+        lines.append(f"    {source} --> {target}: {name}")
+    for state in (State.REJECTED, State.WITHDRAWN, State.CLOSED):
+        lines.append(f"    {state.value} --> [*]")
+    lines += ["```", "", "| from | to | transition | roles | condition |", "|---|---|---|---|---|"]
+    for source, target, name in declared_edges():
+        condition = _condition_text(source, target)
+        lines.append(f"| {source} | {target} | {name} | {_roles(name, source)} | {condition} |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _condition_text(source: str, target: str) -> str:
+    if source == State.SUBMITTED and target == State.CONTRACTING:
+        return "route is reference_methodology or simplified"
+    if source == State.CONTRACTING and target == State.MATCHING:
+        return "requires_matching"
+    if source == State.CONTRACTING and target == State.EXTRACTION:
+        return "not requires_matching"
+    if source == State.AWAITING_APPLICANT and target != State.WITHDRAWN:
+        return "paused from this state"
+    return ""

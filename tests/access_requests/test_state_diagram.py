@@ -1,0 +1,18 @@
+from pathlib import Path
+
+from django.conf import settings
+from django.utils import translation
+
+from access_requests.diagram import declared_edges, render_markdown
+from access_requests.workflow import edges
+
+
+def test_docs_state_diagram_is_the_one_generated_from_the_code():
+    with translation.override("fr"):
+        generated = render_markdown()
+    on_disk = (Path(settings.BASE_DIR) / "docs" / "state-diagram.md").read_text(encoding="utf-8")
+    assert on_disk == generated, "docs/state-diagram.md is stale: run `make diagram`"
+
+
+def test_fsm_declared_edges_equal_the_workflow_table():
+    assert {(s, t) for s, t, _ in declared_edges()} == edges()
