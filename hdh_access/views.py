@@ -1,0 +1,47 @@
+"""Project-level views: the landing page and the health check."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+
+@require_GET
+def home(request):
+    return render(request, "home.html")
+
+
+def _database_ok() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            return cursor.fetchone()[0] == 1
+    except Exception:  # noqa: BLE001 - any failure means "not usable"
+        return False
+
+
+def _broker_status() -> str:
+    if not settings.REDIS_URL:
+        return "eager"
+    import redis
+
+    try:
+        redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1).ping()
+        return "ok"
+    except redis.RedisError:
+        return "unavailable"
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    """200 when the database and the broker (or in-process tasks) are usable, else 503."""
+    database = "ok" if _database_ok() else "unavailable"
+    broker = _broker_status()
+    usable = database == "ok" and broker in ("ok", "eager")
+    return JsonResponse({"status": "ok" if usable else "unavailable", "database": database, "broker": broker},
+                        status=200 if usable else 503)

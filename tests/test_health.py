@@ -1,0 +1,27 @@
+import pytest
+from django.test import override_settings
+
+
+@pytest.mark.django_db
+def test_home_page_says_what_the_service_is(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    assert "7 mois" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_healthz_reports_database_and_broker(client, settings):
+    response = client.get("/healthz")
+    body = response.json()
+    assert body["database"] == "ok"
+    expected_broker = "ok" if settings.REDIS_URL else "eager"
+    assert body["broker"] == expected_broker
+    assert response.status_code == 200
+
+
+@pytest.mark.django_db
+@override_settings(REDIS_URL="redis://127.0.0.1:1/0")
+def test_healthz_is_503_when_the_broker_is_unreachable(client):
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable", "database": "ok", "broker": "unavailable"}
