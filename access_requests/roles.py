@@ -47,7 +47,8 @@ def user_roles(user, request) -> set[str]:
     if user is None or not user.is_authenticated or not user.is_active:
         return set()
     roles: set[str] = set()
-    if request.is_applicant(user):
+    # Administrators (superusers) may act in every role, the applicant's included.
+    if user.is_superuser or request.is_applicant(user):
         roles.add(Role.APPLICANT)
     for role, codename in ROLE_PERMISSIONS.items():
         if role == Role.MANAGEMENT or not user.has_perm(f"access_requests.{codename}"):

@@ -143,6 +143,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # Eager tasks would log every run at INFO.
+    "loggers": {"celery.app.trace": {"level": "WARNING"}},
 }
 
 # Periodic jobs (Celery beat). Each also has a management command calling the same service.
