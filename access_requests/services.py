@@ -61,6 +61,8 @@ def _acting_role(request: AccessRequest, actor, allowed: Iterable[str]) -> str:
     if actor is None:
         return Role.SYSTEM
     usable = user_roles(actor, request) & set(allowed)
+    if usable and actor.is_superuser:
+        return Role.ADMINISTRATOR  # recorded as what it is, whatever role it stands in for
     if not usable:
         raise ActionNotPermitted(_("Votre rôle ne permet pas cette action sur la demande %(reference)s.") % {"reference": request.reference})
     return min(usable, key=_ROLE_ORDER.index)
@@ -86,11 +88,12 @@ def _after_commit(request_id: int) -> None:
 
 
 def _transition(*, request_id: int, actor, name: str, comment: str = "", payload: dict | None = None,
-                args: tuple = (), kwargs: dict | None = None) -> AccessRequest:
+                args: tuple = (), kwargs: dict | None = None, expected_state: str | None = None) -> AccessRequest:
     spec = TRANSITIONS[name]
     with transaction.atomic():
         request = _load_for_update(request_id)
         source = request.state
+        _check_expected(request, expected_state)
         requested = spec.target or request.paused_from or State.AWAITING_APPLICANT
         if source not in spec.sources:
             raise IllegalTransition(reference=request.reference, current=_label(source), requested=_label(requested))
@@ -110,6 +113,15 @@ def _transition(*, request_id: int, actor, name: str, comment: str = "", payload
                       role=role, comment=comment, payload=payload)
         transaction.on_commit(lambda: _after_commit(request.pk))
     return request
+
+
+def _check_expected(request: AccessRequest, expected_state: str | None) -> None:
+    """Refuse to act on a state the caller did not see (someone else acted in between)."""
+    if expected_state is not None and request.state != expected_state:
+        raise ConcurrentUpdate(
+            _("La demande %(reference)s est passée de « %(seen)s » à « %(current)s » entre-temps ; "
+              "rechargez-la avant d'agir.") % {
+                "reference": request.reference, "seen": _label(expected_state), "current": _label(request.state)})
 
 
 def _condition_reason(source: str, target: str) -> str:
@@ -188,100 +200,111 @@ def update_draft(*, request_id: int, actor, title: str | None = None, summary: s
 
 
 # --- the pathway -------------------------------------------------------------------------
-def submit(*, request_id: int, actor, comment: str = "") -> AccessRequest:
+def submit(*, request_id: int, actor, comment: str = "", expected_state: str | None = None) -> AccessRequest:
     with transaction.atomic():
         request = _load_for_update(request_id)
+        _check_expected(request, expected_state)
         if request.state == State.DRAFT and not request.datasets.exists():
             raise InvalidInput(_("Choisissez au moins une base de données avant de déposer la demande."))
-        return _transition(request_id=request_id, actor=actor, name="submit", comment=comment)
+        return _transition(request_id=request_id, actor=actor, expected_state=expected_state, name="submit", comment=comment)
 
 
-def withdraw(*, request_id: int, actor, reason: str = "") -> AccessRequest:
-    return _transition(request_id=request_id, actor=actor, name="withdraw", comment=reason)
+def withdraw(*, request_id: int, actor, reason: str = "", expected_state: str | None = None) -> AccessRequest:
+    return _transition(request_id=request_id, actor=actor, expected_state=expected_state, name="withdraw", comment=reason)
 
 
-def request_information(*, request_id: int, actor, question: str) -> AccessRequest:
+def request_information(*, request_id: int, actor, question: str, expected_state: str | None = None) -> AccessRequest:
     """Hand the dossier back to the applicant with a question: the clock stops."""
     question = _text(question, _("question"))
-    return _transition(request_id=request_id, actor=actor, name="request_information", comment=question,
+    return _transition(request_id=request_id, actor=actor, expected_state=expected_state, name="request_information", comment=question,
                        payload={"question": question})
 
 
-def answer_information(*, request_id: int, actor, answer: str) -> AccessRequest:
+def answer_information(*, request_id: int, actor, answer: str, expected_state: str | None = None) -> AccessRequest:
     """The applicant answers: the stage that asked resumes."""
     answer = _text(answer, _("réponse"))
-    return _transition(request_id=request_id, actor=actor, name="resume", comment=answer, payload={"answer": answer})
+    return _transition(request_id=request_id, actor=actor, expected_state=expected_state, name="resume", comment=answer, payload={"answer": answer})
 
 
-def forward_to_cesrees(*, request_id: int, actor, comment: str = "") -> AccessRequest:
+def forward_to_cesrees(*, request_id: int, actor, comment: str = "", expected_state: str | None = None) -> AccessRequest:
     """The secretariat declares the dossier complete and sends it to the CESREES."""
-    return _transition(request_id=request_id, actor=actor, name="forward_to_cesrees", comment=comment)
+    return _transition(request_id=request_id, actor=actor, expected_state=expected_state, name="forward_to_cesrees", comment=comment)
 
 
-def approve_without_review(*, request_id: int, actor, comment: str = "") -> AccessRequest:
+def approve_without_review(*, request_id: int, actor, comment: str = "", expected_state: str | None = None) -> AccessRequest:
     """Reference methodology or simplified access: straight to contracting."""
-    return _transition(request_id=request_id, actor=actor, name="approve_without_review", comment=comment)
+    return _transition(request_id=request_id, actor=actor, expected_state=expected_state, name="approve_without_review", comment=comment)
 
 
-def reject(*, request_id: int, actor, reason: str, payload: dict | None = None) -> AccessRequest:
+def reject(*, request_id: int, actor, reason: str, payload: dict | None = None, expected_state: str | None = None) -> AccessRequest:
     reason = _text(reason, _("motif"))
-    return _transition(request_id=request_id, actor=actor, name="reject", comment=reason,
+    return _transition(request_id=request_id, actor=actor, expected_state=expected_state, name="reject", comment=reason,
                        payload={"reason": reason, **(payload or {})})
 
 
-def record_cesrees_opinion(*, request_id: int, actor, opinion: str, comment: str = "") -> AccessRequest:
+def record_cesrees_opinion(*, request_id: int, actor, opinion: str, comment: str = "", expected_state: str | None = None) -> AccessRequest:
     if opinion not in CesreesOpinion.values:
         raise InvalidInput(_("Avis du CESREES inconnu : %(opinion)s.") % {"opinion": opinion})
-    return _transition(request_id=request_id, actor=actor, name="record_cesrees_opinion", comment=comment,
+    return _transition(request_id=request_id, actor=actor, expected_state=expected_state, name="record_cesrees_opinion", comment=comment,
                        payload={"opinion": opinion}, args=(opinion,))
 
 
 def record_cnil_decision(*, request_id: int, actor, authorised: bool, decision_number: str,
-                         decision_date: dt.date, comment: str = "") -> AccessRequest:
+                         decision_date: dt.date, comment: str = "", expected_state: str | None = None) -> AccessRequest:
     """Record the CNIL's authorisation (to contracting) or refusal (rejected)."""
     decision_number = _text(decision_number, _("numéro de décision"), max_length=64)
     if not isinstance(decision_date, dt.date):
         raise InvalidInput(_("La date de décision est obligatoire."))
     payload = {"authorised": authorised, "decision_number": decision_number, "decision_date": decision_date.isoformat()}
     if authorised:
-        return _transition(request_id=request_id, actor=actor, name="authorise", comment=comment,
+        return _transition(request_id=request_id, actor=actor, expected_state=expected_state, name="authorise", comment=comment,
                            payload=payload, args=(decision_number, decision_date))
-    return _transition(request_id=request_id, actor=actor, name="reject", comment=comment or _("Refus de la CNIL"),
+    with transaction.atomic():
+        request = _load_for_update(request_id)
+        _check_expected(request, expected_state)
+        if request.state != State.CNIL_REVIEW:
+            raise IllegalTransition(reference=request.reference, current=_label(request.state),
+                                    requested=_label(State.REJECTED),
+                                    reason=_("Une décision de la CNIL ne s'enregistre qu'à l'étape CNIL."))
+        return _transition(request_id=request_id, actor=actor, name="reject", comment=comment or _("Refus de la CNIL"),
                        payload=payload)
 
 
-def record_contract_signed(*, request_id: int, actor, comment: str = "") -> AccessRequest:
+def record_contract_signed(*, request_id: int, actor, comment: str = "", expected_state: str | None = None) -> AccessRequest:
     """The contract is signed: matching when several sources are linked, else extraction."""
     with transaction.atomic():
         request = _load_for_update(request_id)
+        _check_expected(request, expected_state)
         name = "start_matching" if request.requires_matching else "start_extraction"
-        return _transition(request_id=request_id, actor=actor, name=name, comment=comment)
+        return _transition(request_id=request_id, actor=actor, expected_state=expected_state, name=name, comment=comment)
 
 
-def record_matching_done(*, request_id: int, actor, comment: str = "") -> AccessRequest:
+def record_matching_done(*, request_id: int, actor, comment: str = "", expected_state: str | None = None) -> AccessRequest:
     with transaction.atomic():
         request = _load_for_update(request_id)
+        _check_expected(request, expected_state)
         if request.state != State.MATCHING:
             raise IllegalTransition(reference=request.reference, current=_label(request.state),
                                     requested=_label(State.EXTRACTION))
-        return _transition(request_id=request_id, actor=actor, name="start_extraction", comment=comment)
+        return _transition(request_id=request_id, actor=actor, expected_state=expected_state, name="start_extraction", comment=comment)
 
 
-def deliver(*, request_id: int, actor, comment: str = "") -> AccessRequest:
-    return _transition(request_id=request_id, actor=actor, name="deliver", comment=comment)
+def deliver(*, request_id: int, actor, comment: str = "", expected_state: str | None = None) -> AccessRequest:
+    return _transition(request_id=request_id, actor=actor, expected_state=expected_state, name="deliver", comment=comment)
 
 
-def close(*, request_id: int, actor, comment: str = "") -> AccessRequest:
-    return _transition(request_id=request_id, actor=actor, name="close", comment=comment)
+def close(*, request_id: int, actor, comment: str = "", expected_state: str | None = None) -> AccessRequest:
+    return _transition(request_id=request_id, actor=actor, expected_state=expected_state, name="close", comment=comment)
 
 
-def extend_review(*, request_id: int, actor, comment: str = "") -> AccessRequest:
+def extend_review(*, request_id: int, actor, comment: str = "", expected_state: str | None = None) -> AccessRequest:
     """Extend the CESREES period by one month, or renew the CNIL period, once each.
 
     No change of state; the event row records it (from and to the same state).
     """
     with transaction.atomic():
         request = _load_for_update(request_id)
+        _check_expected(request, expected_state)
         if request.state == State.CESREES_REVIEW:
             field, role = "cesrees_extended", Role.CESREES
         elif request.state == State.CNIL_REVIEW:

@@ -255,13 +255,6 @@ def test_three_reviewers_racing_from_submitted_leave_one_consistent_outcome(
         assert state == CALLS[winner][1]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: services act on whatever state they find once the row lock is granted, not on the state the caller "
-    "saw (no expected-state check, so ConcurrentTransitionMixin never fires). Two data-holder agents acting "
-    "on a request in contracting at once, one recording the signed contract and one asking the applicant a "
-    "question, both succeed: the question is applied to the new 'matching' stage (paused_from=matching), "
-    "violating 'two different transitions from the same state at once: exactly one succeeds'. A service "
-    "should take the expected source state (or the caller's view of it) and refuse with ConcurrentUpdate."))
 def test_contract_signature_and_question_from_contracting_at_once_only_one_wins(make_request, personas):
     from catalog.models import DataHolder
 
@@ -277,12 +270,13 @@ def test_contract_signature_and_question_from_contracting_at_once_only_one_wins(
             AccessRequest.objects.select_for_update().get(pk=request.pk)
             barrier.wait(timeout=10)
             time.sleep(HOLD)  # the question is now waiting on the row lock
-            return services.record_contract_signed(request_id=request.pk, actor=personas["cnam"])
+            return services.record_contract_signed(request_id=request.pk, actor=personas["cnam"],
+                                                   expected_state=State.CONTRACTING)
 
     def ask_question():
         barrier.wait(timeout=10)
         return services.request_information(request_id=request.pk, actor=other_agent,
-                                            question="Qui signe la convention ?")
+                                            question="Qui signe la convention ?", expected_state=State.CONTRACTING)
 
     join([start(sign_contract, results, "sign"), start(ask_question, results, "ask")])
 

@@ -611,12 +611,6 @@ def test_unknown_request_id_raises_request_not_found(personas, service, request_
     assert Event.objects.count() == count
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: services.record_cnil_decision(authorised=False) fires the generic 'reject' transition, whose sources "
-    "include 'submitted'; so on a dossier still in admissibility (never sent to the CESREES or the CNIL) the "
-    "secretariat or a superuser can 'record a CNIL refusal' and the request becomes rejected with a CNIL decision "
-    "number in its event payload. A CNIL decision should only be recordable from cnil_review (IllegalTransition "
-    "elsewhere)."))
 @pytest.mark.parametrize("persona", ["secretariat", "superuser"])
 def test_cnil_refusal_can_only_be_recorded_during_the_cnil_review(make_request, personas, persona):
     request = make_request("submitted")
@@ -626,3 +620,14 @@ def test_cnil_refusal_can_only_be_recorded_during_the_cnil_review(make_request, 
                                       **CNIL_DECISION)
     assert events_of(request.pk) == before
     assert db_state(request.pk) == "submitted"
+
+
+def test_acting_on_a_state_the_caller_did_not_see_is_refused_and_writes_nothing(make_request, personas):
+    from access_requests.exceptions import ConcurrentUpdate
+
+    request = make_request(State.CESREES_REVIEW)
+    before = events_of(request.pk)
+    with pytest.raises(ConcurrentUpdate, match="Déposée"):
+        services.request_information(request_id=request.pk, actor=personas["superuser"], question="?",
+                                     expected_state=State.SUBMITTED)
+    assert events_of(request.pk) == before
