@@ -275,7 +275,8 @@ def _forecast(
         if stage == MATCHING and not requires_matching:
             continue
         remaining += median(stage)
-    return as_of + timedelta(days=remaining)
+    # Through UTC: adding a timedelta to a Paris datetime is wall-clock arithmetic across DST.
+    return as_of.astimezone(UTC) + timedelta(days=remaining)
 
 
 def compute_delay(

@@ -323,3 +323,14 @@ def extend_review(*, request_id: int, actor, comment: str = "", expected_state: 
         transaction.on_commit(lambda: _after_commit(request.pk))
     return request
 
+
+
+def attach_to_organisation(*, request_ids: Iterable[int], organisation: Organisation, applicant=None) -> int:
+    """Give imported requests (which have none) an applicant organisation and project leader.
+
+    Only requests without an organisation are touched, so a request is never moved from one
+    organisation to another. No change of state, so no event. Returns how many were attached.
+    """
+    with transaction.atomic():
+        return AccessRequest.objects.filter(pk__in=list(request_ids), organisation__isnull=True).update(
+            organisation=organisation, applicant=applicant)

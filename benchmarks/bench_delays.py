@@ -163,9 +163,10 @@ def main(argv: list[str] | None = None) -> int:
         print("FIGURES " + json.dumps(run_size(int(n), url, Path(csv_path), args.repeat)), flush=True)
         return 0
 
-    sys.path.insert(0, str(HERE))
+    sys.path[:0] = [str(HERE), str(ROOT)]
     from bench_import import recreate_database
-    from generate_history import write_csv
+
+    from access_requests.demo_history import write_csv
 
     results = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -172,3 +172,30 @@ def _celery_eager(request):
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = previous
+
+
+def reload_reference_data() -> None:
+    """Put back what migrations load (catalogue, role groups): a transactional test's flush empties them."""
+    import importlib
+
+    from django.apps import apps as django_apps
+
+    from access_requests.roles import ensure_role_groups
+
+    importlib.import_module("catalog.migrations.0002_load_catalogue").load(django_apps, None)
+    ensure_role_groups()
+
+
+@pytest.fixture(autouse=True)
+def _reference_data(request):
+    marker = request.node.get_closest_marker("django_db")
+    names = request.fixturenames
+    if not (marker or "db" in names or "transactional_db" in names):
+        yield
+        return
+    transactional = "transactional_db" in names or bool(
+        marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])))
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    if not Dataset.objects.exists():
+        reload_reference_data()
+    yield

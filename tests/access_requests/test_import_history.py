@@ -17,10 +17,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from access_requests import delay_service, history_import, services
+from access_requests.demo_history import COLUMNS, generate
 from access_requests.history_import import HistoryImportError, import_history, read_history
 from access_requests.models import AccessRequest, Event, ReferenceSequence
 from access_requests.workflow import Role, Route, State
-from benchmarks.generate_history import COLUMNS, generate
 from catalog.models import Dataset
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "history_small.csv"
