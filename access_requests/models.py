@@ -41,6 +41,7 @@ class Profile(models.Model):
         verbose_name=_("détenteur de données"),
     )
     language = models.CharField(_("langue"), max_length=8, choices=settings.LANGUAGES, default="fr")
+    weekly_report = models.BooleanField(_("recevoir le rapport hebdomadaire des délais"), default=False)
 
     class Meta:
         verbose_name = _("profil")
@@ -97,6 +98,10 @@ class AccessRequest(ConcurrentTransitionMixin, models.Model):
     reference = models.CharField(_("référence"), max_length=32, unique=True)
     title = models.CharField(_("titre"), max_length=300)
     summary = models.TextField(_("résumé"), blank=True)
+    public_interest = models.TextField(_("justification de l'intérêt public"), blank=True)
+    methodology = models.TextField(_("méthodologie"), blank=True)
+    team_members = models.TextField(_("membres de l'équipe"), blank=True)
+    expected_start = models.DateField(_("début souhaité"), null=True, blank=True)
     organisation = models.ForeignKey(
         Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="requests",
         verbose_name=_("organisation demandeuse"),
@@ -116,6 +121,10 @@ class AccessRequest(ConcurrentTransitionMixin, models.Model):
     cnil_extended = models.BooleanField(_("délai CNIL renouvelé"), default=False)
     cnil_decision_number = models.CharField(_("numéro de décision CNIL"), max_length=64, blank=True)
     cnil_decision_date = models.DateField(_("date de décision CNIL"), null=True, blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_requests",
+        verbose_name=_("instructeur"),
+    )
     created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
     updated_at = models.DateTimeField(_("modifiée le"), auto_now=True)
 
@@ -338,3 +347,99 @@ class DelayBaseline(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} @ {self.computed_at:%Y-%m-%d}"
+
+
+def private_storage():
+    """Attachments live outside STATIC_ROOT and MEDIA_ROOT: only a view that checks rights serves them."""
+    from django.core.files.storage import FileSystemStorage
+
+    return FileSystemStorage(location=settings.PRIVATE_MEDIA_ROOT, base_url=None)
+
+
+class AttachmentKind(models.TextChoices):
+    PROTOCOL = "protocol", _("Protocole")
+    DATA_MANAGEMENT_PLAN = "data_management_plan", _("Plan de gestion des données")
+    CNIL_FORM = "cnil_form", _("Formulaire CNIL")
+    OTHER = "other", _("Autre pièce")
+
+
+class Attachment(models.Model):
+    """A document of the dossier (PDF, ODT or DOCX, checked by content), stored privately."""
+
+    request = models.ForeignKey(AccessRequest, on_delete=models.CASCADE, related_name="attachments")
+    kind = models.CharField(_("type de pièce"), max_length=32, choices=AttachmentKind.choices)
+    file = models.FileField(_("fichier"), storage=private_storage, upload_to="attachments/%Y/%m/")
+    original_name = models.CharField(_("nom du fichier"), max_length=255)
+    content_type = models.CharField(_("type de contenu"), max_length=100)
+    size = models.PositiveIntegerField(_("taille"))
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    uploaded_at = models.DateTimeField(_("déposé le"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+        verbose_name = _("pièce jointe")
+        verbose_name_plural = _("pièces jointes")
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class InternalNote(models.Model):
+    """A reviewers' note on a request; the applicant never sees it."""
+
+    request = models.ForeignKey(AccessRequest, on_delete=models.CASCADE, related_name="internal_notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField(_("note"))
+    created_at = models.DateTimeField(_("écrite le"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("note interne")
+        verbose_name_plural = _("notes internes")
+
+    def __str__(self) -> str:
+        return f"{self.request_id}: {self.body[:40]}"
+
+
+class OutboxStatus(models.TextChoices):
+    PENDING = "pending", _("En attente")
+    SENT = "sent", _("Envoyé")
+    FAILED = "failed", _("En échec")
+
+
+class OutboxMessage(models.Model):
+    """An email to send, written in the same transaction as the change that causes it.
+
+    ``key`` is unique (e.g. the weekly report: recipient and ISO week), so a job that fires
+    twice or a retried worker never queues or sends the same message twice. A task sends
+    pending rows with bounded retries; a periodic sweep picks up anything left behind.
+    """
+
+    key = models.CharField(max_length=200, unique=True)
+    to = models.EmailField()
+    language = models.CharField(max_length=8, default="fr")
+    subject = models.CharField(max_length=255)
+    text = models.TextField()
+    html = models.TextField(blank=True)
+    # Optional attachment (e.g. the weekly report's CSV) and inline image (its chart).
+    attachment_name = models.CharField(max_length=100, blank=True)
+    attachment_mimetype = models.CharField(max_length=100, blank=True)
+    attachment_content = models.BinaryField(blank=True, default=b"")
+    inline_image = models.BinaryField(blank=True, default=b"")
+    inline_image_cid = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=16, choices=OutboxStatus.choices, default=OutboxStatus.PENDING, db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("courriel sortant")
+        verbose_name_plural = _("courriels sortants")
+
+    def __str__(self) -> str:
+        return f"{self.to}: {self.subject} ({self.status})"

@@ -171,10 +171,16 @@ def create_draft(*, actor, title: str, summary: str = "", datasets: Iterable[Dat
     return request
 
 
-def update_draft(*, request_id: int, actor, title: str | None = None, summary: str | None = None,
-                 datasets: Iterable[Dataset] | None = None, route: str | None = None,
-                 brings_own_data: bool | None = None) -> AccessRequest:
-    """Edit a draft's content (no state change, so no event)."""
+DRAFT_TEXT_FIELDS = ("summary", "public_interest", "methodology", "team_members")
+
+
+def update_draft(*, request_id: int, actor, title: str | None = None, datasets: Iterable[Dataset] | None = None,
+                 route: str | None = None, brings_own_data: bool | None = None,
+                 expected_start: dt.date | None = None, **texts: str) -> AccessRequest:
+    """Edit a draft's content (no state change, so no event). ``texts``: DRAFT_TEXT_FIELDS."""
+    unknown = set(texts) - set(DRAFT_TEXT_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown draft fields: {sorted(unknown)}")
     with transaction.atomic():
         request = _load_for_update(request_id)
         if request.state != State.DRAFT:
@@ -183,8 +189,11 @@ def update_draft(*, request_id: int, actor, title: str | None = None, summary: s
         _acting_role(request, actor, {Role.APPLICANT})
         if title is not None:
             request.title = _text(title, _("titre"), max_length=300)
-        if summary is not None:
-            request.summary = summary
+        for name, value in texts.items():
+            if value is not None:
+                setattr(request, name, value.strip())
+        if expected_start is not None:
+            request.expected_start = expected_start
         if route is not None:
             if route not in Route.values:
                 raise InvalidInput(_("Procédure inconnue : %(route)s.") % {"route": route})
@@ -334,3 +343,79 @@ def attach_to_organisation(*, request_ids: Iterable[int], organisation: Organisa
     with transaction.atomic():
         return AccessRequest.objects.filter(pk__in=list(request_ids), organisation__isnull=True).update(
             organisation=organisation, applicant=applicant)
+
+
+# --- dossier content: attachments, notes, assignment ------------------------------------------
+EDITABLE_STATES = frozenset({State.DRAFT, State.AWAITING_APPLICANT})
+
+
+def add_attachment(*, request_id: int, actor, uploaded, kind: str):
+    """Check and store a document of the dossier (while the applicant holds it)."""
+    from django.core.files.base import ContentFile
+
+    from .attachments import check_upload
+    from .models import Attachment, AttachmentKind
+
+    if kind not in AttachmentKind.values:
+        raise InvalidInput(_("Type de pièce inconnu."))
+    checked = check_upload(uploaded)  # before any write: nothing is stored on a refusal
+    with transaction.atomic():
+        request = _load_for_update(request_id)
+        _acting_role(request, actor, {Role.APPLICANT})
+        if request.state not in EDITABLE_STATES:
+            raise IllegalTransition(reference=request.reference, current=_label(request.state),
+                                    requested=_label(request.state),
+                                    reason=_("Les pièces se déposent sur un brouillon ou en réponse à une demande de compléments."))
+        attachment = Attachment(request=request, kind=kind, original_name=checked.name, content_type=checked.content_type,
+                                size=len(checked.content), sha256=checked.sha256, uploaded_by=actor)
+        attachment.file.save(checked.name, ContentFile(checked.content), save=False)
+        try:
+            attachment.save()
+        except Exception:
+            attachment.file.delete(save=False)
+            raise
+    return attachment
+
+
+def remove_attachment(*, attachment_id: int, actor) -> None:
+    from .models import Attachment
+
+    with transaction.atomic():
+        try:
+            attachment = Attachment.objects.select_related("request").get(pk=attachment_id)
+        except Attachment.DoesNotExist:
+            raise RequestNotFound(_("Pièce introuvable.")) from None
+        request = _load_for_update(attachment.request_id)
+        _acting_role(request, actor, {Role.APPLICANT})
+        if request.state != State.DRAFT:
+            raise IllegalTransition(reference=request.reference, current=_label(request.state),
+                                    requested=_label(request.state), reason=_("Une pièce déposée ne se retire que d'un brouillon."))
+        name = attachment.file.name
+        storage = attachment.file.storage
+        attachment.delete()
+        transaction.on_commit(lambda: storage.delete(name))
+
+
+REVIEWER_ROLES = frozenset({Role.SECRETARIAT, Role.CESREES, Role.CNIL, Role.DATA_HOLDER, Role.PLATFORM})
+
+
+def add_internal_note(*, request_id: int, actor, body: str):
+    from .models import InternalNote
+
+    body = _text(body, _("note"), max_length=5000)
+    with transaction.atomic():
+        request = _load_for_update(request_id)
+        _acting_role(request, actor, REVIEWER_ROLES)
+        return InternalNote.objects.create(request=request, author=actor, body=body)
+
+
+def assign(*, request_id: int, actor, assignee) -> AccessRequest:
+    """Assign the request to a reviewer (or to nobody with ``assignee=None``)."""
+    with transaction.atomic():
+        request = _load_for_update(request_id)
+        _acting_role(request, actor, REVIEWER_ROLES)
+        if assignee is not None and not (user_roles(assignee, request) & REVIEWER_ROLES):
+            raise InvalidInput(_("Cette personne ne peut pas instruire cette demande."))
+        request.assignee = assignee
+        request.save(update_fields=["assignee", "updated_at"])
+    return request
