@@ -10,15 +10,26 @@ TEST_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/hdh
 TEST_REDIS_URL ?= $(or $(REDIS_URL),redis://127.0.0.1:6379/14)
 SMOKE_DIR := var/smoke
 
-.PHONY: install run test test-python smoke lint diagram bench clean
+.PHONY: install chromium run test test-python smoke lint diagram bench clean
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed node_modules/.installed
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -r requirements-dev.txt
 	touch $@
+
+# chart.js (served as a static file) and axe-core (injected by the browser tests), from npm.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The browser tests drive Debian's Chromium (Playwright cannot download browsers here).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+		else echo "chromium is missing: sudo apt-get install chromium" >&2; exit 1; fi; }
 
 # Serve on the embedded SQLite database with in-process tasks and demo data.
 run: install
@@ -27,7 +38,7 @@ run: install
 	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 # The whole suite on PostgreSQL and Redis, then a smoke run on SQLite.
-test: install test-python smoke
+test: install chromium test-python smoke
 
 test-python:
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest -p no:cacheprovider
@@ -52,4 +63,4 @@ bench: install
 	$(PY) benchmarks/bench_import.py
 
 clean:
-	rm -rf $(VENV) var db.sqlite3
+	rm -rf $(VENV) node_modules var db.sqlite3
