@@ -10,5 +10,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/login/", auth_views.LoginView.as_view(template_name="accounts/login.html"), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("access_requests.urls.accounts")),
+    path("portal/", include("access_requests.urls.portal")),
+    path("backoffice/", include("access_requests.urls.backoffice")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,1 @@
+"""Split by area: portal (applicants), backoffice (reviewers), accounts."""
