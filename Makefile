@@ -10,7 +10,7 @@ TEST_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/hdh
 TEST_REDIS_URL ?= $(or $(REDIS_URL),redis://127.0.0.1:6379/14)
 SMOKE_DIR := var/smoke
 
-.PHONY: install chromium run test test-python smoke lint diagram bench clean
+.PHONY: install chromium gettext messages compilemessages run test test-python smoke lint diagram bench clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -25,20 +25,32 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# The browser tests drive Debian's Chromium (Playwright cannot download browsers here).
+# Debian packages: Chromium for the browser tests (Playwright cannot download browsers here)
+# and gettext to compile the translation catalogues. Installed when missing (as root).
+define apt_need
+	@command -v $(1) >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2); \
+		else echo "$(2) is missing: sudo apt-get install $(2)" >&2; exit 1; fi; }
+endef
 chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
-		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
-		else echo "chromium is missing: sudo apt-get install chromium" >&2; exit 1; fi; }
+	$(call apt_need,chromium,chromium)
+gettext:
+	$(call apt_need,msgfmt,gettext)
+
+# Translation catalogues: `make messages` extracts strings; `make compilemessages` compiles them.
+messages: install
+	$(PY) manage.py makemessages -l en --ignore=.venv --ignore=node_modules --ignore=var --no-obsolete
+compilemessages: install gettext
+	$(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules -v 0
 
 # Serve on the embedded SQLite database with in-process tasks and demo data.
-run: install
+run: install compilemessages
 	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py migrate --noinput
 	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py seed_demo --if-empty
 	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 # The whole suite on PostgreSQL and Redis, then a smoke run on SQLite.
-test: install chromium test-python smoke
+test: install chromium compilemessages test-python smoke
 
 test-python:
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest -p no:cacheprovider
