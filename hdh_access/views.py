@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET
 
 @require_GET
 def home(request):
-    return render(request, "home.html", {"signup_enabled": False})
+    return render(request, "home.html", {"signup_enabled": True})
 
 
 def _database_ok() -> bool:

@@ -1,0 +1,55 @@
+"""Portal test helpers: private storage in a temporary folder, sample documents, delay rows."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from access_requests.models import Attachment
+
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+def docx_bytes() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", "<document/>")
+    return buffer.getvalue()
+
+
+def odt_bytes() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.text")
+        archive.writestr("content.xml", "<office:document-content/>")
+    return buffer.getvalue()
+
+
+def upload(name: str = "protocole.pdf", content: bytes = PDF, content_type: str = "application/pdf"):
+    return SimpleUploadedFile(name, content, content_type=content_type)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hasher(settings):
+    """The personas' passwords are hashed a dozen times per test: a fast hasher keeps tests quick."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def private_media(settings, tmp_path, monkeypatch):
+    """Attachments go to a temporary folder (the field's storage is built once, so patch it too)."""
+    root = tmp_path / "private"
+    root.mkdir()
+    settings.PRIVATE_MEDIA_ROOT = root
+    storage = Attachment._meta.get_field("file").storage
+    monkeypatch.setitem(storage.__dict__, "base_location", str(root))
+    monkeypatch.setitem(storage.__dict__, "location", str(root))
+    return root
+
+
+def stored_files(root) -> list:
+    return sorted(p for p in root.rglob("*") if p.is_file())
