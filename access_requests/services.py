@@ -81,10 +81,15 @@ def _append_event(request: AccessRequest, *, from_state: str, to_state: str, act
 
 
 def _after_commit(request_id: int) -> None:
-    """Side effects of any committed change of a request (run after commit)."""
+    """Side effects of any committed change of a request (run after commit).
+
+    Never raises into the request: with the broker down, the change stays committed, the
+    outbox sweep sends its emails and the nightly refresh recomputes its delay row.
+    """
     from . import tasks
 
-    tasks.recompute_request_delay.delay(request_id)
+    tasks.enqueue(tasks.recompute_request_delay, request_id)
+    tasks.enqueue(tasks.send_pending_outbox)
 
 
 def _transition(*, request_id: int, actor, name: str, comment: str = "", payload: dict | None = None,
@@ -109,8 +114,11 @@ def _transition(*, request_id: int, actor, name: str, comment: str = "", payload
             request.save()
         except ConcurrentTransition:
             raise ConcurrentUpdate(_("La demande %(reference)s a été modifiée entre-temps ; rechargez-la.") % {"reference": request.reference}) from None
-        _append_event(request, from_state=source, to_state=request.state, action=name, actor=actor,
-                      role=role, comment=comment, payload=payload)
+        event = _append_event(request, from_state=source, to_state=request.state, action=name, actor=actor,
+                              role=role, comment=comment, payload=payload)
+        from . import notifications  # emails written in this transaction, sent after commit
+
+        notifications.on_transition(request=request, event=event)
         transaction.on_commit(lambda: _after_commit(request.pk))
     return request
 
@@ -327,8 +335,11 @@ def extend_review(*, request_id: int, actor, comment: str = "", expected_state: 
             raise InvalidInput(_("Le délai de cette étape a déjà été prolongé une fois."))
         setattr(request, field, True)
         request.save(update_fields=[field, "updated_at"])
-        _append_event(request, from_state=request.state, to_state=request.state, action="extend_review",
-                      actor=actor, role=acting, comment=comment)
+        event = _append_event(request, from_state=request.state, to_state=request.state, action="extend_review",
+                              actor=actor, role=acting, comment=comment)
+        from . import notifications  # emails written in this transaction, sent after commit
+
+        notifications.on_transition(request=request, event=event)
         transaction.on_commit(lambda: _after_commit(request.pk))
     return request
 

@@ -186,6 +186,26 @@ LOGGING = {
     "loggers": {"celery.app.trace": {"level": "WARNING"}},
 }
 
+# Outbox: every email is a row written with the change that causes it, sent by a task.
+# A failed send is retried after HDH_OUTBOX_BACKOFF_SECONDS, doubling up to the maximum,
+# until HDH_OUTBOX_MAX_ATTEMPTS tries; then the message is marked failed (Django admin).
+HDH_OUTBOX_MAX_ATTEMPTS = env_int("HDH_OUTBOX_MAX_ATTEMPTS", 10)
+HDH_OUTBOX_BACKOFF_SECONDS = env_int("HDH_OUTBOX_BACKOFF_SECONDS", 60)
+HDH_OUTBOX_BACKOFF_MAX_SECONDS = env_int("HDH_OUTBOX_BACKOFF_MAX_SECONDS", 900)
+# How long a sender holds a message it is sending; another one may take it over after that.
+# Keep it well above EMAIL_TIMEOUT: a claim that expires mid-send can lead to a duplicate.
+HDH_OUTBOX_CLAIM_SECONDS = env_int("HDH_OUTBOX_CLAIM_SECONDS", 300)
+HDH_OUTBOX_SWEEP_SECONDS = env_int("HDH_OUTBOX_SWEEP_SECONDS", 60)
+HDH_OUTBOX_BATCH = env_int("HDH_OUTBOX_BATCH", 200)
+# Reminders: this many working days before a statutory due date, and once when it is past.
+HDH_REMINDER_WORKING_DAYS = env_int("HDH_REMINDER_WORKING_DAYS", 3)
+for _name in ("HDH_OUTBOX_MAX_ATTEMPTS", "HDH_OUTBOX_BACKOFF_SECONDS", "HDH_OUTBOX_CLAIM_SECONDS",
+              "HDH_OUTBOX_SWEEP_SECONDS", "HDH_OUTBOX_BATCH"):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be at least 1, got {globals()[_name]}")
+if HDH_REMINDER_WORKING_DAYS < 0:
+    raise ImproperlyConfigured(f"HDH_REMINDER_WORKING_DAYS must be >= 0, got {HDH_REMINDER_WORKING_DAYS}")
+
 # Periodic jobs (Celery beat). Each also has a management command calling the same service.
 CELERY_BEAT_SCHEDULE = {
     # Time passes for open requests: refresh forecast medians and every open delay row.
@@ -193,5 +213,23 @@ CELERY_BEAT_SCHEDULE = {
     "refresh-open-delays-nightly": {
         "task": "access_requests.tasks.refresh_open_delays",
         "schedule": crontab(hour=2, minute=30),
+    },
+    # Send what the outbox still holds (a broker outage, a dead worker, a retry that is due).
+    # Command: python manage.py send_outbox
+    "send-outbox-sweep": {
+        "task": "access_requests.tasks.send_pending_outbox",
+        "schedule": float(HDH_OUTBOX_SWEEP_SECONDS),
+    },
+    # Reminders before statutory due dates and when they are past (the service skips holidays).
+    # Command: python manage.py send_reminders
+    "send-reminders-working-days": {
+        "task": "access_requests.tasks.send_reminders",
+        "schedule": crontab(hour=7, minute=0, day_of_week="1-5"),
+    },
+    # The weekly delay report to subscribers, Monday 08:00 Europe/Paris (CELERY_TIMEZONE).
+    # Command: python manage.py send_weekly_report
+    "send-weekly-report-monday": {
+        "task": "access_requests.tasks.send_weekly_report",
+        "schedule": crontab(hour=8, minute=0, day_of_week=1),
     },
 }
