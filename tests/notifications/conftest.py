@@ -99,24 +99,32 @@ STEPS = {
 
 
 @pytest.fixture
-def story(personas, django_capture_on_commit_callbacks):
-    """Create a draft, then run each ``(instant, step)`` through the services at that instant
-    (on-commit callbacks executed, so tasks run eagerly as after a real commit)."""
+def step(personas, django_capture_on_commit_callbacks):
+    """Run one step of STEPS on ``request`` at the instant ``when`` (on-commit callbacks
+    executed, so the eager tasks run as after a real commit)."""
 
-    def run_at(when, service, **kwargs):
+    def run(request, when, name):
+        service, who, kwargs = STEPS[name]
+        if who is None:
+            state = AccessRequest.objects.get(pk=request.pk).state
+            who = _STAGE_OWNER[state] if name == "ask" else {"cesrees_review": "cesrees", "cnil_review": "cnil"}[state]
         with time_machine.travel(when, tick=False), django_capture_on_commit_callbacks(execute=True):
-            return service(**kwargs)
+            return service(request_id=request.pk, actor=personas[who], **kwargs)
+
+    return run
+
+
+@pytest.fixture
+def story(personas, step, django_capture_on_commit_callbacks):
+    """Create a draft the day before the first step, then run each ``(instant, step)``."""
 
     def make(*steps, codes=("snds", "oscour"), title="Parcours de soins après un AVC"):
-        request = run_at(steps[0][0] - dt.timedelta(days=1), services.create_draft, actor=personas["applicant"],
-                         title=title, datasets=list(Dataset.objects.filter(code__in=codes)))
+        with time_machine.travel(steps[0][0] - dt.timedelta(days=1), tick=False), \
+                django_capture_on_commit_callbacks(execute=True):
+            request = services.create_draft(actor=personas["applicant"], title=title,
+                                            datasets=list(Dataset.objects.filter(code__in=codes)))
         for when, name in steps:
-            service, who, kwargs = STEPS[name]
-            if who is None:
-                state = AccessRequest.objects.get(pk=request.pk).state
-                who = _STAGE_OWNER[state] if name == "ask" else {"cesrees_review": "cesrees",
-                                                                  "cnil_review": "cnil"}[state]
-            request = run_at(when, service, request_id=request.pk, actor=personas[who], **kwargs)
+            request = step(request, when, name)
         return request
 
     return make
