@@ -1,0 +1,152 @@
+"""The back office in Chromium: a request goes from the secretariat to delivery, and the dashboard.
+
+The secretariat asks for information, the applicant answers, the secretariat forwards the dossier,
+the CESREES records its opinion, the CNIL authorises, the CNAM signs, matches and delivers; then
+management reads the delay dashboard. Screenshots go to docs/screenshots/backoffice-*.png.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from access_requests import services
+from access_requests.models import AccessRequest
+from access_requests.workflow import Role, State
+from catalog.models import DataHolder
+from tests.backoffice.helpers import import_sample
+from tests.conftest import PASSWORD, datasets, make_user
+from tests.e2e.conftest import login, screenshot, serious_accessibility_violations
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def people(organisation):
+    return {
+        "applicant": make_user("porteur@inserm.example", organisation=organisation, first_name="Claire",
+                               last_name="Martin"),
+        "secretariat": make_user("secretariat@hdh.example", role=Role.SECRETARIAT, first_name="Sami",
+                                 last_name="Benali"),
+        "cesrees": make_user("cesrees@hdh.example", role=Role.CESREES, first_name="Anne", last_name="Roux"),
+        "cnil": make_user("cnil@cnil.example", role=Role.CNIL, first_name="Marc", last_name="Petit"),
+        "cnam": make_user("cnam@cnam.example", role=Role.DATA_HOLDER, first_name="Julie", last_name="Moreau",
+                          data_holder=DataHolder.objects.get(code="cnam")),
+        "management": make_user("direction@hdh.example", role=Role.MANAGEMENT, first_name="Paul",
+                                last_name="Durand"),
+    }
+
+
+def as_user(browser, live_server, email: str):
+    context = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900}, base_url=live_server.url)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    login(page, email, PASSWORD)
+    return page
+
+
+def open_action(page, title: str):
+    """Unfold the action panel titled ``title``; returns the panel."""
+    panel = page.locator("#actions details", has=page.locator(f"summary:text-is(\"{title}\")"))
+    if panel.get_attribute("open") is None:
+        panel.locator("summary").click()
+    return panel
+
+
+def state_of(request) -> str:
+    return AccessRequest.objects.get(pk=request.pk).state
+
+
+def test_a_request_goes_from_the_secretariat_to_delivery_in_the_back_office(browser, live_server, people):
+    applicant = people["applicant"]
+    draft = services.create_draft(actor=applicant, title="Insuffisance cardiaque et réhospitalisations",
+                                  summary="Cohorte nationale 2015-2023, réhospitalisations à un an.",
+                                  datasets=datasets("snds", "oscour"))
+    services.update_draft(request_id=draft.pk, actor=applicant, methodology="Cohorte rétrospective appariée.",
+                          public_interest="Réduire les réhospitalisations évitables.")
+    request = services.submit(request_id=draft.pk, actor=applicant)
+
+    # The secretariat finds it in its queue and asks for information.
+    page = as_user(browser, live_server, "secretariat@hdh.example")
+    page.goto("/backoffice/")
+    row = page.locator("tbody tr", has_text=request.reference)
+    assert row.is_visible()
+    assert "Dans les délais" in row.text_content()
+    assert serious_accessibility_violations(page) == []
+    screenshot(page, "backoffice-queue")
+    row.locator("a").first.click()
+    assert page.locator("h1").inner_text() == "Insuffisance cardiaque et réhospitalisations"
+    open_action(page, "Demander des compléments")
+    page.fill("#request_information-question", "Joignez le protocole signé par le responsable de traitement.")
+    page.click("#action-request_information button[type=submit]")
+    assert "c'est enregistré" in page.locator(".fr-alert--success").inner_text()
+    assert page.locator("#current-state").text_content() == "Compléments demandés"
+    assert state_of(request) == State.AWAITING_APPLICANT
+
+    # The applicant answers (through the services: the portal's answer form is another issue).
+    services.answer_information(request_id=request.pk, actor=applicant, answer="Protocole joint, signé le 3 mars.")
+
+    # Back to the secretariat: the dossier is complete, it goes to the CESREES.
+    page.reload()
+    page.fill("#note-body", "Protocole reçu ; dossier complet.")
+    page.click("#notes button[type=submit]")
+    open_action(page, "Déclarer le dossier recevable")
+    page.click("#action-forward_to_cesrees button[type=submit]")
+    assert page.locator("#current-state").text_content() == "Avis du CESREES"
+    page.context.close()
+
+    # The CESREES records a favourable opinion with recommendations.
+    page = as_user(browser, live_server, "cesrees@hdh.example")
+    page.goto(f"/backoffice/requests/{request.reference}/")
+    open_action(page, "Enregistrer l'avis du CESREES")
+    page.click("label[for=record_cesrees_opinion-opinion_1]")
+    page.fill("#record_cesrees_opinion-comment", "Préciser la durée de conservation des données.")
+    assert serious_accessibility_violations(page) == []
+    screenshot(page, "backoffice-detail")
+    page.click("#action-record_cesrees_opinion button[type=submit]")
+    assert page.locator("#current-state").text_content() == "Autorisation CNIL"
+    page.context.close()
+
+    # The CNIL authorises, with the decision's number and date.
+    page = as_user(browser, live_server, "cnil@cnil.example")
+    page.goto(f"/backoffice/requests/{request.reference}/")
+    open_action(page, "Enregistrer la décision de la CNIL")
+    page.click("label[for=record_cnil_decision-decision_0]")
+    page.fill("#record_cnil_decision-decision_number", "DR-2026-318")
+    page.fill("#record_cnil_decision-decision_date", timezone.localdate().isoformat())
+    page.click("#action-record_cnil_decision button[type=submit]")
+    assert page.locator("#current-state").text_content() == "Conventionnement"
+    page.context.close()
+
+    # The CNAM signs the contract, matches the sources, extracts and delivers.
+    page = as_user(browser, live_server, "cnam@cnam.example")
+    page.goto("/backoffice/")
+    page.locator("tbody tr", has_text=request.reference).locator("a").first.click()
+    for title, after in (("Convention signée", "Appariement"), ("Appariement réalisé", "Extraction"),
+                         ("Extraction réalisée, données mises à disposition", "Données mises à disposition")):
+        open_action(page, title).locator("button[type=submit]").click()
+        assert page.locator("#current-state").text_content() == after
+    screenshot(page, "backoffice-delivered")
+    page.context.close()
+
+    request.refresh_from_db()
+    assert request.state == State.DELIVERED
+    assert request.cesrees_opinion == "favourable_with_recommendations"
+    assert (request.cnil_decision_number, request.cnil_decision_date) == ("DR-2026-318", timezone.localdate())
+    assert list(request.events.values_list("action", flat=True)) == [
+        "create", "submit", "request_information", "resume", "forward_to_cesrees", "record_cesrees_opinion",
+        "authorise", "start_matching", "start_extraction", "deliver"]
+
+
+def test_management_reads_the_delay_dashboard_as_charts(browser, live_server, people, tmp_path):
+    import_sample(tmp_path, 400, as_of=timezone.now() - dt.timedelta(days=1))
+    page = as_user(browser, live_server, "direction@hdh.example")
+    page.goto("/backoffice/delays/")
+    for canvas in ("chart-stages", "chart-shares", "chart-access", "chart-current"):
+        assert page.evaluate(f"() => !!Chart.getChart(document.getElementById('{canvas}'))"), canvas
+        assert page.locator(f"#{canvas}").bounding_box()["height"] > 100
+    assert "Goulet d'étranglement" in page.locator("#bottleneck").inner_text()
+    assert serious_accessibility_violations(page) == []
+    screenshot(page, "backoffice-delays")
