@@ -1,0 +1,92 @@
+"""Portal reads: visibility, completeness, and delay figures evaluated now."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.contrib.auth.models import AnonymousUser
+
+from access_requests import services
+from access_requests.delay_service import materialise_request
+from access_requests.selectors.portal import (
+    completeness_problems,
+    delay_figures,
+    history,
+    open_question,
+    progress,
+    request_for_page,
+    requests_for_applicant,
+    stage_visits,
+)
+from access_requests.workflow import Route, State
+from tests.portal.conftest import upload
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_applicant_sees_their_organisations_requests_and_their_own_only(make_request, applicant, colleague, outsider):
+    ours = make_request(State.DRAFT)
+    theirs = services.create_draft(actor=outsider, title="Autre projet")
+    assert list(requests_for_applicant(colleague)) == [ours]
+    assert list(requests_for_applicant(outsider)) == [theirs]
+    assert not requests_for_applicant(AnonymousUser()).exists()
+    outsider.is_active = False
+    assert not requests_for_applicant(outsider).exists()
+
+
+def test_completeness_lists_every_missing_item_of_an_empty_draft(applicant):
+    request = services.create_draft(actor=applicant, title="Projet")
+    problems = completeness_problems(request)
+    assert len(problems) == 6
+    assert any("résumé" in p for p in problems) and any("protocole" in p for p in problems)
+
+
+def test_a_complete_draft_has_no_completeness_problem(make_request, applicant):
+    request = make_request(State.DRAFT)
+    services.update_draft(request_id=request.pk, actor=applicant, public_interest="Oui", methodology="Cohorte")
+    services.add_attachment(request_id=request.pk, actor=applicant, uploaded=upload(), kind="protocol")
+    request.refresh_from_db()
+    assert completeness_problems(request) == ["Joignez le plan de gestion des données (PDF, ODT ou DOCX)."]
+    services.add_attachment(request_id=request.pk, actor=applicant, uploaded=upload(), kind="data_management_plan")
+    assert completeness_problems(request_for_page(applicant, request.reference)) == []
+
+
+def test_a_requests_page_is_built_from_one_fetch_without_further_queries(make_request, applicant,
+                                                                        django_assert_num_queries):
+    request = make_request(State.CESREES_REVIEW)
+    materialise_request(request.pk)
+    page = request_for_page(applicant, request.reference)
+    with django_assert_num_queries(0):
+        completeness_problems(page)
+        figures = delay_figures(page)
+        assert len(stage_visits(page, figures)) == 2
+        assert len(history(page)) == 3
+        assert open_question(page) is None
+
+
+def test_elapsed_days_grow_from_the_materialised_row_to_now(make_request):
+    with time_machine.travel(dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC), tick=False):
+        request = make_request(State.SUBMITTED)
+        materialise_request(request.pk)
+    request.refresh_from_db()
+    figures = delay_figures(request, now=dt.datetime(2026, 1, 15, 9, 0, tzinfo=dt.UTC))
+    assert figures.elapsed_days == pytest.approx(10.0)
+    assert figures.deadline == dt.date(2026, 8, 5)
+    assert figures.status in ("on_track", "at_risk")
+    late = delay_figures(request, now=dt.datetime(2026, 8, 6, 9, 0, tzinfo=dt.UTC))
+    assert late.status == "late" and late.status_label == "En retard"
+
+
+def test_progress_follows_the_route_and_matching(make_request, applicant):
+    request = make_request(State.CESREES_REVIEW)
+    steps = progress(request)
+    assert [s.state for s in steps.steps] == ["submitted", "cesrees_review", "cnil_review", "contracting",
+                                              "matching", "extraction", "delivered"]
+    assert steps.current == 2
+    simple = services.create_draft(actor=applicant, title="MR", route=Route.REFERENCE_METHODOLOGY)
+    assert [s.state for s in progress(simple).steps] == ["submitted", "contracting", "extraction", "delivered"]
+    assert progress(simple).current == 0
+    paused = make_request(State.AWAITING_APPLICANT, paused_from=State.CESREES_REVIEW)
+    assert progress(paused).current == 2
