@@ -182,8 +182,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    # Eager tasks would log every run at INFO.
-    "loggers": {"celery.app.trace": {"level": "WARNING"}},
+    # In-process (eager) tasks would log every run at INFO; a real worker keeps them.
+    "loggers": {"celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"}},
 }
 
 # Outbox: every email is a row written with the change that causes it, sent by a task.
