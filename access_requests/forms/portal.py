@@ -58,8 +58,7 @@ class DraftForm(PortalForm):
         help_text=_("Une personne par ligne : nom, fonction, organisme."))
     expected_start = forms.DateField(
         label=_("Début souhaité du projet"), required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        help_text=_("Au format jj/mm/aaaa."))
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
 
     def clean_expected_start(self):
         value = self.cleaned_data.get("expected_start")

@@ -20,7 +20,7 @@ from catalog.models import Dataset
 from hdh_access.lib.dates import paris_date
 
 from ..delays import STATUS_LATE
-from ..models import AccessRequest, Attachment, AttachmentKind, Event, RequestDelay
+from ..models import AccessRequest, Attachment, AttachmentKind, CesreesOpinion, Event, RequestDelay
 from ..workflow import TERMINAL_STATES, TRANSITIONS, WITHDRAWABLE_STATES, Role, Route, State
 
 EDITABLE_STATES = frozenset({State.DRAFT, State.AWAITING_APPLICANT})
@@ -35,10 +35,24 @@ STATUS_LABELS = {
     "missed": (gettext_lazy("Objectif manqué"), "error"),
     "closed": (gettext_lazy("Terminée sans mise à disposition"), "info"),
 }
+# Each event as the applicant reads it: what happened, in the past tense.
 ACTION_LABELS = {
-    "create": gettext_lazy("Création du brouillon"),
-    "import": gettext_lazy("Reprise de l'historique"),
-    "extend_review": gettext_lazy("Prolongation du délai de l'étape"),
+    "create": gettext_lazy("Brouillon créé"),
+    "import": gettext_lazy("Dossier repris de l'historique"),
+    "submit": gettext_lazy("Demande déposée"),
+    "withdraw": gettext_lazy("Demande retirée"),
+    "request_information": gettext_lazy("Compléments demandés"),
+    "resume": gettext_lazy("Réponse du demandeur envoyée"),
+    "forward_to_cesrees": gettext_lazy("Dossier déclaré complet et transmis au CESREES"),
+    "approve_without_review": gettext_lazy("Dossier validé sans examen (méthodologie de référence ou accès simplifié)"),
+    "reject": gettext_lazy("Demande refusée"),
+    "record_cesrees_opinion": gettext_lazy("Avis du CESREES rendu"),
+    "authorise": gettext_lazy("Autorisation de la CNIL délivrée"),
+    "start_matching": gettext_lazy("Convention signée : appariement lancé"),
+    "start_extraction": gettext_lazy("Extraction des données lancée"),
+    "deliver": gettext_lazy("Données mises à disposition"),
+    "close": gettext_lazy("Projet clôturé"),
+    "extend_review": gettext_lazy("Délai de l'étape prolongé"),
 }
 TACIT_LABELS = {
     "favourable_opinion": gettext_lazy("avis favorable"),
@@ -310,6 +324,7 @@ class HistoryRow:
     role_label: str
     comment: str
     changes_state: bool
+    detail: str = ""
 
 
 def history(request: AccessRequest) -> list[HistoryRow]:
@@ -318,14 +333,22 @@ def history(request: AccessRequest) -> list[HistoryRow]:
     for event in request.events.all():
         spec = TRANSITIONS.get(event.action)
         label = ACTION_LABELS.get(event.action) or (spec.label if spec else None) or state_label(event.to_state)
-        if event.action == "resume":
-            label = _("Réponse du demandeur")
         rows.append(HistoryRow(
             at=event.at, label=str(label), from_label=state_label(event.from_state) if event.from_state else "",
             to_label=state_label(event.to_state), role_label=str(Role(event.role).label) if event.role in Role.values else "",
-            comment=event.comment, changes_state=event.from_state != event.to_state,
+            comment=event.comment, changes_state=event.from_state != event.to_state, detail=_event_detail(event),
         ))
     return rows
+
+
+def _event_detail(event: Event) -> str:
+    """What the event decided, from its payload (the CESREES opinion, the CNIL decision)."""
+    payload = event.payload or {}
+    if event.action == "record_cesrees_opinion" and payload.get("opinion") in CesreesOpinion.values:
+        return _("Avis : %(opinion)s") % {"opinion": CesreesOpinion(payload["opinion"]).label}
+    if event.action == "authorise" and payload.get("decision_number"):
+        return _("Décision n° %(number)s") % {"number": payload["decision_number"]}
+    return ""
 
 
 @dataclass(frozen=True)

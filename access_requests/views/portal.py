@@ -19,6 +19,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .. import services
+from ..delay_service import current_medians
 from ..exceptions import DomainError
 from ..forms.portal import AnswerForm, AttachmentForm, DraftForm, SubmitForm, WithdrawForm
 from ..models import AccessRequest
@@ -135,6 +136,7 @@ def _render_detail(request, access_request: AccessRequest, *, status: int = 200,
     context = {
         "access_request": access_request,
         "figures": figures,
+        "forecast_known": bool(figures and figures.is_open and current_medians()),
         "visits": visits,
         "current_visit": visits[-1] if visits and visits[-1].is_current else None,
         "totals": selectors.stage_totals(visits, figures),

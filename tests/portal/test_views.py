@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from access_requests import services
 from access_requests.delay_service import materialise_request
-from access_requests.models import AccessRequest, Attachment, Event
+from access_requests.models import AccessRequest, Attachment, DelayBaseline, Event
 from access_requests.workflow import State
 from catalog.models import Dataset
 from tests.conftest import make_user
@@ -345,6 +345,11 @@ def test_submitting_twice_is_refused_with_a_conflict(client, make_request, appli
 
 # --- the request's page ------------------------------------------------------------------------------
 def test_the_page_shows_the_timeline_time_per_stage_due_date_deadline_and_forecast(client, make_request, applicant):
+    from django.utils import timezone
+
+    DelayBaseline.objects.create(key="target", computed_at=timezone.now(), medians={
+        "submitted": 7, "cesrees_review": 35, "cnil_review": 60, "contracting": 90, "matching": 120,
+        "extraction": 150, "awaiting_applicant": 10})
     request = make_request(State.CNIL_REVIEW)
     materialise_request(request.pk)
     client.force_login(applicant)
@@ -361,7 +366,16 @@ def test_the_page_shows_the_timeline_time_per_stage_due_date_deadline_and_foreca
     assert figures.deadline == request.delay.deadline and figures.forecast_at is not None
     assert "Mise à disposition prévue vers le" in html
     assert "Étape 3 sur 7" in html  # submitted, CESREES, CNIL, contracting, matching, extraction, delivered
-    assert "Enregistrer l&#x27;avis du CESREES" in html  # the history
+    assert "Avis du CESREES rendu" in html and "Avis : Favorable" in html  # the history
+
+
+def test_without_delivered_dossiers_to_learn_from_the_page_says_the_forecast_is_not_yet_known(
+        client, make_request, applicant):
+    request = make_request(State.CESREES_REVIEW)
+    materialise_request(request.pk)
+    client.force_login(applicant)
+    html = client.get(reverse("portal:detail", args=[request.reference])).content.decode()
+    assert "pas encore estimable" in html and "Mise à disposition prévue vers le" not in html
 
 
 def test_the_page_of_a_request_waiting_on_the_applicant_shows_the_question_and_the_answer_form(
