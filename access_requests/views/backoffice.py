@@ -301,9 +301,15 @@ def _open_question(ar, events) -> str:
     return ""
 
 
+# The services accept these more widely than the back office offers them: a CNIL refusal is
+# recorded with its decision number (record_cnil_decision), and only the secretariat records a
+# withdrawal for the applicant. Every other refusal is explained by the service itself.
+STRICTER_THAN_SERVICES = frozenset({"reject", "withdraw"})
+
+
 def _refusal(ar, form, roles) -> DomainError | None:
-    """Why an action the page did not offer is refused, in the services' words."""
-    if form.action in sel.allowed_actions(ar, roles):
+    """Why the page refuses an action the services would accept, or None."""
+    if form.action not in STRICTER_THAN_SERVICES or form.action in sel.allowed_actions(ar, roles):
         return None
     seen = form.cleaned_data["expected_state"]
     if seen != ar.state:
@@ -315,7 +321,7 @@ def _refusal(ar, form, roles) -> DomainError | None:
         return ActionNotPermitted(_("Votre rôle ne permet pas cette action sur la demande %(reference)s.") % {
             "reference": ar.reference})
     return IllegalTransition(reference=ar.reference, current=_state_label(ar.state),
-                             requested=_state_label(ar.state),
+                             requested=_state_label(State.REJECTED if form.action == "reject" else State.WITHDRAWN),
                              reason=_("L'action « %(action)s » n'est pas possible à cette étape.") % {"action": form.title})
 
 

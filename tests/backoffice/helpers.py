@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
+import pytest
 from django.utils import timezone
 
 from access_requests.delay_service import materialise_requests, refresh_baseline
@@ -19,11 +21,26 @@ def materialise_all() -> None:
     materialise_requests(AccessRequest.objects.values_list("pk", flat=True))
 
 
-def import_sample(tmp_path: Path, n: int, *, seed: int = 7, as_of: dt.datetime | None = None) -> None:
-    """Import ``n`` realistic request histories (2019 to ``as_of``) with their delay rows."""
+def import_sample(tmp_path: Path, n: int, *, seed: int = 7, as_of: dt.datetime | None = None,
+                  number_offset: int = 0) -> None:
+    """Import ``n`` realistic request histories (2019 to ``as_of``) with their delay rows.
+
+    ``number_offset`` shifts the reference numbers (HDH-YYYY-NNNN) so that a second sample can be
+    imported beside a first one.
+    """
     as_of = as_of or timezone.now()
     path = tmp_path / f"history-{n}-{seed}.csv"
     write_csv(path, n, seed, as_of)
+    if number_offset:
+        shifted = re.sub(r"^HDH-(\d{4})-(\d{4}),", lambda m: f"HDH-{m[1]}-{int(m[2]) + number_offset:04d},",
+                         path.read_text(encoding="utf-8"), flags=re.MULTILINE)
+        path.write_text(shifted, encoding="utf-8")
     import_history(path)
     refresh_baseline()
     materialise_all()
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    """Personas are many: hash their passwords with a fast hasher (import this fixture, it is autouse)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
