@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Case, Prefetch, Q, QuerySet, Value, When
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,6 +25,8 @@ from ..models import AccessRequest, Attachment, AttachmentKind, CesreesOpinion, 
 from ..workflow import TERMINAL_STATES, TRANSITIONS, WITHDRAWABLE_STATES, Role, Route, State
 
 EDITABLE_STATES = frozenset({State.DRAFT, State.AWAITING_APPLICANT})
+AWAITING_APPLICANT_STATES = (State.DRAFT, State.AWAITING_APPLICANT)
+ENDED_STATES = (State.DELIVERED, *TERMINAL_STATES)
 REQUIRED_ATTACHMENTS = (AttachmentKind.PROTOCOL, AttachmentKind.DATA_MANAGEMENT_PLAN)
 
 # Delay statuses as the applicant reads them, with the DSFR badge that shows them.
@@ -86,7 +89,12 @@ def request_list(user) -> QuerySet[AccessRequest]:
     return (
         requests_for_applicant(user)
         .select_related("delay", "organisation")
-        .order_by("-updated_at", "-pk")
+        # What waits on the applicant first, then what is under way, then what has ended; within
+        # each, the latest move first (the last event once submitted, the last edit of a draft).
+        .order_by(
+            Case(When(state__in=AWAITING_APPLICANT_STATES, then=Value(0)),
+                 When(state__in=ENDED_STATES, then=Value(2)), default=Value(1)),
+            Coalesce("delay__last_event_at", "updated_at").desc(), "-pk")
     )
 
 

@@ -24,14 +24,14 @@ from ..exceptions import DomainError
 from ..forms.portal import AnswerForm, AttachmentForm, DraftForm, SubmitForm, WithdrawForm
 from ..models import AccessRequest
 from ..selectors import portal as selectors
-from ..workflow import TERMINAL_STATES, State
+from ..workflow import State
 
 PAGE_SIZE = 20
 LIST_FILTERS = {
     "all": None,
-    "action": (State.DRAFT, State.AWAITING_APPLICANT),
-    "open": tuple(s for s in State.values if s not in (State.DRAFT, *TERMINAL_STATES, State.DELIVERED)),
-    "ended": (State.DELIVERED, *TERMINAL_STATES),
+    "action": selectors.AWAITING_APPLICANT_STATES,
+    "open": tuple(s for s in State.values if s not in (*selectors.AWAITING_APPLICANT_STATES, *selectors.ENDED_STATES)),
+    "ended": selectors.ENDED_STATES,
 }
 
 

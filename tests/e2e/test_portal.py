@@ -218,3 +218,18 @@ def test_the_applicant_withdraws_a_request_after_confirming(page, personas):
     assert request.state == State.WITHDRAWN
     assert page.locator("a:has-text('Retirer la demande')").count() == 0
     accessible(page)
+
+
+def test_the_profile_switches_the_language_and_the_account_pages_are_accessible(page, applicant):
+    page.goto("/accounts/password-reset/")
+    accessible(page)
+    login(page, applicant.username, PASSWORD)
+    page.goto("/accounts/profile/")
+    accessible(page)
+    page.locator("label[for='id_language_1']").click()
+    page.click("button:has-text('Enregistrer')")
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.url.endswith("/accounts/profile/")
+    applicant.profile.refresh_from_db()
+    assert applicant.profile.language == "en"
+    screenshot(page, "portal-profile")

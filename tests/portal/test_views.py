@@ -462,3 +462,34 @@ def test_a_user_without_organisation_sees_only_the_requests_they_lead(client, ma
     client.force_login(loner)
     rows = client.get(reverse("portal:list")).context["rows"]
     assert [row.request.pk for row in rows] == [mine.pk]
+
+
+def test_the_demo_applicant_sees_the_demo_requests_of_its_organisation(client, settings):
+    from django.contrib.auth.models import User
+    from django.core.management import call_command
+
+    settings.DEBUG = True
+    call_command("seed_demo", "--requests", "12", "--password", "Demo-Portail-2026!")
+    demo = User.objects.get(username="demandeur@example.org")
+    signed_in = client.post(reverse("login"), {"username": "demandeur@example.org", "password": "Demo-Portail-2026!"})
+    assert signed_in.status_code == 302
+    response = client.get(reverse("portal:list"))
+    rows = response.context["rows"]
+    assert response.status_code == 200
+    assert len(rows) == AccessRequest.objects.filter(organisation=demo.profile.organisation).count() == 4
+    for row in rows:
+        assert client.get(reverse("portal:detail", args=[row.request.reference])).status_code == 200
+
+
+def test_the_list_puts_what_waits_on_the_applicant_first_and_ended_requests_last(client, make_request, applicant):
+    ended = make_request(State.WITHDRAWN)
+    moving = make_request(State.CESREES_REVIEW)
+    waiting = make_request(State.AWAITING_APPLICANT)
+    draft = make_request(State.DRAFT)
+    for request in (ended, moving, waiting):
+        materialise_request(request.pk)
+    client.force_login(applicant)
+    rows = client.get(reverse("portal:list")).context["rows"]
+    order = [row.request.pk for row in rows]
+    assert set(order[:2]) == {waiting.pk, draft.pk}
+    assert order[2:] == [moving.pk, ended.pk]
