@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -12,6 +14,9 @@ from ..selectors.portal import catalogue
 from ..workflow import Route, State
 
 LONG_TEXT = 20_000
+MAX_NAME_LENGTH = 200
+# Characters no document name needs: markup, path and shell separators, wildcards, control codes.
+HOSTILE_NAME = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
 ACCEPTED_TYPES = ".pdf,.odt,.docx,application/pdf,application/vnd.oasis.opendocument.text," \
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -82,6 +87,15 @@ class AttachmentForm(PortalForm):
         label=_("Fichier"), allow_empty_file=True,
         help_text=_("PDF, ODT ou DOCX, 20 Mo au plus. Le type est vérifié d'après le contenu du fichier."),
         widget=forms.FileInput(attrs={"accept": ACCEPTED_TYPES}))
+
+    def clean_file(self):
+        uploaded = self.cleaned_data["file"]
+        name = uploaded.name or ""
+        if len(name) > MAX_NAME_LENGTH or name.startswith(".") or HOSTILE_NAME.search(name):
+            raise forms.ValidationError(_(
+                "Le nom du fichier n'est pas accepté (caractères < > : \" / \\ | ? *, caractères de contrôle, "
+                "nom caché ou de plus de 200 caractères) : renommez le fichier, puis déposez-le de nouveau."))
+        return uploaded
 
 
 class _ExpectedStateForm(PortalForm):

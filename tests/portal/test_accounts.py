@@ -229,3 +229,16 @@ def test_a_signed_in_user_opening_sign_up_goes_to_the_portal(client, db):
 
 def test_the_home_page_offers_sign_up(client, db):
     assert reverse("accounts:signup") in client.get("/").content.decode()
+
+
+def test_account_forms_refuse_a_post_without_csrf_token(applicant):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    assert client.post(reverse("accounts:signup"), _sign_up_data(organisation="Ailleurs")).status_code == 403
+    assert client.post(reverse("accounts:password_reset"), {"email": applicant.email}).status_code == 403
+    assert client.post(reverse("login"), {"username": applicant.username, "password": PASSWORD}).status_code == 403
+    client.force_login(applicant)
+    assert client.post(reverse("accounts:profile"), {"language": "en"}).status_code == 403
+    assert not User.objects.filter(username="marie.curie@inserm.example").exists()
+    assert Profile.objects.get(user=applicant).language == "fr" and mail.outbox == []
