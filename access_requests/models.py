@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
 from django.conf import settings
+from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_fsm import GET_STATE, ConcurrentTransitionMixin, FSMField, transition
@@ -349,11 +352,26 @@ class DelayBaseline(models.Model):
         return f"{self.key} @ {self.computed_at:%Y-%m-%d}"
 
 
-def private_storage():
-    """Attachments live outside STATIC_ROOT and MEDIA_ROOT: only a view that checks rights serves them."""
-    from django.core.files.storage import FileSystemStorage
+class PrivateStorage(FileSystemStorage):
+    """Attachments live outside STATIC_ROOT and MEDIA_ROOT: only a view that checks rights serves them.
 
-    return FileSystemStorage(location=settings.PRIVATE_MEDIA_ROOT, base_url=None)
+    The folder is read from settings.PRIVATE_MEDIA_ROOT at each use, so tests can move it.
+    """
+
+    def __init__(self):
+        super().__init__(base_url=None)
+
+    @property
+    def base_location(self):
+        return str(settings.PRIVATE_MEDIA_ROOT)
+
+    @property
+    def location(self):
+        return os.path.abspath(self.base_location)
+
+
+def private_storage():
+    return PrivateStorage()
 
 
 class AttachmentKind(models.TextChoices):

@@ -8,7 +8,9 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("accounts/login/", auth_views.LoginView.as_view(template_name="accounts/login.html"), name="login"),
+    path("accounts/login/", auth_views.LoginView.as_view(
+        template_name="accounts/login.html", authentication_form=views.EmailAuthenticationForm), name="login"),
+    path("accounts/start/", views.start, name="start"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("access_requests.urls.accounts")),
     path("portal/", include("access_requests.urls.portal")),

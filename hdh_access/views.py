@@ -5,7 +5,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -45,3 +47,18 @@ def healthz(request):
     usable = database == "ok" and broker in ("ok", "eager")
     return JsonResponse({"status": "ok" if usable else "unavailable", "database": database, "broker": broker},
                         status=200 if usable else 503)
+
+
+@login_required
+def start(request):
+    """Where a user lands after signing in: reviewers and management to the back office, applicants to the portal."""
+    if request.user.has_perm("access_requests.view_all_requests"):
+        return redirect("backoffice:queue")
+    return redirect("portal:list")
+
+
+class EmailAuthenticationForm(AuthenticationForm):
+    """Sign-in by email address, whatever its case (sign-up stores addresses in lower case)."""
+
+    def clean_username(self):
+        return (self.cleaned_data.get("username") or "").strip().lower()

@@ -161,6 +161,12 @@ def make_request(personas):
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    """Personas are many; the real hasher costs seconds per test and proves nothing here."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _celery_eager(request):
     """Tasks run in-process unless a test is marked ``worker`` (real worker on Redis)."""
     from hdh_access.celery import app

@@ -25,3 +25,14 @@ def test_healthz_is_503_when_the_broker_is_unreachable(client):
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json() == {"status": "unavailable", "database": "ok", "broker": "unavailable"}
+
+
+@pytest.mark.django_db
+def test_sign_in_ignores_the_case_of_the_address_and_lands_where_the_user_works(client, applicant, secretariat):
+    from tests.conftest import PASSWORD
+
+    response = client.post("/accounts/login/", {"username": "PORTEUR@Inserm.example", "password": PASSWORD}, follow=True)
+    assert response.redirect_chain[-1][0] == "/portal/"
+    client.post("/accounts/logout/")
+    response = client.post("/accounts/login/", {"username": secretariat.email, "password": PASSWORD}, follow=True)
+    assert response.redirect_chain[-1][0] == "/backoffice/"
