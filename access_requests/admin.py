@@ -54,6 +54,11 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser
 
+    def has_change_permission(self, request, obj=None):
+        # A message is never edited (its page is read-only); "change" on the list is what the
+        # retry action needs.
+        return obj is None and super().has_change_permission(request)
+
     @admin.display(description=_("état"), ordering="status")
     def status_badge(self, obj):
         colours = {OutboxStatus.PENDING: "#b34000", OutboxStatus.SENT: "#18753c", OutboxStatus.FAILED: "#ce0500"}
