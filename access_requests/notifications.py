@@ -138,12 +138,16 @@ def queue_roles(state: str) -> frozenset[str]:
 
 def _queue_members(request: AccessRequest, state: str, *, exclude_pk: int | None) -> list:
     seen, members = set(), []
-    for role in sorted(queue_roles(state)):
+    roles = sorted(queue_roles(state))
+    for role in roles:
         for user in role_members(role, request):
-            if user.pk not in seen and user.pk != exclude_pk:
+            if user.pk not in seen:
                 seen.add(user.pk)
                 members.append(user)
-    return members
+    if roles and not members:
+        logger.warning("notifications: nobody with an email address holds %s for %s: no one is told it is in "
+                       "their queue", "/".join(roles), request.reference)
+    return [user for user in members if user.pk != exclude_pk]
 
 
 # --- the statutory clock of the stage a request is in -------------------------------------
@@ -388,6 +392,8 @@ SENT, RETRY, FAILED, SKIPPED = "sent", "retry", "failed", "skipped"
 class Outcome:
     status: str
     retry_in: float | None = None
+    # The mail server could not be reached at all (the sweep stops its batch there).
+    unreachable: bool = False
 
 
 def backoff_seconds(attempts: int) -> int:
@@ -426,7 +432,10 @@ def deliver(message_id: int, *, connection=None) -> Outcome:
     except Exception as error:  # any failure is recorded and retried, never dropped
         if connection is not None:
             _close_quietly(connection)
-        return _record_failure(message, error, lease)
+        outcome = _record_failure(message, error, lease)
+        if emails.is_unreachable(error):
+            outcome = Outcome(outcome.status, outcome.retry_in, unreachable=True)
+        return outcome
     with transaction.atomic():
         OutboxMessage.objects.filter(pk=message_id, status=OutboxStatus.PENDING).update(
             status=OutboxStatus.SENT, sent_at=timezone.now(), claimed_until=None, next_attempt_at=None)
@@ -488,6 +497,12 @@ def send_pending(*, limit: int | None = None) -> dict[int, Outcome]:
     try:
         for pk in ids:
             outcomes[pk] = deliver(pk, connection=connection)
+            if outcomes[pk].unreachable:
+                # The server is down: leave the rest for the next sweep rather than wait for a
+                # timeout on each of them (they are not claimed, so nothing is counted).
+                logger.warning("outbox: mail server unreachable, %d message(s) left for the next sweep",
+                               len(ids) - len(outcomes))
+                break
     finally:
         _close_quietly(connection)
     return outcomes

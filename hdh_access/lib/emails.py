@@ -28,7 +28,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.message import SafeMIMEMultipart
 
-__all__ = ["build", "is_permanent", "message_id", "send"]
+__all__ = ["build", "is_permanent", "is_unreachable", "message_id", "send"]
 
 
 class _RelatedEmail(EmailMultiAlternatives):
@@ -114,3 +114,10 @@ def is_permanent(error: BaseException) -> bool:
         codes = [value[0] for value in error.recipients.values()]
         code = min(codes) if codes else None
     return isinstance(code, int) and 500 <= code < 600
+
+
+def is_unreachable(error: BaseException) -> bool:
+    """The server could not be reached or dropped the connection (refused, timeout, DNS)."""
+    if isinstance(error, smtplib.SMTPConnectError | smtplib.SMTPServerDisconnected):
+        return True
+    return isinstance(error, OSError) and not isinstance(error, smtplib.SMTPException)

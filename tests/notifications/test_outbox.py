@@ -137,6 +137,22 @@ def test_the_sweep_sends_due_messages_oldest_first_within_its_batch(db, smtp, se
     assert [m["To"] for m in smtp.accepted] == ["person0@hdh.example", "person1@hdh.example", "person2@hdh.example"]
 
 
+def test_when_the_mail_server_is_unreachable_the_sweep_stops_at_the_first_message(db, settings, caplog):
+    from .smtp import free_port
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()  # nothing listens there
+    rows = [queued(key=f"test:{n}", to=f"person{n}@hdh.example") for n in range(3)]
+
+    with caplog.at_level(logging.WARNING, logger="access_requests.notifications"):
+        outcomes = notifications.send_pending()
+
+    assert list(outcomes) == [rows[0].pk] and outcomes[rows[0].pk].unreachable
+    assert [reload(row).attempts for row in rows] == [1, 0, 0]  # the others were not even tried
+    assert "ConnectionRefusedError" in reload(rows[0]).last_error
+    assert "2 message(s) left for the next sweep" in caplog.text
+
+
 def test_the_same_key_is_never_queued_twice(db):
     queued()
     row, created = notifications.queue(key="test:1", to="autre@hdh.example", language="en", rendered=RENDERED)
