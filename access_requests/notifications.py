@@ -299,7 +299,6 @@ def on_transition(*, request: AccessRequest, event: Event) -> list[OutboxMessage
         rows += _queue_for(members, key_prefix=f"{prefix}:queue", name="queue_entered",
                            context={**base, "answer": answer, "action_label": TRANSITIONS[event.action].label
                                     if event.action in TRANSITIONS else event.action,
-                                    "from_state_label": _lazy_label(event.from_state) if event.from_state else "",
                                     "route": _route_label(request.route),
                                     "datasets": ", ".join(sorted(d.name for d in request.datasets.all()))})
     return rows

@@ -96,7 +96,7 @@ class SMTPServer:
     def __init__(self) -> None:
         self.handler = CapturingHandler()
         self.port = free_port()
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, server_hostname="localhost")
 
     def start(self) -> SMTPServer:
         self.controller.start()
