@@ -33,7 +33,7 @@ from hdh_access.lib import emails
 from hdh_access.lib.dates import add_working_days, is_working_day, paris_date
 
 from .models import AccessRequest, CesreesOpinion, Event, OutboxMessage, OutboxStatus, RequestDelay
-from .workflow import STAGE_ROLES, TRANSITIONS, Role, State, roles_for
+from .workflow import STAGE_ROLES, TRANSITIONS, Role, Route, State, roles_for
 
 logger = logging.getLogger(__name__)
 
@@ -215,8 +215,6 @@ APPLICANT_MESSAGES = {
 
 
 def _route_label(value: str):
-    from .workflow import Route
-
     return Route(value).label if value in Route.values else value
 
 
