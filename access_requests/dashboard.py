@@ -13,17 +13,26 @@ fixed number of queries whatever the number of requests:
 4. open requests by current stage and target status;
 5. the late and at-risk lists (and their counts in 4).
 
-"Late" is exact at the page's instant (the 7-month deadline is a date column); "at risk" comes
-from the forecast materialised with each row (after every transition and nightly), so the page
-says when those forecasts were computed.
+"Late" is exact at the instant of computation (the 7-month deadline is a date column); "at
+risk" comes from the forecast materialised with each row (after every transition and nightly),
+so the page says when those forecasts were computed.
+
+At 100,000 requests the figures take about 0.35 s to compute (percentiles over every delivered
+request, two quarterly GROUP BYs), so ``cached_dashboard`` keeps them in Django's cache for
+``HDH_DASHBOARD_CACHE_SECONDS`` (default 600; 0 disables it) per filter combination; the page
+says when they were computed and offers to recompute them. ``warm_cache`` precomputes the
+unfiltered figures (for a periodic task).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from dataclasses import asdict, dataclass
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import Avg, Case, CharField, Count, Exists, F, Min, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import TruncQuarter
@@ -274,3 +283,38 @@ def build_dashboard(filters: DashboardFilters | None = None, *, now: dt.datetime
         "late": late_requests(target_open, now, today, list_limit),
         "at_risk": at_risk_requests(target_open, now, today, list_limit),
     }
+
+
+# --- cache --------------------------------------------------------------------------------------
+DEFAULT_CACHE_SECONDS = 600
+
+
+def cache_seconds() -> int:
+    return int(getattr(settings, "HDH_DASHBOARD_CACHE_SECONDS", DEFAULT_CACHE_SECONDS))
+
+
+def _cache_key(filters: DashboardFilters, list_limit: int | None) -> str:
+    raw = json.dumps([filters.as_json(), list_limit], sort_keys=True)
+    return "hdh:backoffice:dashboard:v1:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+def cached_dashboard(filters: DashboardFilters | None = None, *, list_limit: int | None = LIST_LIMIT,
+                     refresh: bool = False) -> dict:
+    """``build_dashboard``'s figures, from the cache when computed less than cache_seconds() ago."""
+    filters = filters or DashboardFilters()
+    seconds = cache_seconds()
+    key = _cache_key(filters, list_limit)
+    if seconds and not refresh:
+        data = cache.get(key)
+        if data is not None:
+            return data
+    data = build_dashboard(filters, list_limit=list_limit)
+    if seconds:
+        cache.set(key, data, seconds)
+    return data
+
+
+def warm_cache() -> None:
+    """Precompute the unfiltered dashboard (page and downloads), e.g. from a periodic task."""
+    for limit in (LIST_LIMIT, None):
+        cached_dashboard(DashboardFilters(), list_limit=limit, refresh=True)

@@ -39,7 +39,7 @@ BADGE_LABELS = {
 SCOPE_LABELS = {
     Scope.QUEUE: _("À traiter par mon équipe"),
     Scope.PAUSED: _("En attente du demandeur"),
-    Scope.OPEN: _("Toutes les demandes en cours"),
+    Scope.OPEN: _("Toutes les demandes en cours (avant mise à disposition)"),
     Scope.ALL: _("Toutes, y compris terminées"),
 }
 SORT_LABELS = {

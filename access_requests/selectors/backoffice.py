@@ -9,7 +9,7 @@ Visibility rules:
   management see every submitted request; drafts belong to the applicant and are never shown;
 * a queue holds the requests whose current state is a stage the user's role owns
   (``workflow.STAGE_ROLES``, plus ``delivered`` for the platform team, which closes it);
-  management and superusers see every open request.
+  management and superusers see every request in progress (submitted and not yet delivered).
 
 Every function returns querysets or plain data with their joins done here, so a list page runs
 the same number of queries whatever the number of requests.
@@ -46,6 +46,8 @@ ACTING_ROLES = (Role.SECRETARIAT, Role.CESREES, Role.CNIL, Role.DATA_HOLDER, Rol
 OPEN_STATES: tuple[str, ...] = tuple(
     s for s in State.values if s not in TERMINAL_STATES and s != State.DRAFT
 )
+# Open and not yet delivered: the delay clock still runs. What management's queue shows.
+IN_PROGRESS_STATES: tuple[str, ...] = tuple(s for s in OPEN_STATES if s != State.DELIVERED)
 # Stages with no legal clock still show their days; "due soon" is within this many working days.
 DUE_SOON_WORKING_DAYS = 5
 DataThrough = AccessRequest.datasets.through
@@ -129,7 +131,7 @@ def queue_condition(user) -> Q:
     """The requests waiting on ``user``: states owned by their roles (data holders: their datasets)."""
     states = queue_states(user)
     if states is None:
-        return Q(state__in=OPEN_STATES)
+        return Q(state__in=IN_PROGRESS_STATES)
     roles = staff_roles(user)
     others = roles - {Role.DATA_HOLDER, Role.MANAGEMENT}
     other_states = [s for s, owners in STAGE_ROLES.items() if owners & others]
@@ -217,7 +219,7 @@ def queue(user, filters: QueueFilters, *, today: dt.date | None = None) -> Query
     elif filters.scope == Scope.PAUSED:
         qs = qs.filter(paused_condition(user))
     elif filters.scope == Scope.OPEN:
-        qs = qs.filter(state__in=OPEN_STATES)
+        qs = qs.filter(state__in=IN_PROGRESS_STATES)
     qs = qs.annotate(
         due_date=F("delay__current_due_date"),
         stage_since=F("delay__current_since"),

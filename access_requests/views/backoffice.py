@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from .. import services
-from ..dashboard import SEGMENTS, DashboardFilters, build_dashboard
+from ..dashboard import SEGMENTS, DashboardFilters, cache_seconds, cached_dashboard
 from ..exceptions import ActionNotPermitted, ConcurrentUpdate, DomainError, IllegalTransition
 from ..forms.backoffice import (
     ACTION_FORMS,
@@ -42,6 +42,10 @@ from ..selectors import backoffice as sel
 from ..workflow import TRANSITIONS, Role, Route, State
 
 PAGE_SIZE = 50
+BADGE_CLASSES = {"overdue": "fr-badge--error", "due_soon": "fr-badge--warning", "on_time": "fr-badge--success",
+                 "paused": "fr-badge--info", "no_clock": ""}
+STATUS_CLASSES = {"late": "fr-badge--error", "missed": "fr-badge--error", "at_risk": "fr-badge--warning",
+                  "on_track": "fr-badge--success", "met": "fr-badge--success", "closed": ""}
 ALL_ROLES = frozenset({Role.SECRETARIAT, Role.CESREES, Role.CNIL, Role.DATA_HOLDER, Role.PLATFORM})
 
 
@@ -79,6 +83,10 @@ def queue(request):
     page = paginator.get_page(request.GET.get("page"))
     prefetch_related_objects(page.object_list, "datasets")
     rows = sel.queue_page_rows(page.object_list)
+    for row in rows:  # classes and labels here rather than one include per row: the table renders fast
+        row["badge_class"], row["badge_label"] = BADGE_CLASSES.get(row["badge"], ""), BADGE_LABELS.get(row["badge"], "")
+        status = row["request"].target_status
+        row["status_class"], row["status_label"] = STATUS_CLASSES.get(status, ""), STATUS_LABELS.get(status, "")
     query = request.GET.copy()
     query.pop("page", None)
     roles = sel.staff_roles(request.user)
@@ -426,7 +434,7 @@ def _dashboard(request, *, list_limit):
         submitted_from=data.get("submitted_from"), submitted_to=data.get("submitted_to"),
         dataset_id=data["dataset"].pk if data.get("dataset") else None, holder_id=holder,
     )
-    return form, build_dashboard(filters, list_limit=list_limit)
+    return form, cached_dashboard(filters, list_limit=list_limit, refresh=request.GET.get("refresh") == "1")
 
 
 STAGE_ORDER = (State.SUBMITTED, State.CESREES_REVIEW, State.CNIL_REVIEW, State.CONTRACTING, State.MATCHING,
@@ -480,6 +488,8 @@ def delays(request):
     }
     bottleneck = data["bottleneck"]
     summary = data["summary"]
+    query = request.GET.copy()
+    query.pop("refresh", None)
     return render(request, "backoffice/delays.html", {
         "form": form, "data": data, "summary": summary, "stages": stages, "current": current,
         "submission": submission, "delivery": delivery, "charts": charts, "segment_labels": segment_labels,
@@ -490,7 +500,7 @@ def delays(request):
         "computed_at": dt.datetime.fromisoformat(data["computed_at"]),
         "forecasts_computed_at": dt.datetime.fromisoformat(data["forecasts_computed_at"]) if data["forecasts_computed_at"] else None,
         "late": [_listed_row(r) for r in data["late"]], "at_risk": [_listed_row(r) for r in data["at_risk"]],
-        "query": request.GET.urlencode(), "section": "delays",
+        "query": query.urlencode(), "section": "delays", "cache_minutes": cache_seconds() // 60,
     })
 
 

@@ -41,6 +41,13 @@ def import_sample(tmp_path: Path, n: int, *, seed: int = 7, as_of: dt.datetime |
 
 
 @pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    """Personas are many: hash their passwords with a fast hasher (import this fixture, it is autouse)."""
+def backoffice_settings(settings):
+    """Import this autouse fixture in each module: personas are many, so their passwords are hashed
+    with a fast hasher; the dashboard's cache starts empty (tests of the cache turn it on)."""
+    from django.core.cache import cache
+
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.HDH_DASHBOARD_CACHE_SECONDS = 0
+    cache.clear()
+    yield
+    cache.clear()

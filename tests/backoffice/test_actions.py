@@ -14,7 +14,7 @@ from django.urls import reverse
 from access_requests import services
 from access_requests.models import AccessRequest, Event, InternalNote
 from access_requests.workflow import Role, State
-from tests.backoffice.helpers import fast_passwords, materialise_all  # noqa: F401  (autouse)
+from tests.backoffice.helpers import backoffice_settings, materialise_all  # noqa: F401  (autouse)
 from tests.conftest import datasets, make_user
 
 

@@ -20,7 +20,7 @@ from access_requests import dashboard
 from access_requests.delay_report import build_report
 from access_requests.models import AccessRequest, RequestDelay
 from hdh_access.lib.dates import PARIS, paris_date
-from tests.backoffice.helpers import fast_passwords, import_sample  # noqa: F401  (autouse)
+from tests.backoffice.helpers import backoffice_settings, import_sample  # noqa: F401  (autouse)
 from tests.conftest import datasets
 
 
@@ -185,3 +185,19 @@ def test_the_dashboard_runs_the_same_number_of_queries_at_two_sizes(client, pers
             counts.append(len(ctx.captured_queries))
     assert counts[:2] == counts[2:]
     assert max(counts) <= 16
+
+
+def test_figures_are_kept_for_a_while_the_page_says_when_and_can_recompute_them(client, personas, history, settings):
+    settings.HDH_DASHBOARD_CACHE_SECONDS = 600
+    client.force_login(personas["management"])
+    first = client.get(reverse("backoffice:delays"))
+    assert "Les chiffres sont gardés 10 minutes." in first.content.decode()
+    with CaptureQueriesContext(connection) as cached:
+        second = client.get(reverse("backoffice:delays"))
+    assert second.context["data"]["computed_at"] == first.context["data"]["computed_at"]
+    assert not any("percentile_cont" in q["sql"] or "requestdelay" in q["sql"] for q in cached.captured_queries)
+    other = client.get(reverse("backoffice:delays"), {"dataset": datasets("oscour")[0].pk})
+    assert other.context["data"]["filters"]["dataset_id"] == datasets("oscour")[0].pk
+    refreshed = client.get(reverse("backoffice:delays"), {"refresh": "1"})
+    assert refreshed.context["data"]["computed_at"] > first.context["data"]["computed_at"]
+    assert "refresh=1" not in refreshed.context["query"]

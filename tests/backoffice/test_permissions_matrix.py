@@ -17,7 +17,7 @@ from django.urls import reverse
 from access_requests import services
 from access_requests.models import AccessRequest, Event, InternalNote
 from access_requests.workflow import Route, State
-from tests.backoffice.helpers import fast_passwords  # noqa: F401  (autouse)
+from tests.backoffice.helpers import backoffice_settings  # noqa: F401  (autouse)
 from tests.conftest import datasets
 
 PERSONAS = ["anonymous", "applicant", "colleague", "outsider", "secretariat", "cesrees", "cnil", "cnam", "curie",

@@ -17,7 +17,7 @@ from access_requests import services
 from access_requests.models import AccessRequest
 from access_requests.views import backoffice as views
 from access_requests.workflow import Route, State
-from tests.backoffice.helpers import fast_passwords, materialise_all  # noqa: F401  (autouse)
+from tests.backoffice.helpers import backoffice_settings, materialise_all  # noqa: F401  (autouse)
 from tests.conftest import datasets
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -58,7 +58,7 @@ def test_each_role_sees_the_requests_waiting_on_it(client, personas, every_state
         "curie": {r["curie_contracting"]},
         "platform": {r[State.EXTRACTION], r[State.DELIVERED]},
         "management": {r[k] for k in (State.SUBMITTED, State.CESREES_REVIEW, State.CNIL_REVIEW, State.CONTRACTING,
-                                      State.MATCHING, State.EXTRACTION, State.DELIVERED, "paused",
+                                      State.MATCHING, State.EXTRACTION, "paused",
                                       "curie_contracting")},
     }
     expected["superuser"] = expected["management"]

@@ -1,6 +1,6 @@
 """The back office in Chromium: a request goes from the secretariat to delivery, and the dashboard.
 
-The secretariat asks for information, the applicant answers, the secretariat forwards the dossier,
+The secretariat asks for information, the applicant answers in the portal, the secretariat forwards the dossier,
 the CESREES records its opinion, the CNIL authorises, the CNAM signs, matches and delivers; then
 management reads the delay dashboard. Screenshots go to docs/screenshots/backoffice-*.png.
 """
@@ -16,7 +16,7 @@ from access_requests import services
 from access_requests.models import AccessRequest
 from access_requests.workflow import Role, State
 from catalog.models import DataHolder
-from tests.backoffice.helpers import import_sample
+from tests.backoffice.helpers import backoffice_settings, import_sample  # noqa: F401  (autouse)
 from tests.conftest import PASSWORD, datasets, make_user
 from tests.e2e.conftest import login, screenshot, serious_accessibility_violations
 
@@ -85,8 +85,14 @@ def test_a_request_goes_from_the_secretariat_to_delivery_in_the_back_office(brow
     assert page.locator("#current-state").text_content() == "Compléments demandés"
     assert state_of(request) == State.AWAITING_APPLICANT
 
-    # The applicant answers (through the services: the portal's answer form is another issue).
-    services.answer_information(request_id=request.pk, actor=applicant, answer="Protocole joint, signé le 3 mars.")
+    # The applicant answers in the portal.
+    portal = as_user(browser, live_server, "porteur@inserm.example")
+    portal.goto(f"/portal/requests/{request.reference}/")
+    assert "Joignez le protocole signé" in portal.content()
+    portal.fill("#id_answer", "Protocole joint, signé le 3 mars.")
+    portal.click("button:has-text('Envoyer la réponse')")
+    assert portal.locator("text=Réponse envoyée").is_visible()
+    assert state_of(request) == State.SUBMITTED
 
     # Back to the secretariat: the dossier is complete, it goes to the CESREES.
     page.reload()
@@ -96,6 +102,13 @@ def test_a_request_goes_from_the_secretariat_to_delivery_in_the_back_office(brow
     page.click("#action-forward_to_cesrees button[type=submit]")
     assert page.locator("#current-state").text_content() == "Avis du CESREES"
     page.context.close()
+
+    # Internal notes never reach the applicant.
+    portal.goto(f"/portal/requests/{request.reference}/")
+    assert "Protocole reçu ; dossier complet." not in portal.content()
+    portal.goto("/backoffice/")
+    assert "Accès refusé" in portal.content()
+    portal.context.close()
 
     # The CESREES records a favourable opinion with recommendations.
     page = as_user(browser, live_server, "cesrees@hdh.example")

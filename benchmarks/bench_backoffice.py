@@ -1,0 +1,189 @@
+"""Benchmark the back office on PostgreSQL; prints figures, asserts nothing.
+
+    python benchmarks/bench_backoffice.py [--requests 100000] [--small 1000] [--repeat 10] [--reuse]
+
+For each size (a small database and a large one, each freshly created as bench_delays.py does:
+a realistic generated history written by access_requests.demo_history and imported by
+access_requests.history_import, delay rows included), it times with Django's test Client, i.e.
+the whole server side of a request (middleware, session, permissions, queries, template):
+
+- the queue (``/backoffice/``) as a secretariat user and as a management user (every open
+  request), page 1 and a filtered, searched page;
+- a request's page (``/backoffice/requests/<reference>/``);
+- the delay dashboard (``/backoffice/delays/``) as a management user: recomputed on every run
+  (``?refresh=1``), then as served (figures kept in Django's cache for 10 minutes, so the first
+  run computes and the next ones read), unfiltered and filtered by dataset and period, and its
+  JSON download.
+
+Figures: median and best of ``--repeat`` runs after a first run (also reported), and the number of
+SQL queries.
+Goal (issue #5): queue and dashboard under 200 ms at 100,000 requests. ``DEBUG`` is off.
+``--reuse`` keeps an existing database of the right size instead of re-importing it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
+AS_OF = "2025-12-31T23:59:59+00:00"
+
+
+def timed(client, url: str, params: dict, repeat: int) -> dict:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    start = time.perf_counter()
+    response = client.get(url, params)  # the first run: templates compiled, dashboard cache filled
+    first = time.perf_counter() - start
+    assert response.status_code == 200, (url, response.status_code)
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        response = client.get(url, params)
+        if hasattr(response, "streaming_content"):
+            b"".join(response.streaming_content)
+        times.append(time.perf_counter() - start)
+        assert response.status_code == 200
+    with CaptureQueriesContext(connection) as ctx:
+        client.get(url, params)
+    return {"median_ms": statistics.median(times) * 1000, "best_ms": min(times) * 1000,
+            "first_ms": first * 1000, "queries": len(ctx.captured_queries)}
+
+
+def run_size(n: int, url: str, csv_path: str, repeat: int, reuse: bool) -> dict:
+    """Import (unless reused) and time every page; runs in a child process."""
+    os.environ.update({"DATABASE_URL": url, "DEBUG": "false", "SECRET_KEY": "benchmark-only-" + "x" * 40,
+                       "SECURE_SSL_REDIRECT": "false", "ALLOWED_HOSTS": "testserver"})
+    os.environ.pop("REDIS_URL", None)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hdh_access.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.contrib.auth.models import Group, User
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+
+    from access_requests.delay_service import refresh_baseline
+    from access_requests.history_import import import_history
+    from access_requests.models import AccessRequest, Profile, RequestDelay
+    from access_requests.workflow import Role
+    from catalog.models import Dataset
+
+    call_command("migrate", verbosity=0)
+    figures: dict = {"requests": n}
+    if not (reuse and AccessRequest.objects.count() == n):
+        start = time.perf_counter()
+        import_history(csv_path)
+        refresh_baseline()
+        figures["import_s"] = time.perf_counter() - start
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    figures["delay_rows"] = RequestDelay.objects.count()
+    figures["open"] = RequestDelay.objects.filter(ended_at__isnull=True).count()
+
+    def user(email: str, role: str) -> User:
+        person, created = User.objects.get_or_create(username=email, defaults={"email": email})
+        if created:
+            Profile.objects.create(user=person)
+            person.groups.add(Group.objects.get(name=role))
+        return person
+
+    secretariat = user("bench-secretariat@hdh.example", Role.SECRETARIAT)
+    management = user("bench-management@hdh.example", Role.MANAGEMENT)
+    snds = Dataset.objects.get(code="snds").pk
+    reference = AccessRequest.objects.filter(state="cnil_review").order_by("pk").values_list(
+        "reference", flat=True).first()
+    secretariat_client, management_client = Client(), Client()
+    secretariat_client.force_login(secretariat)
+    management_client.force_login(management)
+    pages = {
+        "queue_secretariat": (secretariat_client, "/backoffice/", {}),
+        "queue_management": (management_client, "/backoffice/", {}),
+        "queue_management_page_20": (management_client, "/backoffice/", {"page": 20}),
+        "queue_filtered_search": (management_client, "/backoffice/",
+                                  {"q": "cancer", "dataset": snds, "submitted_from": "2024-01-01", "badge": "overdue"}),
+        "request_page": (management_client, f"/backoffice/requests/{reference}/", {}),
+        "dashboard_recomputed": (management_client, "/backoffice/delays/", {"refresh": "1"}),
+        "dashboard": (management_client, "/backoffice/delays/", {}),
+        "dashboard_filtered": (management_client, "/backoffice/delays/",
+                               {"dataset": snds, "submitted_from": "2022-01-01", "submitted_to": "2024-12-31"}),
+        "dashboard_json": (management_client, "/backoffice/delays.json", {}),
+    }
+    rows = (AccessRequest.objects.filter(state__in=["submitted", "contracting"]).count(),
+            AccessRequest.objects.exclude(state__in=["draft", "rejected", "withdrawn", "closed"]).count())
+    figures["queue_rows_secretariat"], figures["queue_rows_management"] = rows
+    for name, (client, url, params) in pages.items():
+        figures[name] = timed(client, url, params, repeat)
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=100_000)
+    parser.add_argument("--small", type=int, default=1_000, help="0 to skip the small database")
+    parser.add_argument("--base-url", default="postgres://postgres@127.0.0.1:5432/")
+    parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--reuse", action="store_true", help="keep a database that already has the right size")
+    parser.add_argument("--child", nargs=3, metavar=("N", "URL", "CSV"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.child:
+        n, url, csv_path = args.child
+        figures = run_size(int(n), url, csv_path, args.repeat, args.reuse)
+        print("FIGURES " + json.dumps(figures), flush=True)
+        return 0
+
+    sys.path[:0] = [str(HERE), str(ROOT)]
+    from bench_import import recreate_database
+
+    from access_requests.demo_history import write_csv
+
+    sizes = [(args.small, "hdh_bench_backoffice_small")] if args.small else []
+    sizes.append((args.requests, "hdh_bench_backoffice"))
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n, name in sizes:
+            url = args.base_url + name
+            csv_path = Path(tmp) / f"history-{n}.csv"
+            if not args.reuse:
+                recreate_database(url)
+            write_csv(csv_path, n, 42, dt.datetime.fromisoformat(AS_OF))
+            print(f"generated {n} requests; importing and timing...", flush=True)
+            command = [sys.executable, __file__, "--repeat", str(args.repeat), "--child", str(n), url, str(csv_path)]
+            if args.reuse:
+                command.insert(2, "--reuse")
+            out = subprocess.run(command, capture_output=True, text=True, check=False)
+            line = next((x for x in out.stdout.splitlines() if x.startswith("FIGURES ")), None)
+            if line is None:
+                print(out.stdout, out.stderr, file=sys.stderr)
+                return 1
+            results.append(json.loads(line[len("FIGURES "):]))
+            print(json.dumps(results[-1], indent=2), flush=True)
+
+    print()
+    print(f"{'median ms (queries)':34}" + "".join(f"{r['requests']:>18,}" for r in results))
+    for key in ("queue_secretariat", "queue_management", "queue_management_page_20", "queue_filtered_search",
+                "request_page", "dashboard_recomputed", "dashboard", "dashboard_filtered", "dashboard_json"):
+        print(f"{key:34}" + "".join(f"{r[key]['median_ms']:>12.1f} ({r[key]['queries']:>2})" for r in results)
+              + "   first run: " + ", ".join(f"{r[key]['first_ms']:.0f} ms" for r in results))
+    large = results[-1]
+    worst = max(large[k]["median_ms"] for k in ("queue_secretariat", "queue_management", "dashboard"))
+    print(f"queue and dashboard at {large['requests']:,}: worst median {worst:.1f} ms (goal < 200 ms)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
