@@ -45,8 +45,13 @@ def healthz(request):
     database = "ok" if _database_ok() else "unavailable"
     broker = _broker_status()
     usable = database == "ok" and broker in ("ok", "eager")
-    return JsonResponse({"status": "ok" if usable else "unavailable", "database": database, "broker": broker},
-                        status=200 if usable else 503)
+    body = {"status": "ok" if usable else "unavailable", "database": database, "broker": broker}
+    if database == "ok":
+        # Emails that kept failing wait for an administrator (admin → outbox → retry).
+        from access_requests.models import OutboxMessage, OutboxStatus
+
+        body["outbox_failed"] = OutboxMessage.objects.filter(status=OutboxStatus.FAILED).count()
+    return JsonResponse(body, status=200 if usable else 503)
 
 
 @login_required

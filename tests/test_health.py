@@ -16,6 +16,7 @@ def test_healthz_reports_database_and_broker(client, settings):
     assert body["database"] == "ok"
     expected_broker = "ok" if settings.REDIS_URL else "eager"
     assert body["broker"] == expected_broker
+    assert body["outbox_failed"] == 0
     assert response.status_code == 200
 
 
@@ -24,7 +25,7 @@ def test_healthz_reports_database_and_broker(client, settings):
 def test_healthz_is_503_when_the_broker_is_unreachable(client):
     response = client.get("/healthz")
     assert response.status_code == 503
-    assert response.json() == {"status": "unavailable", "database": "ok", "broker": "unavailable"}
+    assert response.json() == {"status": "unavailable", "database": "ok", "broker": "unavailable", "outbox_failed": 0}
 
 
 @pytest.mark.django_db
