@@ -20,6 +20,7 @@ from django.http import FileResponse, Http404, HttpResponse, JsonResponse, Strea
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -115,6 +116,11 @@ def _iso(value) -> str:
     return value.isoformat()
 
 
+def _cell(text: str) -> str:
+    """Free text for a spreadsheet: a leading =, +, -, @ (or tab, CR) would run as a formula (CSV injection)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 class _Echo:
     def write(self, value):
         return value
@@ -140,7 +146,7 @@ def export_csv(request):
             days = (now - r.stage_since).total_seconds() / 86400 if r.stage_since else None
             badge = "paused" if r.state == State.AWAITING_APPLICANT else sel.badge_of(r.due_date, today)
             yield writer.writerow([
-                r.reference, r.title, r.organisation.name if r.organisation else "", r.state, r.route,
+                r.reference, _cell(r.title), _cell(r.organisation.name) if r.organisation else "", r.state, r.route,
                 ";".join(codes.get(r.pk, [])), "true" if r.requires_matching else "false",
                 _iso(r.submitted_at), _iso(r.stage_since), f"{days:.1f}" if days is not None else "",
                 _iso(r.due_date), badge, _iso(r.target_deadline), r.target_status, _iso(r.forecast_at),
@@ -229,6 +235,8 @@ def _clock(ar, delay, now, today) -> dict | None:
     """The current stage's clock: days in stage, due date, badge."""
     if delay is None or not delay.current_since:
         return None
+    if delay.state != ar.state:  # the recompute after the last transition has not run yet
+        return {"stale": True}
     badge = "paused" if ar.state == State.AWAITING_APPLICANT else sel.badge_of(delay.current_due_date, today)
     last = delay.visits[-1] if delay.visits else {}
     return {
@@ -287,8 +295,11 @@ def _event_row(event) -> dict:
         details.append(_("Avis : %(opinion)s") % {
             "opinion": CesreesOpinion(opinion).label if opinion in CesreesOpinion.values else opinion})
     if payload.get("decision_number"):
-        details.append(_("Décision n° %(number)s du %(date)s") % {
-            "number": payload["decision_number"], "date": payload.get("decision_date", "")})
+        try:
+            when = date_format(dt.date.fromisoformat(payload.get("decision_date", "")), "j F Y")
+        except ValueError:
+            when = payload.get("decision_date", "")
+        details.append(_("Décision n° %(number)s du %(date)s") % {"number": payload["decision_number"], "date": when})
     actor = event.actor
     return {
         "at": event.at, "label": label, "from": _state_label(event.from_state) if event.from_state else "",

@@ -301,3 +301,12 @@ def test_two_reviewers_posting_at_the_same_instant_on_postgresql_one_wins_the_ot
     request.refresh_from_db()
     assert request.state in (State.CESREES_REVIEW, State.REJECTED)
     assert Event.objects.filter(request=request, from_state=State.SUBMITTED).count() == 1
+
+
+def test_right_after_an_action_the_page_says_the_delays_are_being_recomputed(client, personas, make_request):
+    request = make_request(State.SUBMITTED)
+    materialise_all()
+    services.forward_to_cesrees(request_id=request.pk, actor=personas["secretariat"])  # no recompute yet
+    client.force_login(personas["secretariat"])
+    html = client.get(reverse("backoffice:detail", args=[request.reference])).content.decode()
+    assert "en cours de calcul" in html

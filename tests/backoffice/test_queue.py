@@ -251,3 +251,25 @@ def test_the_queue_and_its_export_run_the_same_number_of_queries_at_two_sizes(cl
     large = _queries(client, url, dataset=datasets("snds")[0].pk)
     assert small == large
     assert large <= 12
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_every_back_office_page_renders_in_both_languages(client, personas, make_request, language):
+    request = make_request(State.CNIL_REVIEW)
+    materialise_all()
+    client.force_login(personas["superuser"])
+    for url in (reverse("backoffice:queue"), reverse("backoffice:detail", args=[request.reference]),
+                reverse("backoffice:delays")):
+        response = client.get(url, HTTP_ACCEPT_LANGUAGE=language)
+        assert response.status_code == 200
+        assert f'<html lang="{language}"' in response.content.decode()
+
+
+def test_the_csv_export_neutralises_spreadsheet_formulas_in_free_text(client, personas):
+    draft = services.create_draft(actor=personas["applicant"], title='=HYPERLINK("http://evil.example","x")',
+                                  datasets=datasets("snds"))
+    services.submit(request_id=draft.pk, actor=personas["applicant"])
+    client.force_login(personas["secretariat"])
+    response = client.get(reverse("backoffice:export"))
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    assert rows[0]["title"] == '\'=HYPERLINK("http://evil.example","x")'

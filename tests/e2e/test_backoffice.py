@@ -163,3 +163,10 @@ def test_management_reads_the_delay_dashboard_as_charts(browser, live_server, pe
     assert "Goulet d'étranglement" in page.locator("#bottleneck").inner_text()
     assert serious_accessibility_violations(page) == []
     screenshot(page, "backoffice-delays")
+
+    # The queue of every request, many pages long.
+    page.goto("/backoffice/?scope=all&submitted_from=2025-01-01")
+    assert page.locator("tbody tr").count() == 50
+    assert page.locator(".fr-pagination").is_visible()
+    assert serious_accessibility_violations(page) == []
+    screenshot(page, "backoffice-queue-all")
