@@ -37,3 +37,12 @@ def test_sign_in_ignores_the_case_of_the_address_and_lands_where_the_user_works(
     client.post("/accounts/logout/")
     response = client.post("/accounts/login/", {"username": secretariat.email, "password": PASSWORD}, follow=True)
     assert response.redirect_chain[-1][0] == "/backoffice/"
+
+
+@pytest.mark.django_db
+def test_the_same_url_speaks_english_when_the_visitor_chooses_it(client):
+    assert "Accès aux données de santé pour la recherche" in client.get("/").content.decode()
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    page = client.get("/").content.decode()
+    assert "Access to health data for research" in page
+    assert 'lang="en"' in page
