@@ -122,9 +122,10 @@ def run_size(n: int, url: str, csv_path: str, repeat: int, reuse: bool) -> dict:
                                {"dataset": snds, "submitted_from": "2022-01-01", "submitted_to": "2024-12-31"}),
         "dashboard_json": (management_client, "/backoffice/delays.json", {}),
     }
-    rows = (AccessRequest.objects.filter(state__in=["submitted", "contracting"]).count(),
-            AccessRequest.objects.exclude(state__in=["draft", "rejected", "withdrawn", "closed"]).count())
-    figures["queue_rows_secretariat"], figures["queue_rows_management"] = rows
+    from access_requests.selectors.backoffice import QueueFilters, queue
+
+    figures["queue_rows_secretariat"] = queue(secretariat, QueueFilters()).count()
+    figures["queue_rows_management"] = queue(management, QueueFilters()).count()
     for name, (client, url, params) in pages.items():
         figures[name] = timed(client, url, params, repeat)
     return figures
