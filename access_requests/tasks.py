@@ -114,3 +114,11 @@ def _summary(outcomes) -> dict[str, int]:
     for outcome in outcomes:
         summary[outcome.status] = summary.get(outcome.status, 0) + 1
     return summary
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+def warm_dashboard() -> None:
+    """Recompute the unfiltered delay dashboard into the cache (idempotent)."""
+    from .dashboard import warm_cache
+
+    warm_cache()

@@ -135,6 +135,15 @@ STATICFILES_DIRS = [
     ("vendor/chartjs", BASE_DIR / "node_modules" / "chart.js" / "dist"),
 ]
 
+# Cache (the delay dashboard's figures): shared in Redis when CACHE_URL is set (use another
+# Redis database than the broker's), else in each process's memory.
+CACHE_URL = env_str("CACHE_URL")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    if CACHE_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+HDH_DASHBOARD_CACHE_SECONDS = env_int("HDH_DASHBOARD_CACHE_SECONDS", 600)
+
 # Celery: with REDIS_URL unset, tasks run eagerly in-process so the app needs no broker.
 REDIS_URL = env_str("REDIS_URL")
 CELERY_BROKER_URL = REDIS_URL or "memory://"
@@ -226,6 +235,12 @@ CELERY_BEAT_SCHEDULE = {
     "send-reminders-working-days": {
         "task": "access_requests.tasks.send_reminders",
         "schedule": crontab(hour=7, minute=0, day_of_week="1-5"),
+    },
+    # Precompute the delay dashboard so that its first view stays fast (HDH_DASHBOARD_CACHE_SECONDS).
+    # Command: python manage.py warm_dashboard
+    "warm-dashboard": {
+        "task": "access_requests.tasks.warm_dashboard",
+        "schedule": crontab(minute="*/10"),
     },
     # The weekly delay report to subscribers, Monday 08:00 Europe/Paris (CELERY_TIMEZONE).
     # Command: python manage.py send_weekly_report
