@@ -27,3 +27,12 @@ def test_a_user_signs_in_and_out(page):
     assert page.locator("button:has-text('Se déconnecter')").is_visible()
     page.click("button:has-text('Se déconnecter')")
     assert page.locator("a:has-text('Se connecter')").first.is_visible()
+
+
+def test_pages_raise_no_javascript_error(page):
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto("/")
+    page.goto("/accounts/login/")
+    page.wait_for_load_state("networkidle")
+    assert errors == []
