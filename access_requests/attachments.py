@@ -36,13 +36,22 @@ def sniff(content: bytes) -> str | None:
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             names = set(archive.namelist())
-            if "mimetype" in names and archive.read("mimetype").strip() == ODT_MIMETYPE:
+            if "mimetype" in names and _mimetype_entry(archive) == ODT_MIMETYPE:
                 return "application/vnd.oasis.opendocument.text"
             if "[Content_Types].xml" in names and "word/document.xml" in names:
                 return DOCX_MIMETYPE
     except (zipfile.BadZipFile, KeyError, RuntimeError, ValueError):
         return None
     return None
+
+
+def _mimetype_entry(archive: zipfile.ZipFile) -> bytes:
+    """The ODF "mimetype" entry, read no further than its expected length.
+
+    Never decompress a whole entry: a small upload can hold gigabytes of zeros (a zip bomb).
+    """
+    with archive.open("mimetype") as entry:
+        return entry.read(len(ODT_MIMETYPE) + 2).strip()
 
 
 def safe_name(name: str, content_type: str) -> str:

@@ -200,7 +200,14 @@ def _parse_instant(value: str) -> tuple[dt.datetime | None, str]:
     if instant.tzinfo is None or instant.utcoffset() is None:
         return None, _("instant « %(value)s » sans fuseau horaire (ajoutez un décalage UTC ou Z)") % {
             "value": _shown(value)}
-    return instant.astimezone(_UTC), ""
+    try:
+        instant = instant.astimezone(_UTC)
+    except OverflowError:
+        instant = None
+    # Far-off years overflow the delay arithmetic (deadlines in months): refuse them here.
+    if instant is None or not 1900 <= instant.year <= 2200:
+        return None, _("instant « %(value)s » hors des années 1900 à 2200") % {"value": _shown(value)}
+    return instant, ""
 
 
 def _parse_datasets(value: str, known: Iterable[str]) -> tuple[tuple[str, ...], list[str]]:

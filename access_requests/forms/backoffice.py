@@ -63,6 +63,19 @@ def _choices(mapping: dict, *, empty=None) -> list:
 
 
 # --- queue filters ------------------------------------------------------------------------------
+
+class PeriodDateField(forms.DateField):
+    """A filter date within a plausible range: 0001-01-01 or 9999-12-31 would overflow the queries."""
+
+    earliest = dt.date(2000, 1, 1)
+    latest = dt.date(2100, 12, 31)
+
+    def clean(self, value):
+        day = super().clean(value)
+        if day is not None and not (self.earliest <= day <= self.latest):
+            raise forms.ValidationError(_("Choisissez une date entre 2000 et 2100."), code="out_of_range")
+        return day
+
 class QueueFilterForm(forms.Form):
     q = forms.CharField(label=_("Rechercher"), required=False, max_length=100,
                         help_text=_("Référence, titre ou organisation"))
@@ -80,8 +93,8 @@ class QueueFilterForm(forms.Form):
     status = forms.ChoiceField(label=_("Objectif de 7 mois"), required=False, choices=_choices(STATUS_LABELS, empty=_("Tous")))
     assignee = forms.ChoiceField(label=_("Instructeur"), required=False, choices=[
         ("", _("Tous")), ("me", _("Moi")), ("none", _("Personne"))])
-    submitted_from = forms.DateField(label=_("Déposée à partir du"), required=False, widget=DateInput())
-    submitted_to = forms.DateField(label=_("Déposée jusqu'au"), required=False, widget=DateInput())
+    submitted_from = PeriodDateField(label=_("Déposée à partir du"), required=False, widget=DateInput())
+    submitted_to = PeriodDateField(label=_("Déposée jusqu'au"), required=False, widget=DateInput())
     sort = forms.ChoiceField(label=_("Trier par"), required=False, choices=_choices(SORT_LABELS))
 
     def __init__(self, *args, default_scope: str = Scope.QUEUE, **kwargs):
@@ -316,8 +329,8 @@ class AssignForm(forms.Form):
 
 # --- dashboard ----------------------------------------------------------------------------------
 class DashboardFilterForm(forms.Form):
-    submitted_from = forms.DateField(label=_("Déposées à partir du"), required=False, widget=DateInput())
-    submitted_to = forms.DateField(label=_("Déposées jusqu'au"), required=False, widget=DateInput())
+    submitted_from = PeriodDateField(label=_("Déposées à partir du"), required=False, widget=DateInput())
+    submitted_to = PeriodDateField(label=_("Déposées jusqu'au"), required=False, widget=DateInput())
     dataset = forms.ModelChoiceField(label=_("Base demandée"), required=False, queryset=Dataset.objects.select_related("holder").order_by("name"),
                                      empty_label=_("Toutes"))
 

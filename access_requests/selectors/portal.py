@@ -120,12 +120,14 @@ def request_for_action(user, reference: str) -> AccessRequest:
 
 
 def attachment_for_download(user, attachment_id: int) -> Attachment:
-    """An attachment of a request the user may read (applicant side, or any reviewer), or 404."""
-    visible = Q(request__in=requests_for_applicant(user))
-    if user.is_authenticated and user.is_active and user.has_perm("access_requests.view_all_requests"):
-        visible = Q()
+    """An attachment of a request of the user's organisation, or 404.
+
+    Reviewers download through the back office, which applies their own visibility (no drafts,
+    data holders limited to their datasets).
+    """
     try:
-        return Attachment.objects.select_related("request").filter(visible).get(pk=attachment_id)
+        return Attachment.objects.select_related("request").get(
+            pk=attachment_id, request__in=requests_for_applicant(user))
     except Attachment.DoesNotExist:
         raise Http404(_("Pièce introuvable.")) from None
 

@@ -518,3 +518,11 @@ def test_the_report_on_sqlite_agrees_with_the_report_on_postgresql(db, tmp_path)
     assert {app["status"] for app in on_postgresql["applications"]} == {
         "met", "missed", "late", "at_risk", "on_track", "closed"}
     assert _rounded(on_sqlite) == _rounded(on_postgresql)
+
+
+@pytest.mark.parametrize("value", ["0001-01-01", "9999-12-31", "9999-12-31T23:00:00-05:00"])
+def test_as_of_out_of_the_calendar_is_a_clear_error(value):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="between 1900 and 2200"):
+        call_command("delay_report", "--as-of", value)

@@ -468,3 +468,16 @@ def test_command_help_documents_the_route_inference():
     text = Command().create_parser("manage.py", "import_history").format_help()
     assert "esnd" in text and "reference_methodology" in text and "simplified" in text
     assert history_import.__doc__ and "inferred" in history_import.__doc__
+
+
+def test_an_instant_out_of_the_calendar_is_reported_with_its_line(tmp_path):
+    path = tmp_path / "far.csv"
+    path.write_text(
+        "reference,at,state,datasets,requires_matching,title\n"
+        "HDH-2025-0001,9999-12-31T23:00:00-05:00,submitted,snds;oscour,,Titre\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(HistoryImportError) as caught:
+        import_history(path)
+    issue = caught.value.issues[0]
+    assert issue.line == 2 and issue.reference == "HDH-2025-0001" and "1900" in issue.message

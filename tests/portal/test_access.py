@@ -99,11 +99,12 @@ def test_anonymous_actions_are_sent_to_the_login_page_and_change_nothing(client,
     assert request.state == State.DRAFT and request.attachments.count() == 1
 
 
-def test_a_reviewer_may_download_a_piece_but_sees_no_request_in_the_portal(client, draft, secretariat):
+def test_a_reviewer_reads_no_draft_nor_its_pieces_in_the_portal(client, draft, secretariat, cnam, management):
     request, attachment = draft
-    client.force_login(secretariat)
-    assert client.get(reverse("portal:download", args=[attachment.pk])).status_code == 200
-    assert client.get(reverse("portal:detail", args=[request.reference])).status_code == 404
+    for reviewer in (secretariat, cnam, management):
+        client.force_login(reviewer)
+        assert client.get(reverse("portal:download", args=[attachment.pk])).status_code == 404
+        assert client.get(reverse("portal:detail", args=[request.reference])).status_code == 404
 
 
 def test_an_unknown_reference_is_a_404(client, applicant):
