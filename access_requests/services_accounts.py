@@ -62,6 +62,13 @@ def _domain(email: str) -> str:
     return email.rsplit("@", 1)[-1].lower() if "@" in email else ""
 
 
+PUBLIC_MAIL_DOMAINS = frozenset({
+    "gmail.com", "googlemail.com", "yahoo.com", "yahoo.fr", "hotmail.com", "hotmail.fr", "outlook.com",
+    "outlook.fr", "live.com", "live.fr", "msn.com", "icloud.com", "me.com", "orange.fr", "wanadoo.fr", "free.fr",
+    "sfr.fr", "neuf.fr", "laposte.net", "bbox.fr", "gmx.fr", "gmx.com", "proton.me", "protonmail.com", "aol.com",
+})
+
+
 def organisation_for_sign_up(*, name: str, email: str) -> Organisation | None:
     """The existing organisation called exactly ``name``, or None to create it.
 
@@ -75,8 +82,11 @@ def organisation_for_sign_up(*, name: str, email: str) -> Organisation | None:
     if organisation is None or not getattr(settings, "HDH_SIGNUP_JOIN_REQUIRES_SAME_DOMAIN", True):
         return organisation
     domains = {_domain(address) for address in organisation.members.values_list("user__email", flat=True)}
-    domains.discard("")
-    if domains and _domain(email) not in domains:
+    # A public mail provider's domain says nothing of who works where.
+    domains -= PUBLIC_MAIL_DOMAINS | {""}
+    # No member to vouch for the address (an organisation created by an administrator or an
+    # import, or whose members use public mail): an administrator adds people instead.
+    if not domains or _domain(email) not in domains:
         raise InvalidInput(_(
             "L'organisation « %(name)s » existe déjà. Pour la rejoindre, inscrivez-vous avec une adresse "
             "électronique de cette organisation, ou demandez à un collègue déjà inscrit de vous y ajouter."
@@ -175,7 +185,12 @@ def confirm_email(*, uidb64: str, token: str):
 
 # --- profile -----------------------------------------------------------------------------------
 def can_subscribe_to_weekly_report(user) -> bool:
-    return bool(user.is_authenticated and user.has_perm("access_requests.view_all_requests"))
+    """The report lists every organisation's requests: only for those who may read them all
+    (management, reviewers; not data-holder staff, who see their own datasets only)."""
+    from .selectors.backoffice import sees_every_request
+
+    return bool(user.is_authenticated and user.has_perm("access_requests.view_all_requests")
+                and sees_every_request(user))
 
 
 def update_profile(*, actor, language: str, weekly_report: bool | None = None) -> Profile:

@@ -51,10 +51,14 @@ def subscribers():
     allowed = Q(is_superuser=True)
     if perm is not None:
         allowed |= Q(groups__permissions=perm) | Q(user_permissions=perm)
-    return (
+    from .services_accounts import can_subscribe_to_weekly_report
+
+    candidates = (
         get_user_model().objects.filter(is_active=True, profile__weekly_report=True).exclude(email="")
         .filter(allowed).select_related("profile").distinct().order_by("pk")
     )
+    # Data-holder staff read only their own datasets' requests: never the whole report.
+    return [user for user in candidates if can_subscribe_to_weekly_report(user)]
 
 
 def recipients_of(to: list[str] | None = None) -> list[tuple[str, str]]:
