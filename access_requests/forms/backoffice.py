@@ -153,9 +153,11 @@ class ActionForm(forms.Form):
 
 
 COMMENT_LABEL = _("Commentaire (facultatif)")
+COMMENT_HELP = _("Visible par le demandeur dans l'historique de sa demande et dans le courriel qu'il reçoit. "
+                 "Pour une remarque interne, utilisez les notes internes.")
 
 
-def _comment(label=COMMENT_LABEL, *, required=False, help_text=""):
+def _comment(label=COMMENT_LABEL, *, required=False, help_text=COMMENT_HELP):
     return forms.CharField(label=label, required=required, max_length=5000, help_text=help_text,
                            widget=forms.Textarea(attrs={"rows": 3}))
 

@@ -445,7 +445,10 @@ def _dashboard(request, *, list_limit):
         submitted_from=data.get("submitted_from"), submitted_to=data.get("submitted_to"),
         dataset_id=data["dataset"].pk if data.get("dataset") else None, holder_id=holder,
     )
-    return form, cached_dashboard(filters, list_limit=list_limit, refresh=request.GET.get("refresh") == "1")
+    # Recomputing costs about 0.3 s at 100,000 requests: only management and administrators may force it.
+    may_refresh = request.user.is_superuser or Role.MANAGEMENT in sel.staff_roles(request.user)
+    return form, cached_dashboard(filters, list_limit=list_limit,
+                                  refresh=may_refresh and request.GET.get("refresh") == "1")
 
 
 STAGE_ORDER = (State.SUBMITTED, State.CESREES_REVIEW, State.CNIL_REVIEW, State.CONTRACTING, State.MATCHING,

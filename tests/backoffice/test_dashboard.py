@@ -201,3 +201,11 @@ def test_figures_are_kept_for_a_while_the_page_says_when_and_can_recompute_them(
     refreshed = client.get(reverse("backoffice:delays"), {"refresh": "1"})
     assert refreshed.context["data"]["computed_at"] > first.context["data"]["computed_at"]
     assert "refresh=1" not in refreshed.context["query"]
+
+
+def test_only_management_may_force_the_figures_to_be_recomputed(client, personas, history, settings):
+    settings.HDH_DASHBOARD_CACHE_SECONDS = 600
+    client.force_login(personas["secretariat"])
+    first = client.get(reverse("backoffice:delays"))
+    again = client.get(reverse("backoffice:delays"), {"refresh": "1"})
+    assert again.context["data"]["computed_at"] == first.context["data"]["computed_at"]
