@@ -446,7 +446,7 @@ def _dashboard(request, *, list_limit):
         dataset_id=data["dataset"].pk if data.get("dataset") else None, holder_id=holder,
     )
     # Recomputing costs about 0.3 s at 100,000 requests: only management and administrators may force it.
-    may_refresh = request.user.is_superuser or Role.MANAGEMENT in sel.staff_roles(request.user)
+    may_refresh = request.user.is_superuser or sel.staff_roles(request.user) == {Role.MANAGEMENT}
     return form, cached_dashboard(filters, list_limit=list_limit,
                                   refresh=may_refresh and request.GET.get("refresh") == "1")
 
