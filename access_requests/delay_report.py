@@ -19,12 +19,12 @@ from django.db.models import Q
 from hdh_access.lib.dates import paris_date
 
 from . import delays
-from .delay_service import STAGE_FIELDS
+from .delay_service import STAGE_FIELDS, forecast_path
 from .models import AccessRequest, Event, RequestDelay
 
 ROUND = 3
 _ROW_FIELDS = [
-    "request_id", "request__reference", "state", "requires_matching", "submitted_at", "delivered_at",
+    "request_id", "request__reference", "request__route", "state", "requires_matching", "submitted_at", "delivered_at",
     "ended_at", "last_event_at", "deadline", "elapsed_days", "applicant_days", "current_stage",
     "current_since", "paused_stage", "target_met", "status", "computed_at", *STAGE_FIELDS.values(),
 ]
@@ -133,7 +133,7 @@ def _forecast(row: dict, as_of: dt.datetime, stage_days: dict[str, float], media
     )
     totals = {stage: dt.timedelta(days=days) for stage, days in stage_days.items()}
     return delays._forecast(segments, totals, requires_matching=row["requires_matching"], as_of=as_of,
-                            medians=medians, path=delays.STANDARD_PATH)
+                            medians=medians, path=forecast_path(row["request__route"]))
 
 
 def _replayed(request_ids: list[int], as_of: dt.datetime, medians_by_population: dict[bool, dict]) -> dict[int, dict]:
@@ -146,13 +146,16 @@ def _replayed(request_ids: list[int], as_of: dt.datetime, medians_by_population:
     for request_id, from_state, to_state, at in rows.iterator(chunk_size=10000):
         if from_state != to_state:
             events[request_id].append((to_state, at))
-    info = dict(AccessRequest.objects.filter(pk__in=request_ids).values_list("pk", "reference"))
-    matching = dict(AccessRequest.objects.filter(pk__in=request_ids).values_list("pk", "requires_matching"))
+    info, matching, routes = {}, {}, {}
+    for pk, reference, requires_matching, route in AccessRequest.objects.filter(pk__in=request_ids).values_list(
+            "pk", "reference", "requires_matching", "route"):
+        info[pk], matching[pk], routes[pk] = reference, requires_matching, route
     out = {}
     for pk in request_ids:
         result = delays.compute_delay(
             events[pk], requires_matching=matching[pk], as_of=as_of,
             medians=medians_by_population.get(matching[pk], {}), target_months=settings.HDH_TARGET_MONTHS,
+            path=forecast_path(routes[pk]),
         )
         if result is None:
             continue

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from . import delays
 from .models import AccessRequest, CesreesOpinion, DelayBaseline, Event, RequestDelay
-from .workflow import State
+from .workflow import ROUTES_WITHOUT_REVIEW, Route, State
 
 STAGE_FIELDS: dict[str, str] = {stage: f"days_{stage}" for stage in delays.STAGES}
 EXPRESSLY_FAVOURABLE = {CesreesOpinion.FAVOURABLE, CesreesOpinion.FAVOURABLE_WITH_RECOMMENDATIONS}
@@ -75,12 +75,19 @@ def _stage_at(result: delays.RequestDelay, at: dt.datetime) -> str | None:
     return None
 
 
-def build_row(request_id: int, *, requires_matching: bool, cesrees_opinion: str,
+def forecast_path(route: str) -> tuple[str, ...]:
+    """The stages a request still has to go through: MR and simplified access skip the committees."""
+    if route in ROUTES_WITHOUT_REVIEW:
+        return (delays.SUBMITTED, delays.CONTRACTING, delays.MATCHING, delays.EXTRACTION)
+    return delays.STANDARD_PATH
+
+
+def build_row(request_id: int, *, requires_matching: bool, cesrees_opinion: str, route: str = Route.STANDARD,
               events: Sequence[tuple[str, dt.datetime]], extension_instants: Sequence[dt.datetime],
               now: dt.datetime, medians: dict[str, float]) -> RequestDelay | None:
     """The RequestDelay of one request from its transition events, or None if never submitted."""
     result = delays.compute_delay(
-        events, requires_matching=requires_matching, as_of=now, medians=medians,
+        events, requires_matching=requires_matching, as_of=now, medians=medians, path=forecast_path(route),
         target_months=settings.HDH_TARGET_MONTHS,
     )
     if result is None:
@@ -114,9 +121,9 @@ def current_medians() -> dict[str, float]:
 
 def _load(request_ids: Sequence[int]):
     requests = {
-        pk: (matching, opinion)
-        for pk, matching, opinion in AccessRequest.objects.filter(pk__in=request_ids).values_list(
-            "pk", "requires_matching", "cesrees_opinion")
+        pk: (matching, opinion, route)
+        for pk, matching, opinion, route in AccessRequest.objects.filter(pk__in=request_ids).values_list(
+            "pk", "requires_matching", "cesrees_opinion", "route")
     }
     events: dict[int, list[tuple[str, dt.datetime]]] = defaultdict(list)
     extensions: dict[int, list[dt.datetime]] = defaultdict(list)
@@ -147,8 +154,8 @@ def materialise_requests(request_ids: Iterable[int], *, now: dt.datetime | None 
             if pk not in requests or not events.get(pk):
                 empty.append(pk)
                 continue
-            matching, opinion = requests[pk]
-            row = build_row(pk, requires_matching=matching, cesrees_opinion=opinion, events=events[pk],
+            matching, opinion, route = requests[pk]
+            row = build_row(pk, requires_matching=matching, cesrees_opinion=opinion, route=route, events=events[pk],
                             extension_instants=extensions.get(pk, []), now=now, medians=medians)
             if row is None:
                 empty.append(pk)

@@ -166,6 +166,7 @@ def current_clock(request: AccessRequest, *, now: dt.datetime) -> dict | None:
     if not events:
         return None
     row = build_row(request.pk, requires_matching=request.requires_matching, cesrees_opinion=request.cesrees_opinion,
+                    route=request.route,
                     events=events, extension_instants=extensions, now=now, medians={})
     if row is None or row.ended_at is not None or not row.visits or not row.current_due_date:
         return None

@@ -483,3 +483,23 @@ def test_delay_tasks_acknowledge_late_because_they_are_idempotent():
     assert tasks.recompute_request_delay.acks_late is True
     assert tasks.refresh_open_delays.acks_late is True
     assert tasks.recompute_request_delay.name in app.tasks
+
+
+def test_a_request_on_a_route_without_review_is_not_forecast_through_the_committees(make_request, settings):
+    """MR and simplified access go from completeness to contracting: no CESREES or CNIL medians."""
+    from access_requests.delay_service import materialise_request
+    from access_requests.models import DelayBaseline, RequestDelay
+    from access_requests.workflow import Route
+
+    medians = {"submitted": 5.0, "cesrees_review": 30.0, "cnil_review": 60.0, "contracting": 40.0,
+               "matching": 100.0, "extraction": 80.0}
+    DelayBaseline.objects.update_or_create(key="target", defaults={"medians": medians,
+                                                                   "computed_at": dt.datetime.now(dt.UTC)})
+    standard = make_request("submitted")
+    simplified = make_request("submitted", codes=("esnd",), route=Route.SIMPLIFIED)
+    for request in (standard, simplified):
+        materialise_request(request.pk)
+    rows = {r.pk: RequestDelay.objects.get(pk=r.pk) for r in (standard, simplified)}
+    days = {pk: (row.forecast_at - row.computed_at).total_seconds() / 86400 for pk, row in rows.items()}
+    assert days[standard.pk] == pytest.approx(5 + 30 + 60 + 40 + 100 + 80, abs=0.01)
+    assert days[simplified.pk] == pytest.approx(5 + 40 + 80, abs=0.01)  # no committees, no matching
