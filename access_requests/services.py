@@ -93,7 +93,10 @@ def _after_commit(request_id: int) -> None:
 
 
 def _transition(*, request_id: int, actor, name: str, comment: str = "", payload: dict | None = None,
-                args: tuple = (), kwargs: dict | None = None, expected_state: str | None = None) -> AccessRequest:
+                args: tuple = (), kwargs: dict | None = None, expected_state: str | None = None,
+                guard=None) -> AccessRequest:
+    """Apply one transition. ``guard(request)`` may return a reason to refuse it, checked after the
+    actor's role (so that someone without the role is told so first)."""
     spec = TRANSITIONS[name]
     with transaction.atomic():
         request = _load_for_update(request_id)
@@ -107,6 +110,10 @@ def _transition(*, request_id: int, actor, name: str, comment: str = "", payload
                                route=request.route, paused_from=request.paused_from):
             raise IllegalTransition(reference=request.reference, current=_label(source),
                                     requested=_label(requested), reason=_condition_reason(source, requested))
+        refusal = guard(request) if guard else ""
+        if refusal:
+            raise IllegalTransition(reference=request.reference, current=_label(source),
+                                    requested=_label(requested), reason=refusal)
         getattr(request, name)(*args, **(kwargs or {}))
         if name == "resume":
             request.paused_from = ""
@@ -248,9 +255,28 @@ def forward_to_cesrees(*, request_id: int, actor, comment: str = "", expected_st
     return _transition(request_id=request_id, actor=actor, expected_state=expected_state, name="forward_to_cesrees", comment=comment)
 
 
+def route_ineligibility(request: AccessRequest) -> str:
+    """Why the request's datasets do not fit its route without committee review, or "".
+
+    Simplified access is for the SNDS sample (ESND) alone; a reference methodology (MR-004
+    forbids linking sources) cannot serve a project that needs matching. Such a request goes
+    through the standard route (forward_to_cesrees) instead.
+    """
+    if request.route == Route.SIMPLIFIED:
+        codes = set(request.datasets.values_list("code", flat=True))
+        if codes != {"esnd"} or request.brings_own_data:
+            return _("L'accès simplifié ne concerne que l'échantillon du SNDS (ESND), sans autre source : "
+                     "transmettez la demande au CESREES.")
+    if request.route == Route.REFERENCE_METHODOLOGY and request.requires_matching:
+        return _("Une méthodologie de référence ne permet pas d'apparier plusieurs sources : "
+                 "transmettez la demande au CESREES.")
+    return ""
+
+
 def approve_without_review(*, request_id: int, actor, comment: str = "", expected_state: str | None = None) -> AccessRequest:
-    """Reference methodology or simplified access: straight to contracting."""
-    return _transition(request_id=request_id, actor=actor, expected_state=expected_state, name="approve_without_review", comment=comment)
+    """Reference methodology or simplified access: straight to contracting, when the datasets fit the route."""
+    return _transition(request_id=request_id, actor=actor, expected_state=expected_state, name="approve_without_review",
+                       comment=comment, guard=route_ineligibility)
 
 
 def reject(*, request_id: int, actor, reason: str, payload: dict | None = None, expected_state: str | None = None) -> AccessRequest:

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from hdh_access.lib.dates import add_working_days, paris_date, start_of_paris_day
 
+from .. import services
 from ..models import AccessRequest, CesreesOpinion, Event, RequestDelay
 from ..roles import ROLE_PERMISSIONS
 from ..workflow import (
@@ -323,10 +324,11 @@ def allowed_actions(request: AccessRequest, roles: Iterable[str]) -> list[str]:
 
     actions = []
     if state == State.SUBMITTED:
-        if request.route in ROUTES_WITHOUT_REVIEW:
-            if may("approve_without_review"):
-                actions.append("approve_without_review")
-        elif may("forward_to_cesrees"):
+        # A route without review whose datasets do not fit it goes to the CESREES instead.
+        eligible = request.route in ROUTES_WITHOUT_REVIEW and not services.route_ineligibility(request)
+        if eligible and may("approve_without_review"):
+            actions.append("approve_without_review")
+        if not eligible and may("forward_to_cesrees"):
             actions.append("forward_to_cesrees")
     if state in PAUSABLE_STATES and may("request_information"):
         actions.append("request_information")

@@ -84,7 +84,7 @@ ACTIONS = [
        {"secretariat"}, {"secretariat"}, "forward_to_cesrees"),
     _a("approve_without_review", "submitted",
        lambda rid, u: services.approve_without_review(request_id=rid, actor=u),
-       {"secretariat"}, {"secretariat"}, "approve_without_review", route="reference_methodology"),
+       {"secretariat"}, {"secretariat"}, "approve_without_review", route="reference_methodology", codes=("snds",)),
     _a("record_cesrees_opinion", "cesrees_review",
        lambda rid, u: services.record_cesrees_opinion(request_id=rid, actor=u, opinion="favourable"),
        {"cesrees"}, {"cesrees"}, "record_cesrees_opinion"),

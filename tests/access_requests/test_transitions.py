@@ -161,8 +161,9 @@ class Scenario:
 SCENARIOS = [
     Scenario("draft"),
     Scenario("submitted"),
-    Scenario("submitted", route="reference_methodology"),
-    Scenario("submitted", route="simplified"),
+    # Routes without review, with datasets that fit them (services.route_ineligibility).
+    Scenario("submitted", route="reference_methodology", requires_matching=False),
+    Scenario("submitted", route="simplified", requires_matching=False),
     *[Scenario("awaiting_applicant", paused_from=state) for state in PAUSABLE],
     Scenario("cesrees_review"),
     Scenario("cnil_review"),
@@ -178,7 +179,7 @@ SCENARIOS = [
 
 
 def build(make_request, scenario: Scenario) -> AccessRequest:
-    codes = ("snds", "oscour") if scenario.requires_matching else ("snds",)
+    codes = ("snds", "oscour") if scenario.requires_matching else ("esnd",) if scenario.route == "simplified" else ("snds",)
     request = make_request(scenario.state, codes=codes, route=scenario.route,
                            paused_from=scenario.paused_from or "submitted")
     request = AccessRequest.objects.get(pk=request.pk)
@@ -294,9 +295,11 @@ def test_the_scenarios_cover_every_pair_of_the_twelve_states():
     assert covered == {(source, target) for source in STATES for target in STATES}
     # Each legal edge of the issue is taken by at least one service in some scenario.
     assert {(s.state, r.target(s)) for s, r in LEGAL_CASES} == ISSUE_EDGES
-    # The one pair that no service can ask for: contracting -> matching on a request that needs none
-    # (signing the contract then goes to extraction; see the dedicated test below).
-    assert [(s.id, t) for s, t in UNASKED] == [("contracting+no_matching", "matching")]
+    # The only pairs no service can ask for: -> matching on a request that needs none (signing the
+    # contract then goes to extraction; see the dedicated test below).
+    assert {t for _, t in UNASKED} == {"matching"}
+    assert all(not s.requires_matching for s, _ in UNASKED)
+    assert ("contracting+no_matching", "matching") in [(s.id, t) for s, t in UNASKED]
 
 
 @pytest.mark.parametrize(("scenario", "requester"), LEGAL_CASES,
@@ -386,9 +389,9 @@ def test_contract_signature_with_matching_goes_to_matching_never_straight_to_ext
     assert "« Appariement »" in str(excinfo.value)
 
 
-@pytest.mark.parametrize("route", ["reference_methodology", "simplified"])
-def test_routes_without_review_go_from_submitted_straight_to_contracting(make_request, personas, route):
-    request = make_request("submitted", route=route)
+@pytest.mark.parametrize(("route", "codes"), [("reference_methodology", ("snds",)), ("simplified", ("esnd",))])
+def test_routes_without_review_go_from_submitted_straight_to_contracting(make_request, personas, route, codes):
+    request = make_request("submitted", route=route, codes=codes)
     services.approve_without_review(request_id=request.pk, actor=personas["secretariat"])
     assert db_state(request.pk) == "contracting"
     assert not Event.objects.filter(request=request, to_state__in=["cesrees_review", "cnil_review"]).exists()
@@ -631,3 +634,19 @@ def test_acting_on_a_state_the_caller_did_not_see_is_refused_and_writes_nothing(
         services.request_information(request_id=request.pk, actor=personas["superuser"], question="?",
                                      expected_state=State.SUBMITTED)
     assert events_of(request.pk) == before
+
+
+@pytest.mark.parametrize(("route", "codes", "own_data"), [
+    ("simplified", ("snds",), False),  # simplified access is for the SNDS sample only
+    ("simplified", ("esnd",), True),  # ... without other data to link
+    ("reference_methodology", ("snds", "oscour"), False),  # MR cannot link sources
+])
+def test_a_route_without_review_is_refused_when_the_datasets_do_not_fit_it(make_request, personas, route, codes,
+                                                                          own_data):
+    request = make_request("submitted", route=route, codes=codes, brings_own_data=own_data)
+    before = events_of(request.pk)
+    with translation.override("fr"), pytest.raises(IllegalTransition, match="CESREES"):
+        services.approve_without_review(request_id=request.pk, actor=personas["secretariat"])
+    assert events_of(request.pk) == before
+    services.forward_to_cesrees(request_id=request.pk, actor=personas["secretariat"])
+    assert db_state(request.pk) == "cesrees_review"
