@@ -33,7 +33,6 @@ from dataclasses import asdict, dataclass
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
 from django.db.models import Avg, Case, CharField, Count, Exists, F, Min, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import TruncQuarter
 from django.utils import timezone
@@ -41,7 +40,7 @@ from django.utils import timezone
 from hdh_access.lib.dates import PARIS, paris_date, start_of_paris_day
 
 from . import delays
-from .delay_service import STAGE_FIELDS
+from .delay_report import aggregate_rows
 from .models import AccessRequest, RequestDelay
 
 ROUND = 3
@@ -88,50 +87,8 @@ def delay_rows(filters: DashboardFilters) -> QuerySet[RequestDelay]:
 
 
 # --- 1. access figures and per-stage statistics -------------------------------------------------
-_AGG_FIELDS = ["elapsed_days", "target_met", *STAGE_FIELDS.values()]
-
-
-def _aggregate_sql(delivered: QuerySet[RequestDelay]) -> tuple[dict, dict]:
-    """One PostgreSQL query over the filtered rows (the ORM writes the filter, SQL the percentiles)."""
-    inner, params = delivered.values(*_AGG_FIELDS).query.sql_with_params()
-    parts = [
-        "count(*)", "count(*) FILTER (WHERE target_met)", "avg(elapsed_days)",
-        "percentile_cont(0.5) WITHIN GROUP (ORDER BY elapsed_days)",
-    ]
-    for field in STAGE_FIELDS.values():
-        parts += [
-            f"count(*) FILTER (WHERE {field} > 0)",
-            f"avg({field}) FILTER (WHERE {field} > 0)",
-            f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {field}) FILTER (WHERE {field} > 0)",
-            f"percentile_cont(0.9) WITHIN GROUP (ORDER BY {field}) FILTER (WHERE {field} > 0)",
-        ]
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(parts)} FROM ({inner}) AS delivered", params)
-        values = cursor.fetchone()
-    access = {"delivered": values[0], "met": values[1], "mean": values[2], "median": values[3]}
-    stats = {}
-    for index, stage in enumerate(STAGE_FIELDS):
-        count, mean, median, p90 = values[4 + 4 * index: 8 + 4 * index]
-        stats[stage] = delays.StageStats(count=count, mean_days=mean, median_days=median, p90_days=p90)
-    return access, stats
-
-
-def _aggregate_python(delivered: QuerySet[RequestDelay]) -> tuple[dict, dict]:
-    rows = list(delivered.values_list(*_AGG_FIELDS))
-    elapsed = [r[0] for r in rows]
-    access = {
-        "delivered": len(rows), "met": sum(1 for r in rows if r[1]),
-        "mean": sum(elapsed) / len(elapsed) if elapsed else None,
-        "median": delays.percentile_cont(elapsed, 0.5),
-    }
-    stage_rows = ({stage: r[2 + i] for i, stage in enumerate(STAGE_FIELDS)} for r in rows)
-    return access, delays.stage_statistics(stage_rows)
-
-
-def aggregate(delivered: QuerySet[RequestDelay]) -> tuple[dict, dict]:
-    if connection.vendor == "postgresql":
-        return _aggregate_sql(delivered)
-    return _aggregate_python(delivered)
+# The same aggregation as the delay report (SQL percentiles on PostgreSQL), over filtered rows.
+aggregate = aggregate_rows
 
 
 # --- 2, 3. quarterly series ---------------------------------------------------------------------

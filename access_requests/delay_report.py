@@ -14,7 +14,7 @@ from collections import defaultdict
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from hdh_access.lib.dates import paris_date
 
@@ -39,12 +39,14 @@ def _delivered_rows(as_of: dt.datetime, requires_matching: bool):
 
 
 # --- aggregates over delivered requests --------------------------------------------------
-def _aggregate_sql(as_of: dt.datetime, requires_matching: bool) -> tuple[dict, dict]:
-    """One query on PostgreSQL: access-delay figures and per-stage statistics."""
+_AGG_FIELDS = ["elapsed_days", "target_met", *STAGE_FIELDS.values()]
+
+
+def _aggregate_sql(delivered: QuerySet[RequestDelay]) -> tuple[dict, dict]:
+    """One PostgreSQL query over the given rows (the ORM writes the filter, SQL the percentiles)."""
+    inner, params = delivered.values(*_AGG_FIELDS).query.sql_with_params()
     parts = [
-        "count(*)",
-        "count(*) FILTER (WHERE target_met)",
-        "avg(elapsed_days)",
+        "count(*)", "count(*) FILTER (WHERE target_met)", "avg(elapsed_days)",
         "percentile_cont(0.5) WITHIN GROUP (ORDER BY elapsed_days)",
     ]
     for field in STAGE_FIELDS.values():
@@ -54,12 +56,8 @@ def _aggregate_sql(as_of: dt.datetime, requires_matching: bool) -> tuple[dict, d
             f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {field}) FILTER (WHERE {field} > 0)",
             f"percentile_cont(0.9) WITHIN GROUP (ORDER BY {field}) FILTER (WHERE {field} > 0)",
         ]
-    sql = (
-        f"SELECT {', '.join(parts)} FROM {RequestDelay._meta.db_table} "
-        "WHERE requires_matching = %s AND delivered_at <= %s"
-    )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [requires_matching, as_of])
+        cursor.execute(f"SELECT {', '.join(parts)} FROM ({inner}) AS delivered", params)
         values = cursor.fetchone()
     access = {"delivered": values[0], "met": values[1], "mean": values[2], "median": values[3]}
     stats = {}
@@ -69,13 +67,11 @@ def _aggregate_sql(as_of: dt.datetime, requires_matching: bool) -> tuple[dict, d
     return access, stats
 
 
-def _aggregate_python(as_of: dt.datetime, requires_matching: bool) -> tuple[dict, dict]:
-    fields = ["elapsed_days", "target_met", *STAGE_FIELDS.values()]
-    rows = list(_delivered_rows(as_of, requires_matching).values_list(*fields))
+def _aggregate_python(delivered: QuerySet[RequestDelay]) -> tuple[dict, dict]:
+    rows = list(delivered.values_list(*_AGG_FIELDS))
     elapsed = [r[0] for r in rows]
     access = {
-        "delivered": len(rows),
-        "met": sum(1 for r in rows if r[1]),
+        "delivered": len(rows), "met": sum(1 for r in rows if r[1]),
         "mean": sum(elapsed) / len(elapsed) if elapsed else None,
         "median": delays.percentile_cont(elapsed, 0.5),
     }
@@ -83,10 +79,15 @@ def _aggregate_python(as_of: dt.datetime, requires_matching: bool) -> tuple[dict
     return access, delays.stage_statistics(stage_rows)
 
 
-def aggregate(as_of: dt.datetime, *, requires_matching: bool = True) -> tuple[dict, dict]:
+def aggregate_rows(delivered: QuerySet[RequestDelay]) -> tuple[dict, dict]:
+    """Access-delay figures and per-stage statistics of ``delivered`` rows: SQL on PostgreSQL, Python elsewhere."""
     if connection.vendor == "postgresql":
-        return _aggregate_sql(as_of, requires_matching)
-    return _aggregate_python(as_of, requires_matching)
+        return _aggregate_sql(delivered)
+    return _aggregate_python(delivered)
+
+
+def aggregate(as_of: dt.datetime, *, requires_matching: bool = True) -> tuple[dict, dict]:
+    return aggregate_rows(_delivered_rows(as_of, requires_matching))
 
 
 def stage_statistics_as_of(as_of: dt.datetime, *, requires_matching: bool = True) -> dict:
