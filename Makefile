@@ -54,12 +54,12 @@ test: install chromium compilemessages test-python smoke
 
 test-python:
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest -p no:cacheprovider
-	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) manage.py makemigrations --check --dry-run
 
 # The embedded default keeps working: migrate, import and report on a fresh SQLite file.
 smoke: install
 	rm -rf $(SMOKE_DIR) && mkdir -p $(SMOKE_DIR)
 	env -u REDIS_URL DATABASE_URL=sqlite:///$(CURDIR)/$(SMOKE_DIR)/smoke.sqlite3 $(PY) manage.py migrate --noinput -v 0
+	env -u REDIS_URL DATABASE_URL=sqlite:///$(CURDIR)/$(SMOKE_DIR)/smoke.sqlite3 $(PY) manage.py makemigrations --check --dry-run
 	env -u REDIS_URL DATABASE_URL=sqlite:///$(CURDIR)/$(SMOKE_DIR)/smoke.sqlite3 $(PY) manage.py import_history tests/fixtures/history_small.csv
 	env -u REDIS_URL DATABASE_URL=sqlite:///$(CURDIR)/$(SMOKE_DIR)/smoke.sqlite3 $(PY) manage.py delay_report --as-of 2025-12-31 --format text
 	@echo "smoke: SQLite migrate, import and report OK"
