@@ -89,6 +89,8 @@ class Command(BaseCommand):
             Profile.objects.update_or_create(user=user, defaults={
                 "organisation": organisation if is_applicant else None,
                 "data_holder": DataHolder.objects.get(code=holder) if holder else None,
+                # Management reads the Monday delay report.
+                "weekly_report": role == Role.MANAGEMENT,
             })
             if role:
                 user.groups.add(Group.objects.get(name=role))
