@@ -228,8 +228,13 @@ def submit(*, request_id: int, actor, comment: str = "", expected_state: str | N
     with transaction.atomic():
         request = _load_for_update(request_id)
         _check_expected(request, expected_state)
-        if request.state == State.DRAFT and not request.datasets.exists():
-            raise InvalidInput(_("Choisissez au moins une base de données avant de déposer la demande."))
+        if request.state == State.DRAFT:
+            from .completeness import completeness_problems
+
+            problems = completeness_problems(request)
+            if problems:
+                raise InvalidInput(_("Le dossier est incomplet : %(problems)s") % {"problems": " ".join(problems)},
+                                   problems=problems)
         return _transition(request_id=request_id, actor=actor, expected_state=expected_state, name="submit", comment=comment)
 
 

@@ -118,6 +118,9 @@ STATIC_URL = "static/"
 # Attachments: outside STATIC_ROOT and any MEDIA_ROOT a web server would publish.
 PRIVATE_MEDIA_ROOT = Path(env_str("PRIVATE_MEDIA_ROOT", str(BASE_DIR / "var" / "private")))
 MAX_ATTACHMENT_BYTES = env_int("MAX_ATTACHMENT_BYTES", 20 * 1024 * 1024)
+# What a dossier must hold before it is submitted (services.submit checks it).
+HDH_SUBMIT_REQUIRED_FIELDS = env_list("HDH_SUBMIT_REQUIRED_FIELDS", ["summary", "public_interest", "methodology"])
+HDH_SUBMIT_REQUIRED_ATTACHMENTS = env_list("HDH_SUBMIT_REQUIRED_ATTACHMENTS", ["protocol", "data_management_plan"])
 
 # Mail: console in development; SMTP in production (EMAIL_HOST and friends).
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -100,6 +100,22 @@ def datasets(*codes: str):
     return list(Dataset.objects.filter(code__in=codes))
 
 
+SAMPLE_PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+def complete_dossier(request, actor) -> None:
+    """Give a draft what the settings require before submission (texts, attachments)."""
+    from django.conf import settings
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    texts = {name: f"{name} du projet" for name in settings.HDH_SUBMIT_REQUIRED_FIELDS}
+    if texts:
+        services.update_draft(request_id=request.pk, actor=actor, **texts)
+    for kind in settings.HDH_SUBMIT_REQUIRED_ATTACHMENTS:
+        services.add_attachment(request_id=request.pk, actor=actor, kind=kind,
+                                uploaded=SimpleUploadedFile(f"{kind}.pdf", SAMPLE_PDF, content_type="application/pdf"))
+
+
 # Standard path from draft, as (service, actor persona, kwargs).
 def _steps(requires_matching: bool):
     import datetime as dt
@@ -139,6 +155,7 @@ def make_request(personas):
             return request
         if state == State.WITHDRAWN:
             return services.withdraw(request_id=request.pk, actor=personas["applicant"], reason="Projet abandonné")
+        complete_dossier(request, personas["applicant"])
         target = paused_from if state == State.AWAITING_APPLICANT else state
         if state == State.REJECTED:
             target = State.SUBMITTED
@@ -158,6 +175,28 @@ def make_request(personas):
         return request
 
     return make
+
+
+# The dossier the production settings require before submission (hdh_access/settings.py).
+PRODUCTION_REQUIRED_FIELDS = ["summary", "public_interest", "methodology"]
+PRODUCTION_REQUIRED_ATTACHMENTS = ["protocol", "data_management_plan"]
+
+
+@pytest.fixture(autouse=True)
+def _workflow_tests_submit_bare_drafts(settings):
+    """Most tests exercise the pathway, not the dossier: their drafts need no attachments.
+
+    Completeness itself is tested with the production requirements (``production_completeness``:
+    tests/access_requests/test_completeness.py, the portal's tests).
+    """
+    settings.HDH_SUBMIT_REQUIRED_FIELDS = []
+    settings.HDH_SUBMIT_REQUIRED_ATTACHMENTS = []
+
+
+@pytest.fixture
+def production_completeness(settings):
+    settings.HDH_SUBMIT_REQUIRED_FIELDS = list(PRODUCTION_REQUIRED_FIELDS)
+    settings.HDH_SUBMIT_REQUIRED_ATTACHMENTS = list(PRODUCTION_REQUIRED_ATTACHMENTS)
 
 
 @pytest.fixture(autouse=True)

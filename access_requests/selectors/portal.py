@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy
 from catalog.models import Dataset
 from hdh_access.lib.dates import paris_date
 
+from ..completeness import completeness_problems  # noqa: F401 - the portal's checklist
 from ..delays import STATUS_LATE
 from ..models import AccessRequest, Attachment, AttachmentKind, CesreesOpinion, Event, RequestDelay
 from ..workflow import TERMINAL_STATES, TRANSITIONS, WITHDRAWABLE_STATES, Role, Route, State
@@ -145,30 +146,6 @@ def catalogue() -> QuerySet[Dataset]:
 
 
 # --- completeness ----------------------------------------------------------------------------
-def completeness_problems(request: AccessRequest) -> list[str]:
-    """Everything still missing before ``request`` can be submitted, as clear sentences.
-
-    Uses the prefetched datasets and attachments when the caller loaded them.
-    """
-    problems: list[str] = []
-    if not (request.title or "").strip():
-        problems.append(_("Donnez un titre au projet."))
-    if not (request.summary or "").strip():
-        problems.append(_("Rédigez le résumé du projet."))
-    if not (request.public_interest or "").strip():
-        problems.append(_("Justifiez l'intérêt public du projet."))
-    if not (request.methodology or "").strip():
-        problems.append(_("Décrivez la méthodologie."))
-    if not list(request.datasets.all()):
-        problems.append(_("Choisissez au moins une base de données du catalogue."))
-    kinds = {attachment.kind for attachment in request.attachments.all()}
-    if AttachmentKind.PROTOCOL not in kinds:
-        problems.append(_("Joignez le protocole de l'étude (PDF, ODT ou DOCX)."))
-    if AttachmentKind.DATA_MANAGEMENT_PLAN not in kinds:
-        problems.append(_("Joignez le plan de gestion des données (PDF, ODT ou DOCX)."))
-    return problems
-
-
 # --- delays as of now ------------------------------------------------------------------------
 @dataclass(frozen=True)
 class DelayFigures:

@@ -16,7 +16,7 @@ from django.utils import timezone
 from access_requests import services
 from access_requests.models import AccessRequest, Attachment, DelayBaseline
 from access_requests.workflow import State
-from tests.conftest import PASSWORD, datasets
+from tests.conftest import PASSWORD, complete_dossier, datasets
 from tests.e2e.conftest import login, screenshot, serious_accessibility_violations
 from tests.portal.conftest import PDF, docx_bytes, upload
 
@@ -28,6 +28,11 @@ NEW_PASSWORD = "Une-Phrase-De-Passe-Solide-7"
 @pytest.fixture(autouse=True)
 def fast_password_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _complete_dossier_required(production_completeness):
+    """The browser walk-through files the dossier the production settings require."""
 
 
 @pytest.fixture(autouse=True)
@@ -165,6 +170,7 @@ def _other_requests(personas) -> None:
     with time_machine.travel(now - dt.timedelta(days=290), tick=False):
         late = services.create_draft(actor=applicant, title="Vaccination antigrippale des plus de 65 ans",
                                      datasets=datasets("snds", "esnd"))
+        complete_dossier(late, applicant)
         services.submit(request_id=late.pk, actor=applicant)
     steps = [(285, services.forward_to_cesrees, "secretariat", {}),
              (250, services.record_cesrees_opinion, "cesrees", {"opinion": "favourable_with_recommendations"}),

@@ -53,3 +53,8 @@ def private_media(settings, tmp_path, monkeypatch):
 
 def stored_files(root) -> list:
     return sorted(p for p in root.rglob("*") if p.is_file())
+
+
+@pytest.fixture(autouse=True)
+def _portal_requires_a_complete_dossier(production_completeness):
+    """The portal is tested with the dossier the production settings require."""

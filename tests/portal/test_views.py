@@ -12,7 +12,7 @@ from access_requests.delay_service import materialise_request
 from access_requests.models import AccessRequest, Attachment, DelayBaseline, Event
 from access_requests.workflow import State
 from catalog.models import Dataset
-from tests.conftest import make_user
+from tests.conftest import complete_dossier, make_user
 from tests.portal.conftest import PDF, docx_bytes, odt_bytes, stored_files, upload
 
 pytestmark = pytest.mark.django_db
@@ -262,17 +262,19 @@ def test_a_piece_without_a_file_or_kind_is_refused_with_the_form_errors(client, 
 
 def test_no_piece_is_added_once_the_request_is_under_review(client, make_request, applicant, private_media):
     request = make_request(State.CESREES_REVIEW)
+    pieces, files = Attachment.objects.count(), stored_files(private_media)
     client.force_login(applicant)
     response = client.post(reverse("portal:upload", args=[request.reference]), {"kind": "other", "file": upload()})
     assert response.status_code == 409
-    assert not Attachment.objects.exists() and stored_files(private_media) == []
+    assert Attachment.objects.count() == pieces and stored_files(private_media) == files
 
 
 def test_a_piece_is_added_in_answer_to_an_information_request(client, make_request, applicant):
     request = make_request(State.AWAITING_APPLICANT)
+    pieces = Attachment.objects.filter(request=request).count()  # those the submission required
     client.force_login(applicant)
     response = client.post(reverse("portal:upload", args=[request.reference]), {"kind": "cnil_form", "file": upload()})
-    assert response.status_code == 302 and Attachment.objects.filter(request=request).count() == 1
+    assert response.status_code == 302 and Attachment.objects.filter(request=request).count() == pieces + 1
 
 
 def test_the_download_sends_the_stored_bytes_as_an_attachment_with_nosniff(client, make_request, applicant, colleague):
@@ -303,6 +305,7 @@ def test_removing_a_piece_of_a_draft_deletes_the_row_and_the_file(client, make_r
 def test_a_piece_of_a_submitted_request_cannot_be_removed(client, make_request, applicant):
     request = make_request(State.DRAFT)
     attachment = services.add_attachment(request_id=request.pk, actor=applicant, uploaded=upload(), kind="protocol")
+    complete_dossier(request, applicant)
     services.submit(request_id=request.pk, actor=applicant)
     client.force_login(applicant)
     response = client.post(reverse("portal:remove_attachment", args=[attachment.pk]))
