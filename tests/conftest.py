@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.contrib.auth.models import Group, User
 
 from access_requests import services
-from access_requests.models import Organisation, Profile
+from access_requests.models import AccessRequest, Organisation, Profile
 from access_requests.workflow import Role, Route, State
 from catalog.models import DataHolder, Dataset
 
@@ -166,9 +168,8 @@ def make_request(personas):
         else:
             raise AssertionError(f"{target} is not on the standard path")
         if state == State.AWAITING_APPLICANT:
-            owner = {State.SUBMITTED: "secretariat", State.CESREES_REVIEW: "cesrees", State.CNIL_REVIEW: "cnil",
-                     State.CONTRACTING: "cnam", State.MATCHING: "cnam"}[paused_from]
-            request = services.request_information(request_id=request.pk, actor=personas[owner], question="Précisez ?")
+            request = services.request_information(request_id=request.pk, actor=personas[STAGE_OWNER[paused_from]],
+                                                   question="Précisez ?")
         elif state == State.REJECTED:
             request = services.reject(request_id=request.pk, actor=personas["secretariat"], reason="Hors champ")
         assert request.state == state
@@ -244,3 +245,68 @@ def _reference_data(request):
     if not Dataset.objects.exists():
         reload_reference_data()
     yield
+
+
+
+# --- histories at chosen instants ---------------------------------------------------------------
+# The persona who acts for each stage (asks the applicant, extends the review).
+STAGE_OWNER = {State.SUBMITTED: "secretariat", State.CESREES_REVIEW: "cesrees", State.CNIL_REVIEW: "cnil",
+               State.CONTRACTING: "cnam", State.MATCHING: "cnam"}
+CNIL_DECISION_DATE = dt.date(2025, 1, 6)
+
+
+def story_step(name: str, *, opinion: str = "favourable"):
+    """(service, persona or None for the stage owner, kwargs) of a named step of a story."""
+    return {
+        "submit": (services.submit, "applicant", {}),
+        "forward": (services.forward_to_cesrees, "secretariat", {}),
+        "opinion": (services.record_cesrees_opinion, "cesrees", {"opinion": opinion}),
+        "authorise": (services.record_cnil_decision, "cnil",
+                      {"authorised": True, "decision_number": "DR-2025-042", "decision_date": CNIL_DECISION_DATE}),
+        "contract": (services.record_contract_signed, "cnam", {}),
+        "matched": (services.record_matching_done, "cnam", {}),
+        "deliver": (services.deliver, "cnam", {}),
+        "close": (services.close, "platform", {}),
+        "reject": (services.reject, "secretariat", {"reason": "Hors du champ de la plateforme"}),
+        "withdraw": (services.withdraw, "applicant", {"reason": "Projet abandonné"}),
+        "ask": (services.request_information, None, {"question": "Précisez la finalité du traitement ?"}),
+        "answer": (services.answer_information, "applicant", {"answer": "Voici les précisions demandées."}),
+        "extend": (services.extend_review, None, {}),
+    }[name]
+
+
+class Player:
+    """Runs services at chosen instants (time-machine), each step's on-commit callbacks executed
+    before the clock moves on, so the eager tasks run as after a real commit."""
+
+    def __init__(self, personas, capture_on_commit):
+        self.personas = personas
+        self.capture_on_commit = capture_on_commit
+
+    def run_at(self, when, service, **kwargs):
+        import time_machine
+
+        with time_machine.travel(when, tick=False), self.capture_on_commit(execute=True):
+            return service(**kwargs)
+
+    def step(self, request, when, name: str, *, opinion: str = "favourable"):
+        service, who, kwargs = story_step(name, opinion=opinion)
+        if who is None:
+            who = STAGE_OWNER[AccessRequest.objects.get(pk=request.pk).state]
+        return self.run_at(when, service, request_id=request.pk, actor=self.personas[who], **kwargs)
+
+    def story(self, *steps, codes=("snds", "oscour"), opinion: str = "favourable", created=None,
+              title: str = "Parcours de soins après un AVC"):
+        """A draft created the day before the first step (or at ``created``), then each (instant, step)."""
+        first = steps[0][0] if steps else dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+        request = self.run_at(created or first - dt.timedelta(days=1), services.create_draft,
+                              actor=self.personas["applicant"], title=title,
+                              datasets=list(Dataset.objects.filter(code__in=codes)))
+        for when, name in steps:
+            request = self.step(request, when, name, opinion=opinion)
+        return request
+
+
+@pytest.fixture
+def player(personas, django_capture_on_commit_callbacks):
+    return Player(personas, django_capture_on_commit_callbacks)

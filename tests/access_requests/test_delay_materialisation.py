@@ -48,55 +48,15 @@ def instant(value: str) -> dt.datetime:
 
 
 # --- building histories -----------------------------------------------------------------
-_STAGE_OWNER = {State.SUBMITTED: "secretariat", State.CESREES_REVIEW: "cesrees", State.CNIL_REVIEW: "cnil",
-                State.CONTRACTING: "cnam", State.MATCHING: "cnam"}
-
-
-def _action(name: str, when: dt.datetime, opinion: str):
-    """(service, persona, kwargs) of a step name of a story."""
-    return {
-        "submit": (services.submit, "applicant", {}),
-        "forward": (services.forward_to_cesrees, "secretariat", {}),
-        "opinion": (services.record_cesrees_opinion, "cesrees", {"opinion": opinion}),
-        "authorise": (services.record_cnil_decision, "cnil",
-                      {"authorised": True, "decision_number": "DR-2024-042", "decision_date": when.date()}),
-        "contract": (services.record_contract_signed, "cnam", {}),
-        "matched": (services.record_matching_done, "cnam", {}),
-        "deliver": (services.deliver, "cnam", {}),
-        "close": (services.close, "platform", {}),
-        "reject": (services.reject, "secretariat", {"reason": "Hors du champ de la plateforme"}),
-        "withdraw": (services.withdraw, "applicant", {"reason": "Projet abandonné"}),
-        "answer": (services.answer_information, "applicant", {"answer": "Voici les précisions."}),
-        "ask": (services.request_information, None, {"question": "Précisez la finalité ?"}),
-        "extend": (services.extend_review, None, {}),
-    }[name]
-
-
 @pytest.fixture
-def story(personas, django_capture_on_commit_callbacks):
-    """Create a draft, then run each ``(instant, step)`` through the services at that instant.
-
-    The on-commit callbacks of each step run before the clock moves on, so the delay row is
-    recomputed by the task exactly as after a real commit. Returns the request's id.
-    """
-
-    def run_at(when, service, **kwargs):
-        with time_machine.travel(when, tick=False), django_capture_on_commit_callbacks(execute=True):
-            return service(**kwargs)
+def story(player):
+    """Create a draft, then run each ``(instant, step)`` through the services at that instant
+    (tests/conftest.py: Player). Returns the request's id."""
 
     def make(*steps, codes=TARGET_CODES, opinion="favourable", created=None):
-        first = steps[0][0] if steps else paris(2024, 1, 1)
-        request = run_at(created or first - dt.timedelta(days=1), services.create_draft,
-                         actor=personas["applicant"], title="Parcours de soins après un AVC",
-                         datasets=list(Dataset.objects.filter(code__in=codes)))
-        for when, name in steps:
-            service, who, kwargs = _action(name, when, opinion)
-            if who is None:  # the owner of the current stage asks, or extends
-                who = _STAGE_OWNER[AccessRequest.objects.get(pk=request.pk).state]
-            request = run_at(when, service, request_id=request.pk, actor=personas[who], **kwargs)
-        return request.pk
+        return player.story(*steps, codes=codes, opinion=opinion, created=created).pk
 
-    make.run_at = run_at
+    make.run_at = player.run_at
     return make
 
 

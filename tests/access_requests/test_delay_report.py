@@ -21,12 +21,9 @@ import pytest
 import time_machine
 from django.core.management import CommandError, call_command
 
-from access_requests import services
 from access_requests.delay_report import build_report
 from access_requests.delays import STAGES
-from access_requests.models import AccessRequest, RequestDelay
-from access_requests.workflow import State
-from catalog.models import Dataset
+from access_requests.models import RequestDelay
 
 PARIS = ZoneInfo("Europe/Paris")
 HOUR = 1 / 24
@@ -52,46 +49,15 @@ def midnight(year: int, month: int, day: int) -> dt.datetime:
 
 
 # --- building histories -----------------------------------------------------------------
-_STAGE_OWNER = {State.SUBMITTED: "secretariat", State.CESREES_REVIEW: "cesrees", State.CNIL_REVIEW: "cnil",
-                State.CONTRACTING: "cnam", State.MATCHING: "cnam"}
-_STEPS = {
-    "submit": (services.submit, "applicant", {}),
-    "forward": (services.forward_to_cesrees, "secretariat", {}),
-    "opinion": (services.record_cesrees_opinion, "cesrees", {"opinion": "favourable"}),
-    "authorise": (services.record_cnil_decision, "cnil",
-                  {"authorised": True, "decision_number": "DR-2024-042", "decision_date": dt.date(2024, 1, 1)}),
-    "contract": (services.record_contract_signed, "cnam", {}),
-    "matched": (services.record_matching_done, "cnam", {}),
-    "deliver": (services.deliver, "cnam", {}),
-    "close": (services.close, "platform", {}),
-    "reject": (services.reject, "secretariat", {"reason": "Hors du champ de la plateforme"}),
-    "withdraw": (services.withdraw, "applicant", {"reason": "Projet abandonné"}),
-    "ask": (services.request_information, None, {"question": "Précisez la finalité ?"}),
-    "answer": (services.answer_information, "applicant", {"answer": "Voici les précisions."}),
-}
-
-
 @pytest.fixture
-def story(personas, django_capture_on_commit_callbacks):
+def story(player):
     """Create a draft, then run each ``(instant, step)`` through the services at that instant.
 
     Returns the request's reference.
     """
 
-    def run_at(when, service, **kwargs):
-        with time_machine.travel(when, tick=False), django_capture_on_commit_callbacks(execute=True):
-            return service(**kwargs)
-
     def make(*steps, codes=TARGET_CODES, created=None):
-        request = run_at(created or steps[0][0] - dt.timedelta(days=1), services.create_draft,
-                         actor=personas["applicant"], title="Parcours de soins après un AVC",
-                         datasets=list(Dataset.objects.filter(code__in=codes)))
-        for when, name in steps:
-            service, who, kwargs = _STEPS[name]
-            if who is None:
-                who = _STAGE_OWNER[AccessRequest.objects.get(pk=request.pk).state]
-            request = run_at(when, service, request_id=request.pk, actor=personas[who], **kwargs)
-        return request.reference
+        return player.story(*steps, codes=codes, created=created).reference
 
     return make
 

@@ -9,12 +9,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
-
-from access_requests import services
-from access_requests.models import AccessRequest
-from access_requests.workflow import State
-from catalog.models import Dataset
 
 from .smtp import SMTPServer
 
@@ -78,53 +72,13 @@ def english(settings, english_catalogue):
     trans_real._default = None
 
 
-_STAGE_OWNER = {State.SUBMITTED: "secretariat", State.CESREES_REVIEW: "cesrees", State.CNIL_REVIEW: "cnil",
-                State.CONTRACTING: "cnam", State.MATCHING: "cnam"}
-STEPS = {
-    "submit": (services.submit, "applicant", {}),
-    "forward": (services.forward_to_cesrees, "secretariat", {}),
-    "opinion": (services.record_cesrees_opinion, "cesrees", {"opinion": "favourable"}),
-    "authorise": (services.record_cnil_decision, "cnil",
-                  {"authorised": True, "decision_number": "DR-2025-042", "decision_date": dt.date(2025, 1, 6)}),
-    "contract": (services.record_contract_signed, "cnam", {}),
-    "matched": (services.record_matching_done, "cnam", {}),
-    "deliver": (services.deliver, "cnam", {}),
-    "close": (services.close, "platform", {}),
-    "reject": (services.reject, "secretariat", {"reason": "Hors du champ de la plateforme"}),
-    "withdraw": (services.withdraw, "applicant", {"reason": "Projet abandonné"}),
-    "ask": (services.request_information, None, {"question": "Précisez la finalité du traitement ?"}),
-    "answer": (services.answer_information, "applicant", {"answer": "Voici les précisions demandées."}),
-    "extend": (services.extend_review, None, {}),
-}
+@pytest.fixture
+def step(player):
+    """Run one named step (tests/conftest.py: story_step) on ``request`` at the instant ``when``."""
+    return player.step
 
 
 @pytest.fixture
-def step(personas, django_capture_on_commit_callbacks):
-    """Run one step of STEPS on ``request`` at the instant ``when`` (on-commit callbacks
-    executed, so the eager tasks run as after a real commit)."""
-
-    def run(request, when, name):
-        service, who, kwargs = STEPS[name]
-        if who is None:
-            state = AccessRequest.objects.get(pk=request.pk).state
-            who = _STAGE_OWNER[state] if name == "ask" else {"cesrees_review": "cesrees", "cnil_review": "cnil"}[state]
-        with time_machine.travel(when, tick=False), django_capture_on_commit_callbacks(execute=True):
-            return service(request_id=request.pk, actor=personas[who], **kwargs)
-
-    return run
-
-
-@pytest.fixture
-def story(personas, step, django_capture_on_commit_callbacks):
+def story(player):
     """Create a draft the day before the first step, then run each ``(instant, step)``."""
-
-    def make(*steps, codes=("snds", "oscour"), title="Parcours de soins après un AVC"):
-        with time_machine.travel(steps[0][0] - dt.timedelta(days=1), tick=False), \
-                django_capture_on_commit_callbacks(execute=True):
-            request = services.create_draft(actor=personas["applicant"], title=title,
-                                            datasets=list(Dataset.objects.filter(code__in=codes)))
-        for when, name in steps:
-            request = step(request, when, name)
-        return request
-
-    return make
+    return player.story
