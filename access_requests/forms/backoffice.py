@@ -196,30 +196,36 @@ class RequestInformationForm(ActionForm):
         return {"question": self.cleaned_data["question"]}
 
 
-class RejectForm(ActionForm):
+class _EndingForm(ActionForm):
+    """An action that ends the request, with a reason the applicant reads."""
+
+    danger = True
+    reason_label = ""
+
+    reason = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].label = self.reason_label
+
+    def service_kwargs(self) -> dict:
+        return {"reason": self.cleaned_data["reason"]}
+
+
+class RejectForm(_EndingForm):
     action = service_name = "reject"
     title = _("Déclarer le dossier irrecevable")
     submit_label = _("Refuser la demande")
     help_text = _("La demande prend fin. Le motif est communiqué au demandeur.")
-    danger = True
-
-    reason = forms.CharField(label=_("Motif du refus"), max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))
-
-    def service_kwargs(self) -> dict:
-        return {"reason": self.cleaned_data["reason"]}
+    reason_label = _("Motif du refus")
 
 
-class WithdrawForm(ActionForm):
+class WithdrawForm(_EndingForm):
     action = service_name = "withdraw"
     title = _("Enregistrer le retrait de la demande")
     submit_label = _("Enregistrer le retrait")
     help_text = _("À la demande écrite du demandeur. La demande prend fin.")
-    danger = True
-
-    reason = forms.CharField(label=_("Motif du retrait"), max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))
-
-    def service_kwargs(self) -> dict:
-        return {"reason": self.cleaned_data["reason"]}
+    reason_label = _("Motif du retrait")
 
 
 class CesreesOpinionForm(ActionForm):
