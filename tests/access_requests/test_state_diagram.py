@@ -16,3 +16,13 @@ def test_docs_state_diagram_is_the_one_generated_from_the_code():
 
 def test_fsm_declared_edges_equal_the_workflow_table():
     assert {(s, t) for s, t, _ in declared_edges()} == edges()
+
+
+def test_the_pure_delay_rules_use_the_workflow_s_state_codes():
+    """delays.py names the states without importing Django: its codes must be the workflow's."""
+    from access_requests import delays
+    from access_requests.workflow import PAUSABLE_STATES, State
+
+    assert set(delays.STATES) == set(State.values)
+    assert set(delays.STANDARD_PATH) - {delays.MATCHING, delays.EXTRACTION} <= set(PAUSABLE_STATES)
+    assert set(delays.STAGES) == set(PAUSABLE_STATES) | {State.EXTRACTION, State.AWAITING_APPLICANT}
