@@ -221,23 +221,17 @@ def submit(request, reference: str):
     if not form.is_valid():
         page = selectors.request_for_page(request.user, reference)
         return _render_detail(request, page, status=400, submit_form=form)
-    problems: list[str] = []
     try:
-        with transaction.atomic():
-            # Lock the row first: a colleague removing a required piece waits until we are done.
-            locked = AccessRequest.objects.select_for_update().get(pk=access_request.pk)
-            if locked.state == State.DRAFT:
-                problems = selectors.completeness_problems(locked)
-            if not problems:
-                services.submit(request_id=locked.pk, actor=request.user,
-                                expected_state=form.cleaned_data["expected_state"])
+        # The service locks the row and refuses an incomplete dossier, listing what is missing.
+        services.submit(request_id=access_request.pk, actor=request.user,
+                        expected_state=form.cleaned_data["expected_state"])
     except DomainError as exc:
         page = selectors.request_for_page(request.user, reference)
+        problems = exc.details.get("problems")
+        if problems:
+            return _render_detail(request, page, status=400, submit_form=form, problems=problems,
+                                  error=_("La demande est incomplète : complétez les éléments listés avant de la déposer."))
         return _render_detail(request, page, status=exc.http_status, submit_form=form, error=exc.message)
-    if problems:
-        page = selectors.request_for_page(request.user, reference)
-        return _render_detail(request, page, status=400, submit_form=form, problems=problems,
-                              error=_("La demande est incomplète : complétez les éléments listés avant de la déposer."))
     messages.success(request, _("Demande %(reference)s déposée. Le secrétariat du HDH vérifie qu'elle est complète "
                                 "(7 jours ouvrés).") % {"reference": access_request.reference})
     return redirect(_detail_url(access_request))
