@@ -14,7 +14,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from catalog.models import DataHolder, Dataset
+from catalog.models import DataHolder
+from catalog.selectors import dataset_list
 
 from .. import services
 from ..models import CesreesOpinion
@@ -84,7 +85,7 @@ class QueueFilterForm(forms.Form):
         label=_("État"), required=False,
         choices=[("", _("Tous"))] + [(v, label) for v, label in State.choices if v != State.DRAFT])
     route = forms.ChoiceField(label=_("Procédure"), required=False, choices=[("", _("Toutes")), *Route.choices])
-    dataset = forms.ModelChoiceField(label=_("Base demandée"), required=False, queryset=Dataset.objects.select_related("holder").order_by("name"),
+    dataset = forms.ModelChoiceField(label=_("Base demandée"), required=False, queryset=dataset_list(),
                                      empty_label=_("Toutes"))
     holder = forms.ModelChoiceField(label=_("Détenteur"), required=False, queryset=DataHolder.objects.order_by("name"),
                                     empty_label=_("Tous"))
@@ -339,7 +340,7 @@ class AssignForm(forms.Form):
 class DashboardFilterForm(forms.Form):
     submitted_from = PeriodDateField(label=_("Déposées à partir du"), required=False, widget=DateInput())
     submitted_to = PeriodDateField(label=_("Déposées jusqu'au"), required=False, widget=DateInput())
-    dataset = forms.ModelChoiceField(label=_("Base demandée"), required=False, queryset=Dataset.objects.select_related("holder").order_by("name"),
+    dataset = forms.ModelChoiceField(label=_("Base demandée"), required=False, queryset=dataset_list(),
                                      empty_label=_("Toutes"))
 
     def clean(self):

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from catalog.models import Dataset
+from catalog.selectors import dataset_list
 from hdh_access.lib.dates import paris_date
 
 from ..completeness import completeness_problems  # noqa: F401 - the portal's checklist
@@ -102,7 +103,7 @@ def request_list(user) -> QuerySet[AccessRequest]:
 def request_for_page(user, reference: str) -> AccessRequest:
     """One visible request with what its page shows, or 404."""
     queryset = requests_for_applicant(user).select_related("delay", "organisation", "applicant").prefetch_related(
-        Prefetch("datasets", queryset=Dataset.objects.select_related("holder").order_by("name")),
+        Prefetch("datasets", queryset=dataset_list()),
         Prefetch("attachments", queryset=Attachment.objects.select_related("uploaded_by").order_by("uploaded_at", "pk")),
         Prefetch("events", queryset=Event.objects.order_by("at", "pk")),
     )
@@ -142,7 +143,7 @@ def attachment_for_removal(user, attachment_id: int) -> Attachment:
 
 
 def catalogue() -> QuerySet[Dataset]:
-    return Dataset.objects.select_related("holder").order_by("name")
+    return dataset_list()
 
 
 # --- completeness ----------------------------------------------------------------------------
