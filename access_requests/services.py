@@ -284,10 +284,18 @@ def approve_without_review(*, request_id: int, actor, comment: str = "", expecte
                        comment=comment, guard=route_ineligibility)
 
 
+def _cnil_refusal_needs_its_decision(request: AccessRequest) -> str:
+    if request.state == State.CNIL_REVIEW:
+        return _("Un refus de la CNIL s'enregistre avec sa décision (numéro et date) : "
+                 "enregistrez la décision de la CNIL.")
+    return ""
+
+
 def reject(*, request_id: int, actor, reason: str, payload: dict | None = None, expected_state: str | None = None) -> AccessRequest:
+    """The secretariat finds the dossier inadmissible (a CNIL refusal goes through record_cnil_decision)."""
     reason = _text(reason, _("motif"))
     return _transition(request_id=request_id, actor=actor, expected_state=expected_state, name="reject", comment=reason,
-                       payload={"reason": reason, **(payload or {})})
+                       payload={"reason": reason, **(payload or {})}, guard=_cnil_refusal_needs_its_decision)
 
 
 def record_cesrees_opinion(*, request_id: int, actor, opinion: str, comment: str = "", expected_state: str | None = None) -> AccessRequest:

@@ -77,9 +77,6 @@ ACTIONS = [
     ],
     _a("reject@submitted", "submitted", lambda rid, u: services.reject(request_id=rid, actor=u, reason="Hors champ"),
        {"secretariat"}, {"secretariat"}, "reject"),
-    _a("reject@cnil_review", "cnil_review",
-       lambda rid, u: services.reject(request_id=rid, actor=u, reason="Hors champ"),
-       {"cnil"}, {"cnil"}, "reject"),
     _a("forward_to_cesrees", "submitted", lambda rid, u: services.forward_to_cesrees(request_id=rid, actor=u),
        {"secretariat"}, {"secretariat"}, "forward_to_cesrees"),
     _a("approve_without_review", "submitted",
@@ -283,7 +280,10 @@ def test_django_fsm_has_transition_perm_agrees_with_the_services(make_request, e
         "forward_to_cesrees": lambda: services.forward_to_cesrees(request_id=request.pk, actor=user),
         "request_information": lambda: services.request_information(request_id=request.pk, actor=user,
                                                                      question="?"),
-        "reject": lambda: services.reject(request_id=request.pk, actor=user, reason="Non"),
+        # From the CNIL stage, the "reject" transition is the CNIL's refusal, recorded with its decision.
+        "reject": (lambda: services.record_cnil_decision(request_id=request.pk, actor=user, authorised=False,
+                                                         **CNIL_DECISION))
+        if state == "cnil_review" else (lambda: services.reject(request_id=request.pk, actor=user, reason="Non")),
         "start_matching": lambda: services.record_contract_signed(request_id=request.pk, actor=user),
         "deliver": lambda: services.deliver(request_id=request.pk, actor=user),
         "close": lambda: services.close(request_id=request.pk, actor=user),

@@ -237,7 +237,7 @@ REQUESTERS = [
               lambda rid, u: services.forward_to_cesrees(request_id=rid, actor=u), _fixed("cesrees_review")),
     Requester("approve_without_review", ("submitted",), _who("secretariat"),
               lambda rid, u: services.approve_without_review(request_id=rid, actor=u), _fixed("contracting")),
-    Requester("reject", ("submitted", "cnil_review"), _owner,
+    Requester("reject", ("submitted",), _owner,
               lambda rid, u: services.reject(request_id=rid, actor=u, reason="Finalité d'intérêt public non établie"),
               _fixed("rejected")),
     Requester("record_cesrees_opinion", ("cesrees_review",), _who("cesrees"),
@@ -650,3 +650,14 @@ def test_a_route_without_review_is_refused_when_the_datasets_do_not_fit_it(make_
     assert events_of(request.pk) == before
     services.forward_to_cesrees(request_id=request.pk, actor=personas["secretariat"])
     assert db_state(request.pk) == "cesrees_review"
+
+
+def test_a_cnil_refusal_is_recorded_with_its_decision_not_as_a_plain_rejection(make_request, personas):
+    request = make_request("cnil_review")
+    before = events_of(request.pk)
+    with translation.override("fr"), pytest.raises(IllegalTransition, match="décision"):
+        services.reject(request_id=request.pk, actor=personas["cnil"], reason="Non")
+    assert events_of(request.pk) == before
+    services.record_cnil_decision(request_id=request.pk, actor=personas["cnil"], authorised=False, **CNIL_DECISION)
+    assert db_state(request.pk) == "rejected"
+    assert events_of(request.pk)[-1].payload["decision_number"] == CNIL_DECISION["decision_number"]
