@@ -9,6 +9,6 @@ class AccessRequestsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from .roles import ensure_role_groups
+        from access_requests.roles import ensure_role_groups
 
         post_migrate.connect(ensure_role_groups, sender=self)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from .exceptions import InvalidInput
+from access_requests.exceptions import InvalidInput
 
 ODT_MIMETYPE = b"application/vnd.oasis.opendocument.text"
 DOCX_MIMETYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from .models import AccessRequest, AttachmentKind
+from access_requests.models import AccessRequest, AttachmentKind
 
 
 def _field_messages() -> dict[str, str]:

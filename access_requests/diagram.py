@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .models import AccessRequest
-from .workflow import STAGE_OWNER, STAGE_ROLES, TRANSITIONS, Role, State
+from access_requests.models import AccessRequest
+from access_requests.workflow import STAGE_OWNER, STAGE_ROLES, TRANSITIONS, Role, State
 
 
 def declared_edges() -> list[tuple[str, str, str]]:

@@ -1,21 +1,15 @@
-"""Domain errors with stable codes. Views map them to HTTP statuses in one place."""
+"""Domain errors of the pathway. The generic ones live in hdh_access.lib.errors (re-exported here)."""
 
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
+from hdh_access.lib.errors import ActionNotPermitted, ConcurrentUpdate, DomainError, InvalidInput, NotFound
 
-class DomainError(Exception):
-    code = "domain_error"
-    http_status = 400
-
-    def __init__(self, message: str, **details) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details = details
-
-    def __str__(self) -> str:
-        return self.message
+__all__ = [
+    "ActionNotPermitted", "ConcurrentUpdate", "DomainError", "EventLogImmutable", "IllegalTransition",
+    "InvalidInput", "NotFound", "RequestNotFound",
+]
 
 
 class IllegalTransition(DomainError):
@@ -37,24 +31,8 @@ class IllegalTransition(DomainError):
         self.requested = requested
 
 
-class ActionNotPermitted(DomainError):
-    code = "not_permitted"
-    http_status = 403
-
-
-class ConcurrentUpdate(DomainError):
-    code = "concurrent_update"
-    http_status = 409
-
-
-class RequestNotFound(DomainError):
-    code = "not_found"
-    http_status = 404
-
-
-class InvalidInput(DomainError):
-    code = "invalid_input"
-    http_status = 400
+class RequestNotFound(NotFound):
+    """No access request (or attachment) by that id or reference, or not one the user may see."""
 
 
 class EventLogImmutable(DomainError):

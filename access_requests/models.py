@@ -1,57 +1,20 @@
-"""Access requests, their append-only event log, and the applicant organisations."""
+"""Access requests, their append-only event log, their attachments and reviewers' notes."""
 
 from __future__ import annotations
 
 import os
 
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_fsm import GET_STATE, ConcurrentTransitionMixin, FSMField, transition
 
-from catalog.models import DataHolder, Dataset
-
-from .exceptions import EventLogImmutable
-from .workflow import PAUSABLE_STATES, TRANSITIONS, Role, Route, State, condition_holds, roles_for
-
-
-class Organisation(models.Model):
-    """An applicant organisation: the data controller ("responsable de traitement")."""
-
-    name = models.CharField(_("nom"), max_length=200, unique=True)
-    siret = models.CharField(_("SIRET"), max_length=14, blank=True)
-
-    class Meta:
-        ordering = ["name"]
-        verbose_name = _("organisation")
-        verbose_name_plural = _("organisations")
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class Profile(models.Model):
-    """What a user belongs to: an applicant organisation, or a data holder for its staff."""
-
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
-    organisation = models.ForeignKey(
-        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="members",
-        verbose_name=_("organisation"),
-    )
-    data_holder = models.ForeignKey(
-        DataHolder, null=True, blank=True, on_delete=models.PROTECT, related_name="staff",
-        verbose_name=_("détenteur de données"),
-    )
-    language = models.CharField(_("langue"), max_length=8, choices=settings.LANGUAGES, default="fr")
-    weekly_report = models.BooleanField(_("recevoir le rapport hebdomadaire des délais"), default=False)
-
-    class Meta:
-        verbose_name = _("profil")
-        verbose_name_plural = _("profils")
-
-    def __str__(self) -> str:
-        return str(self.user)
+from access_requests.exceptions import EventLogImmutable
+from access_requests.roles import user_roles
+from access_requests.workflow import PAUSABLE_STATES, TRANSITIONS, Role, Route, State, condition_holds, roles_for
+from catalog.models import Dataset
 
 
 class CesreesOpinion(models.TextChoices):
@@ -78,8 +41,6 @@ def _fsm(name: str) -> dict:
         )
 
     def permission(instance, user) -> bool:
-        from .roles import user_roles
-
         return bool(user_roles(user, instance) & roles_for(spec, instance.state))
 
     condition.__name__ = f"{name}_condition"
@@ -106,7 +67,7 @@ class AccessRequest(ConcurrentTransitionMixin, models.Model):
     team_members = models.TextField(_("membres de l'équipe"), blank=True)
     expected_start = models.DateField(_("début souhaité"), null=True, blank=True)
     organisation = models.ForeignKey(
-        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="requests",
+        "accounts.Organisation", null=True, blank=True, on_delete=models.PROTECT, related_name="requests",
         verbose_name=_("organisation demandeuse"),
     )
     applicant = models.ForeignKey(
@@ -220,7 +181,7 @@ class AccessRequest(ConcurrentTransitionMixin, models.Model):
 def _has_profile(user) -> bool:
     try:
         user.profile  # noqa: B018
-    except (AttributeError, Profile.DoesNotExist):
+    except (AttributeError, ObjectDoesNotExist):
         return False
     return True
 
@@ -285,71 +246,6 @@ class Event(models.Model):
 
     def delete(self, *args, **kwargs):
         raise EventLogImmutable(str(_("Le journal des événements est en ajout seul.")))
-
-
-class RequestDelay(models.Model):
-    """A request's delay measures, materialised from its events by delay_service.
-
-    Recomputed after every committed transition (one request, from its own events), in bulk
-    after an import, and nightly for open requests. The values are exact as of
-    ``computed_at``; for an open request they move linearly with time in the current stage
-    until its next event, which is what the report uses to evaluate them at any instant
-    after ``last_event_at``.
-    """
-
-    request = models.OneToOneField(AccessRequest, on_delete=models.CASCADE, primary_key=True, related_name="delay")
-    requires_matching = models.BooleanField(default=False)
-    state = models.CharField(max_length=32, choices=State.choices)
-    submitted_at = models.DateTimeField(db_index=True)
-    delivered_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    ended_at = models.DateTimeField(null=True, blank=True)
-    last_event_at = models.DateTimeField()
-    deadline = models.DateField()
-    elapsed_days = models.FloatField()
-    applicant_days = models.FloatField()
-    days_submitted = models.FloatField(default=0.0)
-    days_cesrees_review = models.FloatField(default=0.0)
-    days_cnil_review = models.FloatField(default=0.0)
-    days_contracting = models.FloatField(default=0.0)
-    days_matching = models.FloatField(default=0.0)
-    days_extraction = models.FloatField(default=0.0)
-    days_awaiting_applicant = models.FloatField(default=0.0)
-    # The open stay (blank once the request ended) and, while waiting on the applicant,
-    # the stage it was paused from.
-    current_stage = models.CharField(max_length=32, blank=True)
-    current_since = models.DateTimeField(null=True, blank=True)
-    paused_stage = models.CharField(max_length=32, blank=True)
-    current_due_date = models.DateField(null=True, blank=True)
-    target_met = models.BooleanField(null=True)
-    status = models.CharField(max_length=16, db_index=True)
-    forecast_at = models.DateTimeField(null=True, blank=True)
-    # Every stage visit with its statutory clock: [{stage, start, end, days, due_date,
-    # tacit_decision, tacit_effect_date}], instants in ISO 8601.
-    visits = models.JSONField(default=list)
-    computed_at = models.DateTimeField()
-
-    class Meta:
-        verbose_name = _("délai d'une demande")
-        verbose_name_plural = _("délais des demandes")
-        indexes = [models.Index(fields=["requires_matching", "delivered_at"], name="delay_target_delivered_idx")]
-
-    def __str__(self) -> str:
-        return f"{self.request_id}: {self.status}"
-
-
-class DelayBaseline(models.Model):
-    """Median stage durations of delivered target requests, for forecasts.
-
-    Kept in one row so that recomputing one request does not aggregate the whole table
-    (its cost depends on its own events only). Refreshed nightly and after imports.
-    """
-
-    key = models.CharField(max_length=32, primary_key=True, default="target")
-    medians = models.JSONField(default=dict)
-    computed_at = models.DateTimeField()
-
-    def __str__(self) -> str:
-        return f"{self.key} @ {self.computed_at:%Y-%m-%d}"
 
 
 class PrivateStorage(FileSystemStorage):
@@ -418,46 +314,3 @@ class InternalNote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.request_id}: {self.body[:40]}"
-
-
-class OutboxStatus(models.TextChoices):
-    PENDING = "pending", _("En attente")
-    SENT = "sent", _("Envoyé")
-    FAILED = "failed", _("En échec")
-
-
-class OutboxMessage(models.Model):
-    """An email to send, written in the same transaction as the change that causes it.
-
-    ``key`` is unique (e.g. the weekly report: recipient and ISO week), so a job that fires
-    twice or a retried worker never queues or sends the same message twice. A task sends
-    pending rows with bounded retries; a periodic sweep picks up anything left behind.
-    """
-
-    key = models.CharField(max_length=200, unique=True)
-    to = models.EmailField()
-    language = models.CharField(max_length=8, default="fr")
-    subject = models.CharField(max_length=255)
-    text = models.TextField()
-    html = models.TextField(blank=True)
-    # Optional attachment (e.g. the weekly report's CSV) and inline image (its chart).
-    attachment_name = models.CharField(max_length=100, blank=True)
-    attachment_mimetype = models.CharField(max_length=100, blank=True)
-    attachment_content = models.BinaryField(blank=True, default=b"")
-    inline_image = models.BinaryField(blank=True, default=b"")
-    inline_image_cid = models.CharField(max_length=100, blank=True)
-    status = models.CharField(max_length=16, choices=OutboxStatus.choices, default=OutboxStatus.PENDING, db_index=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    claimed_until = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["created_at", "id"]
-        verbose_name = _("courriel sortant")
-        verbose_name_plural = _("courriels sortants")
-
-    def __str__(self) -> str:
-        return f"{self.to}: {self.subject} ({self.status})"

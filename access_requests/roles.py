@@ -7,7 +7,7 @@ An applicant acts on the requests of their own organisation.
 
 from __future__ import annotations
 
-from .workflow import Role
+from access_requests.workflow import Role
 
 # role -> codename of the permission on AccessRequest that grants it
 ROLE_PERMISSIONS: dict[str, str] = {

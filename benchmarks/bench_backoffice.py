@@ -76,11 +76,13 @@ def run_size(n: int, url: str, csv_path: str, repeat: int, reuse: bool) -> dict:
     from django.db import connection
     from django.test import Client
 
-    from access_requests.delay_service import refresh_baseline
     from access_requests.history_import import import_history
-    from access_requests.models import AccessRequest, Profile, RequestDelay
+    from access_requests.models import AccessRequest
     from access_requests.workflow import Role
+    from accounts.models import Profile
     from catalog.models import Dataset
+    from delays.materialise import refresh_baseline
+    from delays.models import RequestDelay
 
     call_command("migrate", verbosity=0)
     figures: dict = {"requests": n}
@@ -122,7 +124,7 @@ def run_size(n: int, url: str, csv_path: str, repeat: int, reuse: bool) -> dict:
                                {"dataset": snds, "submitted_from": "2022-01-01", "submitted_to": "2024-12-31"}),
         "dashboard_json": (management_client, "/backoffice/delays.json", {}),
     }
-    from access_requests.selectors.backoffice import QueueFilters, queue
+    from backoffice.selectors import QueueFilters, queue
 
     figures["queue_rows_secretariat"] = queue(secretariat, QueueFilters()).count()
     figures["queue_rows_management"] = queue(management, QueueFilters()).count()
@@ -150,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.path[:0] = [str(HERE), str(ROOT)]
     from bench_import import recreate_database
 
-    from access_requests.demo_history import write_csv
+    from demo.history import write_csv
 
     sizes = [(args.small, "hdh_bench_backoffice_small")] if args.small else []
     sizes.append((args.requests, "hdh_bench_backoffice"))

@@ -90,11 +90,12 @@ def run_size(n: int, url: str, csv_path: Path, repeat: int) -> dict:
     from django.db import connection
 
     from access_requests import services
-    from access_requests.delay_report import build_report
-    from access_requests.delay_service import materialise_request, materialise_requests, refresh_baseline
     from access_requests.history_import import import_history
-    from access_requests.models import AccessRequest, RequestDelay
+    from access_requests.models import AccessRequest
     from access_requests.workflow import PAUSABLE_STATES
+    from delays.materialise import materialise_request, materialise_requests, refresh_baseline
+    from delays.models import RequestDelay
+    from delays.report import build_report
 
     call_command("migrate", verbosity=0)
     figures: dict = {"requests": n}
@@ -166,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.path[:0] = [str(HERE), str(ROOT)]
     from bench_import import recreate_database
 
-    from access_requests.demo_history import write_csv
+    from demo.history import write_csv
 
     results = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -89,8 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     from django.core.management import call_command
 
     from access_requests import history_import
-    from access_requests.demo_history import write_csv
     from access_requests.models import AccessRequest, Event
+    from demo.history import write_csv
 
     started = time.monotonic()
     call_command("migrate", verbosity=0)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from access_requests.demo_history import COLUMNS, generate, write_csv  # noqa: E402
+from demo.history import COLUMNS, generate, write_csv  # noqa: E402
 
 __all__ = ["COLUMNS", "generate", "write_csv"]
 

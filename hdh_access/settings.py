@@ -38,7 +38,13 @@ INSTALLED_APPS = [
     "dsfr",
     "axes",
     "catalog",
+    "accounts",
     "access_requests",
+    "delays",
+    "notifications",
+    "portal",
+    "backoffice",
+    "demo",
 ]
 
 AUTHENTICATION_BACKENDS = [
@@ -65,7 +71,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "access_requests.middleware.DomainErrorMiddleware",
+    "hdh_access.middleware.DomainErrorMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -84,7 +90,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "dsfr.context_processors.site_config",
-                "access_requests.context_processors.navigation",
+                "hdh_access.context_processors.navigation",
             ],
         },
     },
@@ -224,31 +230,31 @@ CELERY_BEAT_SCHEDULE = {
     # Time passes for open requests: refresh forecast medians and every open delay row.
     # Command: python manage.py refresh_delays
     "refresh-open-delays-nightly": {
-        "task": "access_requests.tasks.refresh_open_delays",
+        "task": "delays.tasks.refresh_open_delays",
         "schedule": crontab(hour=2, minute=30),
     },
     # Send what the outbox still holds (a broker outage, a dead worker, a retry that is due).
     # Command: python manage.py send_outbox
     "send-outbox-sweep": {
-        "task": "access_requests.tasks.send_pending_outbox",
+        "task": "notifications.tasks.send_pending_outbox",
         "schedule": float(HDH_OUTBOX_SWEEP_SECONDS),
     },
     # Reminders before statutory due dates and when they are past (the service skips holidays).
     # Command: python manage.py send_reminders
     "send-reminders-working-days": {
-        "task": "access_requests.tasks.send_reminders",
+        "task": "notifications.tasks.send_reminders",
         "schedule": crontab(hour=7, minute=0, day_of_week="1-5"),
     },
     # Precompute the delay dashboard so that its first view stays fast (HDH_DASHBOARD_CACHE_SECONDS).
     # Command: python manage.py warm_dashboard
     "warm-dashboard": {
-        "task": "access_requests.tasks.warm_dashboard",
+        "task": "delays.tasks.warm_dashboard",
         "schedule": crontab(minute="*/10"),
     },
     # The weekly delay report to subscribers, Monday 08:00 Europe/Paris (CELERY_TIMEZONE).
     # Command: python manage.py send_weekly_report
     "send-weekly-report-monday": {
-        "task": "access_requests.tasks.send_weekly_report",
+        "task": "notifications.tasks.send_weekly_report",
         "schedule": crontab(hour=8, minute=0, day_of_week=1),
     },
 }

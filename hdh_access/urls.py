@@ -12,8 +12,8 @@ urlpatterns = [
         template_name="accounts/login.html", authentication_form=views.EmailAuthenticationForm), name="login"),
     path("accounts/start/", views.start, name="start"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("accounts/", include("access_requests.urls.accounts")),
-    path("portal/", include("access_requests.urls.portal")),
-    path("backoffice/", include("access_requests.urls.backoffice")),
+    path("accounts/", include("accounts.urls")),
+    path("portal/", include("portal.urls")),
+    path("backoffice/", include("backoffice.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -48,7 +48,7 @@ def healthz(request):
     body = {"status": "ok" if usable else "unavailable", "database": database, "broker": broker}
     if database == "ok":
         # Emails that kept failing wait for an administrator (admin → outbox → retry).
-        from access_requests.models import OutboxMessage, OutboxStatus
+        from notifications.models import OutboxMessage, OutboxStatus
 
         body["outbox_failed"] = OutboxMessage.objects.filter(status=OutboxStatus.FAILED).count()
     return JsonResponse(body, status=200 if usable else 503)

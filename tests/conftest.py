@@ -8,8 +8,9 @@ import pytest
 from django.contrib.auth.models import Group, User
 
 from access_requests import services
-from access_requests.models import AccessRequest, Organisation, Profile
+from access_requests.models import AccessRequest
 from access_requests.workflow import Role, Route, State
+from accounts.models import Organisation, Profile
 from catalog.models import DataHolder, Dataset
 
 PASSWORD = "Correct-Horse-Battery-9"

@@ -21,11 +21,12 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 
-from access_requests import services, tasks
-from access_requests.delay_service import materialise_request
-from access_requests.models import DelayBaseline, RequestDelay
+from access_requests import services
 from access_requests.workflow import State
 from catalog.models import Dataset
+from delays import tasks as delay_tasks
+from delays.materialise import materialise_request
+from delays.models import DelayBaseline, RequestDelay
 from hdh_access.celery import app
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -157,8 +158,8 @@ def _row_in_state(pk: int, state: str):
     return RequestDelay.objects.filter(pk=pk, state=state).first()
 
 
-RECOMPUTE = "access_requests.tasks.recompute_request_delay"
-NIGHTLY = "access_requests.tasks.refresh_open_delays"
+RECOMPUTE = "delays.tasks.recompute_request_delay"
+NIGHTLY = "delays.tasks.refresh_open_delays"
 
 
 def test_a_committed_transition_is_materialised_by_the_worker(personas, worker):
@@ -190,7 +191,7 @@ def test_the_nightly_task_sent_to_the_broker_refreshes_open_rows_on_the_worker(p
     delivered_before = RequestDelay.objects.values().get(pk=delivered.pk)
     assert not DelayBaseline.objects.exists()
 
-    tasks.refresh_open_delays.delay()
+    delay_tasks.refresh_open_delays.delay()
 
     baseline = _wait_for(lambda: DelayBaseline.objects.filter(key="target").first(), timeout=TASK_TIMEOUT,
                          what="the nightly task to refresh the baseline", log=worker.log)
@@ -214,8 +215,8 @@ def test_a_task_delivered_twice_leaves_one_correct_row(personas, worker):
     rows_before = RequestDelay.objects.count()
     ran_before = worker.processed(RECOMPUTE)
 
-    first = tasks.recompute_request_delay.apply_async(args=[request.pk])
-    tasks.recompute_request_delay.apply_async(args=[request.pk], task_id=first.id)  # the same message again
+    first = delay_tasks.recompute_request_delay.apply_async(args=[request.pk])
+    delay_tasks.recompute_request_delay.apply_async(args=[request.pk], task_id=first.id)  # the same message again
 
     _wait_for(lambda: worker.processed(RECOMPUTE) == ran_before + 2, timeout=TASK_TIMEOUT, what="both deliveries",
               log=worker.log)

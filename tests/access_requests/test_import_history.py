@@ -16,12 +16,13 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from access_requests import delay_service, history_import, services
-from access_requests.demo_history import COLUMNS, generate
+from access_requests import history_import, services
 from access_requests.history_import import HistoryImportError, import_history, read_history
 from access_requests.models import AccessRequest, Event, ReferenceSequence
 from access_requests.workflow import Role, Route, State
 from catalog.models import Dataset
+from delays import materialise
+from demo.history import COLUMNS, generate
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "history_small.csv"
 HEADER = "reference,at,state,datasets,requires_matching,title"
@@ -200,7 +201,7 @@ def test_bom_crlf_and_repeated_identical_attributes_are_accepted(tmp_path):
 
 def test_materialise_requests_is_called_with_the_written_ids(monkeypatch):
     calls = []
-    monkeypatch.setattr(delay_service, "materialise_requests", lambda ids, **kw: calls.append(sorted(ids)),
+    monkeypatch.setattr(materialise, "materialise_requests", lambda ids, **kw: calls.append(sorted(ids)),
                         raising=False)
     import_history(FIXTURE)
     assert calls == [sorted(AccessRequest.objects.values_list("pk", flat=True))]

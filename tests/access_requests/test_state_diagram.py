@@ -20,9 +20,9 @@ def test_fsm_declared_edges_equal_the_workflow_table():
 
 def test_the_pure_delay_rules_use_the_workflow_s_state_codes():
     """delays.py names the states without importing Django: its codes must be the workflow's."""
-    from access_requests import delays
     from access_requests.workflow import PAUSABLE_STATES, State
+    from delays import rules
 
-    assert set(delays.STATES) == set(State.values)
-    assert set(delays.STANDARD_PATH) - {delays.MATCHING, delays.EXTRACTION} <= set(PAUSABLE_STATES)
-    assert set(delays.STAGES) == set(PAUSABLE_STATES) | {State.EXTRACTION, State.AWAITING_APPLICANT}
+    assert set(rules.STATES) == set(State.values)
+    assert set(rules.STANDARD_PATH) - {rules.MATCHING, rules.EXTRACTION} <= set(PAUSABLE_STATES)
+    assert set(rules.STAGES) == set(PAUSABLE_STATES) | {State.EXTRACTION, State.AWAITING_APPLICANT}

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from access_requests.delay_service import materialise_requests, refresh_baseline
-from access_requests.demo_history import write_csv
 from access_requests.history_import import import_history
 from access_requests.models import AccessRequest
+from delays.materialise import materialise_requests, refresh_baseline
+from demo.history import write_csv
 from tests.conftest import PASSWORD  # noqa: F401  (re-exported for the tests)
 
 

@@ -16,9 +16,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from access_requests import dashboard, delay_report
-from access_requests.delay_report import build_report
-from access_requests.models import AccessRequest, RequestDelay
+from access_requests.models import AccessRequest
+from delays import dashboard, report
+from delays.models import RequestDelay
+from delays.report import build_report
 from hdh_access.lib.dates import PARIS, paris_date
 from tests.backoffice.helpers import backoffice_settings, import_sample  # noqa: F401  (autouse)
 from tests.conftest import datasets
@@ -52,8 +53,8 @@ def test_python_and_sql_aggregates_agree_on_filtered_rows(history):
     rows = dashboard.delay_rows(dashboard.DashboardFilters(submitted_from=dt.date(2021, 1, 1),
                                                            dataset_id=datasets("oscour")[0].pk))
     delivered = rows.filter(requires_matching=True, delivered_at__isnull=False)
-    sql_access, sql_stats = delay_report._aggregate_sql(delivered)
-    py_access, py_stats = delay_report._aggregate_python(delivered)
+    sql_access, sql_stats = report._aggregate_sql(delivered)
+    py_access, py_stats = report._aggregate_python(delivered)
     assert sql_access["delivered"] == py_access["delivered"] > 0
     assert close(sql_access["mean"], py_access["mean"]) and close(sql_access["median"], py_access["median"])
     for stage in sql_stats:

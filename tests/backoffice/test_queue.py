@@ -15,8 +15,8 @@ from django.urls import reverse
 
 from access_requests import services
 from access_requests.models import AccessRequest
-from access_requests.views import backoffice as views
 from access_requests.workflow import Route, State
+from backoffice import views
 from tests.backoffice.helpers import backoffice_settings, materialise_all  # noqa: F401  (autouse)
 from tests.conftest import datasets
 

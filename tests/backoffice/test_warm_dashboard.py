@@ -2,7 +2,7 @@ import pytest
 from django.core.cache import cache
 from django.core.management import call_command
 
-from access_requests import dashboard
+from delays import dashboard
 
 
 @pytest.mark.django_db

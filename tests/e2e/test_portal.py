@@ -14,8 +14,9 @@ from django.core import mail
 from django.utils import timezone
 
 from access_requests import services
-from access_requests.models import AccessRequest, Attachment, DelayBaseline
+from access_requests.models import AccessRequest, Attachment
 from access_requests.workflow import State
+from delays.models import DelayBaseline
 from tests.conftest import PASSWORD, complete_dossier, datasets
 from tests.e2e.conftest import login, screenshot, serious_accessibility_violations
 from tests.portal.conftest import PDF, docx_bytes, upload

@@ -8,8 +8,8 @@ from email.policy import default as default_policy
 
 from PIL import Image
 
-from access_requests.models import OutboxMessage
 from hdh_access.lib import emails
+from notifications.models import OutboxMessage
 
 
 def png() -> bytes:

@@ -10,15 +10,15 @@ import time_machine
 from django.core.management import call_command
 from django.utils import timezone
 
-from access_requests import notifications
-from access_requests.models import OutboxMessage, OutboxStatus
 from access_requests.workflow import State
+from notifications import outbox
+from notifications.models import OutboxMessage, OutboxStatus
 
-RENDERED = notifications.Rendered(subject="HDH-2025-0001 : demande déposée", text="Bonjour,\n", html="<p>Bonjour,</p>")
+RENDERED = outbox.Rendered(subject="HDH-2025-0001 : demande déposée", text="Bonjour,\n", html="<p>Bonjour,</p>")
 
 
 def queued(key: str = "test:1", to: str = "porteur@inserm.example") -> OutboxMessage:
-    row, created = notifications.queue(key=key, to=to, language="fr", rendered=RENDERED)
+    row, created = outbox.queue(key=key, to=to, language="fr", rendered=RENDERED)
     assert created
     return row
 
@@ -37,8 +37,8 @@ def fast_backoff(settings):
 def test_a_pending_message_is_sent_once_and_marked_sent(db, smtp):
     row = queued()
 
-    assert notifications.deliver(row.pk).status == notifications.SENT
-    assert notifications.deliver(row.pk).status == notifications.SKIPPED
+    assert outbox.deliver(row.pk).status == outbox.SENT
+    assert outbox.deliver(row.pk).status == outbox.SKIPPED
 
     row = reload(row)
     assert row.status == OutboxStatus.SENT and row.attempts == 1 and row.sent_at is not None
@@ -53,17 +53,17 @@ def test_smtp_refusing_then_accepting_is_retried_with_growing_backoff(db, smtp, 
     start = timezone.now()
 
     with time_machine.travel(start, tick=False):
-        assert notifications.deliver(row.pk) == notifications.Outcome(notifications.RETRY, retry_in=60)
-        assert notifications.deliver(row.pk).status == notifications.SKIPPED  # not due yet
+        assert outbox.deliver(row.pk) == outbox.Outcome(outbox.RETRY, retry_in=60)
+        assert outbox.deliver(row.pk).status == outbox.SKIPPED  # not due yet
     first = reload(row)
     assert first.status == OutboxStatus.PENDING and first.attempts == 1
     assert first.next_attempt_at == start + dt.timedelta(seconds=60)
     assert reply.split()[0] in first.last_error
 
     with time_machine.travel(start + dt.timedelta(seconds=61), tick=False):
-        assert notifications.deliver(row.pk) == notifications.Outcome(notifications.RETRY, retry_in=120)
+        assert outbox.deliver(row.pk) == outbox.Outcome(outbox.RETRY, retry_in=120)
     with time_machine.travel(start + dt.timedelta(seconds=61 + 121), tick=False):
-        assert notifications.deliver(row.pk).status == notifications.SENT
+        assert outbox.deliver(row.pk).status == outbox.SENT
 
     row = reload(row)
     assert row.status == OutboxStatus.SENT and row.attempts == 3
@@ -74,19 +74,19 @@ def test_a_message_that_keeps_failing_is_marked_failed_and_logged(db, smtp, fast
     smtp.refuse_next(10, "550 5.1.1 Mailbox unavailable")
     row = queued()
     when = timezone.now()
-    with caplog.at_level(logging.WARNING, logger="access_requests.notifications"):
+    with caplog.at_level(logging.WARNING, logger="notifications.outbox"):
         for _attempt in range(4):
             with time_machine.travel(when, tick=False):
-                outcome = notifications.deliver(row.pk)
+                outcome = outbox.deliver(row.pk)
             when += dt.timedelta(hours=1)
 
-    assert outcome.status == notifications.FAILED
+    assert outcome.status == outbox.FAILED
     row = reload(row)
     assert row.status == OutboxStatus.FAILED and row.attempts == 4
     assert row.last_error.startswith("permanent: SMTPDataError: (550")
     assert "giving up on test:1" in caplog.text
     with time_machine.travel(when, tick=False):
-        assert notifications.send_pending() == {}  # never picked up again by the sweep
+        assert outbox.send_pending() == {}  # never picked up again by the sweep
     assert not smtp.accepted
 
 
@@ -94,7 +94,7 @@ def test_backoff_doubles_up_to_its_maximum(settings):
     settings.HDH_OUTBOX_BACKOFF_SECONDS = 60
     settings.HDH_OUTBOX_BACKOFF_MAX_SECONDS = 900
 
-    assert [notifications.backoff_seconds(n) for n in range(1, 7)] == [60, 120, 240, 480, 900, 900]
+    assert [outbox.backoff_seconds(n) for n in range(1, 7)] == [60, 120, 240, 480, 900, 900]
 
 
 def test_a_claimed_message_is_left_to_its_sender_until_the_claim_expires(db, smtp, settings):
@@ -105,10 +105,10 @@ def test_a_claimed_message_is_left_to_its_sender_until_the_claim_expires(db, smt
     OutboxMessage.objects.filter(pk=row.pk).update(claimed_until=start + dt.timedelta(seconds=300), attempts=1)
 
     with time_machine.travel(start + dt.timedelta(seconds=10), tick=False):
-        assert notifications.deliver(row.pk).status == notifications.SKIPPED
-        assert notifications.send_pending() == {}
+        assert outbox.deliver(row.pk).status == outbox.SKIPPED
+        assert outbox.send_pending() == {}
     with time_machine.travel(start + dt.timedelta(seconds=301), tick=False):
-        assert notifications.send_pending() == {row.pk: notifications.Outcome(notifications.SENT)}
+        assert outbox.send_pending() == {row.pk: outbox.Outcome(outbox.SENT)}
 
     assert reload(row).attempts == 2 and len(smtp.accepted) == 1
 
@@ -119,7 +119,7 @@ def test_a_message_whose_last_attempt_never_finished_is_marked_failed(db, smtp, 
     past = timezone.now() - dt.timedelta(seconds=1)
     OutboxMessage.objects.filter(pk=row.pk).update(claimed_until=past, attempts=3)
 
-    assert notifications.send_pending() == {}
+    assert outbox.send_pending() == {}
 
     row = reload(row)
     assert row.status == OutboxStatus.FAILED and "did not finish" in row.last_error
@@ -130,8 +130,8 @@ def test_the_sweep_sends_due_messages_oldest_first_within_its_batch(db, smtp, se
     settings.HDH_OUTBOX_BATCH = 2
     rows = [queued(key=f"test:{n}", to=f"person{n}@hdh.example") for n in range(3)]
 
-    first = notifications.send_pending()
-    second = notifications.send_pending()
+    first = outbox.send_pending()
+    second = outbox.send_pending()
 
     assert list(first) == [rows[0].pk, rows[1].pk] and list(second) == [rows[2].pk]
     assert [m["To"] for m in smtp.accepted] == ["person0@hdh.example", "person1@hdh.example", "person2@hdh.example"]
@@ -144,8 +144,8 @@ def test_when_the_mail_server_is_unreachable_the_sweep_stops_at_the_first_messag
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()  # nothing listens there
     rows = [queued(key=f"test:{n}", to=f"person{n}@hdh.example") for n in range(3)]
 
-    with caplog.at_level(logging.WARNING, logger="access_requests.notifications"):
-        outcomes = notifications.send_pending()
+    with caplog.at_level(logging.WARNING, logger="notifications.outbox"):
+        outcomes = outbox.send_pending()
 
     assert list(outcomes) == [rows[0].pk] and outcomes[rows[0].pk].unreachable
     assert [reload(row).attempts for row in rows] == [1, 0, 0]  # the others were not even tried
@@ -155,7 +155,7 @@ def test_when_the_mail_server_is_unreachable_the_sweep_stops_at_the_first_messag
 
 def test_the_same_key_is_never_queued_twice(db):
     queued()
-    row, created = notifications.queue(key="test:1", to="autre@hdh.example", language="en", rendered=RENDERED)
+    row, created = outbox.queue(key="test:1", to="autre@hdh.example", language="en", rendered=RENDERED)
 
     assert not created and row.to == "porteur@inserm.example"
     assert OutboxMessage.objects.count() == 1
@@ -169,7 +169,7 @@ def test_retry_puts_failed_messages_back_with_a_fresh_budget_but_never_resends_a
     OutboxMessage.objects.filter(pk=busy.pk).update(claimed_until=timezone.now() + dt.timedelta(minutes=5))
 
     with django_capture_on_commit_callbacks(execute=True):
-        count = notifications.retry_messages(message_ids=[failed.pk, sent.pk, busy.pk], actor=superuser)
+        count = outbox.retry_messages(message_ids=[failed.pk, sent.pk, busy.pk], actor=superuser)
 
     assert count == 1
     assert reload(failed).status == OutboxStatus.SENT and reload(failed).attempts == 1
@@ -213,7 +213,7 @@ def test_a_transition_commits_while_the_broker_is_down_and_the_sweep_sends_its_e
     from access_requests import services
 
     request = make_request(State.DRAFT)
-    with caplog.at_level(logging.WARNING, logger="access_requests.tasks"), \
+    with caplog.at_level(logging.WARNING, logger="hdh_access.lib.broker"), \
             django_capture_on_commit_callbacks(execute=True):
         services.submit(request_id=request.pk, actor=personas["applicant"])  # does not raise
 

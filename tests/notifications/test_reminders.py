@@ -5,15 +5,15 @@ from __future__ import annotations
 import time_machine
 from django.core.management import call_command
 
-from access_requests import notifications, tasks
-from access_requests.models import OutboxMessage
+from notifications import reminders, tasks
+from notifications.models import OutboxMessage
 
 from .conftest import paris
 
 
 def reminders_at(when) -> list[OutboxMessage]:
     with time_machine.travel(when, tick=False):
-        return notifications.queue_reminders()
+        return reminders.queue_reminders()
 
 
 def cesrees_review_from_8_january(story):

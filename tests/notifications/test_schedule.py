@@ -43,4 +43,4 @@ def test_each_periodic_job_has_a_command():
 
 def test_the_outbox_tasks_acknowledge_late():
     for name in ("send_pending_outbox", "send_outbox_message", "send_reminders", "send_weekly_report"):
-        assert app.tasks[f"access_requests.tasks.{name}"].acks_late
+        assert app.tasks[f"notifications.tasks.{name}"].acks_late

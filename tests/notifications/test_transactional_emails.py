@@ -12,8 +12,8 @@ import pytest
 from django.db import transaction
 
 from access_requests import services
-from access_requests.models import OutboxMessage, OutboxStatus
 from access_requests.workflow import State
+from notifications.models import OutboxMessage, OutboxStatus
 
 from .conftest import paris
 
@@ -182,13 +182,13 @@ def test_a_queue_email_reaches_the_new_stage_but_not_who_moved_it_there(make_req
 
 
 def test_the_same_event_never_queues_an_email_twice(make_request, personas):
-    from access_requests import notifications
+    from notifications import messages
 
     request = make_request(State.SUBMITTED)
     event = request.events.get(action="submit")
     before = OutboxMessage.objects.count()
 
-    again = notifications.on_transition(request=request, event=event)
+    again = messages.on_transition(request=request, event=event)
 
     assert again == [] and OutboxMessage.objects.count() == before
 

@@ -14,8 +14,8 @@ import time_machine
 from django.core.management import call_command
 from PIL import Image
 
-from access_requests import tasks, weekly_report
-from access_requests.models import OutboxMessage, OutboxStatus
+from notifications import tasks, weekly_report
+from notifications.models import OutboxMessage, OutboxStatus
 
 from .conftest import paris
 
@@ -160,9 +160,9 @@ def test_each_subscriber_gets_one_report_a_week_whatever_runs_how_often(history,
 
 def test_the_report_email_has_text_html_an_inline_chart_and_the_csv(history, subscribers, smtp):
     result = weekly_report.queue_weekly_reports(as_of=AS_OF)
-    from access_requests import notifications
+    from notifications import outbox
 
-    notifications.send_pending()
+    outbox.send_pending()
 
     (message,) = [m for m in smtp.accepted if m["To"] == "direction@hdh.example"]
     assert " ".join(str(message["Subject"]).split()) == (

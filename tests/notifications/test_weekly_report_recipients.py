@@ -1,8 +1,8 @@
 import pytest
 
-from access_requests.models import Profile
-from access_requests.services_accounts import can_subscribe_to_weekly_report
-from access_requests.weekly_report import subscribers
+from accounts.models import Profile
+from accounts.services import can_subscribe_to_weekly_report
+from notifications.weekly_report import subscribers
 
 
 @pytest.mark.django_db

@@ -9,8 +9,9 @@ import time_machine
 from django.contrib.auth.models import AnonymousUser
 
 from access_requests import services
-from access_requests.delay_service import materialise_request
-from access_requests.selectors.portal import (
+from access_requests.workflow import Route, State
+from delays.materialise import materialise_request
+from portal.selectors import (
     completeness_problems,
     delay_figures,
     history,
@@ -20,7 +21,6 @@ from access_requests.selectors.portal import (
     requests_for_applicant,
     stage_visits,
 )
-from access_requests.workflow import Route, State
 from tests.portal.conftest import upload
 
 pytestmark = pytest.mark.django_db

@@ -8,10 +8,11 @@ import pytest
 from django.urls import reverse
 
 from access_requests import services
-from access_requests.delay_service import materialise_request
-from access_requests.models import AccessRequest, Attachment, DelayBaseline, Event
+from access_requests.models import AccessRequest, Attachment, Event
 from access_requests.workflow import State
 from catalog.models import Dataset
+from delays.materialise import materialise_request
+from delays.models import DelayBaseline
 from tests.conftest import complete_dossier, make_user
 from tests.portal.conftest import PDF, docx_bytes, odt_bytes, stored_files, upload
 
@@ -232,7 +233,7 @@ def test_a_piece_with_a_hostile_name_is_refused_with_a_clear_message_and_nothing
 
 
 def test_the_attachment_form_refuses_control_characters_in_a_file_name():
-    from access_requests.forms.portal import AttachmentForm
+    from portal.forms import AttachmentForm
 
     form = AttachmentForm({"kind": "protocol"}, {"file": upload("proto\x07col\x00.pdf")})
     assert not form.is_valid() and "file" in form.errors

@@ -1,0 +1,669 @@
+"""Import the history of access requests from a previous tool or spreadsheet (issue #2).
+
+The file is a UTF-8 CSV with the header ``reference,at,state,datasets,requires_matching,title``
+and an optional ``route`` column. Each row is one state entered by one request:
+
+- ``reference``: the request's reference (32 characters at most); rows of different references
+  may come in any order.
+- ``at``: the instant the state was entered, ISO 8601 with a UTC offset or ``Z`` (a naive time
+  is an error). A reference's rows are sorted by ``at`` (stable for equal instants).
+- ``state``: a workflow state (``workflow.State``). The history must start at ``draft`` or
+  ``submitted`` and follow the legal transitions of ``workflow`` (``edge_allowed``), a
+  resumption from ``awaiting_applicant`` going back to the stage that paused.
+- ``datasets`` (catalogue codes separated by ``;``) and ``title``: on the reference's first row
+  (the earliest); blank on the others, or repeating exactly the same value.
+- ``requires_matching``: ``true``, ``false`` or blank. Blank: derived from the datasets
+  (two or more need matching). An explicit ``true`` with fewer than two datasets means the
+  applicant brings its own data to link (``brings_own_data``).
+- ``route`` (optional column): ``standard``, ``reference_methodology`` or ``simplified``.
+  **When absent or blank it is inferred**: a history that goes straight from ``submitted`` to
+  ``contracting`` is ``simplified`` when its only dataset is ``esnd`` (the SNDS sample), else
+  ``reference_methodology``; any other history is ``standard``.
+
+Validation runs first, in pure Python on plain tuples, and reports every error with its line
+number (the header is line 1). On any error nothing is written. Otherwise, in one transaction:
+
+- a new reference becomes an ``AccessRequest`` (organisation and applicant left empty,
+  ``created_at`` set to its first instant) with one event per row: actor none, role ``system``,
+  action the workflow transition's name (``import`` for the first event), the historical instant,
+  payload ``{"source": "import", "line": N}``;
+- an existing reference whose transition events (``from_state != to_state``) have exactly the
+  file's ``(to_state, at)`` sequence is left alone, so importing a file twice changes nothing;
+  when its events are a strict prefix of the file's history the missing events are appended and
+  its state moves on; any other difference is an error;
+- the yearly ``ReferenceSequence`` is raised past every imported ``HDH-YYYY-NNNN`` reference;
+- ``materialise.materialise_requests`` recomputes the delays of the requests written.
+
+Writes are in bulk (a constant number of queries per batch of rows), so a million rows import in
+minutes, and event model instances are built one batch at a time.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import os
+import re
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from access_requests import signals
+from access_requests.models import AccessRequest, Event, ReferenceSequence
+from access_requests.services import derive_requires_matching
+from access_requests.workflow import Role, Route, State, edge_allowed, transition_for_edge
+from catalog.models import Dataset
+
+REQUIRED_COLUMNS = ("reference", "at", "state", "datasets", "requires_matching", "title")
+OPTIONAL_COLUMNS = ("route",)
+DEFAULT_BATCH_SIZE = 5000
+IMPORT_ACTION = "import"
+REFERENCE_MAX_LENGTH = AccessRequest._meta.get_field("reference").max_length
+TITLE_MAX_LENGTH = AccessRequest._meta.get_field("title").max_length
+STARTING_STATES = (State.DRAFT.value, State.SUBMITTED.value)
+SIMPLIFIED_DATASET = "esnd"
+
+_STATES = frozenset(State.values)
+_ROUTES = frozenset(Route.values)
+_BOOLEANS = {"true": True, "false": False}
+_REFERENCE_PATTERN = re.compile(r"^HDH-(\d{4})-(\d+)$")
+_UTC = dt.UTC
+# The transition name of every legal edge, looked up once per edge rather than once per row.
+_ACTIONS: dict[tuple[str, str], str] = {}
+
+
+def _action(source: str, target: str) -> str:
+    action = _ACTIONS.get((source, target))
+    if action is None:
+        spec = transition_for_edge(source, target)
+        if spec is None:  # validation only lets legal edges through
+            raise ValueError(f"no transition from {source!r} to {target!r}")
+        action = _ACTIONS[source, target] = spec.name
+    return action
+
+
+def _shown(value: str, limit: int = 60) -> str:
+    """A value quoted in a message: on one line, and not too long."""
+    value = value.replace("\r", "\\r").replace("\n", "\\n")
+    return value if len(value) <= limit else value[:limit] + "…"
+
+
+# --- results and errors ------------------------------------------------------------------
+@dataclass(frozen=True)
+class ImportIssue:
+    """One error found in the file: its line (None for the file as a whole), reference, reason."""
+
+    line: int | None
+    reference: str
+    message: str
+
+    def __str__(self) -> str:
+        if self.line is None:
+            return self.message
+        return _("ligne %(line)d : %(reference)s : %(message)s") % {
+            "line": self.line, "reference": _shown(self.reference, 40) or "—", "message": self.message,
+        }
+
+
+class HistoryImportError(Exception):
+    """The import was refused; ``issues`` lists every error, sorted by line."""
+
+    def __init__(self, issues: Sequence[ImportIssue]) -> None:
+        self.issues = sorted(issues, key=lambda issue: (issue.line or 0, issue.reference))
+        super().__init__("\n".join(str(issue) for issue in self.issues))
+
+
+@dataclass
+class ImportResult:
+    """What an import did."""
+
+    created: int = 0
+    extended: int = 0
+    unchanged: int = 0
+    events_written: int = 0
+    rows: int = 0
+    validated: float = 0.0  # seconds spent reading and validating the file
+    elapsed: float = 0.0  # seconds in all
+    request_ids: list[int] = field(default_factory=list, repr=False)
+
+
+@dataclass(slots=True)
+class History:
+    """A validated reference: its attributes and its rows ``(line, at, state)`` in time order."""
+
+    reference: str
+    title: str
+    datasets: tuple[str, ...]
+    requires_matching: bool
+    brings_own_data: bool
+    route: str
+    rows: list[tuple[int, dt.datetime, str]]
+    paused_from: str
+
+    @property
+    def state(self) -> str:
+        return self.rows[-1][2]
+
+    @property
+    def first_line(self) -> int:
+        return self.rows[0][0]
+
+
+@dataclass(slots=True)
+class _Draft:
+    """A reference while the file is read: its valid rows and the rows that carry attributes."""
+
+    reference: str
+    rows: list[tuple[int, dt.datetime, str]] = field(default_factory=list)
+    # (line, title, datasets, requires_matching, route) of rows where any of them is not blank.
+    attributes: list[tuple[int, str, tuple[str, ...] | None, bool | None, str]] = field(default_factory=list)
+    broken: bool = False  # a row had an unreadable state or instant: the sequence is not checked
+    # An attribute that decides the legal transitions (datasets, requires_matching, route) was
+    # invalid: the sequence is not checked either, its errors would be guesses.
+    unsure: bool = False
+
+
+class _NotUtf8(Exception):
+    def __init__(self, line: int) -> None:
+        self.line = line
+
+
+# --- reading and validating --------------------------------------------------------------
+def _decoded_lines(raw: BinaryIO) -> Iterator[str]:
+    """Decode the file line by line, so an encoding error names its line."""
+    for number, chunk in enumerate(raw, start=1):
+        if number == 1 and chunk.startswith(codecs.BOM_UTF8):
+            chunk = chunk[len(codecs.BOM_UTF8):]
+        try:
+            yield chunk.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _NotUtf8(number) from None
+
+
+def _parse_instant(value: str) -> tuple[dt.datetime | None, str]:
+    """The instant in UTC, or None and the reason."""
+    if not value:
+        return None, _("instant manquant")
+    try:
+        instant = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None, _("instant « %(value)s » illisible (ISO 8601 attendu, par exemple 2024-03-01T09:30:00Z)") % {
+            "value": _shown(value)}
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        return None, _("instant « %(value)s » sans fuseau horaire (ajoutez un décalage UTC ou Z)") % {
+            "value": _shown(value)}
+    try:
+        instant = instant.astimezone(_UTC)
+    except OverflowError:
+        instant = None
+    # Far-off years overflow the delay arithmetic (deadlines in months): refuse them here.
+    if instant is None or not 1900 <= instant.year <= 2200:
+        return None, _("instant « %(value)s » hors des années 1900 à 2200") % {"value": _shown(value)}
+    return instant, ""
+
+
+def _parse_datasets(value: str, known: Iterable[str]) -> tuple[tuple[str, ...], list[str]]:
+    """The dataset codes (order kept, duplicates dropped) and the unknown ones."""
+    codes: list[str] = []
+    unknown: list[str] = []
+    for part in value.split(";"):
+        code = part.strip()
+        if not code or code in codes:
+            continue
+        if code in known:
+            codes.append(code)
+        else:
+            unknown.append(code)
+    return tuple(codes), unknown
+
+
+def _header_issues(header: list[str]) -> tuple[dict[str, int], list[ImportIssue]]:
+    names = [name.strip().lower() for name in header]
+    issues = []
+    missing = [name for name in REQUIRED_COLUMNS if name not in names]
+    unknown = [name for name in names if name not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+    doubled = sorted({name for name in names if names.count(name) > 1})
+    if missing:
+        issues.append(_("en-tête : colonnes manquantes : %(columns)s") % {"columns": ", ".join(missing)})
+    if unknown:
+        issues.append(_("en-tête : colonnes inconnues : %(columns)s (attendu : %(expected)s)") % {
+            "columns": ", ".join(_shown(name) or '""' for name in unknown),
+            "expected": ", ".join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)})
+    if doubled:
+        issues.append(_("en-tête : colonnes en double : %(columns)s") % {"columns": ", ".join(doubled)})
+    return {name: index for index, name in enumerate(names)}, [ImportIssue(1, "", message) for message in issues]
+
+
+def read_history(path: str | os.PathLike[str], *, dataset_codes: Iterable[str]) -> list[History]:
+    """Read and validate a history file without touching the database.
+
+    ``dataset_codes`` are the catalogue codes that exist. Returns the validated histories, or
+    raises ``HistoryImportError`` listing every error found.
+    """
+    known = frozenset(dataset_codes)
+    try:
+        raw = open(path, "rb")  # closed by the with block below
+    except FileNotFoundError:
+        message = _("Fichier introuvable : %(path)s") % {"path": path}
+        raise HistoryImportError([ImportIssue(None, "", message)]) from None
+    except OSError as exc:
+        raise HistoryImportError([ImportIssue(None, "", _("Fichier illisible : %(path)s (%(error)s)") % {
+            "path": path, "error": exc.strerror or exc})]) from None
+    with raw:
+        try:
+            drafts, issues, rows = _read_rows(raw, known)
+        except _NotUtf8 as exc:
+            message = _("le fichier n'est pas encodé en UTF-8 (octets invalides) : "
+                        "enregistrez-le en UTF-8 et recommencez")
+            raise HistoryImportError([ImportIssue(exc.line, "", message)]) from None
+    if rows is None:
+        raise HistoryImportError([ImportIssue(None, "", _("Le fichier %(path)s est vide.") % {"path": path})])
+    if rows == 0 and not issues:
+        issues.append(ImportIssue(1, "", _("aucune ligne de données après l'en-tête")))
+    histories = []
+    for draft in drafts.values():
+        history = _check_history(draft, issues)
+        if history is not None:
+            histories.append(history)
+    if issues:
+        raise HistoryImportError(issues)
+    return histories
+
+
+def _read_rows(raw: BinaryIO, known: frozenset[str]) -> tuple[dict[str, _Draft], list[ImportIssue], int | None]:
+    """Parse every row: per-row checks, grouped by reference. ``None`` rows: the file is empty."""
+    issues: list[ImportIssue] = []
+    drafts: dict[str, _Draft] = {}
+    reader = csv.reader(_decoded_lines(raw), strict=True)
+    try:
+        header = next(reader)
+    except StopIteration:
+        return drafts, issues, None
+    except csv.Error as exc:
+        return drafts, [ImportIssue(1, "", _("en-tête illisible (%(error)s)") % {"error": exc})], 0
+    columns, header_issues = _header_issues(header)
+    if header_issues:
+        return drafts, header_issues, 0
+    width = len(header)
+    i_reference, i_at, i_state = columns["reference"], columns["at"], columns["state"]
+    i_datasets, i_matching, i_title = columns["datasets"], columns["requires_matching"], columns["title"]
+    i_route = columns.get("route")
+    rows = 0
+    previous_end = reader.line_num
+    while True:
+        line = previous_end + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            issues.append(ImportIssue(line, "", _("ligne CSV illisible (%(error)s)") % {"error": exc}))
+            break  # the reader cannot resynchronise reliably after a quoting error
+        finally:
+            previous_end = reader.line_num
+        if not row or (len(row) == 1 and not row[0].strip()):
+            continue  # blank line
+        rows += 1
+        reference = row[i_reference].strip() if i_reference < len(row) else ""
+        if len(row) != width:
+            issues.append(ImportIssue(line, reference, _("%(found)d colonnes au lieu de %(expected)d") % {
+                "found": len(row), "expected": width}))
+            if reference and len(reference) <= REFERENCE_MAX_LENGTH:
+                drafts.setdefault(reference, _Draft(reference)).broken = True
+            continue
+        if not reference:
+            issues.append(ImportIssue(line, "", _("référence vide")))
+            continue
+        if len(reference) > REFERENCE_MAX_LENGTH:
+            issues.append(ImportIssue(line, reference, _("référence de %(length)d caractères (%(max)d au plus)") % {
+                "length": len(reference), "max": REFERENCE_MAX_LENGTH}))
+            continue
+        draft = drafts.get(reference)
+        if draft is None:
+            draft = drafts[reference] = _Draft(reference)
+        state = row[i_state].strip()
+        instant, reason = _parse_instant(row[i_at].strip())
+        if state not in _STATES:
+            issues.append(ImportIssue(line, reference, _("état inconnu « %(state)s »") % {"state": _shown(state)}))
+            draft.broken = True
+        if instant is None:
+            issues.append(ImportIssue(line, reference, reason))
+            draft.broken = True
+        if not draft.broken:
+            draft.rows.append((line, instant, state))
+        title = row[i_title].strip()
+        datasets_value = row[i_datasets].strip()
+        matching_value = row[i_matching].strip()
+        route = row[i_route].strip() if i_route is not None else ""
+        if not (title or datasets_value or matching_value or route):
+            continue
+        datasets: tuple[str, ...] | None = None
+        if datasets_value:
+            datasets, unknown = _parse_datasets(datasets_value, known)
+            for code in unknown:
+                issues.append(ImportIssue(line, reference, _("base de données inconnue « %(code)s »") % {
+                    "code": _shown(code)}))
+                draft.unsure = True
+        if len(title) > TITLE_MAX_LENGTH:
+            issues.append(ImportIssue(line, reference, _("titre de plus de %(max)d caractères") % {
+                "max": TITLE_MAX_LENGTH}))
+        matching = _BOOLEANS.get(matching_value.lower())
+        if matching_value and matching is None:
+            issues.append(ImportIssue(line, reference, _(
+                "requires_matching « %(value)s » invalide (true, false ou vide)") % {"value": _shown(matching_value)}))
+            draft.unsure = True
+        if route and route not in _ROUTES:
+            issues.append(ImportIssue(line, reference, _("procédure « %(route)s » inconnue (%(routes)s)") % {
+                "route": _shown(route), "routes": ", ".join(Route.values)}))
+            route = ""
+            draft.unsure = True
+        draft.attributes.append((line, title, datasets, matching, route))
+    return drafts, issues, rows
+
+
+def _check_history(draft: _Draft, issues: list[ImportIssue]) -> History | None:
+    """Check one reference's attributes and sequence of states; None when it has an error."""
+    if draft.broken or not draft.rows:
+        return None
+    reference = draft.reference
+    count = len(issues)
+    rows = sorted(draft.rows, key=lambda row: row[1])  # stable: equal instants keep file order
+    first_line = rows[0][0]
+
+    # Attributes: title and datasets on the first row, equal values elsewhere.
+    by_line = {attributes[0]: attributes for attributes in draft.attributes}
+    first = by_line.get(first_line, (first_line, "", None, None, ""))
+    title, datasets = first[1], first[2]
+    if not title:
+        issues.append(ImportIssue(first_line, reference, _("titre manquant sur la première ligne de la demande")))
+    if datasets is None:
+        issues.append(ImportIssue(first_line, reference, _(
+            "bases de données (datasets) manquantes sur la première ligne de la demande")))
+    matching: bool | None = None
+    route = ""
+    matching_line = route_line = first_line
+    for line, row_title, row_datasets, row_matching, row_route in draft.attributes:
+        if line != first_line and row_title and title and row_title != title:
+            issues.append(ImportIssue(line, reference, _("titre différent de celui de la ligne %(first)d") % {
+                "first": first_line}))
+        if line != first_line and row_datasets is not None and datasets and row_datasets != datasets:
+            issues.append(ImportIssue(line, reference, _(
+                "bases de données différentes de celles de la ligne %(first)d") % {"first": first_line}))
+        if row_matching is not None:
+            if matching is None:
+                matching, matching_line = row_matching, line
+            elif row_matching != matching:
+                issues.append(ImportIssue(line, reference, _(
+                    "requires_matching différent de celui de la ligne %(first)d") % {"first": matching_line}))
+        if row_route:
+            if not route:
+                route, route_line = row_route, line
+            elif row_route != route:
+                issues.append(ImportIssue(line, reference, _("procédure différente de celle de la ligne %(first)d") % {
+                    "first": route_line}))
+    datasets = datasets or ()
+
+    # Duplicates: the same state at the same instant twice.
+    seen: dict[tuple[dt.datetime, str], int] = {}
+    sequence = []
+    for row in rows:
+        line, instant, state = row
+        if (instant, state) in seen:
+            issues.append(ImportIssue(line, reference, _(
+                "ligne en double (même état « %(state)s » au même instant que la ligne %(first)d)") % {
+                "state": state, "first": seen[instant, state]}))
+            continue
+        seen[instant, state] = line
+        sequence.append(row)
+
+    if draft.unsure:
+        return None
+
+    # Route: explicit, or inferred from a submitted → contracting step.
+    if not route:
+        skips_review = any(a[2] == State.SUBMITTED and b[2] == State.CONTRACTING
+                           for a, b in zip(sequence, sequence[1:], strict=False))
+        if not skips_review:
+            route = Route.STANDARD.value
+        elif datasets == (SIMPLIFIED_DATASET,):
+            route = Route.SIMPLIFIED.value
+        else:
+            route = Route.REFERENCE_METHODOLOGY.value
+    brings_own_data = bool(matching) and len(datasets) < 2
+    requires_matching = matching if matching is not None else derive_requires_matching(
+        dataset_count=len(datasets), brings_own_data=False)
+
+    # Sequence: a legal start, then legal transitions.
+    if sequence[0][2] not in STARTING_STATES:
+        issues.append(ImportIssue(first_line, reference, _(
+            "premier état « %(state)s » : l'historique doit commencer par draft ou submitted") % {
+            "state": sequence[0][2]}))
+    paused_from = ""
+    for (_line, _at, source), (line, _instant, target) in zip(sequence, sequence[1:], strict=False):
+        if not edge_allowed(source, target, requires_matching=requires_matching, route=route,
+                            paused_from=paused_from):
+            issues.append(ImportIssue(line, reference, _transition_reason(
+                source, target, requires_matching=requires_matching, route=route, paused_from=paused_from)))
+        if target == State.AWAITING_APPLICANT:
+            paused_from = source
+        elif source == State.AWAITING_APPLICANT:
+            paused_from = ""
+    if len(issues) != count:
+        return None
+    return History(reference=reference, title=title, datasets=datasets, requires_matching=requires_matching,
+                   brings_own_data=brings_own_data, route=route, rows=sequence, paused_from=paused_from)
+
+
+def _transition_reason(source: str, target: str, *, requires_matching: bool, route: str, paused_from: str) -> str:
+    message = _("passage impossible de « %(source)s » à « %(target)s »") % {"source": source, "target": target}
+    if source == State.SUBMITTED and target == State.CONTRACTING:
+        detail = _("la procédure %(route)s passe par le CESREES et la CNIL") % {"route": route}
+    elif source == State.CONTRACTING and target == State.MATCHING and not requires_matching:
+        detail = _("la demande ne nécessite pas d'appariement")
+    elif source == State.CONTRACTING and target == State.EXTRACTION and requires_matching:
+        detail = _("la demande nécessite un appariement avant l'extraction")
+    elif source == State.AWAITING_APPLICANT and paused_from and target != State.WITHDRAWN:
+        detail = _("la demande reprend à l'étape suspendue « %(state)s »") % {"state": paused_from}
+    else:
+        detail = ""
+    return f"{message} ({detail})" if detail else message
+
+
+# --- writing -----------------------------------------------------------------------------
+def import_history(path: str | os.PathLike[str], *, batch_size: int = DEFAULT_BATCH_SIZE,
+                   progress: Callable[[str], None] | None = None) -> ImportResult:
+    """Validate ``path`` and import it in one transaction; raise ``HistoryImportError`` on any error.
+
+    Idempotent: a reference already imported with the same history is left unchanged.
+    """
+    started = time.monotonic()
+    result = ImportResult()
+    dataset_ids = dict(Dataset.objects.values_list("code", "id"))
+    histories = read_history(path, dataset_codes=dataset_ids)
+    result.rows = sum(len(history.rows) for history in histories)
+    result.validated = time.monotonic() - started
+    if progress:
+        progress(_("%(references)d demandes, %(rows)d lignes validées en %(seconds).1f s") % {
+            "references": len(histories), "rows": result.rows, "seconds": result.validated})
+    issues: list[ImportIssue] = []
+    with transaction.atomic():
+        for start in range(0, len(histories), batch_size):
+            chunk = histories[start:start + batch_size]
+            _import_chunk(chunk, dataset_ids=dataset_ids, batch_size=batch_size, result=result, issues=issues)
+        if issues:
+            raise HistoryImportError(issues)
+        _bump_reference_sequences(history.reference for history in histories)
+        _materialise(result.request_ids)
+    result.elapsed = time.monotonic() - started
+    return result
+
+
+def _import_chunk(chunk: list[History], *, dataset_ids: dict[str, int], batch_size: int,
+                  result: ImportResult, issues: list[ImportIssue]) -> None:
+    """Compare one chunk of references with the database, then write what is new."""
+    existing = dict(AccessRequest.objects.filter(reference__in=[h.reference for h in chunk])
+                    .values_list("reference", "id"))
+    known_events: dict[int, list[tuple[str, dt.datetime]]] = defaultdict(list)
+    if existing:
+        events = (Event.objects.filter(request_id__in=list(existing.values())).exclude(from_state=F("to_state"))
+                  .order_by("request_id", "at", "id").values_list("request_id", "to_state", "at"))
+        for request_id, to_state, at in events.iterator(chunk_size=batch_size * 4):
+            known_events[request_id].append((to_state, at))
+    new: list[History] = []
+    extensions: list[tuple[int, History, int]] = []
+    for history in chunk:
+        request_id = existing.get(history.reference)
+        if request_id is None:
+            new.append(history)
+            continue
+        known = known_events.get(request_id, [])
+        in_file = [(state, at) for _line, at, state in history.rows]
+        if known == in_file:
+            result.unchanged += 1
+        elif len(known) < len(in_file) and in_file[:len(known)] == known:
+            extensions.append((request_id, history, len(known)))
+        else:
+            issues.append(ImportIssue(history.first_line, history.reference, _diff_reason(known, in_file)))
+    if issues:
+        return  # the transaction will be rolled back: keep comparing, stop writing
+    events = _EventWriter(batch_size)
+    if new:
+        _create_requests(new, dataset_ids=dataset_ids, batch_size=batch_size, events=events, result=result)
+    if extensions:
+        _extend_requests(extensions, events=events, result=result)
+    events.flush()
+    result.events_written += events.written
+
+
+def _diff_reason(known: list[tuple[str, dt.datetime]], in_file: list[tuple[str, dt.datetime]]) -> str:
+    index = next((i for i, (a, b) in enumerate(zip(known, in_file, strict=False)) if a != b),
+                 min(len(known), len(in_file)))
+    if index < len(known) and index < len(in_file):
+        detail = _("événement n° %(n)d : « %(db_state)s » le %(db_at)s en base, « %(file_state)s » le %(file_at)s "
+                   "dans le fichier") % {"n": index + 1, "db_state": known[index][0],
+                                         "db_at": known[index][1].astimezone(_UTC).isoformat(),
+                                         "file_state": in_file[index][0], "file_at": in_file[index][1].isoformat()}
+    else:
+        detail = _("la base a %(db)d événements, le fichier %(file)d") % {"db": len(known), "file": len(in_file)}
+    return _("historique différent de celui de la base de données (%(detail)s)") % {"detail": detail}
+
+
+class _EventWriter:
+    """Buffer event rows and insert them ``batch_size`` at a time (never all in memory)."""
+
+    def __init__(self, batch_size: int) -> None:
+        self.batch_size = batch_size
+        self.buffer: list[Event] = []
+        self.written = 0
+
+    def add_history(self, request_id: int, history: History, start: int) -> None:
+        rows = history.rows
+        for index in range(start, len(rows)):
+            line, at, state = rows[index]
+            if index == 0:
+                source, action = "", IMPORT_ACTION
+            else:
+                source = rows[index - 1][2]
+                action = _action(source, state)
+            self.buffer.append(Event(
+                request_id=request_id, from_state=source, to_state=state, action=action, at=at, actor=None,
+                role=Role.SYSTEM.value, payload={"source": "import", "line": line},
+            ))
+        if len(self.buffer) >= self.batch_size:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.buffer:
+            Event.objects.bulk_create(self.buffer, batch_size=self.batch_size)
+            self.written += len(self.buffer)
+            self.buffer = []
+
+
+def _create_requests(histories: list[History], *, dataset_ids: dict[str, int], batch_size: int,
+                     events: _EventWriter, result: ImportResult) -> None:
+    requests = [
+        AccessRequest(
+            reference=h.reference, title=h.title, brings_own_data=h.brings_own_data,
+            requires_matching=h.requires_matching, route=h.route, state=h.state, paused_from=h.paused_from,
+        )
+        for h in histories
+    ]
+    AccessRequest.objects.bulk_create(requests, batch_size=batch_size)
+    # created_at is auto_now_add: bulk_create stamped "now"; give each request its first instant.
+    _set_created_at([(request.pk, history.rows[0][1]) for request, history in zip(requests, histories, strict=True)],
+                    batch_size=batch_size)
+    through = AccessRequest.datasets.through
+    links = [through(accessrequest_id=request.pk, dataset_id=dataset_ids[code])
+             for request, history in zip(requests, histories, strict=True) for code in history.datasets]
+    through.objects.bulk_create(links, batch_size=batch_size)
+    for request, history in zip(requests, histories, strict=True):
+        events.add_history(request.pk, history, 0)
+        result.request_ids.append(request.pk)
+    result.created += len(requests)
+
+
+def _set_created_at(values: list[tuple[int, dt.datetime]], *, batch_size: int) -> None:
+    """Set each request's ``created_at`` in one statement per batch."""
+    table = AccessRequest._meta.db_table
+    if connection.vendor == "postgresql":
+        # One UPDATE joining two arrays: bulk_update's CASE would be quadratic in the batch size.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f'UPDATE "{table}" AS r SET "created_at" = v.at '
+                "FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, at) WHERE r.id = v.id",
+                [[pk for pk, _at in values], [at for _pk, at in values]],
+            )
+        return
+    objs = []
+    for pk, at in values:
+        request = AccessRequest(pk=pk)
+        request.created_at = at
+        objs.append(request)
+    AccessRequest.objects.bulk_update(objs, ["created_at"], batch_size=min(batch_size, 500))
+
+
+def _extend_requests(extensions: list[tuple[int, History, int]], *, events: _EventWriter,
+                     result: ImportResult) -> None:
+    # The FSM field is protected on instances: move the state with queryset updates, grouped.
+    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for request_id, history, known in extensions:
+        events.add_history(request_id, history, known)
+        groups[history.state, history.paused_from].append(request_id)
+        result.request_ids.append(request_id)
+    now = timezone.now()
+    for (state, paused_from), ids in groups.items():
+        AccessRequest.objects.filter(pk__in=ids).update(state=state, paused_from=paused_from, updated_at=now)
+    result.extended += len(extensions)
+
+
+def _bump_reference_sequences(references: Iterable[str]) -> None:
+    """Raise each year's sequence to at least the highest imported HDH-YYYY-NNNN number."""
+    highest: dict[int, int] = {}
+    for reference in references:
+        match = _REFERENCE_PATTERN.match(reference)
+        if match:
+            year, number = int(match[1]), int(match[2])
+            highest[year] = max(highest.get(year, 0), number)
+    if not highest:
+        return
+    current = dict(ReferenceSequence.objects.filter(year__in=highest).values_list("year", "last"))
+    ReferenceSequence.objects.bulk_create(
+        [ReferenceSequence(year=year, last=number) for year, number in highest.items() if year not in current])
+    for year, number in highest.items():
+        if year in current and current[year] < number:
+            ReferenceSequence.objects.filter(year=year, last__lt=number).update(last=number)
+
+
+def _materialise(request_ids: list[int]) -> None:
+    """Have the delays of the requests written recomputed, inside the transaction (delays/receivers.py)."""
+    if not request_ids:
+        return
+    signals.requests_imported.send(sender=AccessRequest, request_ids=request_ids)

@@ -1,0 +1,48 @@
+"""How the pathway tells the rest of the product that a request changed.
+
+``access_requests`` sits below ``delays`` and ``notifications`` and never imports them: its
+services send these two Django signals, and the apps above connect receivers in their
+``ready()`` (delays/receivers.py, notifications/receivers.py).
+
+- ``request_changed`` is sent **inside** the service's transaction, right after the event row,
+  with ``request`` and ``event``. Receivers write what must commit or roll back with the change
+  (the outbox rows of the emails it causes). A receiver that raises rolls the change back.
+- ``request_committed`` is sent **after** the commit, with ``request_id``. Receivers enqueue
+  work (the delay recompute, the outbox sweep). It is sent robustly: a failing receiver is
+  logged and never raises into the request, whose change is committed anyway; the periodic
+  jobs (outbox sweep, nightly delay refresh) catch up with anything lost.
+
+Signals rather than a registry of our own: Django's dispatcher already gives weak references,
+per-sender filtering, ``send_robust`` and test isolation, and every Django reader knows it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import transaction
+from django.dispatch import Signal
+
+logger = logging.getLogger(__name__)
+
+request_changed = Signal()
+request_committed = Signal()
+# Sent by the history import inside its transaction with ``request_ids``, the requests it wrote:
+# their delay rows are materialised in that transaction, so the figures are up to date after it.
+requests_imported = Signal()
+
+
+def announce(request: Any, event: Any) -> None:
+    """Send ``request_changed`` now and ``request_committed`` once the transaction commits."""
+    request_changed.send(sender=type(request), request=request, event=event)
+    announce_after_commit(type(request), request.pk)
+
+
+def announce_after_commit(sender: type, request_id: int) -> None:
+    def send() -> None:
+        for receiver, outcome in request_committed.send_robust(sender=sender, request_id=request_id):
+            if isinstance(outcome, Exception):
+                logger.error("request_committed receiver %r failed for request %s: %r", receiver, request_id, outcome)
+
+    transaction.on_commit(send)

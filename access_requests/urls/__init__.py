@@ -1,1 +1,0 @@
-"""Split by area: portal (applicants), backoffice (reviewers), accounts."""

@@ -1,0 +1,140 @@
+"""Accounts: sign-up and email confirmation, profile, password reset and change.
+
+Sign-in and sign-out are Django's views (hdh_access/urls.py), guarded by django-axes.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_http_methods
+
+from accounts import services
+from accounts.forms import DsfrPasswordChangeForm, DsfrPasswordResetForm, DsfrSetPasswordForm, ProfileForm, SignUpForm
+from accounts.models import Profile
+from hdh_access.lib.errors import DomainError
+
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+def _site_url(request) -> str:
+    return request.build_absolute_uri("/").rstrip("/")
+
+
+@sensitive_post_parameters("password1", "password2")
+@never_cache
+@require_http_methods(["GET", "POST"])
+def sign_up(request):
+    if request.user.is_authenticated:
+        return redirect("portal:list")
+    form = SignUpForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.sign_up(
+                    email=data["email"], first_name=data["first_name"], last_name=data["last_name"],
+                    password=data["password1"], organisation_name=data["organisation"],
+                    site_url=_site_url(request), language=translation.get_language() or settings.LANGUAGE_CODE)
+            except DomainError as exc:
+                field = exc.details.get("field")
+                form.add_error(field if field in form.fields else None, exc.message)
+                status = exc.http_status
+            else:
+                request.session["signup_email"] = data["email"]
+                return redirect("accounts:signup_done")
+    return render(request, "accounts/signup.html", {"form": form}, status=status)
+
+
+@require_GET
+def sign_up_done(request):
+    return render(request, "accounts/signup_done.html", {"email": request.session.get("signup_email", "")})
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def confirm(request, uidb64: str, token: str):
+    """GET shows a button (mail scanners that follow links do not activate accounts); POST activates."""
+    user = services.user_from_link(uidb64, token)
+    if request.method == "GET":
+        if user is None:
+            return render(request, "accounts/confirm.html", {"valid": False}, status=400)
+        return render(request, "accounts/confirm.html", {"valid": True, "already_active": user.is_active,
+                                                         "confirm_email": user.email})
+    try:
+        user = services.confirm_email(uidb64=uidb64, token=token)
+    except DomainError as exc:
+        return render(request, "accounts/confirm.html", {"valid": False, "error": exc.message},
+                      status=exc.http_status)
+    login(request, user, backend=MODEL_BACKEND)
+    messages.success(request, _("Votre adresse est confirmée : bienvenue ! Vous pouvez préparer votre première demande."))
+    return redirect("portal:list")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request):
+    stored = Profile.objects.select_related("organisation", "data_holder").filter(user=request.user).first()
+    may_subscribe = services.can_subscribe_to_weekly_report(request.user)
+    initial = {"language": stored.language if stored else settings.LANGUAGE_CODE,
+               "weekly_report": stored.weekly_report if stored else False}
+    form = ProfileForm(request.POST or None, initial=initial, may_subscribe=may_subscribe)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            language = form.cleaned_data["language"]
+            try:
+                services.update_profile(
+                    actor=request.user, language=language,
+                    weekly_report=form.cleaned_data.get("weekly_report") if may_subscribe else None)
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+                status = exc.http_status
+            else:
+                translation.activate(language)
+                messages.success(request, _("Profil enregistré."))
+                response = redirect("accounts:profile")
+                response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, max_age=settings.LANGUAGE_COOKIE_AGE,
+                                    path=settings.LANGUAGE_COOKIE_PATH, domain=settings.LANGUAGE_COOKIE_DOMAIN,
+                                    secure=settings.LANGUAGE_COOKIE_SECURE, httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+                                    samesite=settings.LANGUAGE_COOKIE_SAMESITE)
+                return response
+    return render(request, "accounts/profile.html", {
+        "form": form, "profile": stored, "may_subscribe": may_subscribe}, status=status)
+
+
+# --- Django's password views, in the DSFR look and this namespace --------------------------------
+password_reset = auth_views.PasswordResetView.as_view(
+    template_name="accounts/password_reset_form.html",
+    form_class=DsfrPasswordResetForm,
+    email_template_name="accounts/emails/password_reset.txt",
+    html_email_template_name="accounts/emails/password_reset.html",
+    subject_template_name="accounts/emails/password_reset_subject.txt",
+    success_url=reverse_lazy("accounts:password_reset_done"),
+)
+password_reset_done = auth_views.PasswordResetDoneView.as_view(template_name="accounts/password_reset_done.html")
+password_reset_confirm = auth_views.PasswordResetConfirmView.as_view(
+    template_name="accounts/password_reset_confirm.html",
+    form_class=DsfrSetPasswordForm,
+    success_url=reverse_lazy("accounts:password_reset_complete"),
+)
+password_reset_complete = auth_views.PasswordResetCompleteView.as_view(
+    template_name="accounts/password_reset_complete.html")
+password_change = auth_views.PasswordChangeView.as_view(
+    template_name="accounts/password_change_form.html",
+    form_class=DsfrPasswordChangeForm,
+    success_url=reverse_lazy("accounts:password_change_done"),
+)
+password_change_done = auth_views.PasswordChangeDoneView.as_view(template_name="accounts/password_change_done.html")

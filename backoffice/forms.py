@@ -1,0 +1,351 @@
+"""Forms of the back office: queue filters, the actions on a request, notes, assignment, dashboard.
+
+Action forms only validate input; the view passes the cleaned data to the service named by
+``service_name``, which checks the state, the role and the rules. Each action form carries the
+state the reviewer saw (``expected_state``), so a reviewer acting on a request someone else has
+just moved gets a clear ConcurrentUpdate instead of acting on a state they never saw.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from access_requests import services
+from access_requests.models import CesreesOpinion
+from access_requests.workflow import Route, State
+from backoffice.selectors import Badge, QueueFilters, Scope
+from catalog.models import DataHolder
+from catalog.selectors import dataset_list
+
+STATUS_LABELS = {
+    "on_track": _("Dans les temps"),
+    "at_risk": _("À risque"),
+    "late": _("Objectif dépassé"),
+    "met": _("Objectif tenu"),
+    "missed": _("Objectif manqué"),
+    "closed": _("Close sans mise à disposition"),
+}
+BADGE_LABELS = {
+    Badge.OVERDUE: _("Délai légal dépassé"),
+    Badge.DUE_SOON: _("Échéance proche"),
+    Badge.ON_TIME: _("Dans les délais"),
+    Badge.NO_CLOCK: _("Sans délai légal"),
+    "paused": _("Horloge suspendue"),
+}
+SCOPE_LABELS = {
+    Scope.QUEUE: _("À traiter par mon équipe"),
+    Scope.PAUSED: _("En attente du demandeur"),
+    Scope.OPEN: _("Toutes les demandes en cours (avant mise à disposition)"),
+    Scope.ALL: _("Toutes, y compris terminées"),
+}
+SORT_LABELS = {
+    "due": _("Échéance légale la plus proche"),
+    "waiting": _("Attente la plus longue dans l'étape"),
+    "submitted": _("Dépôt le plus ancien"),
+    "reference": _("Référence"),
+}
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
+def _choices(mapping: dict, *, empty=None) -> list:
+    items = list(mapping.items())
+    return ([("", empty)] if empty is not None else []) + items
+
+
+# --- queue filters ------------------------------------------------------------------------------
+
+class PeriodDateField(forms.DateField):
+    """A filter date within a plausible range: 0001-01-01 or 9999-12-31 would overflow the queries."""
+
+    earliest = dt.date(2000, 1, 1)
+    latest = dt.date(2100, 12, 31)
+
+    def clean(self, value):
+        day = super().clean(value)
+        if day is not None and not (self.earliest <= day <= self.latest):
+            raise forms.ValidationError(_("Choisissez une date entre 2000 et 2100."), code="out_of_range")
+        return day
+
+class QueueFilterForm(forms.Form):
+    q = forms.CharField(label=_("Rechercher"), required=False, max_length=100,
+                        help_text=_("Référence, titre ou organisation"))
+    scope = forms.ChoiceField(label=_("Demandes"), required=False, choices=_choices(SCOPE_LABELS))
+    state = forms.ChoiceField(
+        label=_("État"), required=False,
+        choices=[("", _("Tous"))] + [(v, label) for v, label in State.choices if v != State.DRAFT])
+    route = forms.ChoiceField(label=_("Procédure"), required=False, choices=[("", _("Toutes")), *Route.choices])
+    dataset = forms.ModelChoiceField(label=_("Base demandée"), required=False, queryset=dataset_list(),
+                                     empty_label=_("Toutes"))
+    holder = forms.ModelChoiceField(label=_("Détenteur"), required=False, queryset=DataHolder.objects.order_by("name"),
+                                    empty_label=_("Tous"))
+    badge = forms.ChoiceField(label=_("Délai légal"), required=False,
+                              choices=_choices({k: v for k, v in BADGE_LABELS.items() if k != "paused"}, empty=_("Tous")))
+    status = forms.ChoiceField(label=_("Objectif de 7 mois"), required=False, choices=_choices(STATUS_LABELS, empty=_("Tous")))
+    assignee = forms.ChoiceField(label=_("Instructeur"), required=False, choices=[
+        ("", _("Tous")), ("me", _("Moi")), ("none", _("Personne"))])
+    submitted_from = PeriodDateField(label=_("Déposée à partir du"), required=False, widget=DateInput())
+    submitted_to = PeriodDateField(label=_("Déposée jusqu'au"), required=False, widget=DateInput())
+    sort = forms.ChoiceField(label=_("Trier par"), required=False, choices=_choices(SORT_LABELS))
+
+    def __init__(self, *args, default_scope: str = Scope.QUEUE, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.default_scope = default_scope
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("submitted_from"), data.get("submitted_to")
+        if start and end and start > end:
+            self.add_error("submitted_to", _("La fin de la période précède son début."))
+        return data
+
+    def filters(self) -> QueueFilters:
+        """The valid filters (a field with an error is ignored, and the page says so)."""
+        if not self.is_bound:
+            return QueueFilters(scope=self.default_scope)
+        self.is_valid()
+        data = self.cleaned_data
+        return QueueFilters(
+            scope=data.get("scope") or self.default_scope,
+            q=data.get("q") or "",
+            state=data.get("state") or "",
+            route=data.get("route") or "",
+            dataset_id=data["dataset"].pk if data.get("dataset") else None,
+            holder_id=data["holder"].pk if data.get("holder") else None,
+            badge=data.get("badge") or "",
+            status=data.get("status") or "",
+            assignee=data.get("assignee") or "",
+            submitted_from=data.get("submitted_from"),
+            submitted_to=data.get("submitted_to") if "submitted_to" not in self.errors else None,
+            sort=data.get("sort") or "due",
+        )
+
+
+# --- actions on a request -----------------------------------------------------------------------
+class ActionForm(forms.Form):
+    """One action of the back office; ``perform`` calls the service with the state the user saw."""
+
+    action = ""
+    service_name = ""
+    title = ""
+    submit_label = _("Valider")
+    help_text = ""
+    danger = False
+
+    expected_state = forms.ChoiceField(choices=State.choices, widget=forms.HiddenInput)
+
+    def service_kwargs(self) -> dict:
+        return {}
+
+    def perform(self, *, request_id: int, actor):
+        service = getattr(services, self.service_name)
+        return service(request_id=request_id, actor=actor, expected_state=self.cleaned_data["expected_state"],
+                       **self.service_kwargs())
+
+
+COMMENT_LABEL = _("Commentaire (facultatif)")
+COMMENT_HELP = _("Visible par le demandeur dans l'historique de sa demande et dans le courriel qu'il reçoit. "
+                 "Pour une remarque interne, utilisez les notes internes.")
+
+
+def _comment(label=COMMENT_LABEL, *, required=False, help_text=COMMENT_HELP):
+    return forms.CharField(label=label, required=required, max_length=5000, help_text=help_text,
+                           widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class CommentActionForm(ActionForm):
+    comment = _comment()
+
+    def service_kwargs(self) -> dict:
+        return {"comment": self.cleaned_data["comment"]}
+
+
+class ForwardToCesreesForm(CommentActionForm):
+    action = service_name = "forward_to_cesrees"
+    title = _("Déclarer le dossier recevable")
+    submit_label = _("Déclarer recevable et transmettre au CESREES")
+    help_text = _("Le dossier est complet : il part au CESREES, dont le délai d'un mois court dès réception.")
+
+
+class ApproveWithoutReviewForm(CommentActionForm):
+    action = service_name = "approve_without_review"
+    title = _("Valider sans examen")
+    submit_label = _("Valider et passer au conventionnement")
+    help_text = _("Méthodologie de référence ou accès simplifié : pas d'avis du CESREES ni d'autorisation CNIL.")
+
+
+class RequestInformationForm(ActionForm):
+    action = service_name = "request_information"
+    title = _("Demander des compléments")
+    submit_label = _("Envoyer la demande de compléments")
+    help_text = _("Le dossier revient au demandeur : l'horloge s'arrête jusqu'à sa réponse.")
+
+    question = forms.CharField(label=_("Question posée au demandeur"), max_length=5000,
+                               widget=forms.Textarea(attrs={"rows": 4}))
+
+    def service_kwargs(self) -> dict:
+        return {"question": self.cleaned_data["question"]}
+
+
+class _EndingForm(ActionForm):
+    """An action that ends the request, with a reason the applicant reads."""
+
+    danger = True
+    reason_label = ""
+
+    reason = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].label = self.reason_label
+
+    def service_kwargs(self) -> dict:
+        return {"reason": self.cleaned_data["reason"]}
+
+
+class RejectForm(_EndingForm):
+    action = service_name = "reject"
+    title = _("Déclarer le dossier irrecevable")
+    submit_label = _("Refuser la demande")
+    help_text = _("La demande prend fin. Le motif est communiqué au demandeur.")
+    reason_label = _("Motif du refus")
+
+
+class WithdrawForm(_EndingForm):
+    action = service_name = "withdraw"
+    title = _("Enregistrer le retrait de la demande")
+    submit_label = _("Enregistrer le retrait")
+    help_text = _("À la demande écrite du demandeur. La demande prend fin.")
+    reason_label = _("Motif du retrait")
+
+
+class CesreesOpinionForm(ActionForm):
+    action = service_name = "record_cesrees_opinion"
+    title = _("Enregistrer l'avis du CESREES")
+    submit_label = _("Enregistrer l'avis")
+    help_text = _("Le dossier passe à la CNIL. Sans avis dans le délai, l'avis est réputé favorable.")
+
+    opinion = forms.ChoiceField(label=_("Avis"), widget=forms.RadioSelect, choices=[
+        (v, label) for v, label in CesreesOpinion.choices if v != CesreesOpinion.TACIT])
+    comment = _comment(_("Recommandations ou motifs"),
+                       help_text=_("Obligatoire sauf pour un avis favorable sans recommandation."))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("opinion") and data["opinion"] != CesreesOpinion.FAVOURABLE and not (data.get("comment") or "").strip():
+            self.add_error("comment", _("Précisez les recommandations ou les motifs de cet avis."))
+        return data
+
+    def service_kwargs(self) -> dict:
+        return {"opinion": self.cleaned_data["opinion"], "comment": self.cleaned_data["comment"]}
+
+
+class ExtendReviewForm(CommentActionForm):
+    action = service_name = "extend_review"
+    title = _("Prolonger le délai d'examen")
+    submit_label = _("Prolonger le délai")
+    help_text = _("Une seule fois : un mois de plus pour le CESREES, deux mois pour la CNIL.")
+
+
+class CnilDecisionForm(ActionForm):
+    action = service_name = "record_cnil_decision"
+    title = _("Enregistrer la décision de la CNIL")
+    submit_label = _("Enregistrer la décision")
+    help_text = _("Une autorisation ouvre le conventionnement ; un refus met fin à la demande.")
+
+    decision = forms.ChoiceField(label=_("Décision"), widget=forms.RadioSelect, choices=[
+        ("authorised", _("Autorisation")), ("refused", _("Refus"))])
+    decision_number = forms.CharField(label=_("Numéro de la décision"), max_length=64)
+    decision_date = forms.DateField(label=_("Date de la décision"), widget=DateInput())
+    comment = _comment()
+
+    def clean_decision_date(self):
+        value = self.cleaned_data["decision_date"]
+        if value > timezone.localdate():
+            raise forms.ValidationError(_("La date de décision ne peut pas être dans le futur."))
+        if value < dt.date(2016, 1, 1):
+            raise forms.ValidationError(_("Cette date de décision n'est pas plausible."))
+        return value
+
+    def service_kwargs(self) -> dict:
+        data = self.cleaned_data
+        return {"authorised": data["decision"] == "authorised", "decision_number": data["decision_number"],
+                "decision_date": data["decision_date"], "comment": data["comment"]}
+
+
+class ContractSignedForm(CommentActionForm):
+    action = service_name = "record_contract_signed"
+    title = _("Convention signée")
+    submit_label = _("Enregistrer la signature de la convention")
+    help_text = _("La demande passe à l'appariement si des sources sont liées, sinon à l'extraction.")
+
+
+class MatchingDoneForm(CommentActionForm):
+    action = service_name = "record_matching_done"
+    title = _("Appariement réalisé")
+    submit_label = _("Enregistrer l'appariement et lancer l'extraction")
+
+
+class DeliverForm(CommentActionForm):
+    action = service_name = "deliver"
+    title = _("Extraction réalisée, données mises à disposition")
+    submit_label = _("Enregistrer la mise à disposition")
+    help_text = _("Les données sont disponibles dans l'espace projet : le délai d'accès s'arrête.")
+
+
+class CloseForm(CommentActionForm):
+    action = service_name = "close"
+    title = _("Clôturer le projet")
+    submit_label = _("Clôturer")
+
+
+ACTION_FORMS: dict[str, type[ActionForm]] = {
+    form.action: form
+    for form in (
+        ForwardToCesreesForm, ApproveWithoutReviewForm, RequestInformationForm, CesreesOpinionForm,
+        CnilDecisionForm, ExtendReviewForm, ContractSignedForm, MatchingDoneForm, DeliverForm, CloseForm,
+        RejectForm, WithdrawForm,
+    )
+}
+
+
+# --- notes and assignment -----------------------------------------------------------------------
+class NoteForm(forms.Form):
+    body = forms.CharField(label=_("Nouvelle note interne"), max_length=5000,
+                           help_text=_("Visible des seules équipes d'instruction, jamais du demandeur."),
+                           widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class AssignForm(forms.Form):
+    assignee = forms.ModelChoiceField(label=_("Instructeur"), required=False, queryset=None,
+                                      empty_label=_("Personne"))
+
+    def __init__(self, *args, candidates, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = candidates
+        self.fields["assignee"].label_from_instance = lambda u: u.get_full_name() or u.email or u.username
+
+
+# --- dashboard ----------------------------------------------------------------------------------
+class DashboardFilterForm(forms.Form):
+    submitted_from = PeriodDateField(label=_("Déposées à partir du"), required=False, widget=DateInput())
+    submitted_to = PeriodDateField(label=_("Déposées jusqu'au"), required=False, widget=DateInput())
+    dataset = forms.ModelChoiceField(label=_("Base demandée"), required=False, queryset=dataset_list(),
+                                     empty_label=_("Toutes"))
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("submitted_from"), data.get("submitted_to")
+        if start and end and start > end:
+            self.add_error("submitted_to", _("La fin de la période précède son début."))
+        return data
+

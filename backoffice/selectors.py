@@ -1,0 +1,382 @@
+"""Reads of the back office: who may open it, which requests a reviewer sees, the queues.
+
+Visibility rules:
+
+* the back office is for users holding ``view_all_requests`` (management and every reviewer
+  group) and superusers; an applicant gets 403;
+* a member of a data holder who holds no other reviewer role sees only the requests that ask
+  for the datasets of their own holder (``Profile.data_holder``); every other reviewer and
+  management see every submitted request; drafts belong to the applicant and are never shown;
+* a queue holds the requests whose current state is a stage the user's role owns
+  (``workflow.STAGE_ROLES``, plus ``delivered`` for the platform team, which closes it);
+  management and superusers see every request in progress (submitted and not yet delivered).
+
+Every function returns querysets or plain data with their joins done here, so a list page runs
+the same number of queries whatever the number of requests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from access_requests import services
+from access_requests.models import AccessRequest, CesreesOpinion, Event
+from access_requests.roles import ROLE_PERMISSIONS
+from access_requests.workflow import (
+    PAUSABLE_STATES,
+    ROUTES_WITHOUT_REVIEW,
+    STAGE_ROLES,
+    TERMINAL_STATES,
+    TRANSITIONS,
+    WITHDRAWABLE_STATES,
+    Role,
+    State,
+    roles_for,
+)
+from delays.models import RequestDelay
+from hdh_access.lib.dates import add_working_days, paris_date, start_of_paris_day
+
+VIEW_PERMISSION = "access_requests.view_all_requests"
+ACTING_ROLES = (Role.SECRETARIAT, Role.CESREES, Role.CNIL, Role.DATA_HOLDER, Role.PLATFORM)
+OPEN_STATES: tuple[str, ...] = tuple(
+    s for s in State.values if s not in TERMINAL_STATES and s != State.DRAFT
+)
+# Open and not yet delivered: the delay clock still runs. What management's queue shows.
+IN_PROGRESS_STATES: tuple[str, ...] = tuple(s for s in OPEN_STATES if s != State.DELIVERED)
+# Stages with no legal clock still show their days; "due soon" is within this many working days.
+DUE_SOON_WORKING_DAYS = 5
+DataThrough = AccessRequest.datasets.through
+
+
+# --- who the user is in the back office ---------------------------------------------------------
+def can_open_backoffice(user) -> bool:
+    return bool(user and user.is_authenticated and user.is_active and user.has_perm(VIEW_PERMISSION))
+
+
+def staff_roles(user) -> frozenset[str]:
+    """The back-office roles ``user`` holds through their permissions (superusers: all)."""
+    if not can_open_backoffice(user):
+        return frozenset()
+    roles = {role for role, codename in ROLE_PERMISSIONS.items() if user.has_perm(f"access_requests.{codename}")}
+    if user.is_superuser:
+        roles.add(Role.ADMINISTRATOR)
+    return frozenset(roles)
+
+
+def holder_id(user) -> int | None:
+    profile = getattr(user, "profile", None) if _has_profile(user) else None
+    return profile.data_holder_id if profile else None
+
+
+def _has_profile(user) -> bool:
+    from accounts.models import Profile
+
+    try:
+        user.profile  # noqa: B018
+    except (AttributeError, Profile.DoesNotExist):
+        return False
+    return True
+
+
+def sees_every_request(user) -> bool:
+    """Everyone in the back office but a member of a data holder with no other role."""
+    roles = staff_roles(user)
+    if Role.ADMINISTRATOR in roles:
+        return True
+    return bool(roles - {Role.DATA_HOLDER, Role.MANAGEMENT}) or roles == {Role.MANAGEMENT}
+
+
+def is_read_only(user) -> bool:
+    """Management: reads everything, acts on nothing."""
+    roles = staff_roles(user)
+    return not (roles & {*ACTING_ROLES, Role.ADMINISTRATOR})
+
+
+def queue_states(user) -> tuple[str, ...] | None:
+    """The states of the requests waiting on ``user``'s roles; None: every open request."""
+    roles = staff_roles(user)
+    if Role.ADMINISTRATOR in roles or not (roles & set(ACTING_ROLES)):
+        return None
+    states = [state for state, owners in STAGE_ROLES.items() if owners & roles]
+    if Role.PLATFORM in roles:
+        states.append(State.DELIVERED)
+    return tuple(s for s in OPEN_STATES if s in states)
+
+
+def _concerns_holder(holder: int | None) -> Exists | Value:
+    if holder is None:
+        return Value(False)
+    return Exists(DataThrough.objects.filter(accessrequest_id=OuterRef("pk"), dataset__holder_id=holder))
+
+
+def visible_requests(user) -> QuerySet[AccessRequest]:
+    """Every submitted request ``user`` may read in the back office (never a draft)."""
+    if not can_open_backoffice(user):
+        return AccessRequest.objects.none()
+    qs = AccessRequest.objects.exclude(state=State.DRAFT)
+    if not sees_every_request(user):
+        qs = qs.filter(_concerns_holder(holder_id(user)))
+    return qs
+
+
+DATA_HOLDER_STATES: tuple[str, ...] = tuple(state for state, owners in STAGE_ROLES.items() if Role.DATA_HOLDER in owners)
+
+
+def queue_condition(user) -> Q:
+    """The requests waiting on ``user``: states owned by their roles (data holders: their datasets)."""
+    states = queue_states(user)
+    if states is None:
+        return Q(state__in=IN_PROGRESS_STATES)
+    roles = staff_roles(user)
+    others = roles - {Role.DATA_HOLDER, Role.MANAGEMENT}
+    other_states = [s for s, owners in STAGE_ROLES.items() if owners & others]
+    if Role.PLATFORM in others:
+        other_states.append(State.DELIVERED)
+    condition = Q(state__in=other_states) if other_states else Q(pk__in=[])
+    if Role.DATA_HOLDER in roles:
+        holder = holder_id(user)
+        if holder is not None:
+            condition |= Q(state__in=DATA_HOLDER_STATES) & Q(_concerns_holder(holder))
+    return condition
+
+
+def paused_condition(user) -> Q:
+    """Requests waiting on the applicant, paused from a stage the user owns."""
+    states = queue_states(user)
+    condition = Q(state=State.AWAITING_APPLICANT)
+    if states is None:
+        return condition
+    paused_from = [s for s in states if s in PAUSABLE_STATES]
+    return condition & Q(paused_from__in=paused_from)
+
+
+# --- the queue ---------------------------------------------------------------------------------
+class Scope:
+    QUEUE = "queue"
+    PAUSED = "paused"
+    OPEN = "open"
+    ALL = "all"
+
+
+class Badge:
+    OVERDUE = "overdue"
+    DUE_SOON = "due_soon"
+    ON_TIME = "on_time"
+    NO_CLOCK = "no_clock"
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """Validated filters of a queue (see forms.backoffice.QueueFilterForm)."""
+
+    scope: str = Scope.QUEUE
+    q: str = ""
+    state: str = ""
+    route: str = ""
+    dataset_id: int | None = None
+    holder_id: int | None = None
+    badge: str = ""
+    status: str = ""
+    assignee: str = ""  # "me", "none" or ""
+    submitted_from: dt.date | None = None
+    submitted_to: dt.date | None = None
+    sort: str = "due"
+
+
+SORTS = {
+    "due": (F("due_date").asc(nulls_last=True), F("stage_since").asc(nulls_last=True), "pk"),
+    "waiting": (F("stage_since").asc(nulls_last=True), "pk"),
+    "submitted": (F("submitted_at").asc(nulls_last=True), "pk"),
+    "reference": ("reference",),
+}
+
+
+def due_soon_limit(today: dt.date) -> dt.date:
+    return add_working_days(today, DUE_SOON_WORKING_DAYS)
+
+
+def badge_of(due_date: dt.date | None, today: dt.date) -> str:
+    if due_date is None:
+        return Badge.NO_CLOCK
+    if today > due_date:
+        return Badge.OVERDUE
+    if due_date <= due_soon_limit(today):
+        return Badge.DUE_SOON
+    return Badge.ON_TIME
+
+
+def queue(user, filters: QueueFilters, *, today: dt.date | None = None) -> QuerySet[AccessRequest]:
+    """The filtered, sorted requests of a queue, with what a row shows joined in."""
+    today = today or timezone.localdate()
+    qs = visible_requests(user)
+    if filters.scope == Scope.QUEUE:
+        qs = qs.filter(queue_condition(user))
+    elif filters.scope == Scope.PAUSED:
+        qs = qs.filter(paused_condition(user))
+    elif filters.scope == Scope.OPEN:
+        qs = qs.filter(state__in=IN_PROGRESS_STATES)
+    qs = qs.annotate(
+        due_date=F("delay__current_due_date"),
+        stage_since=F("delay__current_since"),
+        submitted_at=F("delay__submitted_at"),
+        target_deadline=F("delay__deadline"),
+        target_status=Coalesce(F("delay__status"), Value("")),
+        forecast_at=F("delay__forecast_at"),
+        requires_matching_row=F("delay__requires_matching"),
+    )
+    if filters.q:
+        term = filters.q.strip()
+        qs = qs.filter(Q(reference__icontains=term) | Q(title__icontains=term) | Q(organisation__name__icontains=term))
+    if filters.state:
+        qs = qs.filter(state=filters.state)
+    if filters.route:
+        qs = qs.filter(route=filters.route)
+    if filters.dataset_id:
+        qs = qs.filter(Exists(DataThrough.objects.filter(accessrequest_id=OuterRef("pk"), dataset_id=filters.dataset_id)))
+    if filters.holder_id:
+        qs = qs.filter(_concerns_holder(filters.holder_id))
+    if filters.badge:
+        limit = due_soon_limit(today)
+        qs = qs.filter({
+            Badge.OVERDUE: Q(due_date__lt=today),
+            Badge.DUE_SOON: Q(due_date__gte=today, due_date__lte=limit),
+            Badge.ON_TIME: Q(due_date__gt=limit),
+            Badge.NO_CLOCK: Q(due_date__isnull=True),
+        }[filters.badge])
+    if filters.status:
+        qs = qs.filter(delay__status=filters.status)
+    if filters.assignee == "me":
+        qs = qs.filter(assignee=user)
+    elif filters.assignee == "none":
+        qs = qs.filter(assignee__isnull=True)
+    if filters.submitted_from:
+        qs = qs.filter(delay__submitted_at__gte=start_of_paris_day(filters.submitted_from))
+    if filters.submitted_to:
+        qs = qs.filter(delay__submitted_at__lt=start_of_paris_day(filters.submitted_to + dt.timedelta(days=1)))
+    return qs.select_related("organisation", "assignee").order_by(*SORTS.get(filters.sort, SORTS["due"]))
+
+
+def queue_page_rows(requests: Iterable[AccessRequest], *, now: dt.datetime | None = None) -> list[dict]:
+    """What each row of a queue shows; ``requests`` have their datasets prefetched."""
+    now = now or timezone.now()
+    today = paris_date(now)
+    rows = []
+    for r in requests:
+        days = (now - r.stage_since).total_seconds() / 86400 if r.stage_since else None
+        rows.append({
+            "request": r,
+            "datasets": [d.code for d in r.datasets.all()],
+            "days_in_stage": days,
+            "whole_days": int(days) if days is not None else None,
+            "badge": badge_of(r.due_date, today) if r.state != State.AWAITING_APPLICANT else "paused",
+        })
+    return rows
+
+
+def dataset_codes(requests: QuerySet[AccessRequest]) -> dict[int, list[str]]:
+    """Dataset codes of every request of ``requests`` in one query (CSV export)."""
+    out: dict[int, list[str]] = {}
+    rows = (DataThrough.objects.filter(accessrequest_id__in=requests.order_by().values("pk"))
+            .order_by("accessrequest_id", "dataset__code").values_list("accessrequest_id", "dataset__code"))
+    for pk, code in rows.iterator(chunk_size=10000):
+        out.setdefault(pk, []).append(code)
+    return out
+
+
+# --- one request --------------------------------------------------------------------------------
+def request_for_reviewer(user, reference: str) -> AccessRequest | None:
+    """The request with everything its page shows, if ``user`` may read it."""
+    return (
+        visible_requests(user)
+        .select_related("organisation", "applicant", "assignee")
+        .prefetch_related("datasets__holder", "attachments", "internal_notes__author")
+        .filter(reference=reference)
+        .first()
+    )
+
+
+def delay_of(request: AccessRequest) -> RequestDelay | None:
+    return RequestDelay.objects.filter(request_id=request.pk).first()
+
+
+def events_of(request: AccessRequest) -> list[Event]:
+    return list(Event.objects.filter(request_id=request.pk).select_related("actor").order_by("at", "id"))
+
+
+def allowed_actions(request: AccessRequest, roles: Iterable[str]) -> list[str]:
+    """The back-office actions ``roles`` (user_roles on this request) may take now, in order.
+
+    Mirrors what the services accept, so only doable actions are offered; the services check
+    again when the form is posted.
+    """
+    roles = set(roles) - {Role.APPLICANT, Role.MANAGEMENT}
+    state = request.state
+
+    def may(name: str, source: str = state) -> bool:
+        spec = TRANSITIONS[name]
+        return source in spec.sources and bool(roles & roles_for(spec, source))
+
+    actions = []
+    if state == State.SUBMITTED:
+        # A route without review whose datasets do not fit it goes to the CESREES instead.
+        eligible = request.route in ROUTES_WITHOUT_REVIEW and not services.route_ineligibility(request)
+        if eligible and may("approve_without_review"):
+            actions.append("approve_without_review")
+        if not eligible and may("forward_to_cesrees"):
+            actions.append("forward_to_cesrees")
+    if state in PAUSABLE_STATES and may("request_information"):
+        actions.append("request_information")
+    if state == State.CESREES_REVIEW and may("record_cesrees_opinion"):
+        actions.append("record_cesrees_opinion")
+    if state == State.CNIL_REVIEW and may("authorise"):
+        actions.append("record_cnil_decision")
+    if (state == State.CESREES_REVIEW and not request.cesrees_extended and Role.CESREES in roles) or (
+            state == State.CNIL_REVIEW and not request.cnil_extended and Role.CNIL in roles):
+        actions.append("extend_review")
+    if state == State.CONTRACTING and may("start_matching" if request.requires_matching else "start_extraction"):
+        actions.append("record_contract_signed")
+    if state == State.MATCHING and may("start_extraction"):
+        actions.append("record_matching_done")
+    if state == State.EXTRACTION and may("deliver"):
+        actions.append("deliver")
+    if state == State.DELIVERED and may("close"):
+        actions.append("close")
+    if state == State.SUBMITTED and may("reject"):
+        actions.append("reject")
+    if state in WITHDRAWABLE_STATES and state != State.DRAFT and Role.SECRETARIAT in roles:
+        actions.append("withdraw")
+    return actions
+
+
+def assignable_users(request: AccessRequest):
+    """Colleagues who can act on the request's current stage (or the stage it is paused from)."""
+    from django.contrib.auth import get_user_model
+
+    User = get_user_model()
+    stage = request.paused_from if request.state == State.AWAITING_APPLICANT else request.state
+    owners = set(STAGE_ROLES.get(stage, frozenset()))
+    if stage == State.DELIVERED:
+        owners |= {Role.PLATFORM, Role.SECRETARIAT}
+    if not owners:
+        owners = {Role.SECRETARIAT}
+    condition = Q(pk__in=[])
+    for role in owners - {Role.DATA_HOLDER}:
+        codename = ROLE_PERMISSIONS[role]
+        condition |= Q(groups__permissions__codename=codename) | Q(user_permissions__codename=codename)
+    if Role.DATA_HOLDER in owners:
+        holders = {d.holder_id for d in request.datasets.all()}
+        codename = ROLE_PERMISSIONS[Role.DATA_HOLDER]
+        condition |= (Q(groups__permissions__codename=codename) | Q(user_permissions__codename=codename)) & Q(
+            profile__data_holder_id__in=holders)
+    ids = User.objects.filter(is_active=True).filter(condition).values("pk")
+    extra = [request.assignee_id] if request.assignee_id else []
+    return User.objects.filter(Q(pk__in=ids) | Q(pk__in=extra)).order_by("last_name", "first_name", "email")
+
+
+OPINION_CHOICES = [(v, label) for v, label in CesreesOpinion.choices if v != CesreesOpinion.TACIT]

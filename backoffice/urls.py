@@ -1,0 +1,19 @@
+"""The back office of the reviewers (/backoffice/) and the delay dashboard."""
+
+from django.urls import path
+
+from backoffice import views
+
+app_name = "backoffice"
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("export.csv", views.export_csv, name="export"),
+    path("requests/<str:reference>/", views.detail, name="detail"),
+    path("requests/<str:reference>/act/<slug:action>/", views.act, name="act"),
+    path("requests/<str:reference>/notes/", views.add_note, name="notes"),
+    path("requests/<str:reference>/assign/", views.assign, name="assign"),
+    path("attachments/<int:attachment_id>/", views.attachment, name="attachment"),
+    path("delays/", views.delays, name="delays"),
+    path("delays.csv", views.delays_csv, name="delays_csv"),
+    path("delays.json", views.delays_json, name="delays_json"),
+]

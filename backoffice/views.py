@@ -1,0 +1,568 @@
+"""The back office: queues, a request's page and its actions, and the delay dashboard.
+
+Reads go through ``selectors.backoffice`` and ``dashboard``; every write goes through
+``services`` with the state the reviewer saw (``expected_state``). A refused action re-renders
+the request's page with the service's explanation and the matching HTTP status (400, 403, 409);
+nothing is written then, since each service runs in one transaction.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.paginator import Paginator
+from django.db.models import prefetch_related_objects
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from access_requests import services
+from access_requests.exceptions import ActionNotPermitted, ConcurrentUpdate, DomainError, IllegalTransition
+from access_requests.models import Attachment, CesreesOpinion
+from access_requests.roles import user_roles
+from access_requests.workflow import TRANSITIONS, Role, Route, State
+from backoffice import selectors as sel
+from backoffice.forms import (
+    ACTION_FORMS,
+    BADGE_LABELS,
+    SCOPE_LABELS,
+    STATUS_LABELS,
+    AssignForm,
+    DashboardFilterForm,
+    NoteForm,
+    QueueFilterForm,
+)
+from delays.dashboard import SEGMENTS, DashboardFilters, cache_seconds, cached_dashboard
+
+PAGE_SIZE = 50
+BADGE_CLASSES = {"overdue": "fr-badge--error", "due_soon": "fr-badge--warning", "on_time": "fr-badge--success",
+                 "paused": "fr-badge--info", "no_clock": ""}
+STATUS_CLASSES = {"late": "fr-badge--error", "missed": "fr-badge--error", "at_risk": "fr-badge--warning",
+                  "on_track": "fr-badge--success", "met": "fr-badge--success", "closed": ""}
+ALL_ROLES = frozenset({Role.SECRETARIAT, Role.CESREES, Role.CNIL, Role.DATA_HOLDER, Role.PLATFORM})
+
+
+def backoffice_required(view):
+    """Anonymous users go to the login page; signed-in users without a back-office role get 403."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not sel.can_open_backoffice(request.user):
+            return render(request, "backoffice/forbidden.html", status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _state_label(state: str) -> str:
+    return str(State(state).label) if state in State.values else state
+
+
+# --- queue --------------------------------------------------------------------------------------
+def _filter_form(request) -> QueueFilterForm:
+    default = sel.Scope.QUEUE if sel.queue_states(request.user) is not None else sel.Scope.OPEN
+    return QueueFilterForm(request.GET or None, default_scope=default)
+
+
+@require_GET
+@backoffice_required
+def queue(request):
+    form = _filter_form(request)
+    filters = form.filters()
+    qs = sel.queue(request.user, filters)
+    paginator = Paginator(qs, PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    prefetch_related_objects(page.object_list, "datasets")
+    rows = sel.queue_page_rows(page.object_list)
+    for row in rows:  # classes and labels here rather than one include per row: the table renders fast
+        row["badge_class"], row["badge_label"] = BADGE_CLASSES.get(row["badge"], ""), BADGE_LABELS.get(row["badge"], "")
+        status = row["request"].target_status
+        row["status_class"], row["status_label"] = STATUS_CLASSES.get(status, ""), STATUS_LABELS.get(status, "")
+    query = request.GET.copy()
+    query.pop("page", None)
+    roles = sel.staff_roles(request.user)
+    return render(request, "backoffice/queue.html", {
+        "form": form, "filters": filters, "page": page, "rows": rows, "query": query.urlencode(),
+        "scope_label": SCOPE_LABELS.get(filters.scope, ""), "badge_labels": BADGE_LABELS,
+        "status_labels": STATUS_LABELS, "role_labels": _role_labels(roles),
+        "read_only": sel.is_read_only(request.user), "page_range": _page_range(page), "section": "queue",
+    })
+
+
+def _role_labels(roles) -> list[str]:
+    shown = [r for r in (Role.ADMINISTRATOR, *sel.ACTING_ROLES) if r in roles] or [Role.MANAGEMENT]
+    return [str(Role(r).label) for r in shown]
+
+
+def _page_range(page) -> list:
+    return list(page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1))
+
+
+def _iso(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return timezone.localtime(value).isoformat(timespec="seconds")
+    return value.isoformat()
+
+
+def _cell(text: str) -> str:
+    """Free text for a spreadsheet: a leading =, +, -, @ (or tab, CR) would run as a formula (CSV injection)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@require_GET
+@backoffice_required
+def export_csv(request):
+    """The filtered list (every page), one row per request; UTF-8 with a BOM for spreadsheets."""
+    form = _filter_form(request)
+    qs = sel.queue(request.user, form.filters())
+    codes = sel.dataset_codes(qs)
+    now = timezone.now()
+    today = timezone.localdate()
+    writer = csv.writer(_Echo())
+    header = ["reference", "title", "organisation", "state", "route", "datasets", "requires_matching",
+              "submitted_at", "stage_since", "days_in_stage", "statutory_due_date", "statutory_badge",
+              "target_deadline", "target_status", "forecast_at", "assignee"]
+
+    def lines():
+        yield "\ufeff" + writer.writerow(header)
+        for r in qs.iterator(chunk_size=2000):
+            days = (now - r.stage_since).total_seconds() / 86400 if r.stage_since else None
+            badge = "paused" if r.state == State.AWAITING_APPLICANT else sel.badge_of(r.due_date, today)
+            yield writer.writerow([
+                r.reference, _cell(r.title), _cell(r.organisation.name) if r.organisation else "", r.state, r.route,
+                ";".join(codes.get(r.pk, [])), "true" if r.requires_matching else "false",
+                _iso(r.submitted_at), _iso(r.stage_since), f"{days:.1f}" if days is not None else "",
+                _iso(r.due_date), badge, _iso(r.target_deadline), r.target_status, _iso(r.forecast_at),
+                (r.assignee.email if r.assignee else ""),
+            ])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="instruction-{today.isoformat()}.csv"'
+    return response
+
+
+# --- a request ----------------------------------------------------------------------------------
+def _load(request, reference: str):
+    ar = sel.request_for_reviewer(request.user, reference)
+    if ar is None:
+        raise Http404(_("Demande introuvable."))
+    return ar
+
+
+@require_GET
+@backoffice_required
+def detail(request, reference: str):
+    ar = _load(request, reference)
+    return _render_detail(request, ar)
+
+
+def _render_detail(request, ar, *, status: int = 200, error: str = "", bound=None, note_form=None,
+                   assign_form=None):
+    user = request.user
+    now = timezone.now()
+    today = timezone.localdate()
+    roles = user_roles(user, ar)
+    reviewer = bool(roles & services.REVIEWER_ROLES)
+    action_forms = []
+    for name in sel.allowed_actions(ar, roles):
+        if bound is not None and bound.action == name:
+            form = bound
+        else:
+            form = ACTION_FORMS[name](initial={"expected_state": ar.state}, auto_id=f"{name}-%s")
+        action_forms.append(form)
+    delay = sel.delay_of(ar)
+    candidates = sel.assignable_users(ar) if reviewer else None
+    if reviewer and assign_form is None:
+        assign_form = AssignForm(initial={"assignee": ar.assignee_id}, candidates=candidates, auto_id="assign-%s")
+    if reviewer and note_form is None:
+        note_form = NoteForm(auto_id="note-%s")
+    events = sel.events_of(ar)
+    context = {
+        "ar": ar, "error": error, "action_forms": action_forms, "note_form": note_form, "assign_form": assign_form,
+        "can_assign_self": reviewer and candidates is not None and any(c.pk == user.pk for c in candidates),
+        "reviewer": reviewer, "read_only": not reviewer, "timeline": _timeline(delay, now),
+        "clock": _clock(ar, delay, now, today), "target": _target(delay, now, today),
+        "history": [_event_row(e) for e in events], "questions": _open_question(ar, events),
+        "route_label": Route(ar.route).label if ar.route in Route.values else ar.route,
+        "opinion_label": CesreesOpinion(ar.cesrees_opinion).label if ar.cesrees_opinion in CesreesOpinion.values else "",
+        "badge_labels": BADGE_LABELS, "status_labels": STATUS_LABELS, "section": "queue",
+    }
+    return render(request, "backoffice/detail.html", context, status=status)
+
+
+def _parse(value: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(value) if value else None
+
+
+def _timeline(delay, now) -> list[dict]:
+    """Each stage visit: when, how long, its statutory due date and tacit decision."""
+    if delay is None:
+        return []
+    today = timezone.localdate()
+    rows = []
+    for visit in delay.visits:
+        start, end = _parse(visit["start"]), _parse(visit["end"])
+        days = visit["days"] if end else (now - start).total_seconds() / 86400
+        due = dt.date.fromisoformat(visit["due_date"]) if visit.get("due_date") else None
+        finished_on = timezone.localtime(end).date() if end else today
+        rows.append({
+            "stage": _state_label(visit["stage"]), "code": visit["stage"], "start": start, "end": end, "days": days,
+            "due_date": due, "overdue": bool(due and finished_on > due), "open": end is None,
+            "tacit_decision": visit.get("tacit_decision"),
+            "tacit_effect_date": dt.date.fromisoformat(visit["tacit_effect_date"]) if visit.get("tacit_effect_date") else None,
+        })
+    return rows
+
+
+def _clock(ar, delay, now, today) -> dict | None:
+    """The current stage's clock: days in stage, due date, badge."""
+    if delay is None or not delay.current_since:
+        return None
+    if delay.state != ar.state:  # the recompute after the last transition has not run yet
+        return {"stale": True}
+    badge = "paused" if ar.state == State.AWAITING_APPLICANT else sel.badge_of(delay.current_due_date, today)
+    last = delay.visits[-1] if delay.visits else {}
+    return {
+        "since": delay.current_since, "days": (now - delay.current_since).total_seconds() / 86400,
+        "due_date": delay.current_due_date, "badge": badge,
+        "days_left": (delay.current_due_date - today).days if delay.current_due_date else None,
+        "tacit_decision": last.get("tacit_decision") if last.get("end") is None else None,
+        "tacit_effect_date": dt.date.fromisoformat(last["tacit_effect_date"]) if last.get("end") is None and last.get("tacit_effect_date") else None,
+        "paused_from": _state_label(ar.paused_from) if ar.paused_from else "",
+    }
+
+
+def _target(delay, now, today) -> dict | None:
+    """The 7-month target: deadline, elapsed time split applicant/institution, status, forecast."""
+    if delay is None:
+        return None
+    elapsed, applicant = delay.elapsed_days, delay.applicant_days
+    status = delay.status
+    if delay.ended_at is None:
+        extra = (now - delay.computed_at).total_seconds() / 86400
+        elapsed += extra
+        if delay.current_stage == State.AWAITING_APPLICANT:
+            applicant += extra
+        if today > delay.deadline:
+            status = "late"
+    stage_days = []
+    for stage in (State.SUBMITTED, State.CESREES_REVIEW, State.CNIL_REVIEW, State.CONTRACTING, State.MATCHING,
+                  State.EXTRACTION, State.AWAITING_APPLICANT):
+        days = getattr(delay, f"days_{stage}")
+        if delay.ended_at is None and delay.current_stage == stage:
+            days += (now - delay.computed_at).total_seconds() / 86400
+        if days > 0:
+            stage_days.append({"stage": _state_label(stage), "days": days})
+    return {
+        "deadline": delay.deadline, "elapsed": elapsed, "applicant": applicant, "institution": elapsed - applicant,
+        "status": status, "forecast_at": delay.forecast_at, "requires_matching": delay.requires_matching,
+        "submitted_at": delay.submitted_at, "delivered_at": delay.delivered_at, "stage_days": stage_days,
+        "days_left": (delay.deadline - today).days, "computed_at": delay.computed_at, "open": delay.ended_at is None,
+    }
+
+
+def _event_row(event) -> dict:
+    spec = TRANSITIONS.get(event.action)
+    if spec is not None:
+        label = str(spec.label)
+    elif event.action == "extend_review":
+        label = _("Prolongation du délai d'examen")
+    elif event.action == "create":
+        label = _("Création du brouillon")
+    else:
+        label = event.action
+    payload = event.payload or {}
+    details = []
+    if payload.get("opinion"):
+        opinion = payload["opinion"]
+        details.append(_("Avis : %(opinion)s") % {
+            "opinion": CesreesOpinion(opinion).label if opinion in CesreesOpinion.values else opinion})
+    if payload.get("decision_number"):
+        try:
+            when = date_format(dt.date.fromisoformat(payload.get("decision_date", "")), "j F Y")
+        except ValueError:
+            when = payload.get("decision_date", "")
+        details.append(_("Décision n° %(number)s du %(date)s") % {"number": payload["decision_number"], "date": when})
+    actor = event.actor
+    return {
+        "at": event.at, "label": label, "from": _state_label(event.from_state) if event.from_state else "",
+        "to": _state_label(event.to_state), "moved": event.from_state != event.to_state,
+        "actor": (actor.get_full_name() or actor.email or actor.username) if actor else _("Système ou reprise d'historique"),
+        "role": Role(event.role).label if event.role in Role.values else event.role,
+        "comment": event.comment, "details": details, "action": event.action,
+    }
+
+
+def _open_question(ar, events) -> str:
+    """The question the applicant is answering, while the request waits on them."""
+    if ar.state != State.AWAITING_APPLICANT:
+        return ""
+    for event in reversed(events):
+        if event.action == "request_information":
+            return event.comment
+    return ""
+
+
+# The services accept these more widely than the back office offers them: a CNIL refusal is
+# recorded with its decision number (record_cnil_decision), and only the secretariat records a
+# withdrawal for the applicant. Every other refusal is explained by the service itself.
+STRICTER_THAN_SERVICES = frozenset({"reject", "withdraw"})
+
+
+def _refusal(ar, form, roles) -> DomainError | None:
+    """Why the page refuses an action the services would accept, or None."""
+    if form.action not in STRICTER_THAN_SERVICES or form.action in sel.allowed_actions(ar, roles):
+        return None
+    seen = form.cleaned_data["expected_state"]
+    if seen != ar.state:
+        return ConcurrentUpdate(
+            _("La demande %(reference)s est passée de « %(seen)s » à « %(current)s » entre-temps ; "
+              "rechargez-la avant d'agir.") % {
+                "reference": ar.reference, "seen": _state_label(seen), "current": _state_label(ar.state)})
+    if form.action in sel.allowed_actions(ar, ALL_ROLES | {Role.ADMINISTRATOR}):
+        return ActionNotPermitted(_("Votre rôle ne permet pas cette action sur la demande %(reference)s.") % {
+            "reference": ar.reference})
+    return IllegalTransition(reference=ar.reference, current=_state_label(ar.state),
+                             requested=_state_label(State.REJECTED if form.action == "reject" else State.WITHDRAWN),
+                             reason=_("L'action « %(action)s » n'est pas possible à cette étape.") % {"action": form.title})
+
+
+@require_POST
+@backoffice_required
+def act(request, reference: str, action: str):
+    ar = _load(request, reference)
+    form_class = ACTION_FORMS.get(action)
+    if form_class is None:
+        raise Http404(_("Action inconnue."))
+    form = form_class(request.POST, auto_id=f"{action}-%s")
+    if not form.is_valid():
+        if "expected_state" in form.errors:
+            return _render_detail(request, ar, status=400, error=_(
+                "Le formulaire est incomplet ou a été modifié : rechargez la page et recommencez."))
+        return _render_detail(request, ar, status=400, bound=form,
+                              error=_("Le formulaire contient des erreurs : corrigez-les et validez à nouveau."))
+    roles = user_roles(request.user, ar)
+    refusal = _refusal(ar, form, roles)
+    try:
+        if refusal is not None:
+            raise refusal
+        form.perform(request_id=ar.pk, actor=request.user)
+    except DomainError as exc:
+        fresh = _load(request, reference)
+        return _render_detail(request, fresh, status=exc.http_status, error=exc.message)
+    messages.success(request, _("%(action)s : c'est enregistré pour la demande %(reference)s.") % {
+        "action": form.title, "reference": ar.reference})
+    return _see_other(reverse("backoffice:detail", args=[ar.reference]))
+
+
+def _see_other(url: str) -> HttpResponse:
+    response = HttpResponse(status=303)
+    response["Location"] = url
+    return response
+
+
+@require_POST
+@backoffice_required
+def add_note(request, reference: str):
+    ar = _load(request, reference)
+    form = NoteForm(request.POST, auto_id="note-%s")
+    if not form.is_valid():
+        return _render_detail(request, ar, status=400, note_form=form,
+                              error=_("La note est vide ou trop longue."))
+    try:
+        services.add_internal_note(request_id=ar.pk, actor=request.user, body=form.cleaned_data["body"])
+    except DomainError as exc:
+        return _render_detail(request, ar, status=exc.http_status, error=exc.message)
+    messages.success(request, _("Note interne ajoutée."))
+    return _see_other(reverse("backoffice:detail", args=[ar.reference]) + "#notes")
+
+
+@require_POST
+@backoffice_required
+def assign(request, reference: str):
+    ar = _load(request, reference)
+    if not (user_roles(request.user, ar) & services.REVIEWER_ROLES):
+        return _render_detail(request, ar, status=403, error=_(
+            "Votre rôle ne permet pas cette action sur la demande %(reference)s.") % {"reference": ar.reference})
+    form = AssignForm(request.POST, candidates=sel.assignable_users(ar), auto_id="assign-%s")
+    if not form.is_valid():
+        return _render_detail(request, ar, status=400, assign_form=form,
+                              error=_("Cette personne ne peut pas instruire cette demande."))
+    assignee = form.cleaned_data["assignee"]
+    try:
+        services.assign(request_id=ar.pk, actor=request.user, assignee=assignee)
+    except DomainError as exc:
+        return _render_detail(request, ar, status=exc.http_status, error=exc.message)
+    if assignee is None:
+        messages.success(request, _("La demande n'est plus attribuée."))
+    else:
+        messages.success(request, _("Demande attribuée à %(name)s.") % {
+            "name": assignee.get_full_name() or assignee.email or assignee.username})
+    return _see_other(reverse("backoffice:detail", args=[ar.reference]))
+
+
+@require_GET
+@backoffice_required
+def attachment(request, attachment_id: int):
+    """A dossier's document, for reviewers who may read the request."""
+    item = (Attachment.objects.filter(pk=attachment_id, request__in=sel.visible_requests(request.user))
+            .select_related("request").first())
+    if item is None:
+        raise Http404(_("Pièce introuvable."))
+    try:
+        handle = item.file.open("rb")
+    except FileNotFoundError:
+        raise Http404(_("Pièce introuvable.")) from None
+    response = FileResponse(handle, as_attachment=True, filename=item.original_name, content_type=item.content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- delay dashboard ----------------------------------------------------------------------------
+def _dashboard(request, *, list_limit):
+    form = DashboardFilterForm(request.GET or None)
+    data = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    holder = None if sel.sees_every_request(request.user) else (sel.holder_id(request.user) or -1)
+    filters = DashboardFilters(
+        submitted_from=data.get("submitted_from"), submitted_to=data.get("submitted_to"),
+        dataset_id=data["dataset"].pk if data.get("dataset") else None, holder_id=holder,
+    )
+    # Recomputing costs about 0.3 s at 100,000 requests: only management and administrators may force it.
+    may_refresh = request.user.is_superuser or sel.staff_roles(request.user) == {Role.MANAGEMENT}
+    return form, cached_dashboard(filters, list_limit=list_limit,
+                                  refresh=may_refresh and request.GET.get("refresh") == "1")
+
+
+STAGE_ORDER = (State.SUBMITTED, State.CESREES_REVIEW, State.CNIL_REVIEW, State.CONTRACTING, State.MATCHING,
+               State.EXTRACTION, State.AWAITING_APPLICANT)
+
+
+def _quarter_label(code: str) -> str:
+    year, quarter = code.split("-Q")
+    return _("T%(quarter)s %(year)s") % {"quarter": quarter, "year": year}
+
+
+@require_GET
+@backoffice_required
+def delays(request):
+    form, data = _dashboard(request, list_limit=25)
+    months = data["target_months"]
+    month_days = 365.25 / 12
+    stages = [{"code": s, "label": _state_label(s), **data["stages"][s]} for s in STAGE_ORDER]
+    segment_labels = {"late": _("Objectif dépassé"), "at_risk": _("À risque"), "on_track": _("Dans les temps"),
+                      "other": _("Hors population cible (sans appariement)")}
+    current = [{"label": _state_label(row["stage"]), **row} for row in data["current_stages"]]
+    submission = [{"label": _quarter_label(q["quarter"]), **q} for q in data["submission_quarters"]]
+    delivery = [{"label": _quarter_label(q["quarter"]), **q,
+                 "mean_access_months": q["mean_access_days"] / month_days if q["mean_access_days"] is not None else None,
+                 "mean_institution_months": q["mean_institution_days"] / month_days if q["mean_institution_days"] is not None else None}
+                for q in data["delivery_quarters"]]
+    charts = {
+        "stages": {
+            "labels": [s["label"] for s in stages],
+            "median": [s["median_days"] for s in stages], "p90": [s["p90_days"] for s in stages],
+            "bottleneck": data["summary"]["bottleneck_stage"],
+            "codes": [s["code"] for s in stages],
+        },
+        "shares": {"labels": [q["label"] for q in submission],
+                   "share": [round(q["share_met"] * 100, 1) if q["share_met"] is not None else None for q in submission],
+                   "delivered": [q["delivered"] for q in submission]},
+        "access": {"labels": [q["label"] for q in delivery],
+                   "mean": [round(q["mean_access_months"], 2) if q["mean_access_months"] is not None else None for q in delivery],
+                   "institution": [round(q["mean_institution_months"], 2) if q["mean_institution_months"] is not None else None for q in delivery],
+                   "target": months},
+        "current": {"labels": [c["label"] for c in current],
+                    "series": [{"key": seg, "label": str(segment_labels[seg]), "data": [c[seg] for c in current]}
+                               for seg in SEGMENTS]},
+        "text": {
+            "median": _("Médiane (jours)"), "p90": _("90e centile (jours)"), "days": _("jours"),
+            "share": _("Part livrée en %(months)s mois (%%)") % {"months": months},
+            "mean": _("Délai moyen d'accès (mois)"), "institution": _("Dont temps des institutions (mois)"),
+            "target": _("Objectif : %(months)s mois") % {"months": months}, "months": _("mois"),
+            "requests": _("demandes"),
+        },
+    }
+    bottleneck = data["bottleneck"]
+    summary = data["summary"]
+    query = request.GET.copy()
+    query.pop("refresh", None)
+    return render(request, "backoffice/delays.html", {
+        "form": form, "data": data, "summary": summary, "stages": stages, "current": current,
+        "submission": submission, "delivery": delivery, "charts": charts, "segment_labels": segment_labels,
+        "bottleneck": bottleneck, "bottleneck_label": _state_label(bottleneck["stage"]) if bottleneck else "",
+        "months": months, "month_days": month_days,
+        "mean_access_months": summary["mean_access_days"] / month_days if summary["mean_access_days"] is not None else None,
+        "median_access_months": summary["median_access_days"] / month_days if summary["median_access_days"] is not None else None,
+        "computed_at": dt.datetime.fromisoformat(data["computed_at"]),
+        "forecasts_computed_at": dt.datetime.fromisoformat(data["forecasts_computed_at"]) if data["forecasts_computed_at"] else None,
+        "late": [_listed_row(r) for r in data["late"]], "at_risk": [_listed_row(r) for r in data["at_risk"]],
+        "query": query.urlencode(), "section": "delays", "cache_minutes": cache_seconds() // 60,
+    })
+
+
+def _listed_row(row: dict) -> dict:
+    return {**row, "stage_label": _state_label(row["current_stage"]), "deadline_date": dt.date.fromisoformat(row["deadline"]),
+            "forecast": dt.datetime.fromisoformat(row["forecast_at"]) if row["forecast_at"] else None}
+
+
+@require_GET
+@backoffice_required
+def delays_json(request):
+    _form, data = _dashboard(request, list_limit=None)
+    response = JsonResponse(data, json_dumps_params={"ensure_ascii": False, "indent": 2})
+    response["Content-Disposition"] = f'attachment; filename="delais-{timezone.localdate().isoformat()}.json"'
+    return response
+
+
+@require_GET
+@backoffice_required
+def delays_csv(request):
+    """Every figure of the dashboard in long form: figure, category, measure, value."""
+    _form, data = _dashboard(request, list_limit=None)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="delais-{timezone.localdate().isoformat()}.csv"'
+    response.write("\ufeff")
+    writer = csv.writer(response)
+    writer.writerow(["figure", "category", "measure", "value"])
+    writer.writerow(["meta", "", "computed_at", data["computed_at"]])
+    writer.writerow(["meta", "", "forecasts_computed_at", data["forecasts_computed_at"] or ""])
+    writer.writerow(["meta", "", "target_months", data["target_months"]])
+    for key, value in data["filters"].items():
+        writer.writerow(["filter", "", key, "" if value is None else value])
+    for key, value in data["summary"].items():
+        writer.writerow(["summary", "", key, "" if value is None else value])
+    for stage, stats in data["stages"].items():
+        for key, value in stats.items():
+            writer.writerow(["stage", stage, key, "" if value is None else value])
+    for figure in ("submission_quarters", "delivery_quarters"):
+        for row in data[figure]:
+            for key, value in row.items():
+                if key != "quarter":
+                    writer.writerow([figure, row["quarter"], key, "" if value is None else value])
+    for row in data["current_stages"]:
+        for key in (*SEGMENTS, "total"):
+            writer.writerow(["current_stage", row["stage"], key, row[key]])
+    for figure in ("late", "at_risk"):
+        for row in data[figure]:
+            for key in ("current_stage", "deadline", "forecast_at", "days_past_deadline", "elapsed_days"):
+                writer.writerow([figure, row["reference"], key, "" if row[key] is None else row[key]])
+    return response
+

@@ -1,0 +1,277 @@
+"""The figures of the delay dashboard, from the materialised RequestDelay rows.
+
+Same rules as the delay report (access_requests.delay_report, docs/delays.md): the target
+population is the submitted requests that need matching; stage statistics are over delivered
+target requests, a request counting for a stage only when it spent time there. The dashboard
+adds filters (submission period, dataset) and per-quarter series, and reads every figure in a
+fixed number of queries whatever the number of requests:
+
+1. access figures and per-stage count / mean / median / 90th percentile: one aggregate
+   (``percentile_cont`` in SQL on PostgreSQL, Python on SQLite, as the report does);
+2. per submission quarter: submitted, delivered, delivered within 7 months, open past deadline;
+3. per delivery quarter: mean access delay and mean institution time (applicant time removed);
+4. open requests by current stage and target status;
+5. the late and at-risk lists (and their counts in 4).
+
+"Late" is exact at the instant of computation (the 7-month deadline is a date column); "at
+risk" comes from the forecast materialised with each row (after every transition and nightly),
+so the page says when those forecasts were computed.
+
+At 100,000 requests the figures take about 0.35 s to compute (percentiles over every delivered
+request, two quarterly GROUP BYs), so ``cached_dashboard`` keeps them in Django's cache for
+``HDH_DASHBOARD_CACHE_SECONDS`` (default 600; 0 disables it) per filter combination; the page
+says when they were computed and offers to recompute them. ``warm_cache`` precomputes the
+unfiltered figures (for a periodic task).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Avg, Case, CharField, Count, Exists, F, Min, OuterRef, Q, QuerySet, Value, When
+from django.db.models.functions import TruncQuarter
+from django.utils import timezone
+
+from access_requests.models import AccessRequest
+from delays import rules
+from delays.models import RequestDelay
+from delays.report import aggregate_rows
+from hdh_access.lib.dates import PARIS, paris_date, start_of_paris_day
+
+ROUND = 3
+DAYS_PER_MONTH = 365.25 / 12
+LIST_LIMIT = 25
+INSTITUTION_STAGES = tuple(s for s in rules.STAGES if s != rules.AWAITING_APPLICANT)
+# Stacks of the "requests by current stage" chart.
+SEGMENTS = ("late", "at_risk", "on_track", "other")
+
+
+@dataclass(frozen=True)
+class DashboardFilters:
+    submitted_from: dt.date | None = None
+    submitted_to: dt.date | None = None
+    dataset_id: int | None = None
+    # Forced for a data holder's staff: only the requests asking for its datasets.
+    holder_id: int | None = None
+
+    def as_json(self) -> dict:
+        data = asdict(self)
+        for key in ("submitted_from", "submitted_to"):
+            data[key] = data[key].isoformat() if data[key] else None
+        return data
+
+
+def _r(value) -> float | None:
+    return None if value is None else round(float(value), ROUND)
+
+
+def delay_rows(filters: DashboardFilters) -> QuerySet[RequestDelay]:
+    """Every submitted request's delay row within the filters."""
+    qs = RequestDelay.objects.all()
+    if filters.submitted_from:
+        qs = qs.filter(submitted_at__gte=start_of_paris_day(filters.submitted_from))
+    if filters.submitted_to:
+        qs = qs.filter(submitted_at__lt=start_of_paris_day(filters.submitted_to + dt.timedelta(days=1)))
+    if filters.dataset_id:
+        qs = qs.filter(Exists(AccessRequest.datasets.through.objects.filter(
+            accessrequest_id=OuterRef("request_id"), dataset_id=filters.dataset_id)))
+    if filters.holder_id:
+        qs = qs.filter(Exists(AccessRequest.datasets.through.objects.filter(
+            accessrequest_id=OuterRef("request_id"), dataset__holder_id=filters.holder_id)))
+    return qs
+
+
+# --- 1. access figures and per-stage statistics -------------------------------------------------
+# The same aggregation as the delay report (SQL percentiles on PostgreSQL), over filtered rows.
+aggregate = aggregate_rows
+
+
+# --- 2, 3. quarterly series ---------------------------------------------------------------------
+def _quarter(value: dt.datetime | dt.date) -> str:
+    day = value.astimezone(PARIS).date() if isinstance(value, dt.datetime) else value
+    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+
+
+def by_submission_quarter(target: QuerySet[RequestDelay], today: dt.date) -> list[dict]:
+    rows = (
+        target.annotate(quarter=TruncQuarter("submitted_at", tzinfo=PARIS)).values("quarter")
+        .annotate(
+            submitted=Count("pk"),
+            delivered=Count("pk", filter=Q(delivered_at__isnull=False)),
+            met=Count("pk", filter=Q(delivered_at__isnull=False, target_met=True)),
+            open_past_deadline=Count("pk", filter=Q(ended_at__isnull=True, deadline__lt=today)),
+        ).order_by("quarter")
+    )
+    return [{
+        "quarter": _quarter(r["quarter"]), "submitted": r["submitted"], "delivered": r["delivered"],
+        "met": r["met"], "share_met": _r(r["met"] / r["delivered"]) if r["delivered"] else None,
+        "open_past_deadline": r["open_past_deadline"],
+    } for r in rows]
+
+
+def by_delivery_quarter(target: QuerySet[RequestDelay]) -> list[dict]:
+    rows = (
+        target.filter(delivered_at__isnull=False)
+        .annotate(quarter=TruncQuarter("delivered_at", tzinfo=PARIS)).values("quarter")
+        .annotate(delivered=Count("pk"), mean=Avg("elapsed_days"),
+                  mean_institution=Avg(F("elapsed_days") - F("applicant_days")))
+        .order_by("quarter")
+    )
+    return [{
+        "quarter": _quarter(r["quarter"]), "delivered": r["delivered"], "mean_access_days": _r(r["mean"]),
+        "mean_institution_days": _r(r["mean_institution"]),
+    } for r in rows]
+
+
+# --- 4. open requests by stage ------------------------------------------------------------------
+def _segment(today: dt.date) -> Case:
+    return Case(
+        When(requires_matching=False, then=Value("other")),
+        When(deadline__lt=today, then=Value("late")),
+        When(status=rules.STATUS_AT_RISK, then=Value("at_risk")),
+        default=Value("on_track"),
+        output_field=CharField(),
+    )
+
+
+def by_current_stage(rows: QuerySet[RequestDelay], today: dt.date) -> tuple[list[dict], dt.datetime | None]:
+    """Open requests per current stage, split by target status; and the oldest computation."""
+    grouped = (
+        rows.filter(ended_at__isnull=True).annotate(segment=_segment(today))
+        .values("current_stage", "segment").annotate(n=Count("pk"), oldest=Min("computed_at")).order_by()
+    )
+    table = {stage: dict.fromkeys(SEGMENTS, 0) for stage in rules.STAGES}
+    oldest = None
+    for row in grouped:
+        stage = row["current_stage"]
+        if stage not in table:
+            continue
+        table[stage][row["segment"]] += row["n"]
+        if oldest is None or row["oldest"] < oldest:
+            oldest = row["oldest"]
+    out = [{"stage": stage, **counts, "total": sum(counts.values())} for stage, counts in table.items()]
+    return out, oldest
+
+
+# --- 5. watch lists -----------------------------------------------------------------------------
+_LIST_FIELDS = ("request__reference", "request__title", "state", "current_stage", "submitted_at", "deadline",
+                "forecast_at", "elapsed_days", "computed_at")
+
+
+def _listed(qs: QuerySet[RequestDelay], now: dt.datetime, today: dt.date) -> list[dict]:
+    out = []
+    for row in qs.values(*_LIST_FIELDS):
+        elapsed = row["elapsed_days"] + (now - row["computed_at"]).total_seconds() / 86400
+        forecast = row["forecast_at"]
+        out.append({
+            "reference": row["request__reference"], "title": row["request__title"], "state": row["state"],
+            "current_stage": row["current_stage"], "submitted_at": row["submitted_at"].isoformat(),
+            "deadline": row["deadline"].isoformat(), "days_past_deadline": (today - row["deadline"]).days,
+            "forecast_at": forecast.isoformat() if forecast else None,
+            "forecast_overrun_days": (paris_date(forecast) - row["deadline"]).days if forecast else None,
+            "elapsed_days": _r(elapsed),
+        })
+    return out
+
+
+def late_requests(target_open: QuerySet[RequestDelay], now: dt.datetime, today: dt.date,
+                  limit: int | None) -> list[dict]:
+    """Open target requests past their 7-month deadline, the longest overdue first."""
+    qs = target_open.filter(deadline__lt=today).order_by("deadline", "request_id")
+    return _listed(qs[:limit] if limit is not None else qs, now, today)
+
+
+def at_risk_requests(target_open: QuerySet[RequestDelay], now: dt.datetime, today: dt.date,
+                     limit: int | None) -> list[dict]:
+    """Open target requests whose forecast passes the deadline, the nearest deadline first."""
+    qs = target_open.filter(deadline__gte=today, status=rules.STATUS_AT_RISK).order_by("deadline", "request_id")
+    return _listed(qs[:limit] if limit is not None else qs, now, today)
+
+
+# --- the dashboard ------------------------------------------------------------------------------
+def build_dashboard(filters: DashboardFilters | None = None, *, now: dt.datetime | None = None,
+                    list_limit: int | None = LIST_LIMIT) -> dict:
+    """Every figure of the dashboard, JSON-ready (dates and instants in ISO 8601)."""
+    filters = filters or DashboardFilters()
+    now = now or timezone.now()
+    today = paris_date(now)
+    rows = delay_rows(filters)
+    target = rows.filter(requires_matching=True)
+    access, stats = aggregate(target.filter(delivered_at__lte=now))
+    stages, oldest = by_current_stage(rows, today)
+    late_count = sum(s["late"] for s in stages)
+    at_risk_count = sum(s["at_risk"] for s in stages)
+    on_track_count = sum(s["on_track"] for s in stages)
+    target_open = target.filter(ended_at__isnull=True)
+    delivered = access["delivered"]
+    bottleneck = rules.bottleneck_stage(stats)
+    stage_json = {
+        stage: {"count": s["count"], "mean_days": _r(s["mean_days"]), "median_days": _r(s["median_days"]),
+                "p90_days": _r(s["p90_days"])}
+        for stage, s in stats.items()
+    }
+    return {
+        "computed_at": now.isoformat(),
+        "forecasts_computed_at": oldest.isoformat() if oldest else None,
+        "target_months": settings.HDH_TARGET_MONTHS,
+        "filters": filters.as_json(),
+        "summary": {
+            "delivered": delivered,
+            "met": access["met"],
+            "missed": delivered - access["met"],
+            "share_met": _r(access["met"] / delivered) if delivered else None,
+            "mean_access_days": _r(access["mean"]),
+            "median_access_days": _r(access["median"]),
+            "late": late_count,
+            "at_risk": at_risk_count,
+            "on_track": on_track_count,
+            "bottleneck_stage": bottleneck,
+        },
+        "stages": stage_json,
+        "bottleneck": {"stage": bottleneck, **stage_json[bottleneck]} if bottleneck else None,
+        "submission_quarters": by_submission_quarter(target, today),
+        "delivery_quarters": by_delivery_quarter(target),
+        "current_stages": stages,
+        "late": late_requests(target_open, now, today, list_limit),
+        "at_risk": at_risk_requests(target_open, now, today, list_limit),
+    }
+
+
+# --- cache --------------------------------------------------------------------------------------
+DEFAULT_CACHE_SECONDS = 600
+
+
+def cache_seconds() -> int:
+    return int(getattr(settings, "HDH_DASHBOARD_CACHE_SECONDS", DEFAULT_CACHE_SECONDS))
+
+
+def _cache_key(filters: DashboardFilters, list_limit: int | None) -> str:
+    raw = json.dumps([filters.as_json(), list_limit], sort_keys=True)
+    return "hdh:backoffice:dashboard:v1:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+def cached_dashboard(filters: DashboardFilters | None = None, *, list_limit: int | None = LIST_LIMIT,
+                     refresh: bool = False) -> dict:
+    """``build_dashboard``'s figures, from the cache when computed less than cache_seconds() ago."""
+    filters = filters or DashboardFilters()
+    seconds = cache_seconds()
+    key = _cache_key(filters, list_limit)
+    if seconds and not refresh:
+        data = cache.get(key)
+        if data is not None:
+            return data
+    data = build_dashboard(filters, list_limit=list_limit)
+    if seconds:
+        cache.set(key, data, seconds)
+    return data
+
+
+def warm_cache() -> None:
+    """Precompute the unfiltered dashboard (page and downloads), e.g. from a periodic task."""
+    for limit in (LIST_LIMIT, None):
+        cached_dashboard(DashboardFilters(), list_limit=limit, refresh=True)

@@ -1,0 +1,74 @@
+"""python manage.py delay_report [--as-of DATE_OR_DATETIME] [--format json|text|csv] [--detail]"""
+
+from __future__ import annotations
+
+import csv
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from delays import rules
+from delays.report import build_report
+from hdh_access.lib.cli import parse_as_of
+
+
+class Command(BaseCommand):
+    help = "Delay report against the target (default 7 months) for projects that need matching."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--as-of", dest="as_of", help="date (00:00 Paris) or date-time; default: now")
+        parser.add_argument("--format", dest="fmt", default="json", help="json (default), text or csv")
+        parser.add_argument("--detail", action="store_true", help="list every submitted request")
+
+    def handle(self, *args, as_of=None, fmt="json", detail=False, **options):
+        if fmt not in ("json", "text", "csv"):
+            raise CommandError(f"--format: unknown format {fmt!r}; use json, text or csv")
+        instant = parse_as_of(as_of)
+        report = build_report(instant, detail=detail or fmt == "csv")
+        if fmt == "json":
+            self.stdout.write(json.dumps(report, ensure_ascii=False, indent=2))
+        elif fmt == "csv":
+            self._csv(report)
+        else:
+            self._text(report, detail)
+
+    def _csv(self, report: dict) -> None:
+        writer = csv.writer(self.stdout, lineterminator="\n")
+        header = ["reference", "state", "requires_matching", "submitted_at", "delivered_at", "deadline",
+                  "elapsed_days", "applicant_days", *(f"days_{s}" for s in rules.STAGES), "target_met", "status"]
+        writer.writerow(header)
+        for app in report["applications"]:
+            writer.writerow([
+                app["reference"], app["state"], app["requires_matching"], app["submitted_at"],
+                app["delivered_at"] or "", app["deadline"], app["elapsed_days"], app["applicant_days"],
+                *(app["stage_days"][s] for s in rules.STAGES),
+                "" if app["target_met"] is None else app["target_met"], app["status"],
+            ])
+
+    def _text(self, report: dict, detail: bool) -> None:
+        s = report["summary"]
+        out = self.stdout.write
+
+        def num(value, fmt="{:.1f}"):
+            return "—" if value is None else fmt.format(value)
+
+        out(f"Delay report as of {report['as_of']} — target {report['target_months']} months "
+            "(requests that need matching)")
+        out("")
+        out(f"Delivered: {s['delivered']}  met: {s['met']}  missed: {s['missed']}  "
+            f"share met: {num(s['share_met'] and s['share_met'] * 100, '{:.1f} %')}")
+        out(f"Access delay (days): mean {num(s['mean_access_days'])}  median {num(s['median_access_days'])}")
+        out(f"Open: late {s['late']}  at risk {s['at_risk']}  on track {s['on_track']}")
+        out(f"Bottleneck stage: {s['bottleneck_stage'] or '—'}")
+        out("")
+        out(f"{'stage':<20} {'count':>7} {'mean':>9} {'median':>9} {'p90':>9}")
+        for stage, st in report["stages"].items():
+            out(f"{stage:<20} {st['count']:>7} {num(st['mean_days']):>9} {num(st['median_days']):>9} "
+                f"{num(st['p90_days']):>9}")
+        if detail:
+            out("")
+            out(f"{'reference':<16} {'state':<20} {'submitted':<11} {'deadline':<11} {'elapsed':>8} "
+                f"{'applicant':>9} status")
+            for app in report["applications"]:
+                out(f"{app['reference']:<16} {app['state']:<20} {app['submitted_at'][:10]:<11} "
+                    f"{app['deadline']:<11} {app['elapsed_days']:>8.1f} {app['applicant_days']:>9.1f} {app['status']}")

@@ -1,0 +1,11 @@
+from django.core.management.base import BaseCommand
+
+from delays.dashboard import warm_cache
+
+
+class Command(BaseCommand):
+    help = "Recompute the delay dashboard's figures into the cache (the periodic job, by hand)."
+
+    def handle(self, *args, **options):
+        warm_cache()
+        self.stdout.write("dashboard figures recomputed")

@@ -1,0 +1,77 @@
+"""Delay measures materialised from the event log (delays.materialise writes them)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from access_requests.workflow import State
+
+
+class RequestDelay(models.Model):
+    """A request's delay measures, materialised from its events by delay_service.
+
+    Recomputed after every committed transition (one request, from its own events), in bulk
+    after an import, and nightly for open requests. The values are exact as of
+    ``computed_at``; for an open request they move linearly with time in the current stage
+    until its next event, which is what the report uses to evaluate them at any instant
+    after ``last_event_at``.
+    """
+
+    request = models.OneToOneField("access_requests.AccessRequest", on_delete=models.CASCADE, primary_key=True, related_name="delay")
+    requires_matching = models.BooleanField(default=False)
+    state = models.CharField(max_length=32, choices=State.choices)
+    submitted_at = models.DateTimeField(db_index=True)
+    delivered_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    last_event_at = models.DateTimeField()
+    deadline = models.DateField()
+    elapsed_days = models.FloatField()
+    applicant_days = models.FloatField()
+    days_submitted = models.FloatField(default=0.0)
+    days_cesrees_review = models.FloatField(default=0.0)
+    days_cnil_review = models.FloatField(default=0.0)
+    days_contracting = models.FloatField(default=0.0)
+    days_matching = models.FloatField(default=0.0)
+    days_extraction = models.FloatField(default=0.0)
+    days_awaiting_applicant = models.FloatField(default=0.0)
+    # The open stay (blank once the request ended) and, while waiting on the applicant,
+    # the stage it was paused from.
+    current_stage = models.CharField(max_length=32, blank=True)
+    current_since = models.DateTimeField(null=True, blank=True)
+    paused_stage = models.CharField(max_length=32, blank=True)
+    current_due_date = models.DateField(null=True, blank=True)
+    target_met = models.BooleanField(null=True)
+    status = models.CharField(max_length=16, db_index=True)
+    forecast_at = models.DateTimeField(null=True, blank=True)
+    # Every stage visit with its statutory clock: [{stage, start, end, days, due_date,
+    # tacit_decision, tacit_effect_date}], instants in ISO 8601.
+    visits = models.JSONField(default=list)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "access_requests_requestdelay"  # moved from access_requests, table kept
+        verbose_name = _("délai d'une demande")
+        verbose_name_plural = _("délais des demandes")
+        indexes = [models.Index(fields=["requires_matching", "delivered_at"], name="delay_target_delivered_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.request_id}: {self.status}"
+
+
+class DelayBaseline(models.Model):
+    """Median stage durations of delivered target requests, for forecasts.
+
+    Kept in one row so that recomputing one request does not aggregate the whole table
+    (its cost depends on its own events only). Refreshed nightly and after imports.
+    """
+
+    key = models.CharField(max_length=32, primary_key=True, default="target")
+    medians = models.JSONField(default=dict)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "access_requests_delaybaseline"  # moved from access_requests, table kept
+
+    def __str__(self) -> str:
+        return f"{self.key} @ {self.computed_at:%Y-%m-%d}"

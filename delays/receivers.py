@@ -1,0 +1,21 @@
+"""After a committed change of a request: recompute its delay row in the background."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.dispatch import receiver
+
+from access_requests.signals import request_committed, requests_imported
+from delays import materialise, tasks
+from hdh_access.lib.broker import enqueue
+
+
+@receiver(request_committed, dispatch_uid="delays.recompute_after_commit")
+def recompute_after_commit(sender: Any, *, request_id: int, **kwargs: Any) -> None:
+    enqueue(tasks.recompute_request_delay, request_id)
+
+
+@receiver(requests_imported, dispatch_uid="delays.materialise_imported")
+def materialise_imported(sender: Any, *, request_ids: list[int], **kwargs: Any) -> None:
+    materialise.materialise_requests(request_ids)

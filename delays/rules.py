@@ -1,0 +1,569 @@
+"""Delay rules for access requests: pure computation on plain data.
+
+This module is deliberately free of Django (no ORM, no settings) so that the
+rules can be tested with plain tuples. Callers load a request's event log,
+turn it into ``(to_state, at)`` pairs and call :func:`compute_delay`.
+
+What the rules measure (see docs DOMAIN.md):
+
+* the clock starts at the **first** entry into ``submitted`` and stops at the
+  first entry into ``delivered`` (data available), or at the first
+  ``rejected`` / ``withdrawn`` / ``closed`` event for a dossier that ended
+  without delivery; an open dossier is measured up to ``as_of``;
+* elapsed time is split per stage, and the time spent waiting on the
+  applicant (``awaiting_applicant``) is reported apart, so that it is never
+  counted as institution time;
+* the target is a number of calendar months counted from the Paris calendar
+  date of submission (CPC art. 641), not a number of days;
+* statutory clocks (completeness, CESREES, CNIL) give a due date per stage
+  visit and, separately, the date a tacit decision takes effect.
+
+Durations are exact elapsed time (seconds / 86400), so a stage spanning a
+daylight-saving night is one hour shorter or longer than its wall-clock span.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import TypedDict
+
+from hdh_access.lib.dates import add_months, add_working_days, days_between, paris_date, roll_to_working_day
+
+# --- State codes (must match the model's TextChoices values) ---------------
+
+DRAFT = "draft"
+SUBMITTED = "submitted"
+AWAITING_APPLICANT = "awaiting_applicant"
+CESREES_REVIEW = "cesrees_review"
+CNIL_REVIEW = "cnil_review"
+CONTRACTING = "contracting"
+MATCHING = "matching"
+EXTRACTION = "extraction"
+DELIVERED = "delivered"
+REJECTED = "rejected"
+WITHDRAWN = "withdrawn"
+CLOSED = "closed"
+
+STATES: tuple[str, ...] = (
+    DRAFT,
+    SUBMITTED,
+    AWAITING_APPLICANT,
+    CESREES_REVIEW,
+    CNIL_REVIEW,
+    CONTRACTING,
+    MATCHING,
+    EXTRACTION,
+    DELIVERED,
+    REJECTED,
+    WITHDRAWN,
+    CLOSED,
+)
+
+#: States whose time is "stage time", in reporting order.
+STAGES: tuple[str, ...] = (
+    SUBMITTED,
+    CESREES_REVIEW,
+    CNIL_REVIEW,
+    CONTRACTING,
+    MATCHING,
+    EXTRACTION,
+    AWAITING_APPLICANT,
+)
+
+#: The standard route, used to forecast the stages still ahead. Matching is
+#: skipped for requests that do not need it.
+STANDARD_PATH: tuple[str, ...] = (
+    SUBMITTED,
+    CESREES_REVIEW,
+    CNIL_REVIEW,
+    CONTRACTING,
+    MATCHING,
+    EXTRACTION,
+)
+
+#: The first entry into any of these stops the delay clock.
+ENDING_STATES: frozenset[str] = frozenset({DELIVERED, REJECTED, WITHDRAWN, CLOSED})
+
+# --- Statuses ---------------------------------------------------------------
+
+STATUS_MET = "met"
+STATUS_MISSED = "missed"
+STATUS_CLOSED = "closed"
+STATUS_LATE = "late"
+STATUS_AT_RISK = "at_risk"
+STATUS_ON_TRACK = "on_track"
+
+STATUSES: tuple[str, ...] = (
+    STATUS_MET,
+    STATUS_MISSED,
+    STATUS_CLOSED,
+    STATUS_LATE,
+    STATUS_AT_RISK,
+    STATUS_ON_TRACK,
+)
+
+#: Default target: the HDH 2023-2025 roadmap aims at 7 months for projects
+#: that need matching.
+DEFAULT_TARGET_MONTHS = 7
+
+# --- Tacit decisions --------------------------------------------------------
+
+TACIT_FAVOURABLE_OPINION = "favourable_opinion"
+TACIT_AUTHORISATION = "authorisation"
+
+_SECONDS_PER_DAY = 86400
+
+Event = tuple[str, datetime]
+
+
+# --- Results ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StageVisit:
+    """One continuous stay in a stage.
+
+    Consecutive events into the same state are merged into one visit (a
+    repeated event does not start a new stay). ``end`` is None for the
+    visit still open at ``as_of``; ``days`` then runs up to ``as_of``.
+    """
+
+    stage: str
+    start: datetime
+    end: datetime | None
+    days: float
+
+
+@dataclass(frozen=True, slots=True)
+class ComputedDelay:
+    """Everything the delay reports need about one submitted request.
+
+    ``ended_at`` is the instant the clock stopped: ``delivered_at`` for a
+    delivered request, the rejected/withdrawn/closed event otherwise, None
+    while the request is open. ``current_state`` is the state as of
+    ``as_of`` (e.g. ``closed`` after delivery), whereas the measures stop at
+    ``ended_at``.
+    """
+
+    submitted_at: datetime
+    delivered_at: datetime | None
+    ended_at: datetime | None
+    deadline: date
+    elapsed_days: float
+    applicant_days: float
+    institution_days: float
+    stage_days: dict[str, float]
+    stage_visits: list[StageVisit]
+    current_state: str
+    target_met: bool | None
+    status: str
+    forecast_at: datetime | None
+
+
+# --- Validation helpers -----------------------------------------------------
+
+
+def _require_aware(dt: datetime, name: str) -> None:
+    if not isinstance(dt, datetime):
+        raise TypeError(f"{name} must be a datetime, got {type(dt).__name__}")
+    if dt.tzinfo is None or dt.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware, got naive {dt!r}")
+
+
+def _validated(events: Iterable[Event]) -> list[Event]:
+    """Check states, awareness and order; return the events as a list.
+
+    Equal instants are accepted (two transitions in the same transaction),
+    going back in time is not: the caller must sort by ``at``.
+    """
+    checked: list[Event] = []
+    previous: datetime | None = None
+    for index, (state, at) in enumerate(events):
+        if state not in STATES:
+            raise ValueError(f"event {index}: unknown state {state!r}")
+        _require_aware(at, f"event {index} instant")
+        if previous is not None and at < previous:
+            raise ValueError(f"event {index}: events must be sorted by instant")
+        previous = at
+        checked.append((state, at))
+    return checked
+
+
+def _elapsed(start: datetime, end: datetime) -> timedelta:
+    # Through UTC: same-tzinfo subtraction ignores DST transitions.
+    return end.astimezone(UTC) - start.astimezone(UTC)
+
+
+# --- The delay computation --------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Segment:
+    state: str
+    start: datetime
+    end: datetime | None  # None: still open at as_of
+    duration: timedelta
+
+
+def _segments(run: list[Event], as_of: datetime) -> list[_Segment]:
+    """Cut the measured run of events into maximal same-state segments.
+
+    ``run`` starts at the first submission and, when the request ended,
+    finishes with the ending event, which opens no segment.
+    """
+    segments: list[_Segment] = []
+    for index, (state, start) in enumerate(run):
+        if state in ENDING_STATES:
+            break
+        end = run[index + 1][1] if index + 1 < len(run) else None
+        if segments and segments[-1].state == state:
+            # Repeated event into the same state: extend the current stay.
+            previous = segments[-1]
+            segments[-1] = _Segment(
+                state,
+                previous.start,
+                end,
+                _elapsed(previous.start, end if end is not None else as_of),
+            )
+            continue
+        segments.append(_Segment(state, start, end, _elapsed(start, end if end is not None else as_of)))
+    return segments
+
+
+def _forecast(
+    segments: list[_Segment],
+    totals: Mapping[str, timedelta],
+    *,
+    requires_matching: bool,
+    as_of: datetime,
+    medians: Mapping[str, float],
+    path: Sequence[str],
+) -> datetime:
+    """Projected delivery instant of an open request.
+
+    remaining = max(0, median(anchor) - total time already spent in the
+    anchor stage over all visits) + medians of the ``path`` stages after the
+    anchor (matching only when required). The anchor is the
+    current stage; while the request waits on the applicant it is the stage
+    the request was paused from, and max(0, median(awaiting_applicant) - time
+    in this pause) is added.
+    """
+
+    def median(stage: str) -> float:
+        return float(medians.get(stage) or 0.0)
+
+    current = segments[-1]
+    anchor = next(s.state for s in reversed(segments) if s.state in STANDARD_PATH)
+    spent = totals.get(anchor, timedelta()).total_seconds() / _SECONDS_PER_DAY
+    remaining = max(0.0, median(anchor) - spent)
+    if current.state == AWAITING_APPLICANT:
+        paused = current.duration.total_seconds() / _SECONDS_PER_DAY
+        remaining += max(0.0, median(AWAITING_APPLICANT) - paused)
+    anchor_rank = STANDARD_PATH.index(anchor)
+    for stage in path:
+        if STANDARD_PATH.index(stage) <= anchor_rank:
+            continue
+        if stage == MATCHING and not requires_matching:
+            continue
+        remaining += median(stage)
+    # Through UTC: adding a timedelta to a Paris datetime is wall-clock arithmetic across DST.
+    return as_of.astimezone(UTC) + timedelta(days=remaining)
+
+
+def compute_delay(
+    events: Iterable[Event],
+    *,
+    requires_matching: bool,
+    as_of: datetime,
+    medians: Mapping[str, float] | None = None,
+    target_months: int = DEFAULT_TARGET_MONTHS,
+    path: Sequence[str] = STANDARD_PATH,
+) -> ComputedDelay | None:
+    """Compute the delay measures of one request as of ``as_of``.
+
+    ``events`` are ``(to_state, at)`` pairs sorted by ``at``; events after
+    ``as_of`` are ignored so that a report can be replayed as of a past date.
+    Returns None for a request not submitted as of ``as_of``.
+
+    ``medians`` maps stage -> median days (from delivered requests of the
+    same population) and only feeds the forecast; a missing stage counts 0.
+    ``path`` is the route the forecast follows: the standard route by
+    default; pass e.g. ``(SUBMITTED, CONTRACTING, EXTRACTION)`` for a route
+    without CESREES/CNIL review (it must keep the standard-route order).
+    Status and target are computed for every request, although they are only
+    meaningful for the target population (``requires_matching``).
+    """
+    _require_aware(as_of, "as_of")
+    unknown = [stage for stage in path if stage not in STANDARD_PATH]
+    if unknown:
+        raise ValueError(f"path stages must come from STANDARD_PATH, got {unknown}")
+    timeline = [event for event in _validated(events) if event[1] <= as_of]
+    first_submission = next((index for index, (state, _) in enumerate(timeline) if state == SUBMITTED), None)
+    if first_submission is None:
+        return None
+    current_state = timeline[-1][0]
+    submitted_at = timeline[first_submission][1]
+
+    # The measured run: from the first submission to the first ending event.
+    # Anything after that (closed after delivery, a re-opening) is not delay.
+    run: list[Event] = []
+    ended_at: datetime | None = None
+    ending_state: str | None = None
+    for state, at in timeline[first_submission:]:
+        run.append((state, at))
+        if state in ENDING_STATES:
+            ended_at, ending_state = at, state
+            break
+    delivered_at = ended_at if ending_state == DELIVERED else None
+
+    segments = _segments(run, as_of)
+    totals: dict[str, timedelta] = {stage: timedelta() for stage in STAGES}
+    visits: list[StageVisit] = []
+    for segment in segments:
+        if segment.state not in totals:
+            continue  # draft after a return to draft: a gap, not stage time
+        totals[segment.state] += segment.duration
+        visits.append(
+            StageVisit(
+                segment.state,
+                segment.start,
+                segment.end,
+                segment.duration.total_seconds() / _SECONDS_PER_DAY,
+            )
+        )
+    stage_days = {stage: totals[stage].total_seconds() / _SECONDS_PER_DAY for stage in STAGES}
+
+    elapsed_days = days_between(submitted_at, ended_at if ended_at is not None else as_of)
+    applicant_days = stage_days[AWAITING_APPLICANT]
+    deadline = add_months(paris_date(submitted_at), target_months)
+
+    target_met: bool | None = None
+    forecast_at: datetime | None = None
+    if delivered_at is not None:
+        target_met = paris_date(delivered_at) <= deadline
+        status = STATUS_MET if target_met else STATUS_MISSED
+    elif ended_at is not None:
+        status = STATUS_CLOSED
+    else:
+        forecast_at = _forecast(
+            segments,
+            totals,
+            requires_matching=requires_matching,
+            as_of=as_of,
+            medians=medians or {},
+            path=path,
+        )
+        if paris_date(as_of) > deadline:
+            status = STATUS_LATE
+        elif paris_date(forecast_at) > deadline:
+            status = STATUS_AT_RISK
+        else:
+            status = STATUS_ON_TRACK
+
+    return ComputedDelay(
+        submitted_at=submitted_at,
+        delivered_at=delivered_at,
+        ended_at=ended_at,
+        deadline=deadline,
+        elapsed_days=elapsed_days,
+        applicant_days=applicant_days,
+        institution_days=elapsed_days - applicant_days,
+        stage_days=stage_days,
+        stage_visits=visits,
+        current_state=current_state,
+        target_met=target_met,
+        status=status,
+        forecast_at=forecast_at,
+    )
+
+
+# --- Aggregates (Python side; PostgreSQL computes them in SQL) --------------
+
+
+def percentile_cont(values: Iterable[float | None], q: float) -> float | None:
+    """PostgreSQL's ``percentile_cont(q) WITHIN GROUP (ORDER BY v)``.
+
+    Linear interpolation at position q * (n - 1) of the sorted values,
+    computed like PostgreSQL's float8 lerp (lo + frac * (hi - lo)). None
+    values are skipped, as SQL aggregates skip NULLs; None for no values.
+    """
+    if not 0.0 <= q <= 1.0:
+        raise ValueError(f"q must be between 0 and 1, got {q}")
+    data = sorted(float(v) for v in values if v is not None)
+    if not data:
+        return None
+    position = q * (len(data) - 1)
+    first = math.floor(position)
+    second = math.ceil(position)
+    if second == first:
+        return data[first]
+    return data[first] + (position - first) * (data[second] - data[first])
+
+
+class StageStats(TypedDict):
+    """Statistics of one stage over the requests that spent time in it."""
+
+    count: int
+    mean_days: float | None
+    median_days: float | None
+    p90_days: float | None
+
+
+def stage_statistics(
+    rows: Iterable[Mapping[str, float]],
+    *,
+    stages: Sequence[str] = STAGES,
+) -> dict[str, StageStats]:
+    """Per-stage count, mean, median and 90th percentile of days.
+
+    Each row maps stage -> days for one request (e.g. ``ComputedDelay.stage_days``).
+    A request counts for a stage only when it spent time (> 0) there, so a
+    request that skipped matching does not drag the matching median to 0.
+    Every stage of ``stages`` is in the result; statistics of a stage nobody
+    visited are None with count 0.
+    """
+    per_stage: dict[str, list[float]] = {stage: [] for stage in stages}
+    for row in rows:
+        for stage in stages:
+            days = row.get(stage)
+            if days is not None and days > 0:
+                per_stage[stage].append(float(days))
+    result: dict[str, StageStats] = {}
+    for stage, values in per_stage.items():
+        result[stage] = StageStats(
+            count=len(values),
+            mean_days=math.fsum(values) / len(values) if values else None,
+            median_days=percentile_cont(values, 0.5),
+            p90_days=percentile_cont(values, 0.9),
+        )
+    return result
+
+
+def stage_medians(stats: Mapping[str, StageStats]) -> dict[str, float]:
+    """The ``medians`` argument of :func:`compute_delay` from stage statistics."""
+    medians: dict[str, float] = {}
+    for stage, row in stats.items():
+        median = row.get("median_days")
+        if median is not None:
+            medians[stage] = float(median)
+    return medians
+
+
+def bottleneck_stage(stats: Mapping[str, StageStats]) -> str | None:
+    """The institution stage with the highest mean days, None if none has data.
+
+    ``awaiting_applicant`` is excluded: the applicant's time is not an
+    institutional bottleneck. Ties go to the earliest stage of ``stats``.
+    """
+    best: str | None = None
+    best_mean = -math.inf
+    for stage, row in stats.items():
+        mean = row.get("mean_days")
+        if stage == AWAITING_APPLICANT or mean is None:
+            continue
+        if float(mean) > best_mean:
+            best, best_mean = stage, float(mean)
+    return best
+
+
+# --- Statutory clocks ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StatutoryPeriods:
+    """Legal periods; a settings-driven instance lets another hub reuse the engine."""
+
+    completeness_working_days: int = 7  # decree 2019-536 art. 88
+    cesrees_months: int = 1  # decree art. 90-91
+    cesrees_extension_months: int = 1
+    cnil_months: int = 2
+    cnil_extension_months: int = 2
+
+
+DEFAULT_PERIODS = StatutoryPeriods()
+
+
+@dataclass(frozen=True, slots=True)
+class StatutoryClock:
+    """The legal clock of one stage visit.
+
+    Two distinct dates, never merged: ``due_date`` is the last day of the
+    period (it ends at midnight that day, after the art. 642 roll to a
+    working day), and ``tacit_effect_date`` is the day the tacit decision
+    takes effect (the day after), set only when silence has a legal effect.
+    """
+
+    stage: str
+    started_on: date
+    due_date: date
+    tacit_decision: str | None
+    tacit_effect_date: date | None
+
+    def is_overdue(self, as_of: datetime, visit_end: datetime | None = None) -> bool:
+        """Was the period exceeded?
+
+        For a visit still open at ``as_of`` (``visit_end`` None or later than
+        ``as_of``): the Paris date of ``as_of`` is after ``due_date``. For a
+        closed visit: the Paris date of its end is after ``due_date``.
+        """
+        _require_aware(as_of, "as_of")
+        if visit_end is not None:
+            _require_aware(visit_end, "visit_end")
+            if visit_end <= as_of:
+                return paris_date(visit_end) > self.due_date
+        return paris_date(as_of) > self.due_date
+
+
+def statutory_due(
+    stage: str,
+    entered_at: datetime,
+    *,
+    extended: bool = False,
+    subdiv: str | None = None,
+    cesrees_expressly_favourable: bool = False,
+    cnil_silence_is_authorisation_always: bool = False,
+    periods: StatutoryPeriods = DEFAULT_PERIODS,
+) -> StatutoryClock | None:
+    """The statutory clock of a visit to ``stage`` entered at ``entered_at``.
+
+    * ``submitted`` (completeness): 7 working days after the Paris date of
+      entry; no extension, no tacit decision (``extended`` is ignored).
+    * ``cesrees_review``: 1 month (+1 when ``extended``), rolled to a working
+      day; silence is a favourable opinion.
+    * ``cnil_review``: 2 months (+2 when renewed, ``extended``), rolled to a
+      working day; silence is an authorisation when the CESREES opinion was
+      expressly favourable, or always when the deployment setting
+      ``cnil_silence_is_authorisation_always`` says so (the rule is not
+      verified, DOMAIN.md); otherwise no tacit decision.
+    * any other stage: None, there is no legal clock.
+
+    Which entry instant to pass (first entry, or the resumption after an
+    applicant pause under a "reset" policy) is the caller's decision.
+    """
+    _require_aware(entered_at, "entered_at")
+    started_on = paris_date(entered_at)
+    tacit: str | None
+    if stage == SUBMITTED:
+        due = add_working_days(started_on, periods.completeness_working_days, subdiv)
+        tacit = None
+    elif stage == CESREES_REVIEW:
+        months = periods.cesrees_months + (periods.cesrees_extension_months if extended else 0)
+        due = roll_to_working_day(add_months(started_on, months), subdiv)
+        tacit = TACIT_FAVOURABLE_OPINION
+    elif stage == CNIL_REVIEW:
+        months = periods.cnil_months + (periods.cnil_extension_months if extended else 0)
+        due = roll_to_working_day(add_months(started_on, months), subdiv)
+        silence_authorises = cesrees_expressly_favourable or cnil_silence_is_authorisation_always
+        tacit = TACIT_AUTHORISATION if silence_authorises else None
+    else:
+        return None
+    return StatutoryClock(
+        stage=stage,
+        started_on=started_on,
+        due_date=due,
+        tacit_decision=tacit,
+        tacit_effect_date=due + timedelta(days=1) if tacit is not None else None,
+    )

@@ -1,0 +1,39 @@
+"""Domain errors with stable codes, shared by every app; hdh_access.middleware maps them to
+HTTP statuses in one place (views never catch them)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    code = "domain_error"
+    http_status = 400
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ActionNotPermitted(DomainError):
+    code = "not_permitted"
+    http_status = 403
+
+
+class ConcurrentUpdate(DomainError):
+    code = "concurrent_update"
+    http_status = 409
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    http_status = 404
+
+
+class InvalidInput(DomainError):
+    code = "invalid_input"
+    http_status = 400

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class NotificationsConfig(AppConfig):
+    name = "notifications"
+    verbose_name = _("Notifications")
+
+    def ready(self) -> None:
+        # Framework hook: connect this app's receivers of access_requests.signals and
+        # register its Celery tasks (looked up by name by hdh_access.lib.broker.enqueue).
+        from notifications import receivers, tasks  # noqa: F401
+

@@ -1,0 +1,30 @@
+"""The emails a change causes are written in its transaction; after commit, the sweep sends them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.dispatch import receiver
+
+from access_requests.signals import request_changed, request_committed
+from accounts.signals import account_email
+from hdh_access.lib.broker import enqueue
+from notifications import messages, tasks
+
+
+@receiver(request_changed, dispatch_uid="notifications.emails_of_change")
+def emails_of_change(sender: Any, *, request: Any, event: Any, **kwargs: Any) -> None:
+    messages.on_transition(request=request, event=event)
+
+
+@receiver(request_committed, dispatch_uid="notifications.send_after_commit")
+def send_after_commit(sender: Any, *, request_id: int, **kwargs: Any) -> None:
+    enqueue(tasks.send_pending_outbox)
+
+
+@receiver(account_email, dispatch_uid="notifications.account_email")
+def queue_account_email(sender: Any, *, key: str, to: str, language: str, template: str, context: dict,
+                        **kwargs: Any) -> None:
+    messages.queue_account_email(key=key, to=to, language=language, template=template, context=context)
+    transaction.on_commit(lambda: enqueue(tasks.send_pending_outbox))

@@ -1,0 +1,388 @@
+"""The weekly delay report email: where the 7-month target is being lost, every Monday.
+
+``build_content`` turns two delay reports (``delay_report.build_report`` at the instant and
+one week earlier) into what the email shows: headline figures for the target population
+(projects that need matching), the bottleneck stage, the per-stage table, the late and
+at-risk requests worst first, a chart (PNG, drawn with Pillow) and the detail as CSV.
+``queue_weekly_reports`` writes one outbox row per subscriber, keyed by recipient and ISO
+week, so a beat that fires twice or a task that runs again queues nothing more.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from dateutil.relativedelta import relativedelta
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone, translation
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+
+from access_requests.models import AccessRequest
+from access_requests.workflow import State
+from delays import rules
+from delays.report import build_report
+from hdh_access.lib.dates import paris_date
+from notifications.messages import language_of, render
+from notifications.models import OutboxMessage
+from notifications.outbox import Rendered, queue
+
+CHART_CID = "delay-chart"
+MAX_LISTED = 20  # late and at-risk requests shown in the email; all of them are in the CSV
+DAYS_PER_MONTH = 365.25 / 12
+CSV_STAGES = rules.STAGES
+
+
+# --- who ---------------------------------------------------------------------------------
+def subscribers():
+    """Active users who switched the report on and may see every request (management and
+    reviewers): the report names other organisations' requests."""
+    perm = Permission.objects.filter(content_type__app_label="access_requests", codename="view_all_requests").first()
+    allowed = Q(is_superuser=True)
+    if perm is not None:
+        allowed |= Q(groups__permissions=perm) | Q(user_permissions=perm)
+    from accounts.services import can_subscribe_to_weekly_report
+
+    candidates = (
+        get_user_model().objects.filter(is_active=True, profile__weekly_report=True).exclude(email="")
+        .filter(allowed).select_related("profile").distinct().order_by("pk")
+    )
+    # Data-holder staff read only their own datasets' requests: never the whole report.
+    return [user for user in candidates if can_subscribe_to_weekly_report(user)]
+
+
+def recipients_of(to: list[str] | None = None) -> list[tuple[str, str]]:
+    """(address, language) pairs: the subscribers, or the addresses ``to`` (in their owner's
+    language when they belong to a user)."""
+    if not to:
+        return [(user.email, language_of(user)) for user in subscribers()]
+    users = {u.email.lower(): u for u in get_user_model().objects.filter(email__in=to).select_related("profile")}
+    return [(address, language_of(users.get(address.lower()))) for address in dict.fromkeys(to)]
+
+
+def iso_week(as_of: dt.datetime) -> str:
+    year, week, _day = paris_date(as_of).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def message_key(week: str, address: str) -> str:
+    """Recipient and ISO week: one report per person and week, whatever runs how often."""
+    address = address.strip().lower()
+    key = f"weekly-report:{week}:{address}"
+    if len(key) > 200:
+        key = f"weekly-report:{week}:sha256:{hashlib.sha256(address.encode()).hexdigest()}"
+    return key
+
+
+# --- the figures -------------------------------------------------------------------------
+def quarter_start(day: dt.date) -> dt.date:
+    return dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+def quarter_label(start: dt.date) -> str:
+    return f"T{(start.month - 1) // 3 + 1} {start.year}"
+
+
+def _parse(value: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(value) if value else None
+
+
+def _period(apps: list[dict], start: dt.date, end: dt.date) -> dict:
+    """Target-population requests delivered in [start, end) (Paris dates)."""
+    rows = [a for a in apps if a["delivered_at"] and start <= paris_date(a["delivered_at"]) < end]
+    met = sum(1 for a in rows if a["target_met"])
+    elapsed = [a["elapsed_days"] for a in rows]
+    return {
+        "start": start, "end": end - dt.timedelta(days=1), "label": quarter_label(start),
+        "delivered": len(rows), "met": met,
+        "share": met / len(rows) if rows else None,
+        "mean_days": math.fsum(elapsed) / len(elapsed) if elapsed else None,
+    }
+
+
+def _delta(now, before):
+    return None if now is None or before is None else now - before
+
+
+@dataclass
+class Content:
+    as_of: dt.datetime
+    week: str
+    target_months: int
+    target_days: float
+    this_quarter: dict
+    last_quarter: dict
+    summary: dict
+    previous: dict
+    changes: dict
+    bottleneck: dict | None
+    stages: list[dict]
+    problems: list[dict]
+    problems_total: int
+    applications: list[dict] = field(repr=False)
+
+    @property
+    def week_monday(self) -> dt.date:
+        year, week = self.week.split("-W")
+        return dt.date.fromisocalendar(int(year), int(week), 1)
+
+
+def build_content(as_of: dt.datetime) -> Content:
+    """Everything the report says as of ``as_of``, compared with one week earlier."""
+    report = build_report(as_of, detail=True)
+    previous = build_report(as_of - dt.timedelta(days=7))
+    apps = []
+    for app in report["applications"]:
+        apps.append({**app, "submitted_at": _parse(app["submitted_at"]), "delivered_at": _parse(app["delivered_at"]),
+                     "deadline": dt.date.fromisoformat(app["deadline"]), "forecast_at": _parse(app["forecast_at"])})
+    target = [a for a in apps if a["requires_matching"]]
+    today = paris_date(as_of)
+    this_start = quarter_start(today)
+    last_start = this_start - relativedelta(months=3)
+    summary, before = report["summary"], previous["summary"]
+    changes = {
+        "share_points": _delta(*(None if s["share_met"] is None else s["share_met"] * 100 for s in (summary, before))),
+        "mean_days": _delta(summary["mean_access_days"], before["mean_access_days"]),
+        "late": summary["late"] - before["late"],
+        "at_risk": summary["at_risk"] - before["at_risk"],
+        "delivered": summary["delivered"] - before["delivered"],
+    }
+    bottleneck_code = summary["bottleneck_stage"]
+    stages = []
+    for code, stat in report["stages"].items():
+        stages.append({"code": code, "label": State(code).label, "applicant": code == rules.AWAITING_APPLICANT,
+                       "bottleneck": code == bottleneck_code, **stat})
+    bottleneck = next((s for s in stages if s["bottleneck"]), None)
+    problems = _problems(target, today)
+    return Content(
+        as_of=as_of, week=iso_week(as_of), target_months=report["target_months"],
+        target_days=report["target_months"] * DAYS_PER_MONTH,
+        this_quarter=_period(target, this_start, today + dt.timedelta(days=1)),
+        last_quarter=_period(target, last_start, this_start),
+        summary=summary, previous=before, changes=changes, bottleneck=bottleneck, stages=stages,
+        problems=_with_titles(problems[:MAX_LISTED]), problems_total=len(problems), applications=apps,
+    )
+
+
+def _problems(target: list[dict], today: dt.date) -> list[dict]:
+    """Late, then at-risk requests, each worst first (by days past, or forecast past, the deadline)."""
+    base = settings.SITE_URL.rstrip("/")
+    rows = []
+    for app in target:
+        if app["status"] == rules.STATUS_LATE:
+            overrun = (today - app["deadline"]).days
+        elif app["status"] == rules.STATUS_AT_RISK and app["forecast_at"] is not None:
+            overrun = (paris_date(app["forecast_at"]) - app["deadline"]).days
+        else:
+            continue
+        rows.append({
+            **app, "late": app["status"] == rules.STATUS_LATE, "overrun_days": overrun,
+            "state_label": State(app["state"]).label if app["state"] in State.values else app["state"],
+            "url": f"{base}/backoffice/requests/{app['reference']}/",
+            "forecast_date": paris_date(app["forecast_at"]) if app["forecast_at"] else None,
+            "submitted_date": paris_date(app["submitted_at"]),
+            "elapsed_months": app["elapsed_days"] / DAYS_PER_MONTH,
+        })
+    rows.sort(key=lambda r: (not r["late"], -r["overrun_days"], r["reference"]))
+    return rows
+
+
+def _with_titles(rows: list[dict]) -> list[dict]:
+    titles = dict(AccessRequest.objects.filter(reference__in=[r["reference"] for r in rows])
+                  .values_list("reference", "title"))
+    return [{**r, "title": titles.get(r["reference"], "")} for r in rows]
+
+
+# --- the attachment ----------------------------------------------------------------------
+def csv_bytes(content: Content) -> bytes:
+    """Every submitted request as of the report (the same columns as ``delay_report --format
+    csv``, plus the forecast and a link). UTF-8, comma-separated, ISO dates, days as decimals."""
+    base = settings.SITE_URL.rstrip("/")
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["reference", "state", "requires_matching", "submitted_at", "delivered_at", "deadline",
+                     "elapsed_days", "applicant_days", *(f"days_{s}" for s in CSV_STAGES), "target_met", "status",
+                     "forecast_at", "url"])
+    for app in content.applications:
+        writer.writerow([
+            app["reference"], app["state"], app["requires_matching"], app["submitted_at"].isoformat(),
+            app["delivered_at"].isoformat() if app["delivered_at"] else "", app["deadline"].isoformat(),
+            app["elapsed_days"], app["applicant_days"], *(app["stage_days"][s] for s in CSV_STAGES),
+            "" if app["target_met"] is None else app["target_met"], app["status"],
+            app["forecast_at"].isoformat() if app["forecast_at"] else "",
+            f"{base}/backoffice/requests/{app['reference']}/",
+        ])
+    return out.getvalue().encode("utf-8")
+
+
+# --- the chart ---------------------------------------------------------------------------
+_FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"))
+
+
+@lru_cache(maxsize=8)
+def _font(size: int, bold: bool = False):
+    from PIL import ImageFont
+
+    name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
+    for folder in _FONT_DIRS:
+        if (folder / name).exists():
+            return ImageFont.truetype(str(folder / name), size)
+    return ImageFont.load_default(size=size)  # Pillow's own font: no system font needed
+
+
+def _nice_step(maximum: float) -> float:
+    raw = maximum / 5 if maximum > 0 else 1
+    magnitude = 10 ** math.floor(math.log10(raw))
+    for factor in (1, 2, 2.5, 5, 10):
+        if raw <= factor * magnitude:
+            return factor * magnitude
+    return 10 * magnitude  # pragma: no cover
+
+
+def chart_png(content: Content) -> bytes:
+    """Per-stage median and 90th percentile of days (delivered target requests), as a PNG
+    drawn at twice its display size (640 px) so it stays sharp on high-density screens.
+    Labels are in the active language."""
+    from PIL import Image, ImageDraw
+
+    scale = 2
+    width = 640 * scale
+    label_w, right_pad, top = 200 * scale, 56 * scale, 40 * scale
+    row_h, bar_h = 40 * scale, 12 * scale
+    height = top + row_h * len(content.stages) + 34 * scale
+    image = Image.new("RGB", (width, height), "#ffffff")
+    draw = ImageDraw.Draw(image)
+    blue, light, grey, red, text = "#000091", "#8585f6", "#929292", "#ce0500", "#161616"
+    legend_y = 4 * scale
+    x = 0
+    for colour, label in ((blue, _("médiane")), (light, _("90e centile"))):
+        draw.rectangle((x, legend_y + 2 * scale, x + 12 * scale, legend_y + 14 * scale), fill=colour)
+        draw.text((x + 18 * scale, legend_y), label, font=_font(12 * scale), fill=text)
+        x += 18 * scale + draw.textlength(label, font=_font(12 * scale)) + 24 * scale
+    values = [v for s in content.stages for v in (s["median_days"], s["p90_days"]) if v is not None]
+    plot_x0, plot_x1 = label_w, width - right_pad
+    bottom = top + row_h * len(content.stages)
+    if not values:
+        draw.text((plot_x0, top + 10 * scale), _("Aucune demande livrée à ce jour."), font=_font(13 * scale), fill=grey)
+        return _png(image)
+    step = _nice_step(max(values))
+    axis_max = step * math.ceil(max(values) / step)
+
+    def to_x(days: float) -> float:
+        return plot_x0 + (plot_x1 - plot_x0) * days / axis_max
+
+    tick = 0.0
+    while tick <= axis_max + 1e-9:
+        gx = to_x(tick)
+        draw.line((gx, top - 4 * scale, gx, bottom), fill="#e5e5e5", width=scale)
+        label = number_format(round(tick), 0)
+        tw = draw.textlength(label, font=_font(11 * scale))
+        draw.text((gx - tw / 2, bottom + 6 * scale), label, font=_font(11 * scale), fill=grey)
+        tick += step
+    for index, stage in enumerate(content.stages):
+        y = top + index * row_h
+        colour = red if stage["bottleneck"] else (grey if stage["applicant"] else text)
+        label = str(stage["label"])
+        font = _font(12 * scale, stage["bottleneck"])
+        while draw.textlength(label, font=font) > label_w - 12 * scale and len(label) > 4:
+            label = label[:-2] + "…"
+        draw.text((0, y + row_h / 2 - 9 * scale), label, font=font, fill=colour)
+        for offset, key, fill in ((2 * scale, "median_days", blue), (2 * scale + bar_h + 2 * scale, "p90_days", light)):
+            value = stage[key]
+            if value is None:
+                continue
+            bar_fill = grey if stage["applicant"] and fill == blue else ("#c9c9c9" if stage["applicant"] else fill)
+            x1 = max(to_x(value), plot_x0 + scale)
+            draw.rectangle((plot_x0, y + offset + 4 * scale, x1, y + offset + 4 * scale + bar_h), fill=bar_fill)
+            draw.text((x1 + 4 * scale, y + offset + 3 * scale), number_format(round(value), 0),
+                      font=_font(10 * scale), fill=text)
+        if stage["median_days"] is None and stage["p90_days"] is None:
+            draw.text((plot_x0 + 8 * scale, y + row_h / 2 - 8 * scale), _("aucune donnée"), font=_font(11 * scale),
+                      fill=grey)
+    draw.line((plot_x0, top - 4 * scale, plot_x0, bottom), fill="#929292", width=scale)
+    unit = _("jours")
+    draw.text((plot_x1 + 14 * scale, bottom + 6 * scale), unit, font=_font(11 * scale), fill=grey)
+    return _png(image)
+
+
+def _png(image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+# --- the email ---------------------------------------------------------------------------
+def render_report(content: Content, *, language: str) -> tuple[Rendered, bytes, str]:
+    """(subject/text/HTML, chart PNG, CSV file name) in ``language``."""
+    with translation.override(language):
+        chart = chart_png(content)
+        filename = _("rapport-delais-%(week)s.csv") % {"week": content.week}
+    context = {
+        "c": content, "chart_cid": CHART_CID, "target_months": content.target_months,
+        "share_this": _percent(content.this_quarter["share"]), "share_all": _percent(content.summary["share_met"]), "share_last": _percent(content.last_quarter["share"]),
+        "more": content.problems_total - len(content.problems),
+        "profile_url": f"{settings.SITE_URL.rstrip('/')}/accounts/profile/",
+        "mean_months": None if content.summary["mean_access_days"] is None
+        else content.summary["mean_access_days"] / DAYS_PER_MONTH,
+        "mean_over_target": None if content.summary["mean_access_days"] is None
+        else content.summary["mean_access_days"] > content.target_days,
+    }
+    return render("weekly_report", context, language=language), chart, filename
+
+
+def _percent(share: float | None) -> float | None:
+    return None if share is None else share * 100
+
+
+@dataclass
+class QueueResult:
+    week: str
+    created: list[OutboxMessage]
+    already: int
+
+
+def queue_weekly_reports(*, as_of: dt.datetime | None = None, to: list[str] | None = None) -> QueueResult:
+    """Write this week's report for every subscriber (or the addresses ``to``), once each.
+
+    The report is computed only when at least one recipient has not had it this week.
+    """
+    as_of = as_of or timezone.now()
+    week = iso_week(as_of)
+    recipients = recipients_of(to)
+    keys = {address: message_key(week, address) for address, _language in recipients}
+    existing = set(OutboxMessage.objects.filter(key__in=keys.values()).values_list("key", flat=True))
+    todo = [(address, language) for address, language in recipients if keys[address] not in existing]
+    created: list[OutboxMessage] = []
+    if todo:
+        content = build_content(as_of)
+        attachment = csv_bytes(content)
+        by_language: dict[str, tuple[Rendered, bytes, str]] = {}
+        with transaction.atomic():
+            for address, language in todo:
+                if language not in by_language:
+                    by_language[language] = render_report(content, language=language)
+                rendered, chart, filename = by_language[language]
+                row, was_created = queue(key=keys[address], to=address, language=language, rendered=rendered,
+                                         attachment=(filename, "text/csv", attachment),
+                                         inline_image=(CHART_CID, chart))
+                if was_created:
+                    created.append(row)
+    return QueueResult(week=week, created=created, already=len(recipients) - len(created))
+
+
+def preview(*, as_of: dt.datetime | None = None, languages: list[str] | None = None) -> dict[str, Rendered]:
+    """The report as it would be sent, per language, without writing anything (--dry-run)."""
+    content = build_content(as_of or timezone.now())
+    return {language: render_report(content, language=language)[0]
+            for language in (languages or [settings.LANGUAGE_CODE])}

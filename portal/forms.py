@@ -1,0 +1,121 @@
+"""Forms of the applicant portal. They validate input; the services decide and write."""
+
+from __future__ import annotations
+
+import re
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from dsfr.forms import DsfrBaseForm
+
+from access_requests.models import AttachmentKind
+from access_requests.workflow import Route, State
+from portal.selectors import catalogue
+
+LONG_TEXT = 20_000
+MAX_NAME_LENGTH = 200
+# Characters no document name needs: markup, path and shell separators, wildcards, control codes.
+HOSTILE_NAME = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
+ACCEPTED_TYPES = ".pdf,.odt,.docx,application/pdf,application/vnd.oasis.opendocument.text," \
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+class PortalForm(DsfrBaseForm):
+    """DSFR rendering; optional fields are marked (the DSFR's current recommendation)."""
+
+    def get_context(self):
+        context = forms.Form.get_context(self)
+        context["DSFR_MARK_OPTIONAL_FIELDS"] = True
+        return context
+
+
+class DatasetChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj):
+        return obj.name
+
+
+def _textarea(rows: int = 5, **attrs) -> forms.Textarea:
+    return forms.Textarea(attrs={"rows": rows, **attrs})
+
+
+class DraftForm(PortalForm):
+    title = forms.CharField(label=_("Titre du projet"), max_length=300)
+    summary = forms.CharField(
+        label=_("Résumé du projet"), required=False, max_length=LONG_TEXT, widget=_textarea(5),
+        help_text=_("Objectifs, population étudiée, résultats attendus."))
+    public_interest = forms.CharField(
+        label=_("Justification de l'intérêt public"), required=False, max_length=LONG_TEXT, widget=_textarea(5),
+        help_text=_("En quoi le projet sert l'intérêt public (santé publique, recherche, évaluation)."))
+    methodology = forms.CharField(
+        label=_("Méthodologie"), required=False, max_length=LONG_TEXT, widget=_textarea(6),
+        help_text=_("Schéma d'étude, variables, méthodes statistiques, minimisation des données."))
+    route = forms.ChoiceField(
+        label=_("Procédure"), choices=Route.choices, initial=Route.STANDARD, widget=forms.RadioSelect,
+        help_text=_("Une méthodologie de référence (MR-004) n'autorise pas l'appariement de plusieurs sources."))
+    datasets = DatasetChoiceField(
+        label=_("Bases de données demandées"), queryset=catalogue(), required=False,
+        widget=forms.CheckboxSelectMultiple)
+    brings_own_data = forms.BooleanField(
+        label=_("Nous apportons des données propres à apparier avec les bases demandées"), required=False)
+    team_members = forms.CharField(
+        label=_("Membres de l'équipe"), required=False, max_length=LONG_TEXT, widget=_textarea(4),
+        help_text=_("Une personne par ligne : nom, fonction, organisme."))
+    expected_start = forms.DateField(
+        label=_("Début souhaité du projet"), required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+
+    def clean_expected_start(self):
+        value = self.cleaned_data.get("expected_start")
+        if value and value < timezone.localdate() and value != self.initial.get("expected_start"):
+            raise forms.ValidationError(_("La date de début souhaitée ne peut pas être passée."))
+        return value
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("route") == Route.REFERENCE_METHODOLOGY and (
+            len(cleaned.get("datasets") or []) > 1 or cleaned.get("brings_own_data")
+        ):
+            self.add_error("route", _("Une méthodologie de référence ne permet pas d'apparier plusieurs sources : "
+                                      "choisissez la procédure standard ou une seule base sans données propres."))
+        return cleaned
+
+
+class AttachmentForm(PortalForm):
+    kind = forms.ChoiceField(label=_("Type de pièce"), choices=AttachmentKind.choices)
+    file = forms.FileField(
+        label=_("Fichier"), allow_empty_file=True,
+        help_text=_("PDF, ODT ou DOCX, 20 Mo au plus. Le type est vérifié d'après le contenu du fichier."),
+        widget=forms.FileInput(attrs={"accept": ACCEPTED_TYPES}))
+
+    def clean_file(self):
+        uploaded = self.cleaned_data["file"]
+        name = uploaded.name or ""
+        if len(name) > MAX_NAME_LENGTH or name.startswith(".") or HOSTILE_NAME.search(name):
+            raise forms.ValidationError(_(
+                "Le nom du fichier n'est pas accepté (caractères < > : \" / \\ | ? *, caractères de contrôle, "
+                "nom caché ou de plus de 200 caractères) : renommez le fichier, puis déposez-le de nouveau."))
+        return uploaded
+
+
+class _ExpectedStateForm(PortalForm):
+    """Carries the state the user saw, so a service refuses to act on a state changed since."""
+
+    expected_state = forms.ChoiceField(choices=State.choices, widget=forms.HiddenInput)
+
+
+class SubmitForm(_ExpectedStateForm):
+    certify = forms.BooleanField(
+        label=_("Je certifie que les informations et les pièces du dossier sont exactes et complètes."),
+        error_messages={"required": _("Cochez la case de certification pour déposer la demande.")})
+
+
+class AnswerForm(_ExpectedStateForm):
+    answer = forms.CharField(
+        label=_("Votre réponse"), max_length=LONG_TEXT, widget=_textarea(6),
+        help_text=_("Si la réponse demande des documents, ajoutez-les d'abord dans « Pièces du dossier »."),
+        error_messages={"required": _("Rédigez votre réponse avant de l'envoyer.")})
+
+
+class WithdrawForm(_ExpectedStateForm):
+    reason = forms.CharField(label=_("Motif du retrait"), required=False, max_length=2000, widget=_textarea(3))

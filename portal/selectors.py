@@ -1,0 +1,421 @@
+"""Reads of the applicant portal: which requests a user sees, and what their pages show.
+
+Visibility: an applicant sees the requests of their organisation (the data controller), and
+any request they lead themselves. Everything else is a 404 for them. List pages run a constant
+number of queries; the delay figures come from the materialised ``RequestDelay`` row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db.models import Case, Prefetch, Q, QuerySet, Value, When
+from django.db.models.functions import Coalesce
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from access_requests.completeness import completeness_problems  # noqa: F401 - the portal's checklist
+from access_requests.models import AccessRequest, Attachment, AttachmentKind, CesreesOpinion, Event
+from access_requests.workflow import TERMINAL_STATES, TRANSITIONS, WITHDRAWABLE_STATES, Role, Route, State
+from catalog.models import Dataset
+from catalog.selectors import dataset_list
+from delays.models import RequestDelay
+from delays.rules import STATUS_LATE
+from hdh_access.lib.dates import paris_date
+
+EDITABLE_STATES = frozenset({State.DRAFT, State.AWAITING_APPLICANT})
+AWAITING_APPLICANT_STATES = (State.DRAFT, State.AWAITING_APPLICANT)
+ENDED_STATES = (State.DELIVERED, *TERMINAL_STATES)
+REQUIRED_ATTACHMENTS = (AttachmentKind.PROTOCOL, AttachmentKind.DATA_MANAGEMENT_PLAN)
+
+# Delay statuses as the applicant reads them, with the DSFR badge that shows them.
+STATUS_LABELS = {
+    "on_track": (gettext_lazy("Dans les temps"), "success"),
+    "at_risk": (gettext_lazy("À risque"), "warning"),
+    "late": (gettext_lazy("En retard"), "error"),
+    "met": (gettext_lazy("Objectif tenu"), "success"),
+    "missed": (gettext_lazy("Objectif manqué"), "error"),
+    "closed": (gettext_lazy("Terminée sans mise à disposition"), "info"),
+}
+# Each event as the applicant reads it: what happened, in the past tense.
+ACTION_LABELS = {
+    "create": gettext_lazy("Brouillon créé"),
+    "import": gettext_lazy("Dossier repris de l'historique"),
+    "submit": gettext_lazy("Demande déposée"),
+    "withdraw": gettext_lazy("Demande retirée"),
+    "request_information": gettext_lazy("Compléments demandés"),
+    "resume": gettext_lazy("Réponse du demandeur envoyée"),
+    "forward_to_cesrees": gettext_lazy("Dossier déclaré complet et transmis au CESREES"),
+    "approve_without_review": gettext_lazy("Dossier validé sans examen (méthodologie de référence ou accès simplifié)"),
+    "reject": gettext_lazy("Demande refusée"),
+    "record_cesrees_opinion": gettext_lazy("Avis du CESREES rendu"),
+    "authorise": gettext_lazy("Autorisation de la CNIL délivrée"),
+    "start_matching": gettext_lazy("Convention signée : appariement lancé"),
+    "start_extraction": gettext_lazy("Extraction des données lancée"),
+    "deliver": gettext_lazy("Données mises à disposition"),
+    "close": gettext_lazy("Projet clôturé"),
+    "extend_review": gettext_lazy("Délai de l'étape prolongé"),
+}
+TACIT_LABELS = {
+    "favourable_opinion": gettext_lazy("avis favorable"),
+    "authorisation": gettext_lazy("autorisation"),
+}
+
+
+# --- visibility ------------------------------------------------------------------------------
+def requests_for_applicant(user) -> QuerySet[AccessRequest]:
+    """The requests ``user`` sees in the portal: their organisation's, and their own."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return AccessRequest.objects.none()
+    visible = Q(applicant_id=user.pk)
+    organisation_id = _organisation_id(user)
+    if organisation_id is not None:
+        visible |= Q(organisation_id=organisation_id)
+    return AccessRequest.objects.filter(visible)
+
+
+def _organisation_id(user) -> int | None:
+    from accounts.models import Profile
+
+    try:
+        return user.profile.organisation_id
+    except (AttributeError, Profile.DoesNotExist):
+        return None
+
+
+def request_list(user) -> QuerySet[AccessRequest]:
+    """The portal's list: one query per page, delay figures joined."""
+    return (
+        requests_for_applicant(user)
+        .select_related("delay", "organisation")
+        # What waits on the applicant first, then what is under way, then what has ended; within
+        # each, the latest move first (the last event once submitted, the last edit of a draft).
+        .order_by(
+            Case(When(state__in=AWAITING_APPLICANT_STATES, then=Value(0)),
+                 When(state__in=ENDED_STATES, then=Value(2)), default=Value(1)),
+            Coalesce("delay__last_event_at", "updated_at").desc(), "-pk")
+    )
+
+
+def request_for_page(user, reference: str) -> AccessRequest:
+    """One visible request with what its page shows, or 404."""
+    queryset = requests_for_applicant(user).select_related("delay", "organisation", "applicant").prefetch_related(
+        Prefetch("datasets", queryset=dataset_list()),
+        Prefetch("attachments", queryset=Attachment.objects.select_related("uploaded_by").order_by("uploaded_at", "pk")),
+        Prefetch("events", queryset=Event.objects.order_by("at", "pk")),
+    )
+    try:
+        return queryset.get(reference=reference)
+    except AccessRequest.DoesNotExist:
+        raise Http404(_("Demande introuvable.")) from None
+
+
+def request_for_action(user, reference: str) -> AccessRequest:
+    """One visible request, without its page's relations (for form posts), or 404."""
+    try:
+        return requests_for_applicant(user).get(reference=reference)
+    except AccessRequest.DoesNotExist:
+        raise Http404(_("Demande introuvable.")) from None
+
+
+def attachment_for_download(user, attachment_id: int) -> Attachment:
+    """An attachment of a request of the user's organisation, or 404.
+
+    Reviewers download through the back office, which applies their own visibility (no drafts,
+    data holders limited to their datasets).
+    """
+    try:
+        return Attachment.objects.select_related("request").get(
+            pk=attachment_id, request__in=requests_for_applicant(user))
+    except Attachment.DoesNotExist:
+        raise Http404(_("Pièce introuvable.")) from None
+
+
+def attachment_for_removal(user, attachment_id: int) -> Attachment:
+    try:
+        return Attachment.objects.select_related("request").get(
+            pk=attachment_id, request__in=requests_for_applicant(user))
+    except Attachment.DoesNotExist:
+        raise Http404(_("Pièce introuvable.")) from None
+
+
+def catalogue() -> QuerySet[Dataset]:
+    return dataset_list()
+
+
+# --- completeness ----------------------------------------------------------------------------
+# --- delays as of now ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DelayFigures:
+    """A request's delay figures evaluated now (an open stay grows since the row was computed)."""
+
+    submitted_at: dt.datetime
+    ended_at: dt.datetime | None
+    delivered_at: dt.datetime | None
+    elapsed_days: float
+    applicant_days: float
+    deadline: dt.date
+    forecast_at: dt.datetime | None
+    status: str
+    current_stage: str
+    current_since: dt.datetime | None
+    current_due_date: dt.date | None
+    paused_stage: str
+    requires_matching: bool
+
+    @property
+    def institution_days(self) -> float:
+        return max(self.elapsed_days - self.applicant_days, 0.0)
+
+    @property
+    def status_label(self) -> str:
+        return str(STATUS_LABELS.get(self.status, (self.status, "info"))[0])
+
+    @property
+    def status_badge(self) -> str:
+        return STATUS_LABELS.get(self.status, ("", "info"))[1]
+
+    @property
+    def is_open(self) -> bool:
+        return self.ended_at is None
+
+    @property
+    def days_left(self) -> int | None:
+        if not self.is_open:
+            return None
+        return (self.deadline - paris_date(timezone.now())).days
+
+    @property
+    def days_overdue(self) -> int:
+        left = self.days_left
+        return -left if left is not None and left < 0 else 0
+
+
+def delay_figures(request: AccessRequest, *, now: dt.datetime | None = None) -> DelayFigures | None:
+    """The figures of ``request`` from its materialised row (None before submission)."""
+    try:
+        row: RequestDelay = request.delay
+    except RequestDelay.DoesNotExist:
+        return None
+    now = now or timezone.now()
+    elapsed, applicant, status = row.elapsed_days, row.applicant_days, row.status
+    if row.ended_at is None:
+        delta = max((now - row.computed_at).total_seconds() / 86400, 0.0)
+        elapsed += delta
+        if row.current_stage == State.AWAITING_APPLICANT:
+            applicant += delta
+        if paris_date(now) > row.deadline:
+            status = STATUS_LATE
+    return DelayFigures(
+        submitted_at=row.submitted_at, ended_at=row.ended_at, delivered_at=row.delivered_at,
+        elapsed_days=elapsed, applicant_days=applicant, deadline=row.deadline, forecast_at=row.forecast_at,
+        status=status, current_stage=row.current_stage, current_since=row.current_since,
+        current_due_date=row.current_due_date, paused_stage=row.paused_stage,
+        requires_matching=row.requires_matching,
+    )
+
+
+def state_label(state: str) -> str:
+    return str(State(state).label) if state in State.values else state
+
+
+@dataclass(frozen=True)
+class ListRow:
+    request: AccessRequest
+    figures: DelayFigures | None
+
+    @property
+    def awaits_applicant(self) -> bool:
+        return self.request.state in (State.DRAFT, State.AWAITING_APPLICANT)
+
+
+def list_rows(requests) -> list[ListRow]:
+    now = timezone.now()
+    return [ListRow(request=r, figures=delay_figures(r, now=now)) for r in requests]
+
+
+# --- the request's page ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class StageVisitRow:
+    stage: str
+    label: str
+    start: dt.datetime
+    end: dt.datetime | None
+    days: float
+    due_date: dt.date | None
+    tacit_label: str
+    tacit_effect_date: dt.date | None
+    overdue: bool
+    applicant_time: bool
+
+    @property
+    def is_current(self) -> bool:
+        return self.end is None
+
+
+def stage_visits(request: AccessRequest, figures: DelayFigures | None, *, now: dt.datetime | None = None) -> list[StageVisitRow]:
+    """Each stay in a stage (from the delay engine) with its statutory clock."""
+    if figures is None:
+        return []
+    now = now or timezone.now()
+    rows = []
+    for visit in request.delay.visits:
+        start = dt.datetime.fromisoformat(visit["start"])
+        end = dt.datetime.fromisoformat(visit["end"]) if visit.get("end") else None
+        days = float(visit.get("days") or 0.0)
+        if end is None:
+            days = (now - start).total_seconds() / 86400
+        due = dt.date.fromisoformat(visit["due_date"]) if visit.get("due_date") else None
+        effect = dt.date.fromisoformat(visit["tacit_effect_date"]) if visit.get("tacit_effect_date") else None
+        finished = paris_date(end) if end else paris_date(now)
+        rows.append(StageVisitRow(
+            stage=visit["stage"], label=state_label(visit["stage"]), start=start, end=end, days=max(days, 0.0),
+            due_date=due, tacit_label=str(TACIT_LABELS.get(visit.get("tacit_decision") or "", "")),
+            tacit_effect_date=effect, overdue=bool(due and finished > due),
+            applicant_time=visit["stage"] == State.AWAITING_APPLICANT,
+        ))
+    return rows
+
+
+@dataclass(frozen=True)
+class StageTotal:
+    stage: str
+    label: str
+    days: float
+    share: float  # of the elapsed time, 0..100
+
+
+def stage_totals(visits: list[StageVisitRow], figures: DelayFigures | None) -> list[StageTotal]:
+    """Time spent in each stage so far (summing repeated visits), in pathway order."""
+    if figures is None:
+        return []
+    totals: dict[str, float] = {}
+    for visit in visits:
+        totals[visit.stage] = totals.get(visit.stage, 0.0) + visit.days
+    whole = sum(totals.values()) or 1.0
+    order = [s.value for s in State]
+    return [
+        StageTotal(stage=stage, label=state_label(stage), days=days, share=round(100 * days / whole, 1))
+        for stage, days in sorted(totals.items(), key=lambda item: order.index(item[0]) if item[0] in order else 99)
+    ]
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    at: dt.datetime
+    label: str
+    from_label: str
+    to_label: str
+    role_label: str
+    comment: str
+    changes_state: bool
+    detail: str = ""
+
+
+def history(request: AccessRequest) -> list[HistoryRow]:
+    """The event log as the applicant reads it (roles, never reviewers' names)."""
+    rows = []
+    for event in request.events.all():
+        spec = TRANSITIONS.get(event.action)
+        label = ACTION_LABELS.get(event.action) or (spec.label if spec else None) or state_label(event.to_state)
+        rows.append(HistoryRow(
+            at=event.at, label=str(label), from_label=state_label(event.from_state) if event.from_state else "",
+            to_label=state_label(event.to_state), role_label=str(Role(event.role).label) if event.role in Role.values else "",
+            comment=event.comment, changes_state=event.from_state != event.to_state, detail=_event_detail(event),
+        ))
+    return rows
+
+
+def _event_detail(event: Event) -> str:
+    """What the event decided, from its payload (the CESREES opinion, the CNIL decision)."""
+    payload = event.payload or {}
+    if event.action == "record_cesrees_opinion" and payload.get("opinion") in CesreesOpinion.values:
+        return _("Avis : %(opinion)s") % {"opinion": CesreesOpinion(payload["opinion"]).label}
+    if event.action == "authorise" and payload.get("decision_number"):
+        return _("Décision n° %(number)s") % {"number": payload["decision_number"]}
+    return ""
+
+
+@dataclass(frozen=True)
+class OpenQuestion:
+    asked_at: dt.datetime
+    role_label: str
+    stage_label: str
+    question: str
+
+
+def open_question(request: AccessRequest) -> OpenQuestion | None:
+    """The information request the applicant has to answer, if the dossier waits on them."""
+    if request.state != State.AWAITING_APPLICANT:
+        return None
+    asked = [e for e in request.events.all() if e.to_state == State.AWAITING_APPLICANT]
+    if not asked:
+        return None
+    event = asked[-1]
+    question = (event.payload or {}).get("question") or event.comment
+    return OpenQuestion(
+        asked_at=event.at, role_label=str(Role(event.role).label) if event.role in Role.values else "",
+        stage_label=state_label(request.paused_from or event.from_state), question=question,
+    )
+
+
+@dataclass(frozen=True)
+class Step:
+    state: str
+    label: str
+
+
+@dataclass
+class Progress:
+    steps: list[Step] = field(default_factory=list)
+    current: int = 0  # 1-based index in steps; 0 before submission
+
+    @property
+    def total(self) -> int:
+        return len(self.steps)
+
+    @property
+    def current_label(self) -> str:
+        return self.steps[self.current - 1].label if self.current else ""
+
+    @property
+    def next_label(self) -> str:
+        return self.steps[self.current].label if 0 < self.current < len(self.steps) else ""
+
+
+def progress(request: AccessRequest) -> Progress | None:
+    """Where the dossier stands on its route (None once refused or withdrawn)."""
+    if request.state in (State.REJECTED, State.WITHDRAWN):
+        return None
+    path = [State.SUBMITTED]
+    if request.route == Route.STANDARD:
+        path += [State.CESREES_REVIEW, State.CNIL_REVIEW]
+    path += [State.CONTRACTING]
+    if request.requires_matching:
+        path += [State.MATCHING]
+    path += [State.EXTRACTION, State.DELIVERED]
+    steps = [Step(state=s, label=state_label(s)) for s in path]
+    state = request.paused_from if request.state == State.AWAITING_APPLICANT else request.state
+    if state == State.CLOSED:
+        state = State.DELIVERED
+    current = path.index(state) + 1 if state in path else 0
+    return Progress(steps=steps, current=current)
+
+
+def can_edit(request: AccessRequest) -> bool:
+    return request.state == State.DRAFT
+
+
+def can_upload(request: AccessRequest) -> bool:
+    return request.state in EDITABLE_STATES
+
+
+def can_withdraw(request: AccessRequest) -> bool:
+    return request.state in WITHDRAWABLE_STATES
+
+
+def is_finished(request: AccessRequest) -> bool:
+    return request.state in TERMINAL_STATES

@@ -1,0 +1,284 @@
+"""The applicant portal: my requests, a draft's form, a request's page and its actions.
+
+Reads go through ``selectors.portal`` (visibility: the user's organisation; anything else is a
+404), writes through ``services``. A ``DomainError`` from a service becomes an error on the form
+the user filled, re-rendered with what they typed and the error's HTTP status.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from access_requests import services
+from access_requests.exceptions import DomainError
+from access_requests.models import AccessRequest
+from access_requests.workflow import State
+from delays.materialise import current_medians
+from portal import selectors
+from portal.forms import AnswerForm, AttachmentForm, DraftForm, SubmitForm, WithdrawForm
+
+PAGE_SIZE = 20
+LIST_FILTERS = {
+    "all": None,
+    "action": selectors.AWAITING_APPLICANT_STATES,
+    "open": tuple(s for s in State.values if s not in (*selectors.AWAITING_APPLICANT_STATES, *selectors.ENDED_STATES)),
+    "ended": selectors.ENDED_STATES,
+}
+
+
+def _detail_url(access_request: AccessRequest, anchor: str = "") -> str:
+    url = reverse("portal:detail", args=[access_request.reference])
+    return f"{url}#{anchor}" if anchor else url
+
+
+# --- my requests -------------------------------------------------------------------------------
+@login_required
+@require_GET
+def request_list(request):
+    current = request.GET.get("filter", "all")
+    if current not in LIST_FILTERS:
+        current = "all"
+    queryset = selectors.request_list(request.user)
+    if LIST_FILTERS[current]:
+        queryset = queryset.filter(state__in=LIST_FILTERS[current])
+    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    filters = [
+        ("all", _("Toutes")), ("action", _("Action attendue de votre part")),
+        ("open", _("En cours d'instruction")), ("ended", _("Terminées")),
+    ]
+    return render(request, "portal/list.html", {
+        "page": page, "rows": selectors.list_rows(page.object_list), "filters": filters, "current_filter": current,
+    })
+
+
+# --- drafts ------------------------------------------------------------------------------------
+def _draft_texts(cleaned: dict) -> dict:
+    return {name: cleaned.get(name) or "" for name in ("public_interest", "methodology", "team_members")}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def request_create(request):
+    form = DraftForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                with transaction.atomic():
+                    created = services.create_draft(
+                        actor=request.user, title=data["title"], summary=data["summary"], datasets=data["datasets"],
+                        route=data["route"], brings_own_data=data["brings_own_data"])
+                    services.update_draft(request_id=created.pk, actor=request.user,
+                                          expected_start=data["expected_start"], **_draft_texts(data))
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+                status = exc.http_status
+            else:
+                messages.success(request, _("Brouillon %(reference)s enregistré. Ajoutez les pièces du dossier, puis "
+                                            "déposez la demande.") % {"reference": created.reference})
+                return redirect(_detail_url(created, "pieces"))
+    return render(request, "portal/form.html", {"form": form, "access_request": None}, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def request_edit(request, reference: str):
+    access_request = selectors.request_for_page(request.user, reference)
+    if request.method == "GET" and not selectors.can_edit(access_request):
+        messages.info(request, _("Cette demande est déposée : son contenu ne se modifie plus."))
+        return redirect(_detail_url(access_request))
+    initial = {
+        "title": access_request.title, "summary": access_request.summary,
+        "public_interest": access_request.public_interest, "methodology": access_request.methodology,
+        "route": access_request.route, "datasets": list(access_request.datasets.all()),
+        "brings_own_data": access_request.brings_own_data, "team_members": access_request.team_members,
+        "expected_start": access_request.expected_start,
+    }
+    form = DraftForm(request.POST or None, initial=initial)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.update_draft(
+                    request_id=access_request.pk, actor=request.user, title=data["title"], summary=data["summary"],
+                    datasets=data["datasets"], route=data["route"], brings_own_data=data["brings_own_data"],
+                    expected_start=data["expected_start"], **_draft_texts(data))
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+                status = exc.http_status
+            else:
+                messages.success(request, _("Brouillon enregistré."))
+                return redirect(_detail_url(access_request))
+    return render(request, "portal/form.html", {"form": form, "access_request": access_request}, status=status)
+
+
+# --- a request's page --------------------------------------------------------------------------
+def _render_detail(request, access_request: AccessRequest, *, status: int = 200, attachment_form=None,
+                   submit_form=None, answer_form=None, problems=None, error: str = ""):
+    figures = selectors.delay_figures(access_request)
+    visits = selectors.stage_visits(access_request, figures)
+    seen = {"expected_state": access_request.state}
+    if problems is None and access_request.state == State.DRAFT:
+        problems = selectors.completeness_problems(access_request)
+    context = {
+        "access_request": access_request,
+        "figures": figures,
+        "forecast_known": bool(figures and figures.is_open and current_medians()),
+        "visits": visits,
+        "current_visit": visits[-1] if visits and visits[-1].is_current else None,
+        "totals": selectors.stage_totals(visits, figures),
+        "history": selectors.history(access_request),
+        "question": selectors.open_question(access_request),
+        "answer_refused": answer_form is not None and access_request.state != State.AWAITING_APPLICANT,
+        "progress": selectors.progress(access_request),
+        "problems": problems or [],
+        "can_edit": selectors.can_edit(access_request),
+        "can_upload": selectors.can_upload(access_request),
+        "can_withdraw": selectors.can_withdraw(access_request),
+        "state_label": selectors.state_label(access_request.state),
+        "attachment_form": attachment_form or AttachmentForm(),
+        "submit_form": submit_form or SubmitForm(initial=seen),
+        "answer_form": answer_form or AnswerForm(initial=seen),
+        "error": error,
+    }
+    return render(request, "portal/detail.html", context, status=status)
+
+
+@login_required
+@require_GET
+def request_detail(request, reference: str):
+    return _render_detail(request, selectors.request_for_page(request.user, reference))
+
+
+@login_required
+@require_POST
+def upload(request, reference: str):
+    access_request = selectors.request_for_action(request.user, reference)
+    form = AttachmentForm(request.POST, request.FILES)
+    status = 400
+    if form.is_valid():
+        try:
+            attachment = services.add_attachment(request_id=access_request.pk, actor=request.user,
+                                                 uploaded=form.cleaned_data["file"], kind=form.cleaned_data["kind"])
+        except DomainError as exc:
+            form.add_error("file", exc.message)
+            status = exc.http_status
+        else:
+            messages.success(request, _("Pièce « %(name)s » ajoutée au dossier.") % {"name": attachment.original_name})
+            return redirect(_detail_url(access_request, "pieces"))
+    page = selectors.request_for_page(request.user, reference)
+    return _render_detail(request, page, status=status, attachment_form=form)
+
+
+@login_required
+@require_POST
+def remove_attachment(request, attachment_id: int):
+    attachment = selectors.attachment_for_removal(request.user, attachment_id)
+    reference = attachment.request.reference
+    try:
+        services.remove_attachment(attachment_id=attachment.pk, actor=request.user)
+    except DomainError as exc:
+        page = selectors.request_for_page(request.user, reference)
+        return _render_detail(request, page, status=exc.http_status, error=exc.message)
+    messages.success(request, _("Pièce « %(name)s » retirée du dossier.") % {"name": attachment.original_name})
+    return redirect(_detail_url(attachment.request, "pieces"))
+
+
+@never_cache
+@login_required
+@require_GET
+def download(request, attachment_id: int):
+    attachment = selectors.attachment_for_download(request.user, attachment_id)
+    try:
+        handle = attachment.file.open("rb")
+    except (FileNotFoundError, ValueError):
+        raise Http404(_("Le fichier de cette pièce est introuvable.")) from None
+    response = FileResponse(handle, as_attachment=True, filename=attachment.original_name,
+                            content_type=attachment.content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@login_required
+@require_POST
+def submit(request, reference: str):
+    access_request = selectors.request_for_action(request.user, reference)
+    form = SubmitForm(request.POST)
+    if not form.is_valid():
+        page = selectors.request_for_page(request.user, reference)
+        return _render_detail(request, page, status=400, submit_form=form)
+    try:
+        # The service locks the row and refuses an incomplete dossier, listing what is missing.
+        services.submit(request_id=access_request.pk, actor=request.user,
+                        expected_state=form.cleaned_data["expected_state"])
+    except DomainError as exc:
+        page = selectors.request_for_page(request.user, reference)
+        problems = exc.details.get("problems")
+        if problems:
+            return _render_detail(request, page, status=400, submit_form=form, problems=problems,
+                                  error=_("La demande est incomplète : complétez les éléments listés avant de la déposer."))
+        return _render_detail(request, page, status=exc.http_status, submit_form=form, error=exc.message)
+    messages.success(request, _("Demande %(reference)s déposée. Le secrétariat du HDH vérifie qu'elle est complète "
+                                "(7 jours ouvrés).") % {"reference": access_request.reference})
+    return redirect(_detail_url(access_request))
+
+
+@login_required
+@require_POST
+def answer(request, reference: str):
+    access_request = selectors.request_for_action(request.user, reference)
+    form = AnswerForm(request.POST)
+    status = 400
+    if form.is_valid():
+        try:
+            services.answer_information(request_id=access_request.pk, actor=request.user,
+                                        answer=form.cleaned_data["answer"],
+                                        expected_state=form.cleaned_data["expected_state"])
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+            status = exc.http_status
+        else:
+            messages.success(request, _("Réponse envoyée : l'instruction de votre demande reprend."))
+            return redirect(_detail_url(access_request))
+    page = selectors.request_for_page(request.user, reference)
+    return _render_detail(request, page, status=status, answer_form=form)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def withdraw(request, reference: str):
+    access_request = selectors.request_for_action(request.user, reference)
+    if request.method == "GET" and not selectors.can_withdraw(access_request):
+        messages.info(request, _("Cette demande ne peut plus être retirée."))
+        return redirect(_detail_url(access_request))
+    form = WithdrawForm(request.POST or None, initial={"expected_state": access_request.state})
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                services.withdraw(request_id=access_request.pk, actor=request.user,
+                                  reason=form.cleaned_data["reason"], expected_state=form.cleaned_data["expected_state"])
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+                status = exc.http_status
+            else:
+                messages.success(request, _("Demande %(reference)s retirée.") % {"reference": access_request.reference})
+                return redirect(_detail_url(access_request))
+    return render(request, "portal/withdraw.html", {
+        "access_request": access_request, "form": form, "state_label": selectors.state_label(access_request.state),
+    }, status=status)
