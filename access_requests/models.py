@@ -13,16 +13,21 @@ from django_fsm import GET_STATE, ConcurrentTransitionMixin, FSMField, transitio
 
 from access_requests.exceptions import EventLogImmutable
 from access_requests.roles import user_roles
-from access_requests.workflow import PAUSABLE_STATES, TRANSITIONS, Role, Route, State, condition_holds, roles_for
+from access_requests.workflow import (
+    PAUSABLE_STATES,
+    TRANSITIONS,
+    CesreesOpinion,
+    EventAction,
+    Role,
+    Route,
+    State,
+    condition_holds,
+    roles_for,
+)
+
+__all__ = ["AccessRequest", "Attachment", "AttachmentKind", "CesreesOpinion", "Event", "EventAction",
+           "InternalNote", "ReferenceSequence", "private_storage"]
 from catalog.models import Dataset
-
-
-class CesreesOpinion(models.TextChoices):
-    FAVOURABLE = "favourable", _("Favorable")
-    FAVOURABLE_WITH_RECOMMENDATIONS = "favourable_with_recommendations", _("Favorable avec recommandations")
-    RESERVED = "reserved", _("Réservé")
-    UNFAVOURABLE = "unfavourable", _("Défavorable")
-    TACIT = "tacit", _("Favorable (silence du comité)")
 
 
 def _fsm(name: str) -> dict:
@@ -218,7 +223,7 @@ class Event(models.Model):
     request = models.ForeignKey(AccessRequest, on_delete=models.PROTECT, related_name="events")
     from_state = models.CharField(_("état de départ"), max_length=32, choices=State.choices, blank=True)
     to_state = models.CharField(_("état d'arrivée"), max_length=32, choices=State.choices)
-    action = models.CharField(_("action"), max_length=40)
+    action = models.CharField(_("action"), max_length=40, choices=EventAction.choices)
     at = models.DateTimeField(_("instant"))
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",

@@ -47,6 +47,43 @@ class Role(models.TextChoices):
     SYSTEM = "system", _("Système")
 
 
+class CesreesOpinion(models.TextChoices):
+    FAVOURABLE = "favourable", _("Favorable")
+    FAVOURABLE_WITH_RECOMMENDATIONS = "favourable_with_recommendations", _("Favorable avec recommandations")
+    RESERVED = "reserved", _("Réservé")
+    UNFAVOURABLE = "unfavourable", _("Défavorable")
+    TACIT = "tacit", _("Favorable (silence du comité)")
+
+
+# What a person records (the tacit opinion is the committee's silence, never chosen).
+RECORDED_OPINIONS: tuple[str, ...] = tuple(v for v in CesreesOpinion.values if v != CesreesOpinion.TACIT)
+# Opinions after which the CNIL's silence is an authorisation (DOMAIN.md; see the setting
+# HDH_CNIL_SILENCE_ALWAYS_AUTHORISES).
+EXPRESSLY_FAVOURABLE_OPINIONS = frozenset({CesreesOpinion.FAVOURABLE, CesreesOpinion.FAVOURABLE_WITH_RECOMMENDATIONS})
+
+
+class EventAction(models.TextChoices):
+    """What an event row records: a transition (by its name in TRANSITIONS) or one of these."""
+
+    CREATE = "create", _("Création du brouillon")
+    IMPORT = "import", _("Reprise d'historique")
+    EXTEND_REVIEW = "extend_review", _("Prolongation du délai d'examen")
+    ASSIGN = "assign", _("Attribution à un instructeur")
+    SUBMIT = "submit", _("Déposer")
+    WITHDRAW = "withdraw", _("Retirer")
+    REQUEST_INFORMATION = "request_information", _("Demander des compléments")
+    RESUME = "resume", _("Répondre")
+    FORWARD_TO_CESREES = "forward_to_cesrees", _("Déclarer recevable et transmettre au CESREES")
+    APPROVE_WITHOUT_REVIEW = "approve_without_review", _("Valider sans examen (MR ou accès simplifié)")
+    REJECT = "reject", _("Refuser")
+    RECORD_CESREES_OPINION = "record_cesrees_opinion", _("Enregistrer l'avis du CESREES")
+    AUTHORISE = "authorise", _("Enregistrer l'autorisation CNIL")
+    START_MATCHING = "start_matching", _("Convention signée : lancer l'appariement")
+    START_EXTRACTION = "start_extraction", _("Lancer l'extraction")
+    DELIVER = "deliver", _("Mettre les données à disposition")
+    CLOSE = "close", _("Clôturer")
+
+
 TERMINAL_STATES = frozenset({State.REJECTED, State.WITHDRAWN, State.CLOSED})
 # States in which a request can be paused to wait for the applicant.
 PAUSABLE_STATES = (
@@ -77,6 +114,8 @@ STAGE_ROLES: dict[str, frozenset[str]] = {
     State.EXTRACTION: frozenset({Role.DATA_HOLDER, Role.PLATFORM}),
 }
 STAGE_OWNER = "stage_owner"  # marker in TransitionSpec.roles
+# The people who instruct a request (notes, assignment, the reviewer's page).
+REVIEWER_ROLES = frozenset({Role.SECRETARIAT, Role.CESREES, Role.CNIL, Role.DATA_HOLDER, Role.PLATFORM})
 ROUTES_WITHOUT_REVIEW = frozenset({Route.REFERENCE_METHODOLOGY, Route.SIMPLIFIED})
 
 
@@ -180,19 +219,31 @@ TRANSITIONS: dict[str, TransitionSpec] = {
 }
 
 
+def condition_refusal(
+    source: str, target: str, *, requires_matching: bool, route: str, paused_from: str
+) -> str | None:
+    """The business conditions of an edge, beyond its existence in the graph.
+
+    None when the condition holds; else why not, in words for a person (the services' error,
+    the import's line message and the back office all show this one text).
+    """
+    if source == State.SUBMITTED and target == State.CONTRACTING and route not in ROUTES_WITHOUT_REVIEW:
+        return str(_("Seules les procédures MR et d'accès simplifié passent directement au conventionnement."))
+    if source == State.CONTRACTING and target == State.MATCHING and not requires_matching:
+        return str(_("Cette demande ne nécessite pas d'appariement."))
+    if source == State.CONTRACTING and target == State.EXTRACTION and requires_matching:
+        return str(_("Cette demande nécessite un appariement avant l'extraction."))
+    if source == State.AWAITING_APPLICANT and target != State.WITHDRAWN and target != paused_from:
+        return str(_("La demande reprend à l'étape suspendue « %(state)s ».") % {"state": paused_from or "?"})
+    return None
+
+
 def condition_holds(
     source: str, target: str, *, requires_matching: bool, route: str, paused_from: str
 ) -> bool:
-    """The business conditions of an edge, beyond its existence in the graph."""
-    if source == State.SUBMITTED and target == State.CONTRACTING:
-        return route in ROUTES_WITHOUT_REVIEW
-    if source == State.CONTRACTING and target == State.MATCHING:
-        return requires_matching
-    if source == State.CONTRACTING and target == State.EXTRACTION:
-        return not requires_matching
-    if source == State.AWAITING_APPLICANT and target != State.WITHDRAWN:
-        return target == paused_from
-    return True
+    """Whether the edge's business condition holds (see ``condition_refusal``)."""
+    return condition_refusal(source, target, requires_matching=requires_matching, route=route,
+                             paused_from=paused_from) is None
 
 
 def edges() -> set[tuple[str, str]]:
@@ -232,3 +283,139 @@ def roles_for(spec: TransitionSpec, source: str) -> frozenset[str]:
     if STAGE_OWNER in spec.roles:
         return STAGE_ROLES.get(source, frozenset()) | (spec.roles - {STAGE_OWNER})
     return spec.roles
+
+
+def acting_roles(state: str) -> frozenset[str]:
+    """Who acts on a request in ``state`` (its assignable reviewers): the stage owners, for a
+    delivered request those who close it, else the secretariat."""
+    if state == State.DELIVERED:
+        return roles_for(TRANSITIONS["close"], state)
+    return STAGE_ROLES.get(state) or frozenset({Role.SECRETARIAT})
+
+
+# Whose back-office queue a request waits in, by state: the stage owners, and the platform
+# team for a delivered request (it closes it; the secretariat may too, but does not queue it).
+QUEUE_ROLES: dict[str, frozenset[str]] = {**STAGE_ROLES, State.DELIVERED: frozenset({Role.PLATFORM})}
+
+
+# --- extensions: the CESREES period is extended once, the CNIL period renewed once ---------------
+EXTENSION_ROLES: dict[str, str] = {State.CESREES_REVIEW: Role.CESREES, State.CNIL_REVIEW: Role.CNIL}
+
+
+def extension_refusal(state: str, *, already_extended: bool) -> str | None:
+    """None when the period of the stage in ``state`` may be extended now; else why not."""
+    if state not in EXTENSION_ROLES:
+        return str(_("Seuls les délais du CESREES et de la CNIL se prolongent."))
+    if already_extended:
+        return str(_("Le délai de cette étape a déjà été prolongé une fois."))
+    return None
+
+
+# --- what a person does: the actions the back office offers and the services take -----------------
+@dataclass(frozen=True)
+class Facts:
+    """What the pathway's rules need to know of a request (no ORM here)."""
+
+    state: str
+    route: str = Route.STANDARD
+    requires_matching: bool = False
+    paused_from: str = ""
+    # Why the datasets do not fit the request's route without committee review ("" when they
+    # do, or for the standard route): see ``route_misfit``.
+    route_misfit: str = ""
+    cesrees_extended: bool = False
+    cnil_extended: bool = False
+
+
+# The actions in the order a reviewer's page lists them.
+ACTIONS: tuple[str, ...] = (
+    "approve_without_review", "forward_to_cesrees", "request_information", "record_cesrees_opinion",
+    "record_cnil_decision", "extend_review", "record_contract_signed", "record_matching_done", "deliver",
+    "close", "reject", "withdraw",
+)
+
+
+def action_transition(action: str, facts: Facts) -> str | None:
+    """The transition ``action`` fires for a request in ``facts`` (None: extend_review, no move)."""
+    if action == "record_contract_signed":
+        return "start_matching" if facts.requires_matching else "start_extraction"
+    if action == "record_matching_done":
+        return "start_extraction"
+    if action == "record_cnil_decision":
+        return "authorise"  # or the refusal ("reject" from the CNIL stage)
+    if action == "extend_review":
+        return None
+    return action
+
+
+def action_refusal(action: str, facts: Facts) -> str | None:
+    """Rules of an action beyond its transition's edge, condition and roles; None when it may go on."""
+    if action == "approve_without_review" and facts.route_misfit:
+        return facts.route_misfit
+    if action == "reject" and facts.state == State.CNIL_REVIEW:
+        return str(_("Un refus de la CNIL s'enregistre avec sa décision (numéro et date) : "
+                     "enregistrez la décision de la CNIL."))
+    if action == "record_matching_done" and facts.state != State.MATCHING:
+        return str(_("Seul un appariement en cours se déclare terminé."))
+    if action == "record_cnil_decision" and facts.state != State.CNIL_REVIEW:
+        return str(_("Une décision de la CNIL ne s'enregistre qu'à l'étape CNIL."))
+    if action == "extend_review":
+        extended = facts.cesrees_extended if facts.state == State.CESREES_REVIEW else facts.cnil_extended
+        return extension_refusal(facts.state, already_extended=extended)
+    return None
+
+
+def action_roles(action: str, facts: Facts) -> frozenset[str]:
+    """The roles that may take ``action`` on a request in ``facts``."""
+    if action == "extend_review":
+        role = EXTENSION_ROLES.get(facts.state)
+        return frozenset({role}) if role else frozenset()
+    name = action_transition(action, facts)
+    return roles_for(TRANSITIONS[name], facts.state) if name else frozenset()
+
+
+def action_allowed(action: str, facts: Facts, roles: frozenset[str] | set[str]) -> bool:
+    """Whether someone holding ``roles`` may take ``action`` now: what the services accept."""
+    if not (set(roles) & action_roles(action, facts)) or action_refusal(action, facts) is not None:
+        return False
+    name = action_transition(action, facts)
+    if name is None:
+        return True
+    spec = TRANSITIONS[name]
+    if facts.state not in spec.sources:
+        return False
+    target = spec.target or facts.paused_from
+    return condition_holds(facts.state, target, requires_matching=facts.requires_matching, route=facts.route,
+                           paused_from=facts.paused_from)
+
+
+def available_actions(facts: Facts, roles: frozenset[str] | set[str]) -> list[str]:
+    """The actions someone holding ``roles`` may take now, in page order.
+
+    One path is offered out of completeness: a request whose route skips the committees (and
+    whose datasets fit it) is validated without review rather than sent to the CESREES.
+    """
+    actions = [action for action in ACTIONS if action_allowed(action, facts, roles)]
+    if "approve_without_review" in actions and "forward_to_cesrees" in actions:
+        actions.remove("forward_to_cesrees")
+    return actions
+
+
+SIMPLIFIED_ACCESS_DATASETS = frozenset({"esnd"})
+
+
+def route_misfit(route: str, *, dataset_codes: frozenset[str] | set[str], brings_own_data: bool,
+                 requires_matching: bool) -> str:
+    """Why the datasets do not fit ``route`` without committee review, or "".
+
+    Simplified access is for the SNDS sample (ESND) alone; a reference methodology (MR-004
+    forbids linking sources) cannot serve a project that needs matching. Such a request goes
+    through the standard route (forward_to_cesrees) instead.
+    """
+    if route == Route.SIMPLIFIED and (set(dataset_codes) != SIMPLIFIED_ACCESS_DATASETS or brings_own_data):
+        return str(_("L'accès simplifié ne concerne que l'échantillon du SNDS (ESND), sans autre source : "
+                     "transmettez la demande au CESREES."))
+    if route == Route.REFERENCE_METHODOLOGY and requires_matching:
+        return str(_("Une méthodologie de référence ne permet pas d'apparier plusieurs sources : "
+                     "transmettez la demande au CESREES."))
+    return ""

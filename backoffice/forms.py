@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from access_requests import services
 from access_requests.models import CesreesOpinion
-from access_requests.workflow import Route, State
+from access_requests.workflow import RECORDED_OPINIONS, REVIEWER_ROLES, Route, State
 from backoffice.selectors import Badge, QueueFilters, Scope
 from catalog.models import DataHolder
 from catalog.selectors import dataset_list
@@ -149,7 +149,7 @@ class ActionForm(forms.Form):
     def perform(self, *, request_id: int, actor):
         service = getattr(services, self.service_name)
         return service(request_id=request_id, actor=actor, expected_state=self.cleaned_data["expected_state"],
-                       **self.service_kwargs())
+                       acting_as=REVIEWER_ROLES, **self.service_kwargs())
 
 
 COMMENT_LABEL = _("Commentaire (facultatif)")
@@ -235,7 +235,7 @@ class CesreesOpinionForm(ActionForm):
     help_text = _("Le dossier passe à la CNIL. Sans avis dans le délai, l'avis est réputé favorable.")
 
     opinion = forms.ChoiceField(label=_("Avis"), widget=forms.RadioSelect, choices=[
-        (v, label) for v, label in CesreesOpinion.choices if v != CesreesOpinion.TACIT])
+        (v, CesreesOpinion(v).label) for v in RECORDED_OPINIONS])
     comment = _comment(_("Recommandations ou motifs"),
                        help_text=_("Obligatoire sauf pour un avis favorable sans recommandation."))
 

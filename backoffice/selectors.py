@@ -8,7 +8,7 @@ Visibility rules:
   for the datasets of their own holder (``Profile.data_holder``); every other reviewer and
   management see every submitted request; drafts belong to the applicant and are never shown;
 * a queue holds the requests whose current state is a stage the user's role owns
-  (``workflow.STAGE_ROLES``, plus ``delivered`` for the platform team, which closes it);
+  (``workflow.QUEUE_ROLES``: the stage owners, and the platform team for a delivered request);
   management and superusers see every request in progress (submitted and not yet delivered).
 
 Every function returns querysets or plain data with their joins done here, so a list page runs
@@ -21,23 +21,24 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from access_requests import services
-from access_requests.models import AccessRequest, CesreesOpinion, Event
+from access_requests.models import AccessRequest, Event
 from access_requests.roles import ROLE_PERMISSIONS
 from access_requests.workflow import (
     PAUSABLE_STATES,
-    ROUTES_WITHOUT_REVIEW,
-    STAGE_ROLES,
+    QUEUE_ROLES,
+    REVIEWER_ROLES,
     TERMINAL_STATES,
-    TRANSITIONS,
-    WITHDRAWABLE_STATES,
+    EventAction,
     Role,
     State,
-    roles_for,
+    acting_roles,
+    available_actions,
 )
 from delays.models import RequestDelay
 from hdh_access.lib.dates import add_working_days, paris_date, start_of_paris_day
@@ -103,9 +104,7 @@ def queue_states(user) -> tuple[str, ...] | None:
     roles = staff_roles(user)
     if Role.ADMINISTRATOR in roles or not (roles & set(ACTING_ROLES)):
         return None
-    states = [state for state, owners in STAGE_ROLES.items() if owners & roles]
-    if Role.PLATFORM in roles:
-        states.append(State.DELIVERED)
+    states = [state for state, owners in QUEUE_ROLES.items() if owners & roles]
     return tuple(s for s in OPEN_STATES if s in states)
 
 
@@ -125,7 +124,7 @@ def visible_requests(user) -> QuerySet[AccessRequest]:
     return qs
 
 
-DATA_HOLDER_STATES: tuple[str, ...] = tuple(state for state, owners in STAGE_ROLES.items() if Role.DATA_HOLDER in owners)
+DATA_HOLDER_STATES: tuple[str, ...] = tuple(state for state, owners in QUEUE_ROLES.items() if Role.DATA_HOLDER in owners)
 
 
 def queue_condition(user) -> Q:
@@ -135,9 +134,7 @@ def queue_condition(user) -> Q:
         return Q(state__in=IN_PROGRESS_STATES)
     roles = staff_roles(user)
     others = roles - {Role.DATA_HOLDER, Role.MANAGEMENT}
-    other_states = [s for s, owners in STAGE_ROLES.items() if owners & others]
-    if Role.PLATFORM in others:
-        other_states.append(State.DELIVERED)
+    other_states = [s for s, owners in QUEUE_ROLES.items() if owners & others]
     condition = Q(state__in=other_states) if other_states else Q(pk__in=[])
     if Role.DATA_HOLDER in roles:
         holder = holder_id(user)
@@ -309,62 +306,27 @@ def events_of(request: AccessRequest) -> list[Event]:
     return list(Event.objects.filter(request_id=request.pk).select_related("actor").order_by("at", "id"))
 
 
+def assignee_names(events: Iterable[Event]) -> dict[int, str]:
+    """The names of the people the assignment events of a page name (one query)."""
+    ids = {(e.payload or {}).get("assignee") for e in events if e.action == EventAction.ASSIGN} - {None}
+    return {user.pk: user.get_full_name() or user.email or user.username
+            for user in get_user_model().objects.filter(pk__in=ids)}
+
+
 def allowed_actions(request: AccessRequest, roles: Iterable[str]) -> list[str]:
-    """The back-office actions ``roles`` (user_roles on this request) may take now, in order.
+    """The back-office actions ``roles`` (user_roles on this request) may take now, in page order.
 
-    Mirrors what the services accept, so only doable actions are offered; the services check
-    again when the form is posted.
+    The workflow decides (``available_actions``), under the reviewer roles the back office acts
+    in; the services check again when the form is posted.
     """
-    roles = set(roles) - {Role.APPLICANT, Role.MANAGEMENT}
-    state = request.state
-
-    def may(name: str, source: str = state) -> bool:
-        spec = TRANSITIONS[name]
-        return source in spec.sources and bool(roles & roles_for(spec, source))
-
-    actions = []
-    if state == State.SUBMITTED:
-        # A route without review whose datasets do not fit it goes to the CESREES instead.
-        eligible = request.route in ROUTES_WITHOUT_REVIEW and not services.route_ineligibility(request)
-        if eligible and may("approve_without_review"):
-            actions.append("approve_without_review")
-        if not eligible and may("forward_to_cesrees"):
-            actions.append("forward_to_cesrees")
-    if state in PAUSABLE_STATES and may("request_information"):
-        actions.append("request_information")
-    if state == State.CESREES_REVIEW and may("record_cesrees_opinion"):
-        actions.append("record_cesrees_opinion")
-    if state == State.CNIL_REVIEW and may("authorise"):
-        actions.append("record_cnil_decision")
-    if (state == State.CESREES_REVIEW and not request.cesrees_extended and Role.CESREES in roles) or (
-            state == State.CNIL_REVIEW and not request.cnil_extended and Role.CNIL in roles):
-        actions.append("extend_review")
-    if state == State.CONTRACTING and may("start_matching" if request.requires_matching else "start_extraction"):
-        actions.append("record_contract_signed")
-    if state == State.MATCHING and may("start_extraction"):
-        actions.append("record_matching_done")
-    if state == State.EXTRACTION and may("deliver"):
-        actions.append("deliver")
-    if state == State.DELIVERED and may("close"):
-        actions.append("close")
-    if state == State.SUBMITTED and may("reject"):
-        actions.append("reject")
-    if state in WITHDRAWABLE_STATES and state != State.DRAFT and Role.SECRETARIAT in roles:
-        actions.append("withdraw")
-    return actions
+    return available_actions(services.facts_of(request), set(roles) & REVIEWER_ROLES)
 
 
 def assignable_users(request: AccessRequest):
     """Colleagues who can act on the request's current stage (or the stage it is paused from)."""
-    from django.contrib.auth import get_user_model
-
     User = get_user_model()
     stage = request.paused_from if request.state == State.AWAITING_APPLICANT else request.state
-    owners = set(STAGE_ROLES.get(stage, frozenset()))
-    if stage == State.DELIVERED:
-        owners |= {Role.PLATFORM, Role.SECRETARIAT}
-    if not owners:
-        owners = {Role.SECRETARIAT}
+    owners = set(acting_roles(stage))
     condition = Q(pk__in=[])
     for role in owners - {Role.DATA_HOLDER}:
         codename = ROLE_PERMISSIONS[role]
@@ -378,5 +340,3 @@ def assignable_users(request: AccessRequest):
     extra = [request.assignee_id] if request.assignee_id else []
     return User.objects.filter(Q(pk__in=ids) | Q(pk__in=extra)).order_by("last_name", "first_name", "email")
 
-
-OPINION_CHOICES = [(v, label) for v, label in CesreesOpinion.choices if v != CesreesOpinion.TACIT]

@@ -25,10 +25,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from access_requests import services
-from access_requests.exceptions import ActionNotPermitted, ConcurrentUpdate, DomainError, IllegalTransition
+from access_requests.exceptions import DomainError
 from access_requests.models import Attachment, CesreesOpinion
 from access_requests.roles import user_roles
-from access_requests.workflow import TRANSITIONS, Role, Route, State
+from access_requests.workflow import EventAction, Role, Route, State
 from backoffice import selectors as sel
 from backoffice.forms import (
     ACTION_FORMS,
@@ -194,12 +194,13 @@ def _render_detail(request, ar, *, status: int = 200, error: str = "", bound=Non
     if reviewer and note_form is None:
         note_form = NoteForm(auto_id="note-%s")
     events = sel.events_of(ar)
+    names = sel.assignee_names(events)
     context = {
         "ar": ar, "error": error, "action_forms": action_forms, "note_form": note_form, "assign_form": assign_form,
         "can_assign_self": reviewer and candidates is not None and any(c.pk == user.pk for c in candidates),
         "reviewer": reviewer, "read_only": not reviewer, "timeline": _timeline(delay, now),
         "clock": _clock(ar, delay, now, today), "target": _target(delay, now, today),
-        "history": [_event_row(e) for e in events], "questions": _open_question(ar, events),
+        "history": [_event_row(e, names) for e in events], "questions": _open_question(ar, events),
         "route_label": Route(ar.route).label if ar.route in Route.values else ar.route,
         "opinion_label": CesreesOpinion(ar.cesrees_opinion).label if ar.cesrees_opinion in CesreesOpinion.values else "",
         "badge_labels": BADGE_LABELS, "status_labels": STATUS_LABELS, "section": "queue",
@@ -278,18 +279,12 @@ def _target(delay, now, today) -> dict | None:
     }
 
 
-def _event_row(event) -> dict:
-    spec = TRANSITIONS.get(event.action)
-    if spec is not None:
-        label = str(spec.label)
-    elif event.action == "extend_review":
-        label = _("Prolongation du délai d'examen")
-    elif event.action == "create":
-        label = _("Création du brouillon")
-    else:
-        label = event.action
+def _event_row(event, assignee_names: dict) -> dict:
+    label = str(EventAction(event.action).label) if event.action in EventAction.values else event.action
     payload = event.payload or {}
     details = []
+    if event.action == EventAction.ASSIGN:
+        details.append(_("Attribuée à %(name)s") % {"name": assignee_names.get(payload.get("assignee"), _("personne"))})
     if payload.get("opinion"):
         opinion = payload["opinion"]
         details.append(_("Avis : %(opinion)s") % {
@@ -320,30 +315,6 @@ def _open_question(ar, events) -> str:
     return ""
 
 
-# The services accept these more widely than the back office offers them: a CNIL refusal is
-# recorded with its decision number (record_cnil_decision), and only the secretariat records a
-# withdrawal for the applicant. Every other refusal is explained by the service itself.
-STRICTER_THAN_SERVICES = frozenset({"reject", "withdraw"})
-
-
-def _refusal(ar, form, roles) -> DomainError | None:
-    """Why the page refuses an action the services would accept, or None."""
-    if form.action not in STRICTER_THAN_SERVICES or form.action in sel.allowed_actions(ar, roles):
-        return None
-    seen = form.cleaned_data["expected_state"]
-    if seen != ar.state:
-        return ConcurrentUpdate(
-            _("La demande %(reference)s est passée de « %(seen)s » à « %(current)s » entre-temps ; "
-              "rechargez-la avant d'agir.") % {
-                "reference": ar.reference, "seen": _state_label(seen), "current": _state_label(ar.state)})
-    if form.action in sel.allowed_actions(ar, ALL_ROLES | {Role.ADMINISTRATOR}):
-        return ActionNotPermitted(_("Votre rôle ne permet pas cette action sur la demande %(reference)s.") % {
-            "reference": ar.reference})
-    return IllegalTransition(reference=ar.reference, current=_state_label(ar.state),
-                             requested=_state_label(State.REJECTED if form.action == "reject" else State.WITHDRAWN),
-                             reason=_("L'action « %(action)s » n'est pas possible à cette étape.") % {"action": form.title})
-
-
 @require_POST
 @backoffice_required
 def act(request, reference: str, action: str):
@@ -358,11 +329,7 @@ def act(request, reference: str, action: str):
                 "Le formulaire est incomplet ou a été modifié : rechargez la page et recommencez."))
         return _render_detail(request, ar, status=400, bound=form,
                               error=_("Le formulaire contient des erreurs : corrigez-les et validez à nouveau."))
-    roles = user_roles(request.user, ar)
-    refusal = _refusal(ar, form, roles)
     try:
-        if refusal is not None:
-            raise refusal
         form.perform(request_id=ar.pk, actor=request.user)
     except DomainError as exc:
         fresh = _load(request, reference)

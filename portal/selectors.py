@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy
 
 from access_requests.completeness import completeness_problems  # noqa: F401 - the portal's checklist
 from access_requests.models import AccessRequest, Attachment, AttachmentKind, CesreesOpinion, Event
-from access_requests.workflow import TERMINAL_STATES, TRANSITIONS, WITHDRAWABLE_STATES, Role, Route, State
+from access_requests.workflow import TERMINAL_STATES, TRANSITIONS, WITHDRAWABLE_STATES, EventAction, Role, Route, State
 from catalog.models import Dataset
 from catalog.selectors import dataset_list
 from delays.models import RequestDelay
@@ -319,6 +319,8 @@ def history(request: AccessRequest) -> list[HistoryRow]:
     """The event log as the applicant reads it (roles, never reviewers' names)."""
     rows = []
     for event in request.events.all():
+        if event.action == EventAction.ASSIGN:
+            continue  # the back office's own organisation of work, not a step of the dossier
         spec = TRANSITIONS.get(event.action)
         label = ACTION_LABELS.get(event.action) or (spec.label if spec else None) or state_label(event.to_state)
         rows.append(HistoryRow(

@@ -16,6 +16,26 @@ from catalog.models import DataHolder, Dataset
 PASSWORD = "Correct-Horse-Battery-9"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _flush_may_truncate_the_event_log():
+    """Let Django's flush between transactional tests TRUNCATE the append-only event log.
+
+    The database refuses TRUNCATE of the event table unless the transaction-local setting
+    ``hdh.event_log_truncate`` says 'allowed' (access_requests migration 0007); only the flush
+    of the test suite sets it, as its first statement.
+    """
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    original = DatabaseOperations.execute_sql_flush
+
+    def execute_sql_flush(self, sql_list):
+        return original(self, ["SET LOCAL hdh.event_log_truncate = 'allowed'", *sql_list])
+
+    DatabaseOperations.execute_sql_flush = execute_sql_flush
+    yield
+    DatabaseOperations.execute_sql_flush = original
+
+
 def make_user(email: str, *, role: str | None = None, organisation=None, data_holder=None, **extra) -> User:
     user = User.objects.create_user(username=email, email=email, password=PASSWORD, **extra)
     Profile.objects.create(user=user, organisation=organisation, data_holder=data_holder)

@@ -251,6 +251,35 @@ def test_raw_sql_delete_of_an_event_is_refused_by_the_database(logged_request):
     assert _unchanged(request, snapshot)
 
 
+def test_truncating_the_event_log_is_refused_by_the_database(logged_request):
+    request, snapshot = logged_request
+    if connection.vendor == "postgresql":  # a statement trigger (migration 0007)
+        with connection.cursor() as cursor:  # the test's own inserts: check their foreign keys now
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        _raw_sql_is_refused("TRUNCATE access_requests_event", [])
+    else:  # SQLite has no TRUNCATE: its whole-table DELETE is refused by the row trigger
+        _raw_sql_is_refused("DELETE FROM access_requests_event", [])
+    assert _unchanged(request, snapshot)
+
+
+def test_only_the_explicit_transaction_setting_lets_a_truncate_through(logged_request):
+    """The escape hatch the test suite's flush uses must be set on purpose, in the transaction."""
+    if connection.vendor != "postgresql":
+        pytest.fail("this test needs PostgreSQL (run the suite with DATABASE_URL=postgres://...)")
+    request, snapshot = logged_request
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('hdh.event_log_truncate', true)")
+        assert cursor.fetchone()[0] in (None, "")
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SET LOCAL hdh.event_log_truncate = 'allowed'")
+        cursor.execute("TRUNCATE access_requests_event")
+        cursor.execute("SELECT count(*) FROM access_requests_event")
+        assert cursor.fetchone()[0] == 0
+        transaction.set_rollback(True)  # keep the log: only the trigger's behaviour was under test
+    assert _unchanged(request, snapshot)
+
+
 def test_raw_sql_insert_of_an_event_is_still_allowed(logged_request):
     request, snapshot = logged_request
     with connection.cursor() as cursor:
@@ -294,3 +323,26 @@ def test_models_and_migrations_are_in_sync(db):
         call_command("makemigrations", check=True, dry_run=True, verbosity=0)
     except SystemExit as exc:  # pragma: no cover - only on failure
         pytest.fail(f"makemigrations --check exited with {exc.code}: a migration is missing")
+
+
+def test_an_assignment_is_an_event_that_changes_no_state_and_no_clock(make_request, personas, django_capture_on_commit_callbacks):
+    from delays.materialise import materialise_requests
+    from delays.models import RequestDelay
+    from portal.selectors import history
+
+    request = make_request("submitted")
+    materialise_requests([request.pk])
+    delay_before = RequestDelay.objects.filter(request_id=request.pk).values_list("current_due_date", flat=True).first()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.assign(request_id=request.pk, actor=personas["secretariat"], assignee=personas["secretariat"])
+    event = events_of(request.pk)[-1]
+    assert (event.action, event.from_state, event.to_state, event.role) == ("assign", "submitted", "submitted",
+                                                                              "secretariat")
+    assert event.payload == {"assignee": personas["secretariat"].pk, "previous": None}
+    assert RequestDelay.objects.get(request_id=request.pk).current_due_date == delay_before
+    # Assigning the same person again writes nothing; the applicant's history never shows it.
+    services.assign(request_id=request.pk, actor=personas["secretariat"], assignee=personas["secretariat"])
+    assert events_of(request.pk)[-1].pk == event.pk
+    assert all("assign" not in row.label.lower() and "attribu" not in row.label.lower()
+               for row in history(AccessRequest.objects.get(pk=request.pk)))
+    assert [row.label for row in history(AccessRequest.objects.get(pk=request.pk))]

@@ -179,7 +179,8 @@ def test_a_cnil_refusal_cannot_be_forged_as_a_plain_rejection(client, personas, 
     before = snapshot(request)
     response = act(client, request, "reject", reason="Refus")
     assert response.status_code == 409
-    assert "n'est pas possible à cette étape" in response.content.decode().replace("&#x27;", "'")
+    # The workflow's own reason (action_refusal), the same text the service gives everywhere.
+    assert "s'enregistre avec sa décision" in response.content.decode().replace("&#x27;", "'")
     assert snapshot(request) == before
 
 

@@ -1,0 +1,174 @@
+"""The one shape of every write on a request.
+
+atomic block → one ``select_for_update`` of the request → the state the caller saw → the
+workflow's checks (the transition exists from the current state, the actor holds one of its
+roles, its condition and the action's own rules hold) → the transition method (field updates
+only) → save → one event row → ``signals.announce`` (emails written in the transaction by the
+notifications app; after commit, the delay recompute and the outbox sweep).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_fsm import ConcurrentTransition
+
+from access_requests import signals
+from access_requests.exceptions import (
+    ActionNotPermitted,
+    ConcurrentUpdate,
+    IllegalTransition,
+    InvalidInput,
+    RequestNotFound,
+)
+from access_requests.models import AccessRequest, Event
+from access_requests.roles import user_roles
+from access_requests.workflow import (
+    EXTENSION_ROLES,
+    TRANSITIONS,
+    Facts,
+    Role,
+    State,
+    action_refusal,
+    action_roles,
+    action_transition,
+    condition_refusal,
+    route_misfit,
+)
+
+_ROLE_ORDER = [r.value for r in Role]
+
+
+def load_for_update(request_id: int) -> AccessRequest:
+    try:
+        return AccessRequest.objects.select_for_update().get(pk=request_id)
+    except (AccessRequest.DoesNotExist, ValueError, TypeError):
+        raise RequestNotFound(_("Demande introuvable.")) from None
+
+
+def acting_role(request: AccessRequest, actor, allowed: Iterable[str], acting_as: Iterable[str] | None = None) -> str:
+    """The role under which ``actor`` acts, or ActionNotPermitted. No actor: the system.
+
+    ``acting_as``: the only roles the caller's channel lets the actor use (None: any).
+    """
+    if actor is None:
+        return Role.SYSTEM
+    usable = user_roles(actor, request) & set(allowed)
+    if acting_as is not None:
+        usable &= set(acting_as)
+    if usable and actor.is_superuser:
+        return Role.ADMINISTRATOR  # recorded as what it is, whatever role it stands in for
+    if not usable:
+        raise ActionNotPermitted(_("Votre rôle ne permet pas cette action sur la demande %(reference)s.") % {
+            "reference": request.reference})
+    return min(usable, key=_ROLE_ORDER.index)
+
+
+def label(state: str) -> str:
+    return str(State(state).label) if state in State.values else state
+
+
+def append_event(request: AccessRequest, *, from_state: str, to_state: str, action: str, actor, role: str,
+                 comment: str = "", payload: dict | None = None, at: dt.datetime | None = None) -> Event:
+    return Event.objects.create(
+        request=request, from_state=from_state, to_state=to_state, action=action,
+        at=at or timezone.now(), actor=actor, role=role, comment=comment, payload=payload or {},
+    )
+
+
+def check_expected(request: AccessRequest, expected_state: str | None) -> None:
+    """Refuse to act on a state the caller did not see (someone else acted in between)."""
+    if expected_state is not None and request.state != expected_state:
+        raise ConcurrentUpdate(
+            _("La demande %(reference)s est passée de « %(seen)s » à « %(current)s » entre-temps ; "
+              "rechargez-la avant d'agir.") % {
+                "reference": request.reference, "seen": label(expected_state), "current": label(request.state)})
+
+
+def text(value: str, field: str, *, required: bool = True, max_length: int | None = None) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise InvalidInput(_("Le champ « %(field)s » est obligatoire.") % {"field": field})
+    if max_length and len(value) > max_length:
+        raise InvalidInput(_("Le champ « %(field)s » dépasse %(n)d caractères.") % {"field": field, "n": max_length})
+    return value
+
+
+def facts_of(request: AccessRequest) -> Facts:
+    """What the workflow's rules need to know of ``request`` (one query for its datasets)."""
+    misfit = ""
+    if request.state == State.SUBMITTED:
+        misfit = route_misfit(request.route, dataset_codes=set(request.datasets.values_list("code", flat=True)),
+                              brings_own_data=request.brings_own_data, requires_matching=request.requires_matching)
+    return Facts(state=request.state, route=request.route, requires_matching=request.requires_matching,
+                 paused_from=request.paused_from, route_misfit=misfit,
+                 cesrees_extended=request.cesrees_extended, cnil_extended=request.cnil_extended)
+
+
+def act(*, request_id: int, actor, action: str, comment: str = "", payload: dict | None = None,
+        args: tuple = (), kwargs: dict | None = None, expected_state: str | None = None,
+        transition: str | None = None, before: Callable[[AccessRequest], Any] | None = None,
+        acting_as: Iterable[str] | None = None) -> AccessRequest:
+    """Take the workflow ``action`` on a request, in the one shape (module docstring).
+
+    ``transition`` overrides the one the workflow picks for the action (a CNIL refusal fires
+    ``reject`` from the CNIL stage); ``before(request)`` runs once the row is locked and checked
+    (e.g. the completeness check of a submission), before the transition.
+    """
+    with transaction.atomic():
+        request = load_for_update(request_id)
+        check_expected(request, expected_state)
+        facts = facts_of(request)
+        name = transition or action_transition(action, facts)
+        source = request.state
+        if name is None:
+            return _extend(request, facts, actor=actor, comment=comment, acting_as=acting_as)
+        spec = TRANSITIONS[name]
+        requested = spec.target or request.paused_from or State.AWAITING_APPLICANT
+        if source not in spec.sources:
+            raise IllegalTransition(reference=request.reference, current=label(source), requested=label(requested))
+        refusal = condition_refusal(source, requested, requires_matching=request.requires_matching,
+                                    route=request.route, paused_from=request.paused_from)
+        refusal = refusal or action_refusal(action, facts)
+        if refusal:
+            raise IllegalTransition(reference=request.reference, current=label(source), requested=label(requested),
+                                    reason=refusal)
+        role = acting_role(request, actor, action_roles(action, facts), acting_as)
+        if before is not None:
+            before(request)
+        getattr(request, name)(*args, **(kwargs or {}))
+        if name == "resume":
+            request.paused_from = ""
+        try:
+            request.save()
+        except ConcurrentTransition:
+            raise ConcurrentUpdate(_("La demande %(reference)s a été modifiée entre-temps ; rechargez-la.") % {
+                "reference": request.reference}) from None
+        event = append_event(request, from_state=source, to_state=request.state, action=name, actor=actor,
+                             role=role, comment=comment, payload=payload)
+        signals.announce(request, event)
+    return request
+
+
+def _extend(request: AccessRequest, facts: Facts, *, actor, comment: str,
+            acting_as: Iterable[str] | None) -> AccessRequest:
+    """extend_review: no change of state; the event row records it (from and to the same state)."""
+    if facts.state not in EXTENSION_ROLES:
+        raise IllegalTransition(reference=request.reference, current=label(request.state),
+                                requested=label(request.state), reason=action_refusal("extend_review", facts) or "")
+    role = acting_role(request, actor, action_roles("extend_review", facts), acting_as)
+    refusal = action_refusal("extend_review", facts)
+    if refusal:
+        raise InvalidInput(refusal)
+    field = "cesrees_extended" if facts.state == State.CESREES_REVIEW else "cnil_extended"
+    setattr(request, field, True)
+    request.save(update_fields=[field, "updated_at"])
+    event = append_event(request, from_state=request.state, to_state=request.state, action="extend_review",
+                         actor=actor, role=role, comment=comment)
+    signals.announce(request, event)
+    return request

@@ -1,0 +1,150 @@
+"""The pathway's services: one per action a person (or the system) takes on a request.
+
+Each is the one shape of ``core.act``; the workflow (access_requests/workflow.py) says which
+transition an action fires, who may take it and under which conditions. ``acting_as`` narrows
+the roles the actor may use (the back office passes ``workflow.REVIEWER_ROLES``: an applicant
+withdraws in the portal).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from django.utils.translation import gettext as _
+
+from access_requests.completeness import completeness_problems
+from access_requests.exceptions import InvalidInput
+from access_requests.models import AccessRequest
+from access_requests.services.core import act, text
+from access_requests.workflow import CesreesOpinion, State
+
+
+def _complete(request: AccessRequest) -> None:
+    if request.state != State.DRAFT:
+        return
+    problems = completeness_problems(request)
+    if problems:
+        raise InvalidInput(_("Le dossier est incomplet : %(problems)s") % {"problems": " ".join(problems)},
+                           problems=problems)
+
+
+def submit(*, request_id: int, actor, comment: str = "", expected_state: str | None = None,
+        acting_as: Iterable[str] | None = None) -> AccessRequest:
+    return act(request_id=request_id, actor=actor, action="submit", comment=comment, expected_state=expected_state,
+               before=_complete)
+
+
+def withdraw(*, request_id: int, actor, reason: str = "", expected_state: str | None = None,
+        acting_as: Iterable[str] | None = None) -> AccessRequest:
+    return act(request_id=request_id, actor=actor, action="withdraw", comment=reason, expected_state=expected_state,
+               acting_as=acting_as)
+
+
+def request_information(*, request_id: int, actor, question: str, expected_state: str | None = None,
+        acting_as: Iterable[str] | None = None) -> AccessRequest:
+    """Hand the dossier back to the applicant with a question: the clock stops."""
+    question = text(question, _("question"))
+    return act(request_id=request_id, actor=actor, action="request_information", comment=question,
+               payload={"question": question}, expected_state=expected_state,
+               acting_as=acting_as)
+
+
+def answer_information(*, request_id: int, actor, answer: str, expected_state: str | None = None,
+        acting_as: Iterable[str] | None = None) -> AccessRequest:
+    """The applicant answers: the stage that asked resumes."""
+    answer = text(answer, _("réponse"))
+    return act(request_id=request_id, actor=actor, action="resume", comment=answer, payload={"answer": answer},
+               expected_state=expected_state,
+               acting_as=acting_as)
+
+
+def forward_to_cesrees(*, request_id: int, actor, comment: str = "", expected_state: str | None = None,
+        acting_as: Iterable[str] | None = None) -> AccessRequest:
+    """The secretariat declares the dossier complete and sends it to the CESREES."""
+    return act(request_id=request_id, actor=actor, action="forward_to_cesrees", comment=comment,
+               expected_state=expected_state,
+               acting_as=acting_as)
+
+
+def approve_without_review(*, request_id: int, actor, comment: str = "",
+                           expected_state: str | None = None,
+        acting_as: Iterable[str] | None = None) -> AccessRequest:
+    """Reference methodology or simplified access: straight to contracting, when the datasets fit the route."""
+    return act(request_id=request_id, actor=actor, action="approve_without_review", comment=comment,
+               expected_state=expected_state,
+               acting_as=acting_as)
+
+
+def reject(*, request_id: int, actor, reason: str, payload: dict | None = None,
+           expected_state: str | None = None,
+        acting_as: Iterable[str] | None = None) -> AccessRequest:
+    """The secretariat finds the dossier inadmissible (a CNIL refusal goes through record_cnil_decision)."""
+    reason = text(reason, _("motif"))
+    return act(request_id=request_id, actor=actor, action="reject", comment=reason,
+               payload={"reason": reason, **(payload or {})}, expected_state=expected_state,
+               acting_as=acting_as)
+
+
+def record_cesrees_opinion(*, request_id: int, actor, opinion: str, comment: str = "",
+                           expected_state: str | None = None,
+        acting_as: Iterable[str] | None = None) -> AccessRequest:
+    if opinion not in CesreesOpinion.values:
+        raise InvalidInput(_("Avis du CESREES inconnu : %(opinion)s.") % {"opinion": opinion})
+    return act(request_id=request_id, actor=actor, action="record_cesrees_opinion", comment=comment,
+               payload={"opinion": opinion}, args=(opinion,), expected_state=expected_state,
+               acting_as=acting_as)
+
+
+def record_cnil_decision(*, request_id: int, actor, authorised: bool, decision_number: str,
+                         decision_date: dt.date, comment: str = "", expected_state: str | None = None,
+        acting_as: Iterable[str] | None = None) -> AccessRequest:
+    """Record the CNIL's authorisation (to contracting) or refusal (rejected)."""
+    decision_number = text(decision_number, _("numéro de décision"), max_length=64)
+    if not isinstance(decision_date, dt.date):
+        raise InvalidInput(_("La date de décision est obligatoire."))
+    payload = {"authorised": authorised, "decision_number": decision_number, "decision_date": decision_date.isoformat()}
+    if authorised:
+        return act(request_id=request_id, actor=actor, action="record_cnil_decision", comment=comment,
+                   payload=payload, args=(decision_number, decision_date), expected_state=expected_state,
+               acting_as=acting_as)
+    return act(request_id=request_id, actor=actor, action="record_cnil_decision", transition="reject",
+               comment=comment or _("Refus de la CNIL"), payload=payload, expected_state=expected_state,
+               acting_as=acting_as)
+
+
+def record_contract_signed(*, request_id: int, actor, comment: str = "",
+                           expected_state: str | None = None,
+        acting_as: Iterable[str] | None = None) -> AccessRequest:
+    """The contract is signed: matching when several sources are linked, else extraction."""
+    return act(request_id=request_id, actor=actor, action="record_contract_signed", comment=comment,
+               expected_state=expected_state,
+               acting_as=acting_as)
+
+
+def record_matching_done(*, request_id: int, actor, comment: str = "",
+                         expected_state: str | None = None,
+        acting_as: Iterable[str] | None = None) -> AccessRequest:
+    return act(request_id=request_id, actor=actor, action="record_matching_done", comment=comment,
+               expected_state=expected_state,
+               acting_as=acting_as)
+
+
+def deliver(*, request_id: int, actor, comment: str = "", expected_state: str | None = None,
+        acting_as: Iterable[str] | None = None) -> AccessRequest:
+    return act(request_id=request_id, actor=actor, action="deliver", comment=comment, expected_state=expected_state,
+               acting_as=acting_as)
+
+
+def close(*, request_id: int, actor, comment: str = "", expected_state: str | None = None,
+        acting_as: Iterable[str] | None = None) -> AccessRequest:
+    return act(request_id=request_id, actor=actor, action="close", comment=comment, expected_state=expected_state,
+               acting_as=acting_as)
+
+
+def extend_review(*, request_id: int, actor, comment: str = "", expected_state: str | None = None,
+        acting_as: Iterable[str] | None = None) -> AccessRequest:
+    """Extend the CESREES period by one month, or renew the CNIL period, once each (no change of state)."""
+    return act(request_id=request_id, actor=actor, action="extend_review", comment=comment,
+               expected_state=expected_state,
+               acting_as=acting_as)
