@@ -40,7 +40,6 @@ from access_requests.workflow import (
     acting_roles,
     available_actions,
 )
-from delays.models import RequestDelay
 from hdh_access.lib.dates import add_working_days, paris_date, start_of_paris_day
 
 VIEW_PERMISSION = "access_requests.view_all_requests"
@@ -296,10 +295,6 @@ def request_for_reviewer(user, reference: str) -> AccessRequest | None:
         .filter(reference=reference)
         .first()
     )
-
-
-def delay_of(request: AccessRequest) -> RequestDelay | None:
-    return RequestDelay.objects.filter(request_id=request.pk).first()
 
 
 def events_of(request: AccessRequest) -> list[Event]:

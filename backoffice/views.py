@@ -40,6 +40,7 @@ from backoffice.forms import (
     NoteForm,
     QueueFilterForm,
 )
+from delays.clock import request_clock
 from delays.dashboard import SEGMENTS, DashboardFilters, cache_seconds, cached_dashboard
 
 PAGE_SIZE = 50
@@ -62,6 +63,11 @@ def backoffice_required(view):
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+# The stages whose time the target card lists, in pathway order.
+TIMED_STAGES = (State.SUBMITTED, State.CESREES_REVIEW, State.CNIL_REVIEW, State.CONTRACTING, State.MATCHING,
+                State.EXTRACTION, State.AWAITING_APPLICANT)
 
 
 def _state_label(state: str) -> str:
@@ -177,7 +183,6 @@ def _render_detail(request, ar, *, status: int = 200, error: str = "", bound=Non
                    assign_form=None):
     user = request.user
     now = timezone.now()
-    today = timezone.localdate()
     roles = user_roles(user, ar)
     reviewer = bool(roles & services.REVIEWER_ROLES)
     action_forms = []
@@ -187,7 +192,7 @@ def _render_detail(request, ar, *, status: int = 200, error: str = "", bound=Non
         else:
             form = ACTION_FORMS[name](initial={"expected_state": ar.state}, auto_id=f"{name}-%s")
         action_forms.append(form)
-    delay = sel.delay_of(ar)
+    clock = request_clock(ar, now)
     candidates = sel.assignable_users(ar) if reviewer else None
     if reviewer and assign_form is None:
         assign_form = AssignForm(initial={"assignee": ar.assignee_id}, candidates=candidates, auto_id="assign-%s")
@@ -198,8 +203,8 @@ def _render_detail(request, ar, *, status: int = 200, error: str = "", bound=Non
     context = {
         "ar": ar, "error": error, "action_forms": action_forms, "note_form": note_form, "assign_form": assign_form,
         "can_assign_self": reviewer and candidates is not None and any(c.pk == user.pk for c in candidates),
-        "reviewer": reviewer, "read_only": not reviewer, "timeline": _timeline(delay, now),
-        "clock": _clock(ar, delay, now, today), "target": _target(delay, now, today),
+        "reviewer": reviewer, "read_only": not reviewer, "timeline": _timeline(clock),
+        "clock": _current(ar, clock), "target": _target(clock),
         "history": [_event_row(e, names) for e in events], "questions": _open_question(ar, events),
         "route_label": Route(ar.route).label if ar.route in Route.values else ar.route,
         "opinion_label": CesreesOpinion(ar.cesrees_opinion).label if ar.cesrees_opinion in CesreesOpinion.values else "",
@@ -208,74 +213,43 @@ def _render_detail(request, ar, *, status: int = 200, error: str = "", bound=Non
     return render(request, "backoffice/detail.html", context, status=status)
 
 
-def _parse(value: str | None) -> dt.datetime | None:
-    return dt.datetime.fromisoformat(value) if value else None
-
-
-def _timeline(delay, now) -> list[dict]:
+def _timeline(clock) -> list[dict]:
     """Each stage visit: when, how long, its statutory due date and tacit decision."""
-    if delay is None:
+    if clock is None:
         return []
-    today = timezone.localdate()
-    rows = []
-    for visit in delay.visits:
-        start, end = _parse(visit["start"]), _parse(visit["end"])
-        days = visit["days"] if end else (now - start).total_seconds() / 86400
-        due = dt.date.fromisoformat(visit["due_date"]) if visit.get("due_date") else None
-        finished_on = timezone.localtime(end).date() if end else today
-        rows.append({
-            "stage": _state_label(visit["stage"]), "code": visit["stage"], "start": start, "end": end, "days": days,
-            "due_date": due, "overdue": bool(due and finished_on > due), "open": end is None,
-            "tacit_decision": visit.get("tacit_decision"),
-            "tacit_effect_date": dt.date.fromisoformat(visit["tacit_effect_date"]) if visit.get("tacit_effect_date") else None,
-        })
-    return rows
+    return [{
+        "stage": _state_label(v.stage), "code": v.stage, "start": v.entered_at, "end": v.left_at, "days": v.days,
+        "due_date": v.due_date, "overdue": v.overdue, "open": v.is_open, "tacit_decision": v.tacit_decision,
+        "tacit_effect_date": v.tacit_effect_date,
+    } for v in clock.visits]
 
 
-def _clock(ar, delay, now, today) -> dict | None:
+def _current(ar, clock) -> dict | None:
     """The current stage's clock: days in stage, due date, badge."""
-    if delay is None or not delay.current_since:
+    visit = clock.current_visit if clock is not None else None
+    if visit is None:
         return None
-    if delay.state != ar.state:  # the recompute after the last transition has not run yet
-        return {"stale": True}
-    badge = "paused" if ar.state == State.AWAITING_APPLICANT else sel.badge_of(delay.current_due_date, today)
-    last = delay.visits[-1] if delay.visits else {}
+    badge = "paused" if ar.state == State.AWAITING_APPLICANT else sel.badge_of(visit.due_date, clock.today)
     return {
-        "since": delay.current_since, "days": (now - delay.current_since).total_seconds() / 86400,
-        "due_date": delay.current_due_date, "badge": badge,
-        "days_left": (delay.current_due_date - today).days if delay.current_due_date else None,
-        "tacit_decision": last.get("tacit_decision") if last.get("end") is None else None,
-        "tacit_effect_date": dt.date.fromisoformat(last["tacit_effect_date"]) if last.get("end") is None and last.get("tacit_effect_date") else None,
+        "since": visit.entered_at, "days": visit.days, "due_date": visit.due_date, "badge": badge,
+        "days_left": (visit.due_date - clock.today).days if visit.due_date else None,
+        "tacit_decision": visit.tacit_decision, "tacit_effect_date": visit.tacit_effect_date,
         "paused_from": _state_label(ar.paused_from) if ar.paused_from else "",
     }
 
 
-def _target(delay, now, today) -> dict | None:
+def _target(clock) -> dict | None:
     """The 7-month target: deadline, elapsed time split applicant/institution, status, forecast."""
-    if delay is None:
+    if clock is None:
         return None
-    elapsed, applicant = delay.elapsed_days, delay.applicant_days
-    status = delay.status
-    if delay.ended_at is None:
-        extra = (now - delay.computed_at).total_seconds() / 86400
-        elapsed += extra
-        if delay.current_stage == State.AWAITING_APPLICANT:
-            applicant += extra
-        if today > delay.deadline:
-            status = "late"
-    stage_days = []
-    for stage in (State.SUBMITTED, State.CESREES_REVIEW, State.CNIL_REVIEW, State.CONTRACTING, State.MATCHING,
-                  State.EXTRACTION, State.AWAITING_APPLICANT):
-        days = getattr(delay, f"days_{stage}")
-        if delay.ended_at is None and delay.current_stage == stage:
-            days += (now - delay.computed_at).total_seconds() / 86400
-        if days > 0:
-            stage_days.append({"stage": _state_label(stage), "days": days})
+    stage_days = [{"stage": _state_label(stage), "days": clock.stage_days[stage]} for stage in TIMED_STAGES
+                  if clock.stage_days[stage] > 0]
     return {
-        "deadline": delay.deadline, "elapsed": elapsed, "applicant": applicant, "institution": elapsed - applicant,
-        "status": status, "forecast_at": delay.forecast_at, "requires_matching": delay.requires_matching,
-        "submitted_at": delay.submitted_at, "delivered_at": delay.delivered_at, "stage_days": stage_days,
-        "days_left": (delay.deadline - today).days, "computed_at": delay.computed_at, "open": delay.ended_at is None,
+        "deadline": clock.deadline, "elapsed": clock.elapsed_days, "applicant": clock.applicant_days,
+        "institution": clock.elapsed_days - clock.applicant_days, "status": clock.status,
+        "forecast_at": clock.forecast_at, "requires_matching": clock.requires_matching,
+        "submitted_at": clock.submitted_at, "delivered_at": clock.delivered_at, "stage_days": stage_days,
+        "days_left": (clock.deadline - clock.today).days, "computed_at": clock.computed_at, "open": clock.is_open,
     }
 
 

@@ -1,6 +1,6 @@
 """The figures of the delay dashboard, from the materialised RequestDelay rows.
 
-Same rules as the delay report (access_requests.delay_report, docs/delays.md): the target
+Same rules as the delay report (delays.report, docs/delays.md): the target
 population is the submitted requests that need matching; stage statistics are over delivered
 target requests, a request counting for a stage only when it spent time there. The dashboard
 adds filters (submission period, dataset) and per-quarter series, and reads every figure in a
@@ -39,8 +39,9 @@ from django.utils import timezone
 
 from access_requests.models import AccessRequest
 from delays import rules
+from delays.clock import ROW_FIELDS, evaluate_row
 from delays.models import RequestDelay
-from delays.report import aggregate_rows
+from delays.statistics import aggregate_rows
 from hdh_access.lib.dates import PARIS, paris_date, start_of_paris_day
 
 ROUND = 3
@@ -159,22 +160,20 @@ def by_current_stage(rows: QuerySet[RequestDelay], today: dt.date) -> tuple[list
 
 
 # --- 5. watch lists -----------------------------------------------------------------------------
-_LIST_FIELDS = ("request__reference", "request__title", "state", "current_stage", "submitted_at", "deadline",
-                "forecast_at", "elapsed_days", "computed_at")
-
-
 def _listed(qs: QuerySet[RequestDelay], now: dt.datetime, today: dt.date) -> list[dict]:
+    """The listed requests' figures at ``now`` (delays.clock); the forecast is the one
+    materialised with the row, the same that put the request in its segment."""
     out = []
-    for row in qs.values(*_LIST_FIELDS):
-        elapsed = row["elapsed_days"] + (now - row["computed_at"]).total_seconds() / 86400
+    for row in qs.values(*ROW_FIELDS, "request__title"):
+        clock = evaluate_row(row, now, medians={})
         forecast = row["forecast_at"]
         out.append({
-            "reference": row["request__reference"], "title": row["request__title"], "state": row["state"],
-            "current_stage": row["current_stage"], "submitted_at": row["submitted_at"].isoformat(),
-            "deadline": row["deadline"].isoformat(), "days_past_deadline": (today - row["deadline"]).days,
+            "reference": clock.reference, "title": row["request__title"], "state": clock.state,
+            "current_stage": clock.current_stage, "submitted_at": clock.submitted_at.isoformat(),
+            "deadline": clock.deadline.isoformat(), "days_past_deadline": (today - clock.deadline).days,
             "forecast_at": forecast.isoformat() if forecast else None,
-            "forecast_overrun_days": (paris_date(forecast) - row["deadline"]).days if forecast else None,
-            "elapsed_days": _r(elapsed),
+            "forecast_overrun_days": (paris_date(forecast) - clock.deadline).days if forecast else None,
+            "elapsed_days": _r(clock.elapsed_days),
         })
     return out
 

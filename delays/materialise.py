@@ -1,9 +1,9 @@
-"""Materialise the delay rules (access_requests.delays) into RequestDelay rows.
+"""Materialise the delay rules (delays.rules) into RequestDelay rows.
 
 ``materialise_request`` recomputes one request from its own events (a transition's task);
 ``materialise_requests`` does the same in bulk (imports, the nightly refresh). Their cost
 depends on the events of the requests they are given, never on the size of the database:
-the forecast's medians come from the one-row DelayBaseline, refreshed by
+the forecast's medians come from DelayBaseline (one row per population), refreshed by
 ``refresh_baseline``.
 """
 
@@ -17,13 +17,14 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from access_requests.models import AccessRequest, CesreesOpinion, Event
-from access_requests.workflow import ROUTES_WITHOUT_REVIEW, Route, State
+from access_requests.models import AccessRequest, Event
+from access_requests.workflow import EXPRESSLY_FAVOURABLE_OPINIONS, ROUTES_WITHOUT_REVIEW, EventAction, Route, State
 from delays import rules
-from delays.models import DelayBaseline, RequestDelay
+from delays.models import STAGE_FIELDS, DelayBaseline, RequestDelay
+from delays.statistics import stage_statistics_as_of
 
-STAGE_FIELDS: dict[str, str] = {stage: f"days_{stage}" for stage in rules.STAGES}
-EXPRESSLY_FAVOURABLE = {CesreesOpinion.FAVOURABLE, CesreesOpinion.FAVOURABLE_WITH_RECOMMENDATIONS}
+# DelayBaseline keys: the population of requests that need matching, and the rest.
+POPULATIONS: dict[bool, str] = {True: "target", False: "other"}
 BATCH = 2000
 _UPDATE_FIELDS = [
     f.name for f in RequestDelay._meta.concrete_fields if f.name != "request"
@@ -53,7 +54,7 @@ def statutory_visits(result: rules.ComputedDelay, *, extension_instants: Sequenc
         extended = any(stage == visit.stage and (visit.end is None or at <= visit.end) for at, stage in extensions)
         clock = rules.statutory_due(
             visit.stage, entered, extended=extended, subdiv=settings.HDH_HOLIDAYS_SUBDIV,
-            cesrees_expressly_favourable=cesrees_opinion in EXPRESSLY_FAVOURABLE,
+            cesrees_expressly_favourable=cesrees_opinion in EXPRESSLY_FAVOURABLE_OPINIONS,
             cnil_silence_is_authorisation_always=settings.HDH_CNIL_SILENCE_ALWAYS_AUTHORISES,
         )
         consumed[visit.stage] += visit.days
@@ -115,53 +116,74 @@ def build_row(request_id: int, *, requires_matching: bool, cesrees_opinion: str,
     return row
 
 
-def current_medians() -> dict[str, float]:
-    baseline = DelayBaseline.objects.filter(key="target").first()
+def current_medians(requires_matching: bool = True) -> dict[str, float]:
+    """The forecast baseline of a population: median stage days of its delivered requests."""
+    baseline = DelayBaseline.objects.filter(key=POPULATIONS[requires_matching]).first()
     return dict(baseline.medians) if baseline else {}
 
 
-def _load(request_ids: Sequence[int]):
+def baseline_medians() -> dict[bool, dict[str, float]]:
+    """Both populations' baselines (one query)."""
+    found = {row.key: dict(row.medians) for row in DelayBaseline.objects.filter(key__in=POPULATIONS.values())}
+    return {matching: found.get(key, {}) for matching, key in POPULATIONS.items()}
+
+
+def load_events(request_ids: Sequence[int], *, until: dt.datetime | None = None
+                ) -> tuple[dict[int, list[tuple[str, dt.datetime]]], dict[int, list[dt.datetime]]]:
+    """Each request's state changes ``(to_state, at)`` and the instants of its review
+    extensions, in order (only up to ``until`` when given)."""
+    events: dict[int, list[tuple[str, dt.datetime]]] = defaultdict(list)
+    extensions: dict[int, list[dt.datetime]] = defaultdict(list)
+    rows = Event.objects.filter(request_id__in=request_ids)
+    if until is not None:
+        rows = rows.filter(at__lte=until)
+    values = rows.order_by("request_id", "at", "id").values_list("request_id", "from_state", "to_state", "action", "at")
+    for request_id, from_state, to_state, action, at in values.iterator(chunk_size=10000):
+        if action == EventAction.EXTEND_REVIEW:
+            extensions[request_id].append(at)
+        elif from_state != to_state:
+            events[request_id].append((to_state, at))
+    return events, extensions
+
+
+def build_rows(request_ids: Sequence[int], *, now: dt.datetime, medians: dict[bool, dict[str, float]],
+               until: dt.datetime | None = None) -> tuple[list[RequestDelay], list[int]]:
+    """The RequestDelay rows of ``request_ids`` computed from their events as of ``now``
+    (events up to ``until``), unsaved; and the ids that have none (never submitted)."""
     requests = {
         pk: (matching, opinion, route)
         for pk, matching, opinion, route in AccessRequest.objects.filter(pk__in=request_ids).values_list(
             "pk", "requires_matching", "cesrees_opinion", "route")
     }
-    events: dict[int, list[tuple[str, dt.datetime]]] = defaultdict(list)
-    extensions: dict[int, list[dt.datetime]] = defaultdict(list)
-    rows = (
-        Event.objects.filter(request_id__in=request_ids).order_by("request_id", "at", "id")
-        .values_list("request_id", "from_state", "to_state", "action", "at")
-    )
-    for request_id, from_state, to_state, action, at in rows.iterator(chunk_size=10000):
-        if action == "extend_review":
-            extensions[request_id].append(at)
-        elif from_state != to_state:
-            events[request_id].append((to_state, at))
-    return requests, events, extensions
+    events, extensions = load_events(request_ids, until=until)
+    rows, empty = [], []
+    for pk in request_ids:
+        if pk not in requests or not events.get(pk):
+            empty.append(pk)
+            continue
+        matching, opinion, route = requests[pk]
+        row = build_row(pk, requires_matching=matching, cesrees_opinion=opinion, route=route, events=events[pk],
+                        extension_instants=extensions.get(pk, []), now=now, medians=medians.get(matching, {}))
+        if row is None:
+            empty.append(pk)
+        else:
+            rows.append(row)
+    return rows, empty
 
 
 def materialise_requests(request_ids: Iterable[int], *, now: dt.datetime | None = None,
-                         medians: dict[str, float] | None = None) -> int:
-    """Recompute the RequestDelay rows of ``request_ids`` in bulk; returns rows written."""
+                         medians: dict[bool, dict[str, float]] | None = None) -> int:
+    """Recompute the RequestDelay rows of ``request_ids`` in bulk; returns rows written.
+
+    ``medians``: the forecast baseline per population (requires_matching), by default the
+    stored one.
+    """
     now = now or timezone.now()
-    medians = current_medians() if medians is None else medians
+    medians = baseline_medians() if medians is None else medians
     ids = sorted(set(request_ids))
     written = 0
     for start in range(0, len(ids), BATCH):
-        chunk = ids[start:start + BATCH]
-        requests, events, extensions = _load(chunk)
-        rows, empty = [], []
-        for pk in chunk:
-            if pk not in requests or not events.get(pk):
-                empty.append(pk)
-                continue
-            matching, opinion, route = requests[pk]
-            row = build_row(pk, requires_matching=matching, cesrees_opinion=opinion, route=route, events=events[pk],
-                            extension_instants=extensions.get(pk, []), now=now, medians=medians)
-            if row is None:
-                empty.append(pk)
-            else:
-                rows.append(row)
+        rows, empty = build_rows(ids[start:start + BATCH], now=now, medians=medians)
         with transaction.atomic():
             if empty:
                 RequestDelay.objects.filter(request_id__in=empty).delete()
@@ -178,14 +200,13 @@ def materialise_request(request_id: int) -> None:
     materialise_requests([request_id])
 
 
-def refresh_baseline(*, now: dt.datetime | None = None) -> dict[str, float]:
-    """Recompute the stage medians of delivered target requests into DelayBaseline."""
-    from delays.report import stage_statistics_as_of
-
+def refresh_baseline(*, now: dt.datetime | None = None) -> dict[bool, dict[str, float]]:
+    """Recompute the stage medians of each population's delivered requests into DelayBaseline."""
     now = now or timezone.now()
-    stats = stage_statistics_as_of(now, requires_matching=True)
-    medians = rules.stage_medians(stats)
-    DelayBaseline.objects.update_or_create(key="target", defaults={"medians": medians, "computed_at": now})
+    medians = {}
+    for matching, key in POPULATIONS.items():
+        medians[matching] = rules.stage_medians(stage_statistics_as_of(now, requires_matching=matching))
+        DelayBaseline.objects.update_or_create(key=key, defaults={"medians": medians[matching], "computed_at": now})
     return medians
 
 

@@ -6,6 +6,10 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from access_requests.workflow import State
+from delays import rules
+
+# The RequestDelay column holding the days spent in each stage.
+STAGE_FIELDS: dict[str, str] = {stage: f"days_{stage}" for stage in rules.STAGES}
 
 
 class RequestDelay(models.Model):
@@ -60,7 +64,8 @@ class RequestDelay(models.Model):
 
 
 class DelayBaseline(models.Model):
-    """Median stage durations of delivered target requests, for forecasts.
+    """Median stage durations of delivered requests, for forecasts: one row per population
+    (``target``: requests that need matching; ``other``: the rest).
 
     Kept in one row so that recomputing one request does not aggregate the whole table
     (its cost depends on its own events only). Refreshed nightly and after imports.

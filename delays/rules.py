@@ -273,6 +273,41 @@ def _forecast(
     return as_of.astimezone(UTC) + timedelta(days=remaining)
 
 
+def open_status(as_of: datetime, *, deadline: date, forecast_at: datetime) -> str:
+    """The target status of a request still open at ``as_of``."""
+    if paris_date(as_of) > deadline:
+        return STATUS_LATE
+    if paris_date(forecast_at) > deadline:
+        return STATUS_AT_RISK
+    return STATUS_ON_TRACK
+
+
+def forecast_open_stay(
+    *,
+    current_stage: str,
+    current_since: datetime,
+    paused_stage: str,
+    stage_days: Mapping[str, float],
+    requires_matching: bool,
+    as_of: datetime,
+    medians: Mapping[str, float],
+    path: Sequence[str] = STANDARD_PATH,
+) -> datetime:
+    """The forecast of ``compute_delay`` from a request's open stay and its stage totals.
+
+    For an evaluation after the last event without replaying the events: the open stay
+    started at ``current_since`` in ``current_stage`` (paused from ``paused_stage`` while
+    the request waits on the applicant); ``stage_days`` are the totals as of ``as_of``.
+    """
+    _require_aware(as_of, "as_of")
+    segments = []
+    if paused_stage:
+        segments.append(_Segment(paused_stage, current_since, current_since, timedelta()))
+    segments.append(_Segment(current_stage, current_since, None, _elapsed(current_since, as_of)))
+    totals = {stage: timedelta(days=days) for stage, days in stage_days.items()}
+    return _forecast(segments, totals, requires_matching=requires_matching, as_of=as_of, medians=medians, path=path)
+
+
 def compute_delay(
     events: Iterable[Event],
     *,
@@ -356,12 +391,7 @@ def compute_delay(
             medians=medians or {},
             path=path,
         )
-        if paris_date(as_of) > deadline:
-            status = STATUS_LATE
-        elif paris_date(forecast_at) > deadline:
-            status = STATUS_AT_RISK
-        else:
-            status = STATUS_ON_TRACK
+        status = open_status(as_of, deadline=deadline, forecast_at=forecast_at)
 
     return ComputedDelay(
         submitted_at=submitted_at,
@@ -509,12 +539,18 @@ class StatutoryClock:
         ``as_of``): the Paris date of ``as_of`` is after ``due_date``. For a
         closed visit: the Paris date of its end is after ``due_date``.
         """
-        _require_aware(as_of, "as_of")
-        if visit_end is not None:
-            _require_aware(visit_end, "visit_end")
-            if visit_end <= as_of:
-                return paris_date(visit_end) > self.due_date
-        return paris_date(as_of) > self.due_date
+        return is_overdue(self.due_date, as_of, visit_end)
+
+
+def is_overdue(due_date: date, as_of: datetime, visit_end: datetime | None = None) -> bool:
+    """A visit is overdue when the Paris date it ended (or of ``as_of``, while it is still
+    open then) is after its due date."""
+    _require_aware(as_of, "as_of")
+    if visit_end is not None:
+        _require_aware(visit_end, "visit_end")
+        if visit_end <= as_of:
+            return paris_date(visit_end) > due_date
+    return paris_date(as_of) > due_date
 
 
 def statutory_due(

@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from access_requests.models import AccessRequest, CesreesOpinion, Event
 from access_requests.workflow import STAGE_ROLES, TRANSITIONS, Role, Route, State, roles_for
-from delays.materialise import build_row
+from delays.clock import request_clock
 from notifications.models import OutboxMessage
 from notifications.outbox import Rendered, queue
 
@@ -118,30 +118,18 @@ def queue_members(request: AccessRequest, state: str, *, exclude_pk: int | None)
 
 # --- the statutory clock of the stage a request is in -------------------------------------
 def current_clock(request: AccessRequest, *, now: dt.datetime) -> dict | None:
-    """Due date and tacit decision of the request's open stage visit, from its events
-    (read inside the transition's transaction, before the delay row is recomputed)."""
-    events, extensions = [], []
-    for from_state, to_state, action, at in Event.objects.filter(request=request).order_by("at", "id").values_list(
-            "from_state", "to_state", "action", "at"):
-        if action == "extend_review":
-            extensions.append(at)
-        elif from_state != to_state:
-            events.append((to_state, at))
-    if not events:
+    """Due date and tacit decision of the request's open stage visit at ``now`` (from its
+    events: read inside the transition's transaction, before the delay row is recomputed)."""
+    clock = request_clock(request, now, medians={True: {}, False: {}}, fresh=True)
+    visit = clock.current_visit if clock is not None else None
+    if visit is None or visit.due_date is None:
         return None
-    row = build_row(request.pk, requires_matching=request.requires_matching, cesrees_opinion=request.cesrees_opinion,
-                    route=request.route,
-                    events=events, extension_instants=extensions, now=now, medians={})
-    if row is None or row.ended_at is not None or not row.visits or not row.current_due_date:
-        return None
-    visit = row.visits[-1]
-    effect = visit.get("tacit_effect_date")
     return {
-        "stage": visit["stage"],
-        "due_date": row.current_due_date,
-        "tacit_decision": visit.get("tacit_decision"),
-        "tacit_effect_date": dt.date.fromisoformat(effect) if effect else None,
-        "target_date": row.deadline,
+        "stage": visit.stage,
+        "due_date": visit.due_date,
+        "tacit_decision": visit.tacit_decision,
+        "tacit_effect_date": visit.tacit_effect_date,
+        "target_date": clock.deadline,
     }
 
 

@@ -22,9 +22,8 @@ from access_requests.models import AccessRequest, Attachment, AttachmentKind, Ce
 from access_requests.workflow import TERMINAL_STATES, TRANSITIONS, WITHDRAWABLE_STATES, EventAction, Role, Route, State
 from catalog.models import Dataset
 from catalog.selectors import dataset_list
-from delays.models import RequestDelay
-from delays.rules import STATUS_LATE
-from hdh_access.lib.dates import paris_date
+from delays.clock import Medians, RequestClock, request_clock
+from delays.materialise import baseline_medians
 
 EDITABLE_STATES = frozenset({State.DRAFT, State.AWAITING_APPLICANT})
 AWAITING_APPLICANT_STATES = (State.DRAFT, State.AWAITING_APPLICANT)
@@ -147,75 +146,30 @@ def catalogue() -> QuerySet[Dataset]:
 
 
 # --- completeness ----------------------------------------------------------------------------
-# --- delays as of now ------------------------------------------------------------------------
+# --- delays at an instant (delays.clock) -------------------------------------------------------
 @dataclass(frozen=True)
 class DelayFigures:
-    """A request's delay figures evaluated now (an open stay grows since the row was computed)."""
+    """A request's clock (delays.clock) with the labels the applicant reads."""
 
-    submitted_at: dt.datetime
-    ended_at: dt.datetime | None
-    delivered_at: dt.datetime | None
-    elapsed_days: float
-    applicant_days: float
-    deadline: dt.date
-    forecast_at: dt.datetime | None
-    status: str
-    current_stage: str
-    current_since: dt.datetime | None
-    current_due_date: dt.date | None
-    paused_stage: str
-    requires_matching: bool
+    clock: RequestClock
 
-    @property
-    def institution_days(self) -> float:
-        return max(self.elapsed_days - self.applicant_days, 0.0)
+    def __getattr__(self, name: str):
+        return getattr(self.clock, name)
 
     @property
     def status_label(self) -> str:
-        return str(STATUS_LABELS.get(self.status, (self.status, "info"))[0])
+        return str(STATUS_LABELS.get(self.clock.status, (self.clock.status, "info"))[0])
 
     @property
     def status_badge(self) -> str:
-        return STATUS_LABELS.get(self.status, ("", "info"))[1]
-
-    @property
-    def is_open(self) -> bool:
-        return self.ended_at is None
-
-    @property
-    def days_left(self) -> int | None:
-        if not self.is_open:
-            return None
-        return (self.deadline - paris_date(timezone.now())).days
-
-    @property
-    def days_overdue(self) -> int:
-        left = self.days_left
-        return -left if left is not None and left < 0 else 0
+        return STATUS_LABELS.get(self.clock.status, ("", "info"))[1]
 
 
-def delay_figures(request: AccessRequest, *, now: dt.datetime | None = None) -> DelayFigures | None:
-    """The figures of ``request`` from its materialised row (None before submission)."""
-    try:
-        row: RequestDelay = request.delay
-    except RequestDelay.DoesNotExist:
-        return None
-    now = now or timezone.now()
-    elapsed, applicant, status = row.elapsed_days, row.applicant_days, row.status
-    if row.ended_at is None:
-        delta = max((now - row.computed_at).total_seconds() / 86400, 0.0)
-        elapsed += delta
-        if row.current_stage == State.AWAITING_APPLICANT:
-            applicant += delta
-        if paris_date(now) > row.deadline:
-            status = STATUS_LATE
-    return DelayFigures(
-        submitted_at=row.submitted_at, ended_at=row.ended_at, delivered_at=row.delivered_at,
-        elapsed_days=elapsed, applicant_days=applicant, deadline=row.deadline, forecast_at=row.forecast_at,
-        status=status, current_stage=row.current_stage, current_since=row.current_since,
-        current_due_date=row.current_due_date, paused_stage=row.paused_stage,
-        requires_matching=row.requires_matching,
-    )
+def delay_figures(request: AccessRequest, *, now: dt.datetime | None = None,
+                  medians: Medians | None = None) -> DelayFigures | None:
+    """The figures of ``request`` at ``now`` (None before submission)."""
+    clock = request_clock(request, now or timezone.now(), medians=medians)
+    return DelayFigures(clock) if clock is not None else None
 
 
 def state_label(state: str) -> str:
@@ -232,9 +186,10 @@ class ListRow:
         return self.request.state in (State.DRAFT, State.AWAITING_APPLICANT)
 
 
-def list_rows(requests) -> list[ListRow]:
-    now = timezone.now()
-    return [ListRow(request=r, figures=delay_figures(r, now=now)) for r in requests]
+def list_rows(requests, *, now: dt.datetime | None = None) -> list[ListRow]:
+    now = now or timezone.now()
+    medians = baseline_medians()
+    return [ListRow(request=r, figures=delay_figures(r, now=now, medians=medians)) for r in requests]
 
 
 # --- the request's page ----------------------------------------------------------------------
@@ -256,28 +211,19 @@ class StageVisitRow:
         return self.end is None
 
 
-def stage_visits(request: AccessRequest, figures: DelayFigures | None, *, now: dt.datetime | None = None) -> list[StageVisitRow]:
-    """Each stay in a stage (from the delay engine) with its statutory clock."""
+def stage_visits(figures: DelayFigures | None) -> list[StageVisitRow]:
+    """Each stay in a stage with its statutory clock, at the figures' instant."""
     if figures is None:
         return []
-    now = now or timezone.now()
-    rows = []
-    for visit in request.delay.visits:
-        start = dt.datetime.fromisoformat(visit["start"])
-        end = dt.datetime.fromisoformat(visit["end"]) if visit.get("end") else None
-        days = float(visit.get("days") or 0.0)
-        if end is None:
-            days = (now - start).total_seconds() / 86400
-        due = dt.date.fromisoformat(visit["due_date"]) if visit.get("due_date") else None
-        effect = dt.date.fromisoformat(visit["tacit_effect_date"]) if visit.get("tacit_effect_date") else None
-        finished = paris_date(end) if end else paris_date(now)
-        rows.append(StageVisitRow(
-            stage=visit["stage"], label=state_label(visit["stage"]), start=start, end=end, days=max(days, 0.0),
-            due_date=due, tacit_label=str(TACIT_LABELS.get(visit.get("tacit_decision") or "", "")),
-            tacit_effect_date=effect, overdue=bool(due and finished > due),
-            applicant_time=visit["stage"] == State.AWAITING_APPLICANT,
-        ))
-    return rows
+    return [
+        StageVisitRow(
+            stage=visit.stage, label=state_label(visit.stage), start=visit.entered_at, end=visit.left_at,
+            days=visit.days, due_date=visit.due_date, tacit_label=str(TACIT_LABELS.get(visit.tacit_decision or "", "")),
+            tacit_effect_date=visit.tacit_effect_date, overdue=visit.overdue,
+            applicant_time=visit.stage == State.AWAITING_APPLICANT,
+        )
+        for visit in figures.visits
+    ]
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -22,7 +23,7 @@ from access_requests import services
 from access_requests.exceptions import DomainError
 from access_requests.models import AccessRequest
 from access_requests.workflow import State
-from delays.materialise import current_medians
+from delays.materialise import baseline_medians
 from portal import selectors
 from portal.forms import AnswerForm, AttachmentForm, DraftForm, SubmitForm, WithdrawForm
 
@@ -128,15 +129,16 @@ def request_edit(request, reference: str):
 # --- a request's page --------------------------------------------------------------------------
 def _render_detail(request, access_request: AccessRequest, *, status: int = 200, attachment_form=None,
                    submit_form=None, answer_form=None, problems=None, error: str = ""):
-    figures = selectors.delay_figures(access_request)
-    visits = selectors.stage_visits(access_request, figures)
+    medians = baseline_medians()
+    figures = selectors.delay_figures(access_request, now=timezone.now(), medians=medians)
+    visits = selectors.stage_visits(figures)
     seen = {"expected_state": access_request.state}
     if problems is None and access_request.state == State.DRAFT:
         problems = selectors.completeness_problems(access_request)
     context = {
         "access_request": access_request,
         "figures": figures,
-        "forecast_known": bool(figures and figures.is_open and current_medians()),
+        "forecast_known": bool(figures and figures.is_open and medians[figures.requires_matching]),
         "visits": visits,
         "current_visit": visits[-1] if visits and visits[-1].is_current else None,
         "totals": selectors.stage_totals(visits, figures),

@@ -6,6 +6,7 @@ import datetime as dt
 import threading
 
 import pytest
+import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
@@ -273,10 +274,9 @@ def test_a_reviewer_downloads_an_attachment_with_safe_headers(client, personas, 
     assert client.get(reverse("backoffice:attachment", args=[attachment.pk + 1000])).status_code == 404
 
 
+@pytest.mark.postgres  # row locks are a PostgreSQL behaviour
 @pytest.mark.django_db(transaction=True)
 def test_two_reviewers_posting_at_the_same_instant_on_postgresql_one_wins_the_other_is_told(personas, make_request):
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks are a PostgreSQL behaviour")
     request = make_request(State.SUBMITTED)
     colleague = make_user("secretariat2@hdh.example", role=Role.SECRETARIAT)
     clients = [Client(), Client()]
@@ -304,10 +304,15 @@ def test_two_reviewers_posting_at_the_same_instant_on_postgresql_one_wins_the_ot
     assert Event.objects.filter(request=request, from_state=State.SUBMITTED).count() == 1
 
 
-def test_right_after_an_action_the_page_says_the_delays_are_being_recomputed(client, personas, make_request):
-    request = make_request(State.SUBMITTED)
-    materialise_all()
-    services.forward_to_cesrees(request_id=request.pk, actor=personas["secretariat"])  # no recompute yet
-    client.force_login(personas["secretariat"])
-    html = client.get(reverse("backoffice:detail", args=[request.reference])).content.decode()
-    assert "en cours de calcul" in html
+def test_right_after_an_action_the_page_shows_the_new_stages_clock_before_the_recompute(client, personas,
+                                                                                        make_request):
+    with time_machine.travel(dt.datetime(2027, 2, 22, 9, 0, tzinfo=dt.UTC), tick=False):
+        request = make_request(State.SUBMITTED)
+        materialise_all()
+    with time_machine.travel(dt.datetime(2027, 3, 1, 9, 0, tzinfo=dt.UTC), tick=False):
+        services.forward_to_cesrees(request_id=request.pk, actor=personas["secretariat"])  # no recompute yet
+        client.force_login(personas["secretariat"])
+        html = client.get(reverse("backoffice:detail", args=[request.reference])).content.decode()
+    # From the events: the CESREES month runs from 1 March 2027 to 1 April.
+    assert "Échéance légale : 1 avril 2027" in html
+    assert "avis favorable" in html

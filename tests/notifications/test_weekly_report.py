@@ -254,7 +254,7 @@ def test_the_html_renders_in_chromium_and_a_screenshot_is_saved(history):
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make debian` installs Chromium")
+        pytest.fail(f"{CHROMIUM} is missing: `make chromium` installs it")
     content = weekly_report.build_content(AS_OF)
     rendered, chart, _filename = weekly_report.render_report(content, language="fr")
     # A mail client resolves cid: to the related part; the browser gets the same bytes inline.

@@ -1,0 +1,239 @@
+"""A request's clock as of an instant: the one place every screen, report and email reads it.
+
+``request_clock`` gives one request's delay figures and its per-visit statutory clocks (due
+date, overdue flag, tacit decision) at an explicit instant; ``clocks_as_of`` does the same
+for many requests at once (the delay report). Both read the materialised RequestDelay row
+when it holds the request's last event by that instant (the open stay then grows linearly
+up to the instant) and otherwise recompute the row from the events up to the instant (a
+report replayed in the past, or a page read inside a transition before its recompute).
+
+The portal, the back office, ``delay_report``, the dashboard's lists and the emails ask
+this module; none of them re-computes a clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from access_requests.models import AccessRequest
+from access_requests.workflow import State
+from delays import rules
+from delays.materialise import baseline_medians, build_rows, forecast_path
+from delays.models import STAGE_FIELDS, RequestDelay
+from hdh_access.lib.dates import paris_date
+
+SECONDS_PER_DAY = 86400
+Medians = Mapping[bool, Mapping[str, float]]  # requires_matching -> stage -> median days
+
+# The RequestDelay values a clock is evaluated from (with the request's reference and route).
+ROW_FIELDS = (
+    "request_id", "request__reference", "request__route", "state", "requires_matching", "submitted_at",
+    "delivered_at", "ended_at", "last_event_at", "deadline", "elapsed_days", "applicant_days", "current_stage",
+    "current_since", "paused_stage", "current_due_date", "target_met", "status", "forecast_at", "visits",
+    "computed_at", *STAGE_FIELDS.values(),
+)
+
+
+def _date(value: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
+
+
+def _instant(value: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(value) if value else None
+
+
+@dataclass(frozen=True, slots=True)
+class VisitClock:
+    """One stay in a stage with its statutory clock, as of the clock's instant."""
+
+    stage: str
+    entered_at: dt.datetime
+    left_at: dt.datetime | None  # None: still open at the instant
+    days: float
+    due_date: dt.date | None  # None: the stage has no legal clock
+    overdue: bool
+    tacit_decision: str | None
+    tacit_effect_date: dt.date | None
+
+    @property
+    def is_open(self) -> bool:
+        return self.left_at is None
+
+
+def visit_clock(visit: Mapping[str, Any], at: dt.datetime) -> VisitClock:
+    """A materialised visit (``RequestDelay.visits`` item) evaluated at ``at``."""
+    entered, left = _instant(visit["start"]), _instant(visit.get("end"))
+    assert entered is not None
+    if left is not None and left > at:
+        left = None  # a visit that ends after the instant asked is still open then
+    days = float(visit.get("days") or 0.0) if left is not None else max((at - entered).total_seconds() / SECONDS_PER_DAY, 0.0)
+    due = _date(visit.get("due_date"))
+    return VisitClock(
+        stage=visit["stage"], entered_at=entered, left_at=left, days=days, due_date=due,
+        overdue=bool(due and rules.is_overdue(due, at, left)),
+        tacit_decision=visit.get("tacit_decision"), tacit_effect_date=_date(visit.get("tacit_effect_date")),
+    )
+
+
+@dataclass(frozen=True)
+class RequestClock:
+    """A request's delay figures at the instant ``at`` (after its submission)."""
+
+    at: dt.datetime
+    request_id: int
+    reference: str
+    state: str
+    route: str
+    requires_matching: bool
+    submitted_at: dt.datetime
+    delivered_at: dt.datetime | None
+    ended_at: dt.datetime | None
+    deadline: dt.date
+    elapsed_days: float
+    applicant_days: float
+    stage_days: dict[str, float]
+    target_met: bool | None
+    status: str
+    forecast_at: dt.datetime | None
+    current_stage: str
+    current_since: dt.datetime | None
+    paused_stage: str
+    current_due_date: dt.date | None
+    computed_at: dt.datetime
+    raw_visits: Sequence[Mapping[str, Any]] = field(repr=False)
+
+    @cached_property
+    def visits(self) -> tuple[VisitClock, ...]:
+        """Every stage visit, in order, evaluated at ``at``."""
+        return tuple(visit_clock(visit, self.at) for visit in self.raw_visits)
+
+    @property
+    def is_open(self) -> bool:
+        return self.ended_at is None
+
+    @property
+    def institution_days(self) -> float:
+        return max(self.elapsed_days - self.applicant_days, 0.0)
+
+    @property
+    def today(self) -> dt.date:
+        """The Paris date of the instant."""
+        return paris_date(self.at)
+
+    @property
+    def days_left(self) -> int | None:
+        """Days until the 7-month deadline (negative once past it); None once ended."""
+        return (self.deadline - self.today).days if self.is_open else None
+
+    @property
+    def days_overdue(self) -> int:
+        left = self.days_left
+        return -left if left is not None and left < 0 else 0
+
+    @property
+    def current_visit(self) -> VisitClock | None:
+        """The open visit, if the request is open."""
+        if not self.is_open or not self.raw_visits:
+            return None
+        last = self.visits[-1]
+        return last if last.is_open else None
+
+
+def evaluate_row(row: Mapping[str, Any], at: dt.datetime, *, medians: Mapping[str, float]) -> RequestClock:
+    """The clock at ``at`` of a materialised row (its values, ROW_FIELDS) whose last event
+    is no later than ``at``: the open stay grows from ``computed_at`` to ``at``."""
+    stage_days = {stage: float(row[name]) for stage, name in STAGE_FIELDS.items()}
+    elapsed, applicant = float(row["elapsed_days"]), float(row["applicant_days"])
+    status, forecast = row["status"], row["forecast_at"]
+    if row["ended_at"] is None:
+        delta = (at - row["computed_at"]).total_seconds() / SECONDS_PER_DAY
+        current = row["current_stage"]
+        stage_days[current] += delta
+        elapsed += delta
+        if current == rules.AWAITING_APPLICANT:
+            applicant += delta
+        forecast = rules.forecast_open_stay(
+            current_stage=current, current_since=row["current_since"], paused_stage=row["paused_stage"],
+            stage_days=stage_days, requires_matching=row["requires_matching"], as_of=at, medians=medians,
+            path=forecast_path(row["request__route"]),
+        )
+        status = rules.open_status(at, deadline=row["deadline"], forecast_at=forecast)
+    return RequestClock(
+        at=at, request_id=row["request_id"], reference=row["request__reference"], state=row["state"],
+        route=row["request__route"], requires_matching=row["requires_matching"], submitted_at=row["submitted_at"],
+        delivered_at=row["delivered_at"], ended_at=row["ended_at"], deadline=row["deadline"],
+        elapsed_days=elapsed, applicant_days=applicant, stage_days=stage_days, target_met=row["target_met"],
+        status=status, forecast_at=forecast, current_stage=row["current_stage"],
+        current_since=row["current_since"], paused_stage=row["paused_stage"],
+        current_due_date=row["current_due_date"], computed_at=row["computed_at"], raw_visits=row["visits"],
+    )
+
+
+def _values(delay: RequestDelay, reference: str, route: str) -> dict[str, Any]:
+    values = {name: getattr(delay, name) for name in ROW_FIELDS if "__" not in name}
+    values.update({"request__reference": reference, "request__route": route})
+    return values
+
+
+def _replayed(request_ids: Sequence[int], at: dt.datetime, medians: Medians) -> dict[int, RequestClock]:
+    """Clocks recomputed from the events up to ``at``."""
+    rows, _empty = build_rows(request_ids, now=at, medians={k: dict(v) for k, v in medians.items()}, until=at)
+    info = dict(
+        (pk, (reference, route))
+        for pk, reference, route in AccessRequest.objects.filter(pk__in=[r.request_id for r in rows])
+        .values_list("pk", "reference", "route")
+    )
+    return {
+        row.request_id: evaluate_row(_values(row, *info[row.request_id]), at, medians=medians.get(row.requires_matching, {}))
+        for row in rows
+    }
+
+
+def clocks_as_of(rows: Iterable[Mapping[str, Any]], at: dt.datetime, *, medians: Medians) -> list[RequestClock]:
+    """The clocks at ``at`` of the requests whose RequestDelay values (ROW_FIELDS) are
+    ``rows``, in the same order; a row updated by an event after ``at`` is replayed from
+    the events up to ``at`` (dropped if the request was not submitted by then)."""
+    clocks: list[RequestClock | int] = []
+    replay = []
+    for row in rows:
+        if row["last_event_at"] <= at:
+            clocks.append(evaluate_row(row, at, medians=medians.get(row["requires_matching"], {})))
+        else:
+            clocks.append(row["request_id"])
+            replay.append(row["request_id"])
+    replayed = _replayed(replay, at, medians) if replay else {}
+    out = []
+    for item in clocks:
+        if isinstance(item, RequestClock):
+            out.append(item)
+        elif item in replayed:
+            out.append(replayed[item])
+    return out
+
+
+def request_clock(access_request: AccessRequest, at: dt.datetime, *, medians: Medians | None = None,
+                  fresh: bool = False) -> RequestClock | None:
+    """The clock of ``access_request`` at ``at`` (None before its submission).
+
+    From its materialised row when the row holds its current state and last event by
+    ``at``; from its events otherwise, or always with ``fresh`` (inside a transition's
+    transaction, before the after-commit recompute). ``medians`` default to the stored
+    forecast baseline.
+    """
+    delay = None
+    if not fresh:
+        try:
+            delay = access_request.delay
+        except RequestDelay.DoesNotExist:
+            if access_request.state == State.DRAFT:
+                return None  # never submitted (a draft sent back after submission keeps its row)
+    if medians is None:
+        medians = baseline_medians()
+    if delay is not None and delay.state == access_request.state and delay.last_event_at <= at:
+        return evaluate_row(_values(delay, access_request.reference, access_request.route), at,
+                            medians=medians.get(delay.requires_matching, {}))
+    return _replayed([access_request.pk], at, medians).get(access_request.pk)
