@@ -9,8 +9,10 @@ PYTHON ?= python3
 TEST_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/hdh_access)
 TEST_REDIS_URL ?= $(or $(REDIS_URL),redis://127.0.0.1:6379/14)
 SMOKE_DIR := var/smoke
+# pytest-xdist workers for `make test` (each gets its own test database; 0 runs in this process).
+PYTEST_WORKERS ?= 2
 
-.PHONY: install chromium gettext messages compilemessages run test test-python smoke lint diagram bench clean
+.PHONY: install chromium gettext messages compilemessages run test test-python smoke lint screenshots diagram bench clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -49,11 +51,12 @@ run: install compilemessages
 	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py seed_demo --if-empty
 	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
-# The whole suite on PostgreSQL and Redis, then a smoke run on SQLite.
-test: install chromium compilemessages test-python smoke
+# The static checks, the whole suite on PostgreSQL and Redis, then a smoke run on SQLite.
+test: install chromium compilemessages lint test-python smoke
 
+# Browser screenshots go to var/artefacts/screenshots/ (tests/e2e/conftest.py); `make screenshots` updates docs/.
 test-python:
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest -p no:cacheprovider
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest -p no:cacheprovider -n $(PYTEST_WORKERS)
 
 # The embedded default keeps working: migrate, import and report on a fresh SQLite file.
 smoke: install
@@ -64,8 +67,18 @@ smoke: install
 	env -u REDIS_URL DATABASE_URL=sqlite:///$(CURDIR)/$(SMOKE_DIR)/smoke.sqlite3 $(PY) manage.py delay_report --as-of 2025-12-31 --format text
 	@echo "smoke: SQLite migrate, import and report OK"
 
+# Style, types and import contracts (pyproject.toml); all three run, and any failure fails the target.
 lint: install
-	$(VENV)/bin/ruff check .
+	@status=0; \
+	echo "--- ruff"; $(VENV)/bin/ruff check . || status=1; \
+	echo "--- mypy"; $(VENV)/bin/mypy || status=1; \
+	echo "--- lint-imports"; $(VENV)/bin/lint-imports || status=1; \
+	exit $$status
+
+# The only command that rewrites docs/screenshots/: the browser tests with their screenshots sent there.
+screenshots: install chromium compilemessages
+	HDH_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
+		$(VENV)/bin/pytest -p no:cacheprovider tests/e2e
 
 # Regenerate docs/state-diagram.md from the code.
 diagram: install

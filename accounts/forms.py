@@ -57,6 +57,10 @@ class SignUpForm(AccountForm):
                 password_validation.validate_password(password1, probe)
             except forms.ValidationError as error:
                 self.add_error("password1", error)
+        if cleaned.get("email") and "organisation" in cleaned:
+            refusal = services.sign_up_refusal(organisation_name=cleaned["organisation"], email=cleaned["email"])
+            if refusal is not None:
+                self.add_error(refusal[0], refusal[1])
         return cleaned
 
 

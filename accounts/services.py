@@ -93,6 +93,18 @@ def organisation_for_sign_up(*, name: str, email: str) -> Organisation | None:
     return organisation
 
 
+def sign_up_refusal(*, organisation_name: str, email: str) -> tuple[str, str] | None:
+    """(field, message) if ``sign_up`` would refuse these details, else None: the sign-up form
+    shows it on the field before anything is written (the same rule, asked early)."""
+    if not normalise_email(email) or "@" not in email:
+        return "email", str(_("Indiquez une adresse électronique valide."))
+    try:
+        organisation_for_sign_up(name=organisation_name, email=normalise_email(email))
+    except InvalidInput as refusal:
+        return refusal.details.get("field", "organisation"), refusal.message
+    return None
+
+
 @dataclass(frozen=True)
 class SignUpOutcome:
     """What happened, for tests and logs; the user-facing page is the same in every case."""

@@ -21,7 +21,6 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts import services
 from accounts.forms import DsfrPasswordChangeForm, DsfrPasswordResetForm, DsfrSetPasswordForm, ProfileForm, SignUpForm
 from accounts.models import Profile
-from hdh_access.lib.errors import DomainError
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
@@ -42,18 +41,14 @@ def sign_up(request):
         status = 400
         if form.is_valid():
             data = form.cleaned_data
-            try:
-                services.sign_up(
-                    email=data["email"], first_name=data["first_name"], last_name=data["last_name"],
-                    password=data["password1"], organisation_name=data["organisation"],
-                    site_url=_site_url(request), language=translation.get_language() or settings.LANGUAGE_CODE)
-            except DomainError as exc:
-                field = exc.details.get("field")
-                form.add_error(field if field in form.fields else None, exc.message)
-                status = exc.http_status
-            else:
-                request.session["signup_email"] = data["email"]
-                return redirect("accounts:signup_done")
+            # The form asked the service's rules already (services.sign_up_refusal); a refusal
+            # in between (a race) reaches the error page through the middleware.
+            services.sign_up(
+                email=data["email"], first_name=data["first_name"], last_name=data["last_name"],
+                password=data["password1"], organisation_name=data["organisation"],
+                site_url=_site_url(request), language=translation.get_language() or settings.LANGUAGE_CODE)
+            request.session["signup_email"] = data["email"]
+            return redirect("accounts:signup_done")
     return render(request, "accounts/signup.html", {"form": form}, status=status)
 
 
@@ -72,11 +67,7 @@ def confirm(request, uidb64: str, token: str):
             return render(request, "accounts/confirm.html", {"valid": False}, status=400)
         return render(request, "accounts/confirm.html", {"valid": True, "already_active": user.is_active,
                                                          "confirm_email": user.email})
-    try:
-        user = services.confirm_email(uidb64=uidb64, token=token)
-    except DomainError as exc:
-        return render(request, "accounts/confirm.html", {"valid": False, "error": exc.message},
-                      status=exc.http_status)
+    user = services.confirm_email(uidb64=uidb64, token=token)
     login(request, user, backend=MODEL_BACKEND)
     messages.success(request, _("Votre adresse est confirmée : bienvenue ! Vous pouvez préparer votre première demande."))
     return redirect("portal:list")
@@ -95,22 +86,17 @@ def profile(request):
         status = 400
         if form.is_valid():
             language = form.cleaned_data["language"]
-            try:
-                services.update_profile(
-                    actor=request.user, language=language,
-                    weekly_report=form.cleaned_data.get("weekly_report") if may_subscribe else None)
-            except DomainError as exc:
-                form.add_error(None, exc.message)
-                status = exc.http_status
-            else:
-                translation.activate(language)
-                messages.success(request, _("Profil enregistré."))
-                response = redirect("accounts:profile")
-                response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, max_age=settings.LANGUAGE_COOKIE_AGE,
-                                    path=settings.LANGUAGE_COOKIE_PATH, domain=settings.LANGUAGE_COOKIE_DOMAIN,
-                                    secure=settings.LANGUAGE_COOKIE_SECURE, httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
-                                    samesite=settings.LANGUAGE_COOKIE_SAMESITE)
-                return response
+            services.update_profile(
+                actor=request.user, language=language,
+                weekly_report=form.cleaned_data.get("weekly_report") if may_subscribe else None)
+            translation.activate(language)
+            messages.success(request, _("Profil enregistré."))
+            response = redirect("accounts:profile")
+            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, max_age=settings.LANGUAGE_COOKIE_AGE,
+                                path=settings.LANGUAGE_COOKIE_PATH, domain=settings.LANGUAGE_COOKIE_DOMAIN,
+                                secure=settings.LANGUAGE_COOKIE_SECURE, httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+                                samesite=settings.LANGUAGE_COOKIE_SAMESITE)
+            return response
     return render(request, "accounts/profile.html", {
         "form": form, "profile": stored, "may_subscribe": may_subscribe}, status=status)
 

@@ -1,9 +1,10 @@
 """The back office: queues, a request's page and its actions, and the delay dashboard.
 
 Reads go through ``selectors.backoffice`` and ``dashboard``; every write goes through
-``services`` with the state the reviewer saw (``expected_state``). A refused action re-renders
-the request's page with the service's explanation and the matching HTTP status (400, 403, 409);
-nothing is written then, since each service runs in one transaction.
+``services`` with the state the reviewer saw (``expected_state``). A form's own errors re-render
+the request's page; a refused action (a ``DomainError``) is not caught here: hdh_access.middleware
+shows the service's explanation with the matching HTTP status (400, 403, 409) and a link back.
+Nothing is written then, since each service runs in one transaction.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from access_requests import services
-from access_requests.exceptions import DomainError
 from access_requests.models import Attachment, CesreesOpinion
 from access_requests.roles import user_roles
 from access_requests.workflow import EventAction, Role, Route, State
@@ -303,11 +303,7 @@ def act(request, reference: str, action: str):
                 "Le formulaire est incomplet ou a été modifié : rechargez la page et recommencez."))
         return _render_detail(request, ar, status=400, bound=form,
                               error=_("Le formulaire contient des erreurs : corrigez-les et validez à nouveau."))
-    try:
-        form.perform(request_id=ar.pk, actor=request.user)
-    except DomainError as exc:
-        fresh = _load(request, reference)
-        return _render_detail(request, fresh, status=exc.http_status, error=exc.message)
+    form.perform(request_id=ar.pk, actor=request.user)
     messages.success(request, _("%(action)s : c'est enregistré pour la demande %(reference)s.") % {
         "action": form.title, "reference": ar.reference})
     return _see_other(reverse("backoffice:detail", args=[ar.reference]))
@@ -327,10 +323,7 @@ def add_note(request, reference: str):
     if not form.is_valid():
         return _render_detail(request, ar, status=400, note_form=form,
                               error=_("La note est vide ou trop longue."))
-    try:
-        services.add_internal_note(request_id=ar.pk, actor=request.user, body=form.cleaned_data["body"])
-    except DomainError as exc:
-        return _render_detail(request, ar, status=exc.http_status, error=exc.message)
+    services.add_internal_note(request_id=ar.pk, actor=request.user, body=form.cleaned_data["body"])
     messages.success(request, _("Note interne ajoutée."))
     return _see_other(reverse("backoffice:detail", args=[ar.reference]) + "#notes")
 
@@ -347,10 +340,7 @@ def assign(request, reference: str):
         return _render_detail(request, ar, status=400, assign_form=form,
                               error=_("Cette personne ne peut pas instruire cette demande."))
     assignee = form.cleaned_data["assignee"]
-    try:
-        services.assign(request_id=ar.pk, actor=request.user, assignee=assignee)
-    except DomainError as exc:
-        return _render_detail(request, ar, status=exc.http_status, error=exc.message)
+    services.assign(request_id=ar.pk, actor=request.user, assignee=assignee)
     if assignee is None:
         messages.success(request, _("La demande n'est plus attribuée."))
     else:

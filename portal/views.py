@@ -1,8 +1,9 @@
 """The applicant portal: my requests, a draft's form, a request's page and its actions.
 
 Reads go through ``selectors.portal`` (visibility: the user's organisation; anything else is a
-404), writes through ``services``. A ``DomainError`` from a service becomes an error on the form
-the user filled, re-rendered with what they typed and the error's HTTP status.
+404), writes through ``services``. A form's own errors re-render it with what the user typed; a
+``DomainError`` from a service (a refused write) is not caught here: hdh_access.middleware turns
+it into the error page.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from access_requests import services
-from access_requests.exceptions import DomainError
 from access_requests.models import AccessRequest
 from access_requests.workflow import State
 from delays.materialise import baseline_medians
@@ -75,20 +75,15 @@ def request_create(request):
         status = 400
         if form.is_valid():
             data = form.cleaned_data
-            try:
-                with transaction.atomic():
-                    created = services.create_draft(
-                        actor=request.user, title=data["title"], summary=data["summary"], datasets=data["datasets"],
-                        route=data["route"], brings_own_data=data["brings_own_data"])
-                    services.update_draft(request_id=created.pk, actor=request.user,
-                                          expected_start=data["expected_start"], **_draft_texts(data))
-            except DomainError as exc:
-                form.add_error(None, exc.message)
-                status = exc.http_status
-            else:
-                messages.success(request, _("Brouillon %(reference)s enregistré. Ajoutez les pièces du dossier, puis "
-                                            "déposez la demande.") % {"reference": created.reference})
-                return redirect(_detail_url(created, "pieces"))
+            with transaction.atomic():
+                created = services.create_draft(
+                    actor=request.user, title=data["title"], summary=data["summary"], datasets=data["datasets"],
+                    route=data["route"], brings_own_data=data["brings_own_data"])
+                services.update_draft(request_id=created.pk, actor=request.user,
+                                      expected_start=data["expected_start"], **_draft_texts(data))
+            messages.success(request, _("Brouillon %(reference)s enregistré. Ajoutez les pièces du dossier, puis "
+                                        "déposez la demande.") % {"reference": created.reference})
+            return redirect(_detail_url(created, "pieces"))
     return render(request, "portal/form.html", {"form": form, "access_request": None}, status=status)
 
 
@@ -112,17 +107,12 @@ def request_edit(request, reference: str):
         status = 400
         if form.is_valid():
             data = form.cleaned_data
-            try:
-                services.update_draft(
-                    request_id=access_request.pk, actor=request.user, title=data["title"], summary=data["summary"],
-                    datasets=data["datasets"], route=data["route"], brings_own_data=data["brings_own_data"],
-                    expected_start=data["expected_start"], **_draft_texts(data))
-            except DomainError as exc:
-                form.add_error(None, exc.message)
-                status = exc.http_status
-            else:
-                messages.success(request, _("Brouillon enregistré."))
-                return redirect(_detail_url(access_request))
+            services.update_draft(
+                request_id=access_request.pk, actor=request.user, title=data["title"], summary=data["summary"],
+                datasets=data["datasets"], route=data["route"], brings_own_data=data["brings_own_data"],
+                expected_start=data["expected_start"], **_draft_texts(data))
+            messages.success(request, _("Brouillon enregistré."))
+            return redirect(_detail_url(access_request))
     return render(request, "portal/form.html", {"form": form, "access_request": access_request}, status=status)
 
 
@@ -170,31 +160,20 @@ def request_detail(request, reference: str):
 def upload(request, reference: str):
     access_request = selectors.request_for_action(request.user, reference)
     form = AttachmentForm(request.POST, request.FILES)
-    status = 400
     if form.is_valid():
-        try:
-            attachment = services.add_attachment(request_id=access_request.pk, actor=request.user,
-                                                 uploaded=form.cleaned_data["file"], kind=form.cleaned_data["kind"])
-        except DomainError as exc:
-            form.add_error("file", exc.message)
-            status = exc.http_status
-        else:
-            messages.success(request, _("Pièce « %(name)s » ajoutée au dossier.") % {"name": attachment.original_name})
-            return redirect(_detail_url(access_request, "pieces"))
+        attachment = services.add_attachment(request_id=access_request.pk, actor=request.user,
+                                             uploaded=form.cleaned_data["file"], kind=form.cleaned_data["kind"])
+        messages.success(request, _("Pièce « %(name)s » ajoutée au dossier.") % {"name": attachment.original_name})
+        return redirect(_detail_url(access_request, "pieces"))
     page = selectors.request_for_page(request.user, reference)
-    return _render_detail(request, page, status=status, attachment_form=form)
+    return _render_detail(request, page, status=400, attachment_form=form)
 
 
 @login_required
 @require_POST
 def remove_attachment(request, attachment_id: int):
     attachment = selectors.attachment_for_removal(request.user, attachment_id)
-    reference = attachment.request.reference
-    try:
-        services.remove_attachment(attachment_id=attachment.pk, actor=request.user)
-    except DomainError as exc:
-        page = selectors.request_for_page(request.user, reference)
-        return _render_detail(request, page, status=exc.http_status, error=exc.message)
+    services.remove_attachment(attachment_id=attachment.pk, actor=request.user)
     messages.success(request, _("Pièce « %(name)s » retirée du dossier.") % {"name": attachment.original_name})
     return redirect(_detail_url(attachment.request, "pieces"))
 
@@ -223,17 +202,9 @@ def submit(request, reference: str):
     if not form.is_valid():
         page = selectors.request_for_page(request.user, reference)
         return _render_detail(request, page, status=400, submit_form=form)
-    try:
-        # The service locks the row and refuses an incomplete dossier, listing what is missing.
-        services.submit(request_id=access_request.pk, actor=request.user,
-                        expected_state=form.cleaned_data["expected_state"])
-    except DomainError as exc:
-        page = selectors.request_for_page(request.user, reference)
-        problems = exc.details.get("problems")
-        if problems:
-            return _render_detail(request, page, status=400, submit_form=form, problems=problems,
-                                  error=_("La demande est incomplète : complétez les éléments listés avant de la déposer."))
-        return _render_detail(request, page, status=exc.http_status, submit_form=form, error=exc.message)
+    # The service locks the row and refuses an incomplete dossier, listing what is missing (the
+    # error page shows the list).
+    services.submit(request_id=access_request.pk, actor=request.user, expected_state=form.cleaned_data["expected_state"])
     messages.success(request, _("Demande %(reference)s déposée. Le secrétariat du HDH vérifie qu'elle est complète "
                                 "(7 jours ouvrés).") % {"reference": access_request.reference})
     return redirect(_detail_url(access_request))
@@ -244,20 +215,13 @@ def submit(request, reference: str):
 def answer(request, reference: str):
     access_request = selectors.request_for_action(request.user, reference)
     form = AnswerForm(request.POST)
-    status = 400
     if form.is_valid():
-        try:
-            services.answer_information(request_id=access_request.pk, actor=request.user,
-                                        answer=form.cleaned_data["answer"],
-                                        expected_state=form.cleaned_data["expected_state"])
-        except DomainError as exc:
-            form.add_error(None, exc.message)
-            status = exc.http_status
-        else:
-            messages.success(request, _("Réponse envoyée : l'instruction de votre demande reprend."))
-            return redirect(_detail_url(access_request))
+        services.answer_information(request_id=access_request.pk, actor=request.user,
+                                    answer=form.cleaned_data["answer"], expected_state=form.cleaned_data["expected_state"])
+        messages.success(request, _("Réponse envoyée : l'instruction de votre demande reprend."))
+        return redirect(_detail_url(access_request))
     page = selectors.request_for_page(request.user, reference)
-    return _render_detail(request, page, status=status, answer_form=form)
+    return _render_detail(request, page, status=400, answer_form=form)
 
 
 @login_required
@@ -272,15 +236,10 @@ def withdraw(request, reference: str):
     if request.method == "POST":
         status = 400
         if form.is_valid():
-            try:
-                services.withdraw(request_id=access_request.pk, actor=request.user,
-                                  reason=form.cleaned_data["reason"], expected_state=form.cleaned_data["expected_state"])
-            except DomainError as exc:
-                form.add_error(None, exc.message)
-                status = exc.http_status
-            else:
-                messages.success(request, _("Demande %(reference)s retirée.") % {"reference": access_request.reference})
-                return redirect(_detail_url(access_request))
+            services.withdraw(request_id=access_request.pk, actor=request.user,
+                              reason=form.cleaned_data["reason"], expected_state=form.cleaned_data["expected_state"])
+            messages.success(request, _("Demande %(reference)s retirée.") % {"reference": access_request.reference})
+            return redirect(_detail_url(access_request))
     return render(request, "portal/withdraw.html", {
         "access_request": access_request, "form": form, "state_label": selectors.state_label(access_request.state),
     }, status=status)

@@ -15,6 +15,28 @@ from catalog.models import DataHolder, Dataset
 
 PASSWORD = "Correct-Horse-Battery-9"
 
+# Under pytest-xdist (`make test` runs `-n 2`, pyproject.toml adds `--dist loadfile`) each worker process
+# has its own test database (pytest-django suffixes its name with the worker id: test_<name>_gw0), and
+# its own live server and SMTP server on free ports. What workers share is the Redis database of
+# REDIS_URL: tests/test_celery_worker.py flushes it and starts a real Celery worker that consumes its
+# queue for that process's database only, so its tests must all run in one xdist worker: --dist
+# loadfile keeps each file on one worker. (--dist loadgroup with xdist_group marks would be finer,
+# but pytest-xdist 3.8.0 ignores the groups under pytest 9.2: pytest-dev/pytest-xdist#1386.)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """A test marked ``postgres`` fails, loudly and before its fixtures run, on another database: it is
+    never skipped. (pytest counts a failure raised during setup as an error: exit status 1 all the same.)"""
+    if item.get_closest_marker("postgres") is None:
+        return
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.fail(f"{item.nodeid} is marked postgres (row locks, SQL aggregates) and the test database is "
+                    f"{connection.vendor}: run it on PostgreSQL (DATABASE_URL=postgres://...; `make test` does)",
+                    pytrace=False)
+
 
 @pytest.fixture(autouse=True, scope="session")
 def _flush_may_truncate_the_event_log():

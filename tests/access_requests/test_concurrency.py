@@ -25,9 +25,7 @@ from access_requests.workflow import Role, State
 from tests.conftest import make_user
 
 pytestmark = [
-    pytest.mark.skipif(connection.vendor != "postgresql",
-                       reason="row locks between concurrent connections are tested on PostgreSQL only "
-                              "(set DATABASE_URL=postgres://...; CI runs PostgreSQL)"),
+    pytest.mark.postgres,  # row locks between concurrent connections: fails on another database
     pytest.mark.django_db(transaction=True),
 ]
 

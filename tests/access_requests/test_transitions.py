@@ -120,6 +120,39 @@ def test_model_declares_one_django_fsm_method_per_workflow_transition():
     assert declared == expected
 
 
+# What an event row may record (Event.action has EventAction's choices): each transition by its
+# name, and these, which move no state or are not transitions. Typed in by hand.
+EVENTS_BESIDE_TRANSITIONS = {"create", "import", "assign", "extend_review"}
+
+
+def test_every_transition_has_its_event_action_of_the_same_name_and_label():
+    for name, spec in workflow.TRANSITIONS.items():
+        assert name in workflow.EventAction.values, f"transition {name!r} has no EventAction member"
+        member = workflow.EventAction(name)
+        assert member.name == name.upper()
+        with translation.override("fr"):
+            assert str(member.label) == str(spec.label), name
+    assert set(workflow.EventAction.values) == set(workflow.TRANSITIONS) | EVENTS_BESIDE_TRANSITIONS
+
+
+@pytest.mark.parametrize("action", workflow.ACTIONS)
+def test_every_action_records_an_event_action(action):
+    """An action records the transition it fires (record_contract_signed: start_matching or
+    start_extraction; record_matching_done: start_extraction; record_cnil_decision: authorise,
+    or reject for a refusal), or itself when it fires none (extend_review)."""
+    recorded = set()
+    for state in STATES:
+        for requires_matching in (True, False):
+            facts = workflow.Facts(state=state, requires_matching=requires_matching)
+            recorded.add(workflow.action_transition(action, facts) or action)
+    if action == "record_cnil_decision":
+        recorded.add("reject")  # services.record_cnil_decision(authorised=False) fires reject
+    assert recorded
+    missing = recorded - set(workflow.EventAction.values)
+    assert not missing, f"{action!r} records events with no EventAction member: {missing}"
+    assert recorded <= set(workflow.TRANSITIONS) | {"extend_review"}
+
+
 @pytest.mark.parametrize("route", ["standard", "reference_methodology", "simplified"])
 @pytest.mark.parametrize("requires_matching", [True, False])
 @pytest.mark.parametrize("paused_from", ["", *PAUSABLE])

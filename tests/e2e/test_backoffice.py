@@ -2,7 +2,7 @@
 
 The secretariat asks for information, the applicant answers in the portal, the secretariat forwards the dossier,
 the CESREES records its opinion, the CNIL authorises, the CNAM signs, matches and delivers; then
-management reads the delay dashboard. Screenshots go to docs/screenshots/backoffice-*.png.
+management reads the delay dashboard. Screenshots: backoffice-*.png (tests/e2e/conftest.py: screenshots_dir).
 """
 
 from __future__ import annotations

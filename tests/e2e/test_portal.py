@@ -1,6 +1,6 @@
 """The applicant portal in a real browser: sign up, confirm, draft, upload, submit, answer, withdraw.
 
-Each test checks the pages it visits with axe-core and saves a screenshot to docs/screenshots/.
+Each test checks the pages it visits with axe-core and saves a screenshot (tests/e2e/conftest.py: screenshots_dir).
 """
 
 from __future__ import annotations

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import subprocess
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -13,7 +11,6 @@ import pytest
 from .smtp import SMTPServer
 
 PARIS = ZoneInfo("Europe/Paris")
-HERE = Path(__file__).resolve().parent
 
 
 def paris(year: int, month: int, day: int, hour: int = 10, minute: int = 0) -> dt.datetime:
@@ -47,29 +44,16 @@ def smtp(smtp_server, settings):
 
 
 @pytest.fixture(scope="session")
-def english_catalogue(tmp_path_factory):
-    """The English translations of the email strings (emails_en.po, to be merged into
-    locale/en), compiled into a locale folder placed first in LOCALE_PATHS."""
-    if shutil.which("msgfmt") is None:
-        pytest.fail("msgfmt is missing: `make debian` installs gettext")
-    folder = tmp_path_factory.mktemp("locale")
-    target = folder / "en" / "LC_MESSAGES"
-    target.mkdir(parents=True)
-    subprocess.run(["msgfmt", "--check-format", "-o", str(target / "django.mo"), str(HERE / "emails_en.po")],
-                   check=True)
-    return folder
+def english():
+    """English emails come from the project's own catalogue (locale/en/LC_MESSAGES/django.po):
+    its compiled django.mo must exist and be newer than the .po, or the test would read stale
+    or French text. `make compilemessages` compiles it."""
+    from django.conf import settings
 
-
-@pytest.fixture
-def english(settings, english_catalogue):
-    from django.utils.translation import trans_real
-
-    settings.LOCALE_PATHS = [str(english_catalogue), *settings.LOCALE_PATHS]
-    trans_real._translations = {}
-    trans_real._default = None
-    yield
-    trans_real._translations = {}
-    trans_real._default = None
+    catalogue = Path(settings.BASE_DIR) / "locale" / "en" / "LC_MESSAGES"
+    source, compiled = catalogue / "django.po", catalogue / "django.mo"
+    if not compiled.exists() or compiled.stat().st_mtime < source.stat().st_mtime:
+        pytest.fail(f"{compiled} is missing or older than {source.name}: run `make compilemessages`")
 
 
 @pytest.fixture

@@ -141,6 +141,7 @@ def test_an_extension_tells_the_applicant_the_new_due_date(story, smtp):
 
 
 def test_each_recipient_reads_the_email_in_their_language(story, smtp, personas, english):
+    # English comes from the project's catalogue, locale/en/LC_MESSAGES/django.po (`make compilemessages`).
     profile = personas["applicant"].profile
     profile.language = "en"
     profile.save()
@@ -150,12 +151,64 @@ def test_each_recipient_reads_the_email_in_their_language(story, smtp, personas,
     english_mail = smtp.to("porteur@inserm.example")[-1]
     assert subject(english_mail) == "HDH-2025-0001: complete dossier sent to the CESREES"
     assert english_mail["Content-Language"] == "en"
-    text = body_of(english_mail, "plain")
-    assert "Statutory due date of the current stage: Feb. 10, 2025." in text
-    assert "Bonjour" not in text and "Hello," in text
-    assert '<html lang="en">' in body_of(english_mail, "html")
+    assert body_of(english_mail, "plain").splitlines() == [
+        "Hello,",
+        "",
+        "Your dossier is complete: the secretariat has sent it to the CESREES, which gives a scientific and "
+        "ethical opinion.",
+        "",
+        "Request: HDH-2025-0001 — Parcours de soins après un AVC",  # the title is the applicant's, in French
+        "Current stage: CESREES review",
+        "Statutory due date of the current stage: Feb. 10, 2025.",
+        "Without an opinion from the CESREES by then, the opinion is deemed favourable on Feb. 11, 2025.",
+        "",
+        "Follow your request: http://127.0.0.1:8000/portal/requests/HDH-2025-0001/",
+        "",
+        "--",
+        "Health Data Hub · Access to health data",
+        "This message is sent automatically; please do not reply to it.",
+    ]
+    html = body_of(english_mail, "html")
+    assert '<html lang="en">' in html
+    assert "<title>HDH-2025-0001: complete dossier sent to the CESREES</title>" in html
+    assert ">Complete dossier sent to the CESREES</h1>" in html
+    assert "Current stage: <strong>CESREES review</strong>" in html
+    assert "Statutory due date of the current stage: <strong>Feb. 10, 2025</strong>." in html
+    assert ">Follow your request</a>" in html
+    assert "Bonjour" not in html and "Échéance" not in html
     french_mail = smtp.to("cesrees@hdh.example")[-1]  # the reviewer kept French
     assert subject(french_mail) == "HDH-2025-0001 : à traiter – Avis du CESREES"
+    assert french_mail["Content-Language"] == "fr"
+    assert body_of(french_mail, "plain").splitlines()[0] == "Bonjour,"
+
+
+def test_an_english_information_request_quotes_the_question_and_says_the_clock_is_paused(story, smtp, personas,
+                                                                                         english):
+    profile = personas["applicant"].profile
+    profile.language = "en"
+    profile.save()
+
+    story((paris(2025, 1, 6), "submit"), (paris(2025, 1, 8), "forward"), (paris(2025, 1, 9), "ask"))
+
+    asked = smtp.to("porteur@inserm.example")[-1]
+    assert subject(asked) == "HDH-2025-0001: further information is requested"
+    assert body_of(asked, "plain").splitlines() == [
+        "Hello,",
+        "",
+        "The review of your request (stage “CESREES review”) needs further information from you.",
+        "",
+        "Question:",
+        "Précisez la finalité du traitement ?",  # the reviewer's own words
+        "",
+        "The review clock is paused until you answer: this time does not count in the institutions' delay.",
+        "",
+        "Request: HDH-2025-0001 — Parcours de soins après un AVC",
+        "Answer from your space: http://127.0.0.1:8000/portal/requests/HDH-2025-0001/",
+        "",
+        "--",
+        "Health Data Hub · Access to health data",
+        "This message is sent automatically; please do not reply to it.",
+    ]
 
 
 def test_a_request_without_an_applicant_account_only_notifies_the_queues(make_request, personas, django_capture_on_commit_callbacks):
