@@ -9,6 +9,7 @@ class AccessRequestsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
+        # Framework hook: roles.py needs the auth models, loaded once the registry is ready.
         from access_requests.roles import ensure_role_groups
 
         post_migrate.connect(ensure_role_groups, sender=self)

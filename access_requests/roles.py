@@ -7,6 +7,8 @@ An applicant acts on the requests of their own organisation.
 
 from __future__ import annotations
 
+from django.contrib.auth.models import Group, Permission
+
 from access_requests.workflow import Role
 
 # role -> codename of the permission on AccessRequest that grants it
@@ -25,9 +27,35 @@ GROUP_PERMISSIONS: dict[str, list[str]] = {
 GROUP_PERMISSIONS[Role.ADMINISTRATOR] = [*ROLE_PERMISSIONS.values()]
 
 
+VIEW_PERMISSION = "access_requests.view_all_requests"
+
+
+def can_open_backoffice(user) -> bool:
+    """Everyone who may read every request (reviewers, management, administrators)."""
+    return bool(user and user.is_authenticated and user.is_active and user.has_perm(VIEW_PERMISSION))
+
+
+def staff_roles(user) -> frozenset[str]:
+    """The back-office roles ``user`` holds through their permissions (superusers: all)."""
+    if not can_open_backoffice(user):
+        return frozenset()
+    roles = {role for role, codename in ROLE_PERMISSIONS.items() if user.has_perm(f"access_requests.{codename}")}
+    if user.is_superuser:
+        roles.add(Role.ADMINISTRATOR)
+    return frozenset(roles)
+
+
+def sees_every_request(user) -> bool:
+    """Everyone in the back office but a member of a data holder with no other role (who reads
+    only the requests for their own datasets)."""
+    roles = staff_roles(user)
+    if Role.ADMINISTRATOR in roles:
+        return True
+    return bool(roles - {Role.DATA_HOLDER, Role.MANAGEMENT}) or roles == {Role.MANAGEMENT}
+
+
 def ensure_role_groups(sender=None, **kwargs) -> None:
     """Create one group per role with its permissions (post_migrate; idempotent)."""
-    from django.contrib.auth.models import Group, Permission
 
     perms = {
         p.codename: p

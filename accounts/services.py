@@ -22,6 +22,7 @@ from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
+from access_requests.roles import sees_every_request
 from accounts.models import Organisation, Profile
 from accounts.signals import account_email
 from hdh_access.lib.errors import ActionNotPermitted, InvalidInput
@@ -198,8 +199,6 @@ def confirm_email(*, uidb64: str, token: str):
 def can_subscribe_to_weekly_report(user) -> bool:
     """The report lists every organisation's requests: only for those who may read them all
     (management, reviewers; not data-holder staff, who see their own datasets only)."""
-    from backoffice.selectors import sees_every_request
-
     return bool(user.is_authenticated and user.has_perm("access_requests.view_all_requests")
                 and sees_every_request(user))
 

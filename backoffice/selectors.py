@@ -28,7 +28,13 @@ from django.utils import timezone
 
 from access_requests import services
 from access_requests.models import AccessRequest, Event
-from access_requests.roles import ROLE_PERMISSIONS
+from access_requests.roles import (  # noqa: F401 - the back office's view of roles
+    ROLE_PERMISSIONS,
+    VIEW_PERMISSION,
+    can_open_backoffice,
+    sees_every_request,
+    staff_roles,
+)
 from access_requests.workflow import (
     PAUSABLE_STATES,
     QUEUE_ROLES,
@@ -40,9 +46,9 @@ from access_requests.workflow import (
     acting_roles,
     available_actions,
 )
+from accounts.models import Profile
 from hdh_access.lib.dates import add_working_days, paris_date, start_of_paris_day
 
-VIEW_PERMISSION = "access_requests.view_all_requests"
 ACTING_ROLES = (Role.SECRETARIAT, Role.CESREES, Role.CNIL, Role.DATA_HOLDER, Role.PLATFORM)
 OPEN_STATES: tuple[str, ...] = tuple(
     s for s in State.values if s not in TERMINAL_STATES and s != State.DRAFT
@@ -55,41 +61,17 @@ DataThrough = AccessRequest.datasets.through
 
 
 # --- who the user is in the back office ---------------------------------------------------------
-def can_open_backoffice(user) -> bool:
-    return bool(user and user.is_authenticated and user.is_active and user.has_perm(VIEW_PERMISSION))
-
-
-def staff_roles(user) -> frozenset[str]:
-    """The back-office roles ``user`` holds through their permissions (superusers: all)."""
-    if not can_open_backoffice(user):
-        return frozenset()
-    roles = {role for role, codename in ROLE_PERMISSIONS.items() if user.has_perm(f"access_requests.{codename}")}
-    if user.is_superuser:
-        roles.add(Role.ADMINISTRATOR)
-    return frozenset(roles)
-
-
 def holder_id(user) -> int | None:
     profile = getattr(user, "profile", None) if _has_profile(user) else None
     return profile.data_holder_id if profile else None
 
 
 def _has_profile(user) -> bool:
-    from accounts.models import Profile
-
     try:
         user.profile  # noqa: B018
     except (AttributeError, Profile.DoesNotExist):
         return False
     return True
-
-
-def sees_every_request(user) -> bool:
-    """Everyone in the back office but a member of a data holder with no other role."""
-    roles = staff_roles(user)
-    if Role.ADMINISTRATOR in roles:
-        return True
-    return bool(roles - {Role.DATA_HOLDER, Role.MANAGEMENT}) or roles == {Role.MANAGEMENT}
 
 
 def is_read_only(user) -> bool:

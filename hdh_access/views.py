@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
@@ -47,10 +48,10 @@ def healthz(request):
     usable = database == "ok" and broker in ("ok", "eager")
     body = {"status": "ok" if usable else "unavailable", "database": database, "broker": broker}
     if database == "ok":
-        # Emails that kept failing wait for an administrator (admin → outbox → retry).
-        from notifications.models import OutboxMessage, OutboxStatus
-
-        body["outbox_failed"] = OutboxMessage.objects.filter(status=OutboxStatus.FAILED).count()
+        # Emails that kept failing wait for an administrator (admin → outbox → retry). The
+        # model is looked up by name: hdh_access sits below the apps and imports none of them.
+        outbox = apps.get_model("notifications", "OutboxMessage")
+        body["outbox_failed"] = outbox.objects.filter(status="failed").count()
     return JsonResponse(body, status=200 if usable else 503)
 
 

@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 
 from access_requests.models import AccessRequest
 from access_requests.workflow import State
+from accounts.services import can_subscribe_to_weekly_report
 from delays import rules
 from delays.report import build_report
 from hdh_access.lib.dates import paris_date
@@ -52,8 +53,6 @@ def subscribers():
     allowed = Q(is_superuser=True)
     if perm is not None:
         allowed |= Q(groups__permissions=perm) | Q(user_permissions=perm)
-    from accounts.services import can_subscribe_to_weekly_report
-
     candidates = (
         get_user_model().objects.filter(is_active=True, profile__weekly_report=True).exclude(email="")
         .filter(allowed).select_related("profile").distinct().order_by("pk")

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy
 from access_requests.completeness import completeness_problems  # noqa: F401 - the portal's checklist
 from access_requests.models import AccessRequest, Attachment, AttachmentKind, CesreesOpinion, Event
 from access_requests.workflow import TERMINAL_STATES, TRANSITIONS, WITHDRAWABLE_STATES, EventAction, Role, Route, State
+from accounts.models import Profile
 from catalog.models import Dataset
 from catalog.selectors import dataset_list
 from delays.clock import Medians, RequestClock, request_clock
@@ -77,8 +78,6 @@ def requests_for_applicant(user) -> QuerySet[AccessRequest]:
 
 
 def _organisation_id(user) -> int | None:
-    from accounts.models import Profile
-
     try:
         return user.profile.organisation_id
     except (AttributeError, Profile.DoesNotExist):
