@@ -35,6 +35,7 @@ from access_requests.roles import (  # noqa: F401 - the back office's view of ro
     sees_every_request,
     staff_roles,
 )
+from access_requests.selectors import events_of  # noqa: F401 - the request page's history
 from access_requests.workflow import (
     PAUSABLE_STATES,
     QUEUE_ROLES,
@@ -277,10 +278,6 @@ def request_for_reviewer(user, reference: str) -> AccessRequest | None:
         .filter(reference=reference)
         .first()
     )
-
-
-def events_of(request: AccessRequest) -> list[Event]:
-    return list(Event.objects.filter(request_id=request.pk).select_related("actor").order_by("at", "id"))
 
 
 def assignee_names(events: Iterable[Event]) -> dict[int, str]:

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy
 
 from access_requests.completeness import completeness_problems  # noqa: F401 - the portal's checklist
 from access_requests.models import AccessRequest, Attachment, AttachmentKind, CesreesOpinion, Event
+from access_requests.selectors import event_log
 from access_requests.workflow import TERMINAL_STATES, TRANSITIONS, WITHDRAWABLE_STATES, EventAction, Role, Route, State
 from accounts.models import Profile
 from catalog.models import Dataset
@@ -103,7 +104,7 @@ def request_for_page(user, reference: str) -> AccessRequest:
     queryset = requests_for_applicant(user).select_related("delay", "organisation", "applicant").prefetch_related(
         Prefetch("datasets", queryset=dataset_list()),
         Prefetch("attachments", queryset=Attachment.objects.select_related("uploaded_by").order_by("uploaded_at", "pk")),
-        Prefetch("events", queryset=Event.objects.order_by("at", "pk")),
+        Prefetch("events", queryset=event_log()),
     )
     try:
         return queryset.get(reference=reference)

@@ -16,12 +16,12 @@ from PIL import Image
 
 from notifications import tasks, weekly_report
 from notifications.models import OutboxMessage, OutboxStatus
+from tests.e2e.conftest import screenshots_dir
 
 from .conftest import paris
 
 AS_OF = paris(2025, 6, 16, 8)  # a Monday, 08:00 Paris: ISO week 2025-W25, second quarter
 TARGET_PATH = ["submitted", "cesrees_review", "cnil_review", "contracting", "matching", "extraction", "delivered"]
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def walk(reference, start, gaps, *, codes="snds;oscour", title="Parcours de soins après un AVC"):
@@ -259,7 +259,7 @@ def test_the_html_renders_in_chromium_and_a_screenshot_is_saved(history):
     rendered, chart, _filename = weekly_report.render_report(content, language="fr")
     # A mail client resolves cid: to the related part; the browser gets the same bytes inline.
     html = rendered.html.replace("cid:delay-chart", "data:image/png;base64," + base64.b64encode(chart).decode())
-    target = ROOT / "docs" / "screenshots" / "weekly-report-email.png"
+    target = screenshots_dir() / "weekly-report-email.png"  # docs/screenshots/ only with `make screenshots`
     target.parent.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)

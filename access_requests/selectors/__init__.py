@@ -1,0 +1,24 @@
+"""Reads of the requests app shared by the pages: the event log in its one order.
+
+The portal and the back office keep their own selectors (what each audience may see); what
+both read the same way lives here.
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from access_requests.models import AccessRequest, Event
+
+# The event log's order: by instant, then by insertion (two events can share an instant).
+EVENT_ORDER = ("at", "id")
+
+
+def event_log() -> QuerySet[Event]:
+    """Every event in the log's order, with its actor (for a prefetch or a filter)."""
+    return Event.objects.select_related("actor").order_by(*EVENT_ORDER)
+
+
+def events_of(request: AccessRequest) -> list[Event]:
+    """One request's events, oldest first."""
+    return list(event_log().filter(request_id=request.pk))
