@@ -33,6 +33,7 @@ from catalog.models import Dataset
 def _fsm(name: str) -> dict:
     """django-fsm ``transition`` arguments for the spec ``name`` of workflow.TRANSITIONS."""
     spec = TRANSITIONS[name]
+    target: str | GET_STATE
     if spec.target is None:
         target = GET_STATE(lambda instance, *args, **kwargs: instance.paused_from, states=PAUSABLE_STATES)
     else:

@@ -8,10 +8,15 @@ the import can check a million rows without building model instances.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:  # a lazy translation or a str (django-stubs; a dev dependency)
+    from django_stubs_ext import StrOrPromise
 
 
 class State(models.TextChoices):
@@ -126,10 +131,11 @@ class TransitionSpec:
     # None: the target is the state the request was paused from (resume).
     target: str | None
     roles: frozenset[str]
-    label: str
+    label: StrOrPromise
 
 
-def _spec(name, sources, target, roles, label) -> TransitionSpec:
+def _spec(name: str, sources: Iterable[str], target: str | None, roles: Iterable[str], label: StrOrPromise
+          ) -> TransitionSpec:
     return TransitionSpec(name, tuple(sources), target, frozenset(roles), label)
 
 

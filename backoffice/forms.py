@@ -9,6 +9,7 @@ just moved gets a clear ConcurrentUpdate instead of acting on a state they never
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.utils import timezone
@@ -19,6 +20,9 @@ from access_requests.models import CesreesOpinion
 from access_requests.workflow import RECORDED_OPINIONS, REVIEWER_ROLES, Route, State
 from backoffice.selectors import Badge, QueueFilters, Scope
 from catalog.models import DataHolder
+
+if TYPE_CHECKING:  # a lazy translation or a str (django-stubs; a dev dependency)
+    from django_stubs_ext import StrOrPromise
 from catalog.selectors import dataset_list
 
 STATUS_LABELS = {
@@ -102,7 +106,7 @@ class QueueFilterForm(forms.Form):
         self.default_scope = default_scope
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         start, end = data.get("submitted_from"), data.get("submitted_to")
         if start and end and start > end:
             self.add_error("submitted_to", _("La fin de la période précède son début."))
@@ -136,9 +140,9 @@ class ActionForm(forms.Form):
 
     action = ""
     service_name = ""
-    title = ""
-    submit_label = _("Valider")
-    help_text = ""
+    title: StrOrPromise = ""
+    submit_label: StrOrPromise = _("Valider")
+    help_text: StrOrPromise = ""
     danger = False
 
     expected_state = forms.ChoiceField(choices=State.choices, widget=forms.HiddenInput)
@@ -200,7 +204,7 @@ class _EndingForm(ActionForm):
     """An action that ends the request, with a reason the applicant reads."""
 
     danger = True
-    reason_label = ""
+    reason_label: StrOrPromise = ""
 
     reason = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))
 
@@ -240,7 +244,7 @@ class CesreesOpinionForm(ActionForm):
                        help_text=_("Obligatoire sauf pour un avis favorable sans recommandation."))
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("opinion") and data["opinion"] != CesreesOpinion.FAVOURABLE and not (data.get("comment") or "").strip():
             self.add_error("comment", _("Précisez les recommandations ou les motifs de cet avis."))
         return data
@@ -325,14 +329,19 @@ class NoteForm(forms.Form):
                            widget=forms.Textarea(attrs={"rows": 3}))
 
 
+def _user_label(user: Any) -> str:
+    return str(user.get_full_name() or user.email or user.username)
+
+
 class AssignForm(forms.Form):
-    assignee = forms.ModelChoiceField(label=_("Instructeur"), required=False, queryset=None,
+    assignee: forms.ModelChoiceField[Any] = forms.ModelChoiceField(label=_("Instructeur"), required=False, queryset=None,
                                       empty_label=_("Personne"))
 
     def __init__(self, *args, candidates, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = candidates
-        self.fields["assignee"].label_from_instance = lambda u: u.get_full_name() or u.email or u.username
+        field = cast("forms.ModelChoiceField[Any]", self.fields["assignee"])
+        field.queryset = candidates
+        field.label_from_instance = _user_label  # type: ignore[assignment]  # an instance override, as Django documents
 
 
 # --- dashboard ----------------------------------------------------------------------------------
@@ -343,7 +352,7 @@ class DashboardFilterForm(forms.Form):
                                      empty_label=_("Toutes"))
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         start, end = data.get("submitted_from"), data.get("submitted_to")
         if start and end and start > end:
             self.add_error("submitted_to", _("La fin de la période précède son début."))

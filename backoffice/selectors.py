@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, cast
 
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
@@ -247,6 +248,7 @@ def queue_page_rows(requests: Iterable[AccessRequest], *, now: dt.datetime | Non
     today = paris_date(now)
     rows = []
     for r in requests:
+        r = cast(Any, r)  # annotated by queue(): stage_since, due_date, target columns
         days = (now - r.stage_since).total_seconds() / 86400 if r.stage_since else None
         rows.append({
             "request": r,

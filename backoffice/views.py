@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+from collections.abc import Iterator
 from functools import wraps
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
@@ -88,8 +90,9 @@ def queue(request):
     qs = sel.queue(request.user, filters)
     paginator = Paginator(qs, PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
-    prefetch_related_objects(page.object_list, "datasets")
-    rows = sel.queue_page_rows(page.object_list)
+    listed = list(page.object_list)
+    prefetch_related_objects(listed, "datasets")
+    rows = sel.queue_page_rows(listed)
     for row in rows:  # classes and labels here rather than one include per row: the table renders fast
         row["badge_class"], row["badge_label"] = BADGE_CLASSES.get(row["badge"], ""), BADGE_LABELS.get(row["badge"], "")
         status = row["request"].target_status
@@ -146,8 +149,9 @@ def export_csv(request):
               "submitted_at", "stage_since", "days_in_stage", "statutory_due_date", "statutory_badge",
               "target_deadline", "target_status", "forecast_at", "assignee"]
 
-    def lines():
+    def lines() -> Iterator[str]:
         yield "\ufeff" + writer.writerow(header)
+        r: Any  # annotated by sel.queue(): stage_since, due_date and the target columns
         for r in qs.iterator(chunk_size=2000):
             days = (now - r.stage_since).total_seconds() / 86400 if r.stage_since else None
             badge = "paused" if r.state == State.AWAITING_APPLICANT else sel.badge_of(r.due_date, today)

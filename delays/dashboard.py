@@ -30,6 +30,7 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -60,14 +61,14 @@ class DashboardFilters:
     # Forced for a data holder's staff: only the requests asking for its datasets.
     holder_id: int | None = None
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         data = asdict(self)
         for key in ("submitted_from", "submitted_to"):
             data[key] = data[key].isoformat() if data[key] else None
         return data
 
 
-def _r(value) -> float | None:
+def _r(value: float | None) -> float | None:
     return None if value is None else round(float(value), ROUND)
 
 
@@ -98,7 +99,7 @@ def _quarter(value: dt.datetime | dt.date) -> str:
     return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
 
 
-def by_submission_quarter(target: QuerySet[RequestDelay], today: dt.date) -> list[dict]:
+def by_submission_quarter(target: QuerySet[RequestDelay], today: dt.date) -> list[dict[str, Any]]:
     rows = (
         target.annotate(quarter=TruncQuarter("submitted_at", tzinfo=PARIS)).values("quarter")
         .annotate(
@@ -115,7 +116,7 @@ def by_submission_quarter(target: QuerySet[RequestDelay], today: dt.date) -> lis
     } for r in rows]
 
 
-def by_delivery_quarter(target: QuerySet[RequestDelay]) -> list[dict]:
+def by_delivery_quarter(target: QuerySet[RequestDelay]) -> list[dict[str, Any]]:
     rows = (
         target.filter(delivered_at__isnull=False)
         .annotate(quarter=TruncQuarter("delivered_at", tzinfo=PARIS)).values("quarter")
@@ -140,7 +141,7 @@ def _segment(today: dt.date) -> Case:
     )
 
 
-def by_current_stage(rows: QuerySet[RequestDelay], today: dt.date) -> tuple[list[dict], dt.datetime | None]:
+def by_current_stage(rows: QuerySet[RequestDelay], today: dt.date) -> tuple[list[dict[str, Any]], dt.datetime | None]:
     """Open requests per current stage, split by target status; and the oldest computation."""
     grouped = (
         rows.filter(ended_at__isnull=True).annotate(segment=_segment(today))
@@ -160,7 +161,7 @@ def by_current_stage(rows: QuerySet[RequestDelay], today: dt.date) -> tuple[list
 
 
 # --- 5. watch lists -----------------------------------------------------------------------------
-def _listed(qs: QuerySet[RequestDelay], now: dt.datetime, today: dt.date) -> list[dict]:
+def _listed(qs: QuerySet[RequestDelay], now: dt.datetime, today: dt.date) -> list[dict[str, Any]]:
     """The listed requests' figures at ``now`` (delays.clock); the forecast is the one
     materialised with the row, the same that put the request in its segment."""
     out = []
@@ -179,14 +180,14 @@ def _listed(qs: QuerySet[RequestDelay], now: dt.datetime, today: dt.date) -> lis
 
 
 def late_requests(target_open: QuerySet[RequestDelay], now: dt.datetime, today: dt.date,
-                  limit: int | None) -> list[dict]:
+                  limit: int | None) -> list[dict[str, Any]]:
     """Open target requests past their 7-month deadline, the longest overdue first."""
     qs = target_open.filter(deadline__lt=today).order_by("deadline", "request_id")
     return _listed(qs[:limit] if limit is not None else qs, now, today)
 
 
 def at_risk_requests(target_open: QuerySet[RequestDelay], now: dt.datetime, today: dt.date,
-                     limit: int | None) -> list[dict]:
+                     limit: int | None) -> list[dict[str, Any]]:
     """Open target requests whose forecast passes the deadline, the nearest deadline first."""
     qs = target_open.filter(deadline__gte=today, status=rules.STATUS_AT_RISK).order_by("deadline", "request_id")
     return _listed(qs[:limit] if limit is not None else qs, now, today)
@@ -194,7 +195,7 @@ def at_risk_requests(target_open: QuerySet[RequestDelay], now: dt.datetime, toda
 
 # --- the dashboard ------------------------------------------------------------------------------
 def build_dashboard(filters: DashboardFilters | None = None, *, now: dt.datetime | None = None,
-                    list_limit: int | None = LIST_LIMIT) -> dict:
+                    list_limit: int | None = LIST_LIMIT) -> dict[str, Any]:
     """Every figure of the dashboard, JSON-ready (dates and instants in ISO 8601)."""
     filters = filters or DashboardFilters()
     now = now or timezone.now()
@@ -255,7 +256,7 @@ def _cache_key(filters: DashboardFilters, list_limit: int | None) -> str:
 
 
 def cached_dashboard(filters: DashboardFilters | None = None, *, list_limit: int | None = LIST_LIMIT,
-                     refresh: bool = False) -> dict:
+                     refresh: bool = False) -> dict[str, Any]:
     """``build_dashboard``'s figures, from the cache when computed less than cache_seconds() ago."""
     filters = filters or DashboardFilters()
     seconds = cache_seconds()
@@ -263,7 +264,7 @@ def cached_dashboard(filters: DashboardFilters | None = None, *, list_limit: int
     if seconds and not refresh:
         data = cache.get(key)
         if data is not None:
-            return data
+            return dict(data)
     data = build_dashboard(filters, list_limit=list_limit)
     if seconds:
         cache.set(key, data, seconds)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -37,7 +38,7 @@ def _resume_policy(stage: str) -> str:
 
 
 def statutory_visits(result: rules.ComputedDelay, *, extension_instants: Sequence[dt.datetime],
-                     cesrees_opinion: str) -> list[dict]:
+                     cesrees_opinion: str) -> list[dict[str, Any]]:
     """Every stage visit of ``result`` with its statutory clock, as JSON-ready dicts.
 
     Under the 'continue' policy a resumed visit keeps the days already consumed in the

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Q
@@ -42,13 +43,13 @@ def evaluate(as_of: dt.datetime, *, only_open: bool, requires_matching: bool | N
 
 
 # --- the report --------------------------------------------------------------------------
-def build_report(as_of: dt.datetime, *, detail: bool = False) -> dict:
+def build_report(as_of: dt.datetime, *, detail: bool = False) -> dict[str, Any]:
     access, stats = aggregate(as_of, requires_matching=True)
     medians = {True: rules.stage_medians(stats)}
     if detail:
         medians[False] = rules.stage_medians(stage_statistics_as_of(as_of, requires_matching=False))
     open_rows = evaluate(as_of, only_open=True, requires_matching=True, medians_by_population=medians)
-    counts = defaultdict(int)
+    counts: defaultdict[str, int] = defaultdict(int)
     for clock in open_rows:
         counts[clock.status] += 1
     delivered = access["delivered"]
@@ -83,7 +84,7 @@ def _iso(value: dt.date | dt.datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def _visit_json(visit: VisitClock) -> dict:
+def _visit_json(visit: VisitClock) -> dict[str, Any]:
     return {
         "stage": visit.stage,
         "entered_at": visit.entered_at.isoformat(),
@@ -95,7 +96,7 @@ def _visit_json(visit: VisitClock) -> dict:
     }
 
 
-def _application_json(clock: RequestClock) -> dict:
+def _application_json(clock: RequestClock) -> dict[str, Any]:
     return {
         "reference": clock.reference,
         "state": clock.state,

@@ -7,6 +7,7 @@ materialised RequestDelay rows. The report, the dashboard and the forecast basel
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.db import connection
 from django.db.models import QuerySet
@@ -15,7 +16,7 @@ from delays import rules
 from delays.models import STAGE_FIELDS, RequestDelay
 
 
-def _delivered_rows(as_of: dt.datetime, requires_matching: bool):
+def _delivered_rows(as_of: dt.datetime, requires_matching: bool) -> QuerySet[RequestDelay]:
     return RequestDelay.objects.filter(requires_matching=requires_matching, delivered_at__lte=as_of)
 
 
@@ -23,7 +24,7 @@ def _delivered_rows(as_of: dt.datetime, requires_matching: bool):
 _AGG_FIELDS = ["elapsed_days", "target_met", *STAGE_FIELDS.values()]
 
 
-def _aggregate_sql(delivered: QuerySet[RequestDelay]) -> tuple[dict, dict]:
+def _aggregate_sql(delivered: QuerySet[RequestDelay]) -> tuple[dict[str, Any], dict[str, Any]]:
     """One PostgreSQL query over the given rows (the ORM writes the filter, SQL the percentiles)."""
     inner, params = delivered.values(*_AGG_FIELDS).query.sql_with_params()
     parts = [
@@ -48,7 +49,7 @@ def _aggregate_sql(delivered: QuerySet[RequestDelay]) -> tuple[dict, dict]:
     return access, stats
 
 
-def _aggregate_python(delivered: QuerySet[RequestDelay]) -> tuple[dict, dict]:
+def _aggregate_python(delivered: QuerySet[RequestDelay]) -> tuple[dict[str, Any], dict[str, Any]]:
     rows = list(delivered.values_list(*_AGG_FIELDS))
     elapsed = [r[0] for r in rows]
     access = {
@@ -60,16 +61,16 @@ def _aggregate_python(delivered: QuerySet[RequestDelay]) -> tuple[dict, dict]:
     return access, rules.stage_statistics(stage_rows)
 
 
-def aggregate_rows(delivered: QuerySet[RequestDelay]) -> tuple[dict, dict]:
+def aggregate_rows(delivered: QuerySet[RequestDelay]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Access-delay figures and per-stage statistics of ``delivered`` rows: SQL on PostgreSQL, Python elsewhere."""
     if connection.vendor == "postgresql":
         return _aggregate_sql(delivered)
     return _aggregate_python(delivered)
 
 
-def aggregate(as_of: dt.datetime, *, requires_matching: bool = True) -> tuple[dict, dict]:
+def aggregate(as_of: dt.datetime, *, requires_matching: bool = True) -> tuple[dict[str, Any], dict[str, Any]]:
     return aggregate_rows(_delivered_rows(as_of, requires_matching))
 
 
-def stage_statistics_as_of(as_of: dt.datetime, *, requires_matching: bool = True) -> dict:
+def stage_statistics_as_of(as_of: dt.datetime, *, requires_matching: bool = True) -> dict[str, Any]:
     return aggregate(as_of, requires_matching=requires_matching)[1]

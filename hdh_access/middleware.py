@@ -25,7 +25,7 @@ def typed_text(request) -> list[str]:
     if request.method != "POST":
         return []
     sensitive = getattr(request, "sensitive_post_parameters", ())
-    texts = []
+    texts: list[str] = []
     for name, values in request.POST.lists():
         if name in HIDDEN_FIELDS or any(marker in name.lower() for marker in SECRET_MARKERS):
             continue

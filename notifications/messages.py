@@ -45,8 +45,7 @@ def render(name: str, context: dict, *, language: str) -> Rendered:
     """Render ``templates/emails/<name>/`` in ``language``: subject (one line), text, HTML."""
     with translation.override(language):
         context = {"site_url": settings.SITE_URL.rstrip("/"), "language": language, **context}
-        subject = render_to_string(f"emails/{name}/subject.txt", context)
-        subject = " ".join(subject.split())
+        subject = " ".join(render_to_string(f"emails/{name}/subject.txt", context).split())
         context["subject"] = subject
         text = render_to_string(f"emails/{name}/body.txt", context)
         html = render_to_string(f"emails/{name}/body.html", context)
@@ -121,7 +120,9 @@ def current_clock(request: AccessRequest, *, now: dt.datetime) -> dict | None:
     """Due date and tacit decision of the request's open stage visit at ``now`` (from its
     events: read inside the transition's transaction, before the delay row is recomputed)."""
     clock = request_clock(request, now, medians={True: {}, False: {}}, fresh=True)
-    visit = clock.current_visit if clock is not None else None
+    if clock is None:
+        return None
+    visit = clock.current_visit
     if visit is None or visit.due_date is None:
         return None
     return {
@@ -208,7 +209,7 @@ def request_context(request: AccessRequest) -> dict:
     return {
         "reference": request.reference,
         "title": request.title,
-        "organisation": request.organisation.name if request.organisation_id else "",
+        "organisation": request.organisation.name if request.organisation else "",
         "portal_url": f"{base}/portal/requests/{request.reference}/",
         "backoffice_url": f"{base}/backoffice/requests/{request.reference}/",
     }

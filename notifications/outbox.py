@@ -14,6 +14,7 @@ import datetime as dt
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -28,7 +29,7 @@ logger = logging.getLogger(__name__)
 
 # The sweep, by name: the tasks module imports this one.
 SWEEP_TASK = "notifications.tasks.send_pending_outbox"
-KEY_MAX = OutboxMessage._meta.get_field("key").max_length
+KEY_MAX: int = OutboxMessage._meta.get_field("key").max_length or 0
 
 
 # --- rendering ---------------------------------------------------------------------------
@@ -45,7 +46,7 @@ def queue(*, key: str, to: str, language: str, rendered: Rendered, attachment: t
     """Write one outbox row (or find the one with this key). Returns (row, created)."""
     if len(key) > KEY_MAX:
         raise ValueError(f"outbox key longer than {KEY_MAX} characters: {key!r}")
-    defaults = {"to": to, "language": language, "subject": rendered.subject, "text": rendered.text,
+    defaults: dict[str, Any] = {"to": to, "language": language, "subject": rendered.subject, "text": rendered.text,
                 "html": rendered.html}
     if attachment:
         defaults.update(attachment_name=attachment[0], attachment_mimetype=attachment[1],

@@ -50,6 +50,8 @@ def queue_reminders(*, now: dt.datetime | None = None) -> list[OutboxMessage]:
     created: list[OutboxMessage] = []
     for delay in rows:
         request = delay.request
+        # The query asked for both (the row's open stage has a clock).
+        assert delay.current_due_date is not None and delay.current_since is not None
         if request.state != delay.current_stage:  # a stale row: the request moved on
             continue
         overdue = today > delay.current_due_date

@@ -264,7 +264,7 @@ def chart_png(content: Content) -> bytes:
     draw = ImageDraw.Draw(image)
     blue, light, grey, red, text = "#000091", "#8585f6", "#929292", "#ce0500", "#161616"
     legend_y = 4 * scale
-    x = 0
+    x: float = 0
     for colour, label in ((blue, _("médiane")), (light, _("90e centile"))):
         draw.rectangle((x, legend_y + 2 * scale, x + 12 * scale, legend_y + 14 * scale), fill=colour)
         draw.text((x + 18 * scale, legend_y), label, font=_font(12 * scale), fill=text)

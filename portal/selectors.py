@@ -338,7 +338,7 @@ def progress(request: AccessRequest) -> Progress | None:
     """Where the dossier stands on its route (None once refused or withdrawn)."""
     if request.state in (State.REJECTED, State.WITHDRAWN):
         return None
-    path = [State.SUBMITTED]
+    path: list[str] = [State.SUBMITTED]
     if request.route == Route.STANDARD:
         path += [State.CESREES_REVIEW, State.CNIL_REVIEW]
     path += [State.CONTRACTING]

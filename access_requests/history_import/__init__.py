@@ -59,7 +59,7 @@ from django.utils.translation import gettext as _
 from access_requests import signals
 from access_requests.models import AccessRequest, Event, ReferenceSequence
 from access_requests.services import derive_requires_matching
-from access_requests.workflow import Role, Route, State, edge_allowed, transition_for_edge
+from access_requests.workflow import Role, Route, State, condition_refusal, edge_allowed, transition_for_edge
 from catalog.models import Dataset
 
 REQUIRED_COLUMNS = ("reference", "at", "state", "datasets", "requires_matching", "title")
@@ -192,6 +192,7 @@ def _parse_instant(value: str) -> tuple[dt.datetime | None, str]:
     """The instant in UTC, or None and the reason."""
     if not value:
         return None, _("instant manquant")
+    instant: dt.datetime | None
     try:
         instant = dt.datetime.fromisoformat(value)
     except ValueError:
@@ -337,7 +338,7 @@ def _read_rows(raw: BinaryIO, known: frozenset[str]) -> tuple[dict[str, _Draft],
         if instant is None:
             issues.append(ImportIssue(line, reference, reason))
             draft.broken = True
-        if not draft.broken:
+        if not draft.broken and instant is not None:
             draft.rows.append((line, instant, state))
         title = row[i_title].strip()
         datasets_value = row[i_datasets].strip()
@@ -463,18 +464,13 @@ def _check_history(draft: _Draft, issues: list[ImportIssue]) -> History | None:
 
 
 def _transition_reason(source: str, target: str, *, requires_matching: bool, route: str, paused_from: str) -> str:
+    """Why the edge is refused: the workflow's own words when its condition fails."""
     message = _("passage impossible de « %(source)s » à « %(target)s »") % {"source": source, "target": target}
-    if source == State.SUBMITTED and target == State.CONTRACTING:
-        detail = _("la procédure %(route)s passe par le CESREES et la CNIL") % {"route": route}
-    elif source == State.CONTRACTING and target == State.MATCHING and not requires_matching:
-        detail = _("la demande ne nécessite pas d'appariement")
-    elif source == State.CONTRACTING and target == State.EXTRACTION and requires_matching:
-        detail = _("la demande nécessite un appariement avant l'extraction")
-    elif source == State.AWAITING_APPLICANT and paused_from and target != State.WITHDRAWN:
-        detail = _("la demande reprend à l'étape suspendue « %(state)s »") % {"state": paused_from}
-    else:
-        detail = ""
-    return f"{message} ({detail})" if detail else message
+    detail = None
+    if transition_for_edge(source, target) is not None:
+        detail = condition_refusal(source, target, requires_matching=requires_matching, route=route,
+                                   paused_from=paused_from)
+    return f"{message} ({detail.rstrip('.')})" if detail else message
 
 
 # --- writing -----------------------------------------------------------------------------
@@ -513,9 +509,9 @@ def _import_chunk(chunk: list[History], *, dataset_ids: dict[str, int], batch_si
                     .values_list("reference", "id"))
     known_events: dict[int, list[tuple[str, dt.datetime]]] = defaultdict(list)
     if existing:
-        events = (Event.objects.filter(request_id__in=list(existing.values())).exclude(from_state=F("to_state"))
+        stored = (Event.objects.filter(request_id__in=list(existing.values())).exclude(from_state=F("to_state"))
                   .order_by("request_id", "at", "id").values_list("request_id", "to_state", "at"))
-        for request_id, to_state, at in events.iterator(chunk_size=batch_size * 4):
+        for request_id, to_state, at in stored.iterator(chunk_size=batch_size * 4):
             known_events[request_id].append((to_state, at))
     new: list[History] = []
     extensions: list[tuple[int, History, int]] = []

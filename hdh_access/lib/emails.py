@@ -39,7 +39,7 @@ class _RelatedEmail(EmailMultiAlternatives):
         self.related = list(related)  # (content id, bytes, image subtype)
 
     def _create_alternatives(self, msg):
-        msg = super()._create_alternatives(msg)
+        msg = super()._create_alternatives(msg)  # type: ignore[misc]  # a private hook django-stubs does not declare
         if not self.related or not msg.is_multipart():
             return msg
         parts = msg.get_payload()

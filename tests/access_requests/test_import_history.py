@@ -21,7 +21,7 @@ from access_requests.history_import import HistoryImportError, import_history, r
 from access_requests.models import AccessRequest, Event, ReferenceSequence
 from access_requests.workflow import Role, Route, State
 from catalog.models import Dataset
-from delays import materialise
+from delays.models import RequestDelay
 from demo.history import COLUMNS, generate
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "history_small.csv"
@@ -199,14 +199,35 @@ def test_bom_crlf_and_repeated_identical_attributes_are_accepted(tmp_path):
     assert AccessRequest.objects.get(reference="X-1").state == State.SUBMITTED
 
 
-def test_materialise_requests_is_called_with_the_written_ids(monkeypatch):
-    calls = []
-    monkeypatch.setattr(materialise, "materialise_requests", lambda ids, **kw: calls.append(sorted(ids)),
-                        raising=False)
-    import_history(FIXTURE)
-    assert calls == [sorted(AccessRequest.objects.values_list("pk", flat=True))]
-    import_history(FIXTURE)  # nothing written: nothing to recompute
-    assert len(calls) == 1
+def test_the_import_materialises_the_delays_of_what_it_wrote_and_only_that(tmp_path):
+    text = csv_text(
+        "D-1,2024-01-02T09:00:00Z,submitted,snds;oscour,true,Livrée",
+        "D-1,2024-01-12T09:00:00Z,cesrees_review,,,",
+        "D-1,2024-02-11T09:00:00Z,cnil_review,,,",
+        "D-1,2024-04-11T09:00:00Z,contracting,,,",
+        "D-1,2024-05-11T09:00:00Z,matching,,,",
+        "D-1,2024-06-10T09:00:00Z,extraction,,,",
+        "D-1,2024-07-10T09:00:00Z,delivered,,,",
+        "O-1,2024-03-04T09:00:00Z,submitted,snds;oscour,true,Ouverte",
+        "O-1,2024-03-08T09:00:00Z,cesrees_review,,,",
+    )
+    path = write(tmp_path, text)
+    import_history(path)
+
+    delivered = RequestDelay.objects.get(request__reference="D-1")
+    assert delivered.status == "met" and delivered.target_met is True
+    assert (delivered.days_submitted, delivered.days_cesrees_review, delivered.days_cnil_review) == (10, 30, 60)
+    assert (delivered.days_contracting, delivered.days_matching, delivered.days_extraction) == (30, 30, 30)
+    assert [v["stage"] for v in delivered.visits] == [
+        "submitted", "cesrees_review", "cnil_review", "contracting", "matching", "extraction"]
+    assert delivered.visits[1]["due_date"] == "2024-02-12"  # 12 Feb: a month after 12 Jan, a Monday
+    still_open = RequestDelay.objects.get(request__reference="O-1")
+    assert still_open.ended_at is None and still_open.current_stage == "cesrees_review"
+    assert still_open.current_due_date == dt.date(2024, 4, 8)
+    computed = dict(RequestDelay.objects.values_list("request__reference", "computed_at"))
+
+    import_history(path)  # nothing written: nothing recomputed
+    assert dict(RequestDelay.objects.values_list("request__reference", "computed_at")) == computed
 
 
 # --- errors, each with its line and reference ----------------------------------------------

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from delays import rules
 from delays.report import build_report
@@ -15,12 +16,13 @@ from hdh_access.lib.cli import parse_as_of
 class Command(BaseCommand):
     help = "Delay report against the target (default 7 months) for projects that need matching."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--as-of", dest="as_of", help="date (00:00 Paris) or date-time; default: now")
         parser.add_argument("--format", dest="fmt", default="json", help="json (default), text or csv")
         parser.add_argument("--detail", action="store_true", help="list every submitted request")
 
-    def handle(self, *args, as_of=None, fmt="json", detail=False, **options):
+    def handle(self, *args: Any, as_of: str | None = None, fmt: str = "json", detail: bool = False,
+               **options: Any) -> None:
         if fmt not in ("json", "text", "csv"):
             raise CommandError(f"--format: unknown format {fmt!r}; use json, text or csv")
         instant = parse_as_of(as_of)
@@ -32,7 +34,7 @@ class Command(BaseCommand):
         else:
             self._text(report, detail)
 
-    def _csv(self, report: dict) -> None:
+    def _csv(self, report: dict[str, Any]) -> None:
         writer = csv.writer(self.stdout, lineterminator="\n")
         header = ["reference", "state", "requires_matching", "submitted_at", "delivered_at", "deadline",
                   "elapsed_days", "applicant_days", *(f"days_{s}" for s in rules.STAGES), "target_met", "status"]
@@ -45,11 +47,11 @@ class Command(BaseCommand):
                 "" if app["target_met"] is None else app["target_met"], app["status"],
             ])
 
-    def _text(self, report: dict, detail: bool) -> None:
+    def _text(self, report: dict[str, Any], detail: bool) -> None:
         s = report["summary"]
         out = self.stdout.write
 
-        def num(value, fmt="{:.1f}"):
+        def num(value: float | None, fmt: str = "{:.1f}") -> str:
             return "—" if value is None else fmt.format(value)
 
         out(f"Delay report as of {report['as_of']} — target {report['target_months']} months "

@@ -1,4 +1,6 @@
-from django.core.management.base import BaseCommand
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
 
 from access_requests.models import AccessRequest
 from delays.materialise import materialise_requests, refresh_baseline, refresh_open_delays
@@ -7,10 +9,10 @@ from delays.materialise import materialise_requests, refresh_baseline, refresh_o
 class Command(BaseCommand):
     help = "Recompute materialised delays: open requests (the nightly job), or --all."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--all", action="store_true", help="every request, not only open ones")
 
-    def handle(self, *args, all=False, **options):
+    def handle(self, *args: Any, all: bool = False, **options: Any) -> None:
         if all:
             refresh_baseline()
             count = materialise_requests(AccessRequest.objects.values_list("pk", flat=True))

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.core.management.base import BaseCommand
 
 from delays.dashboard import warm_cache
@@ -6,6 +8,6 @@ from delays.dashboard import warm_cache
 class Command(BaseCommand):
     help = "Recompute the delay dashboard's figures into the cache (the periodic job, by hand)."
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         warm_cache()
         self.stdout.write("dashboard figures recomputed")

@@ -99,4 +99,5 @@ class Command(BaseCommand):
                 applicant = user
         self.stdout.write(f"seed_demo: demo accounts ({', '.join(a[0] for a in ACCOUNTS)}) "
                           f"with password {chosen!r}")
+        assert applicant is not None  # ACCOUNTS holds one applicant
         return applicant
