@@ -378,7 +378,9 @@ def compute_delay(
     target_met: bool | None = None
     forecast_at: datetime | None = None
     if delivered_at is not None:
-        target_met = paris_date(delivered_at) <= deadline
+        # Within the target: delivered by the deadline once the applicant's time is taken off.
+        applicant_time = totals[AWAITING_APPLICANT]
+        target_met = paris_date(delivered_at.astimezone(UTC) - applicant_time) <= deadline
         status = STATUS_MET if target_met else STATUS_MISSED
     elif ended_at is not None:
         status = STATUS_CLOSED
