@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from delays import rules
+
 if TYPE_CHECKING:  # a lazy translation or a str (django-stubs; a dev dependency)
     from django_stubs_ext import StrOrPromise
 
@@ -65,6 +67,18 @@ RECORDED_OPINIONS: tuple[str, ...] = tuple(v for v in CesreesOpinion.values if v
 # Opinions after which the CNIL's silence is an authorisation (DOMAIN.md; see the setting
 # HDH_CNIL_SILENCE_ALWAYS_AUTHORISES).
 EXPRESSLY_FAVOURABLE_OPINIONS = frozenset({CesreesOpinion.FAVOURABLE, CesreesOpinion.FAVOURABLE_WITH_RECOMMENDATIONS})
+
+
+class InformationReason(models.TextChoices):
+    """Why a reviewer asks the applicant for information (values: delays.rules.INFORMATION_REASONS).
+
+    After an ``incomplete`` request every stage's period restarts (CRPA L.114-5); after the
+    others the CNIL's continues (HDH_CLOCK_RESUME_POLICY).
+    """
+
+    INCOMPLETE = rules.REASON_INCOMPLETE, _("Dossier incomplet")
+    INCORRECT = rules.REASON_INCORRECT, _("Information inexacte")
+    OTHER = rules.REASON_OTHER, _("Autre précision")
 
 
 class EventAction(models.TextChoices):
@@ -308,13 +322,29 @@ QUEUE_ROLES: dict[str, frozenset[str]] = {**STAGE_ROLES, State.DELIVERED: frozen
 EXTENSION_ROLES: dict[str, str] = {State.CESREES_REVIEW: Role.CESREES, State.CNIL_REVIEW: Role.CNIL}
 
 
-def extension_refusal(state: str, *, already_extended: bool) -> str | None:
-    """None when the period of the stage in ``state`` may be extended now; else why not."""
+def extension_refusal(state: str, *, already_extended: bool, period_over: bool = False) -> str | None:
+    """None when the period of the stage in ``state`` may be extended now; else why not.
+
+    Once per visit, up to the end of the due date (delays.rules.extension_refusal reads the
+    visit's clock and gives ``already_extended`` and ``period_over``).
+    """
     if state not in EXTENSION_ROLES:
         return str(_("Seuls les délais du CESREES et de la CNIL se prolongent."))
     if already_extended:
         return str(_("Le délai de cette étape a déjà été prolongé une fois."))
+    if period_over:
+        return str(_("Le délai de cette étape est déjà écoulé : il ne peut plus être prolongé."))
     return None
+
+
+def extension_refusal_of(code: str | None, state: str) -> str | None:
+    """The message of delays.rules.extension_refusal's ``code`` for a request in ``state``."""
+    if code is None:
+        return None
+    if code == rules.EXTENSION_NO_CLOCK:
+        state = ""
+    return extension_refusal(state, already_extended=code == rules.EXTENSION_ALREADY,
+                             period_over=code == rules.EXTENSION_TOO_LATE)
 
 
 # --- what a person does: the actions the back office offers and the services take -----------------
@@ -329,8 +359,10 @@ class Facts:
     # Why the datasets do not fit the request's route without committee review ("" when they
     # do, or for the standard route): see ``route_misfit``.
     route_misfit: str = ""
-    cesrees_extended: bool = False
-    cnil_extended: bool = False
+    cesrees_extended: bool = False  # in the current visit
+    cnil_extended: bool = False  # in the current visit
+    # The current visit's period ran out (its due date, moved to a working day, is past).
+    period_over: bool = False
 
 
 # The actions in the order a reviewer's page lists them.
@@ -367,7 +399,7 @@ def action_refusal(action: str, facts: Facts) -> str | None:
         return str(_("Une décision de la CNIL ne s'enregistre qu'à l'étape CNIL."))
     if action == "extend_review":
         extended = facts.cesrees_extended if facts.state == State.CESREES_REVIEW else facts.cnil_extended
-        return extension_refusal(facts.state, already_extended=extended)
+        return extension_refusal(facts.state, already_extended=extended, period_over=facts.period_over)
     return None
 
 

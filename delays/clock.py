@@ -48,34 +48,55 @@ def _instant(value: str | None) -> dt.datetime | None:
 
 @dataclass(frozen=True, slots=True)
 class VisitClock:
-    """One stay in a stage with its statutory clock, as of the clock's instant."""
+    """One stay in a stage with its legal clock, as read at the clock's instant.
+
+    ``paused_days``: the whole Paris days of the pause that interrupted this visit (the
+    information request's ``reason`` with it); ``projected``: the tacit date is the one the
+    visit's silence would take effect on, its period still running.
+    """
 
     stage: str
     entered_at: dt.datetime
     left_at: dt.datetime | None  # None: still open at the instant
     days: float
     due_date: dt.date | None  # None: the stage has no legal clock
+    extended: bool
+    urgent: bool
+    reason: str
+    paused_days: int
     overdue: bool
     tacit_decision: str | None
     tacit_effect_date: dt.date | None
+    projected: bool
 
     @property
     def is_open(self) -> bool:
         return self.left_at is None
 
 
-def visit_clock(visit: Mapping[str, Any], at: dt.datetime) -> VisitClock:
-    """A materialised visit (``RequestDelay.visits`` item) evaluated at ``at``."""
+def visit_clock(visit: Mapping[str, Any], at: dt.datetime, *, following: Mapping[str, Any] | None = None) -> VisitClock:
+    """A materialised visit (``RequestDelay.visits`` item) read at ``at``; ``following`` is
+    the next visit (a pause that interrupted this one gives its paused days)."""
     entered, left = _instant(visit["start"]), _instant(visit.get("end"))
     assert entered is not None
     if left is not None and left > at:
         left = None  # a visit that ends after the instant asked is still open then
     days = float(visit.get("days") or 0.0) if left is not None else max((at - entered).total_seconds() / SECONDS_PER_DAY, 0.0)
     due = _date(visit.get("due_date"))
+    reading = rules.read_visit(due, visit.get("silence"), left, at)
+    pause = 0
+    if visit["stage"] == rules.AWAITING_APPLICANT:
+        pause = rules.paused_days(entered, left, at)
+    elif following is not None and following["stage"] == rules.AWAITING_APPLICANT and left is not None:
+        started = _instant(following["start"])
+        assert started is not None
+        if started <= at:
+            pause = rules.paused_days(started, _instant(following.get("end")), at)
     return VisitClock(
         stage=visit["stage"], entered_at=entered, left_at=left, days=days, due_date=due,
-        overdue=bool(due and rules.is_overdue(due, at, left)),
-        tacit_decision=visit.get("tacit_decision"), tacit_effect_date=_date(visit.get("tacit_effect_date")),
+        extended=bool(visit.get("extended")), urgent=bool(visit.get("urgent")), reason=visit.get("reason") or "",
+        paused_days=pause, overdue=reading.overdue, tacit_decision=reading.tacit_decision,
+        tacit_effect_date=reading.tacit_effect_date, projected=reading.projected,
     )
 
 
@@ -109,7 +130,11 @@ class RequestClock:
     @cached_property
     def visits(self) -> tuple[VisitClock, ...]:
         """Every stage visit, in order, evaluated at ``at``."""
-        return tuple(visit_clock(visit, self.at) for visit in self.raw_visits)
+        raw = self.raw_visits
+        return tuple(
+            visit_clock(visit, self.at, following=raw[index + 1] if index + 1 < len(raw) else None)
+            for index, visit in enumerate(raw)
+        )
 
     @property
     def is_open(self) -> bool:

@@ -10,7 +10,6 @@ the forecast's medians come from DelayBaseline (one row per population), refresh
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -18,8 +17,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from access_requests.models import AccessRequest, Event
-from access_requests.workflow import EXPRESSLY_FAVOURABLE_OPINIONS, ROUTES_WITHOUT_REVIEW, EventAction, Route, State
+from access_requests.models import AccessRequest
+from access_requests.selectors.clock import clock_logs, clock_policy
+from access_requests.workflow import ROUTES_WITHOUT_REVIEW, Route, State
 from delays import rules
 from delays.models import STAGE_FIELDS, DelayBaseline, RequestDelay
 from delays.statistics import stage_statistics_as_of
@@ -32,50 +32,23 @@ _UPDATE_FIELDS = [
 ]
 
 
-def _resume_policy(stage: str) -> str:
-    """'reset' (the period restarts when the stage resumes) or 'continue' (days carried)."""
-    return settings.HDH_CLOCK_RESUME_POLICY.get(stage, "reset")
-
-
-def statutory_visits(result: rules.ComputedDelay, *, extension_instants: Sequence[dt.datetime],
-                     cesrees_opinion: str) -> list[dict[str, Any]]:
-    """Every stage visit of ``result`` with its statutory clock, as JSON-ready dicts.
-
-    Under the 'continue' policy a resumed visit keeps the days already consumed in the
-    earlier visits of the same stage; under 'reset' its period starts again. A CESREES or
-    CNIL extension applies to the visit in which it was recorded and to later ones.
-    """
-    consumed: dict[str, float] = defaultdict(float)
-    extensions = [(at, _stage_at(result, at)) for at in extension_instants]
+def visit_records(result: rules.ComputedDelay, facts: rules.ClockFacts, *, until: dt.datetime) -> list[dict[str, Any]]:
+    """Every stage visit of ``result`` with its legal clock (delays.rules.statutory_visits), as
+    the JSON ``RequestDelay.visits`` stores: what does not depend on the instant it is read at."""
     out = []
-    for visit in result.stage_visits:
-        entered = visit.start
-        if _resume_policy(visit.stage) == "continue":
-            entered = visit.start - dt.timedelta(days=consumed[visit.stage])
-        extended = any(stage == visit.stage and (visit.end is None or at <= visit.end) for at, stage in extensions)
-        clock = rules.statutory_due(
-            visit.stage, entered, extended=extended, subdiv=settings.HDH_HOLIDAYS_SUBDIV,
-            cesrees_expressly_favourable=cesrees_opinion in EXPRESSLY_FAVOURABLE_OPINIONS,
-            cnil_silence_is_authorisation_always=settings.HDH_CNIL_SILENCE_ALWAYS_AUTHORISES,
-        )
-        consumed[visit.stage] += visit.days
+    for visit in rules.statutory_visits(result.stage_visits, facts, policy=clock_policy(), until=until):
         out.append({
             "stage": visit.stage,
-            "start": visit.start.isoformat(),
-            "end": visit.end.isoformat() if visit.end else None,
+            "start": visit.entered_at.isoformat(),
+            "end": visit.left_at.isoformat() if visit.left_at else None,
             "days": visit.days,
-            "due_date": clock.due_date.isoformat() if clock else None,
-            "tacit_decision": clock.tacit_decision if clock else None,
-            "tacit_effect_date": clock.tacit_effect_date.isoformat() if clock and clock.tacit_effect_date else None,
+            "due_date": visit.due_date.isoformat() if visit.due_date else None,
+            "extended": visit.extended,
+            "urgent": visit.urgent,
+            "reason": visit.reason,
+            "silence": visit.silence,
         })
     return out
-
-
-def _stage_at(result: rules.ComputedDelay, at: dt.datetime) -> str | None:
-    for visit in result.stage_visits:
-        if visit.start <= at and (visit.end is None or at < visit.end):
-            return visit.stage
-    return None
 
 
 def forecast_path(route: str) -> tuple[str, ...]:
@@ -85,8 +58,8 @@ def forecast_path(route: str) -> tuple[str, ...]:
     return rules.STANDARD_PATH
 
 
-def build_row(request_id: int, *, requires_matching: bool, cesrees_opinion: str, route: str = Route.STANDARD,
-              events: Sequence[tuple[str, dt.datetime]], extension_instants: Sequence[dt.datetime],
+def build_row(request_id: int, *, requires_matching: bool, route: str = Route.STANDARD,
+              events: Sequence[tuple[str, dt.datetime]], facts: rules.ClockFacts,
               now: dt.datetime, medians: dict[str, float]) -> RequestDelay | None:
     """The RequestDelay of one request from its transition events, or None if never submitted."""
     result = rules.compute_delay(
@@ -95,7 +68,7 @@ def build_row(request_id: int, *, requires_matching: bool, cesrees_opinion: str,
     )
     if result is None:
         return None
-    visits = statutory_visits(result, extension_instants=extension_instants, cesrees_opinion=cesrees_opinion)
+    visits = visit_records(result, facts, until=now)
     open_visit = result.stage_visits[-1] if result.ended_at is None and result.stage_visits else None
     paused_stage = ""
     if open_visit and open_visit.stage == State.AWAITING_APPLICANT:
@@ -129,24 +102,6 @@ def baseline_medians() -> dict[bool, dict[str, float]]:
     return {matching: found.get(key, {}) for matching, key in POPULATIONS.items()}
 
 
-def load_events(request_ids: Sequence[int], *, until: dt.datetime | None = None
-                ) -> tuple[dict[int, list[tuple[str, dt.datetime]]], dict[int, list[dt.datetime]]]:
-    """Each request's state changes ``(to_state, at)`` and the instants of its review
-    extensions, in order (only up to ``until`` when given)."""
-    events: dict[int, list[tuple[str, dt.datetime]]] = defaultdict(list)
-    extensions: dict[int, list[dt.datetime]] = defaultdict(list)
-    rows = Event.objects.filter(request_id__in=request_ids)
-    if until is not None:
-        rows = rows.filter(at__lte=until)
-    values = rows.order_by("request_id", "at", "id").values_list("request_id", "from_state", "to_state", "action", "at")
-    for request_id, from_state, to_state, action, at in values.iterator(chunk_size=10000):
-        if action == EventAction.EXTEND_REVIEW:
-            extensions[request_id].append(at)
-        elif from_state != to_state:
-            events[request_id].append((to_state, at))
-    return events, extensions
-
-
 def build_rows(request_ids: Sequence[int], *, now: dt.datetime, medians: dict[bool, dict[str, float]],
                until: dt.datetime | None = None) -> tuple[list[RequestDelay], list[int]]:
     """The RequestDelay rows of ``request_ids`` computed from their events as of ``now``
@@ -156,15 +111,17 @@ def build_rows(request_ids: Sequence[int], *, now: dt.datetime, medians: dict[bo
         for pk, matching, opinion, route in AccessRequest.objects.filter(pk__in=request_ids).values_list(
             "pk", "requires_matching", "cesrees_opinion", "route")
     }
-    events, extensions = load_events(request_ids, until=until)
+    logs = clock_logs(request_ids, until=until)
     rows, empty = [], []
     for pk in request_ids:
-        if pk not in requests or not events.get(pk):
+        log = logs.get(pk)
+        if pk not in requests or log is None or not log.transitions:
             empty.append(pk)
             continue
         matching, opinion, route = requests[pk]
-        row = build_row(pk, requires_matching=matching, cesrees_opinion=opinion, route=route, events=events[pk],
-                        extension_instants=extensions.get(pk, []), now=now, medians=medians.get(matching, {}))
+        row = build_row(pk, requires_matching=matching, route=route, events=log.transitions,
+                        facts=log.facts(route=route, cesrees_opinion=opinion), now=now,
+                        medians=medians.get(matching, {}))
         if row is None:
             empty.append(pk)
         else:

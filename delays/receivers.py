@@ -8,6 +8,7 @@ from django.dispatch import receiver
 
 from access_requests.signals import request_committed, requests_imported
 from delays import materialise, tasks
+from delays.models import RequestDelay
 from hdh_access.lib.broker import enqueue
 
 
@@ -18,4 +19,11 @@ def recompute_after_commit(sender: Any, *, request_id: int, **kwargs: Any) -> No
 
 @receiver(requests_imported, dispatch_uid="delays.materialise_imported")
 def materialise_imported(sender: Any, *, request_ids: list[int], **kwargs: Any) -> None:
+    """Inside the import's transaction: the imported rows, then the baseline they change, then
+    the forecasts of the imported requests still open (read with that baseline)."""
     materialise.materialise_requests(request_ids)
+    medians = materialise.refresh_baseline()
+    still_open = list(RequestDelay.objects.filter(request_id__in=request_ids, ended_at__isnull=True)
+                      .values_list("request_id", flat=True))
+    if still_open:
+        materialise.materialise_requests(still_open, medians=medians)

@@ -90,10 +90,19 @@ def _visit_json(visit: VisitClock) -> dict[str, Any]:
         "entered_at": visit.entered_at.isoformat(),
         "left_at": _iso(visit.left_at),
         "due_date": _iso(visit.due_date),
+        "extended": visit.extended,
+        "urgent": visit.urgent,
+        "paused_days": visit.paused_days,
         "overdue": visit.overdue,
         "tacit_decision": visit.tacit_decision,
         "tacit_effect_date": _iso(visit.tacit_effect_date),
+        "projected": visit.projected,
     }
+
+
+#: The fields of a visit in ``delay_report --detail`` (JSON keys, CSV columns after the reference).
+VISIT_FIELDS = ("stage", "entered_at", "left_at", "due_date", "extended", "urgent", "paused_days", "overdue",
+                "tacit_decision", "tacit_effect_date", "projected")
 
 
 def _application_json(clock: RequestClock) -> dict[str, Any]:

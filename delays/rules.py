@@ -560,6 +560,8 @@ def statutory_due(
     entered_at: datetime,
     *,
     extended: bool = False,
+    urgent: bool = False,
+    simplified: bool = False,
     subdiv: str | None = None,
     cesrees_expressly_favourable: bool = False,
     cnil_silence_is_authorisation_always: bool = False,
@@ -583,21 +585,13 @@ def statutory_due(
     """
     _require_aware(entered_at, "entered_at")
     started_on = paris_date(entered_at)
-    tacit: str | None
-    if stage == SUBMITTED:
-        due = add_working_days(started_on, periods.completeness_working_days, subdiv)
-        tacit = None
-    elif stage == CESREES_REVIEW:
-        months = periods.cesrees_months + (periods.cesrees_extension_months if extended else 0)
-        due = roll_to_working_day(add_months(started_on, months), subdiv)
-        tacit = TACIT_FAVOURABLE_OPINION
-    elif stage == CNIL_REVIEW:
-        months = periods.cnil_months + (periods.cnil_extension_months if extended else 0)
-        due = roll_to_working_day(add_months(started_on, months), subdiv)
-        silence_authorises = cesrees_expressly_favourable or cnil_silence_is_authorisation_always
-        tacit = TACIT_AUTHORISATION if silence_authorises else None
-    else:
+    unrolled = period_end(stage, started_on, extended=extended, urgent=urgent, simplified=simplified,
+                          subdiv=subdiv, periods=periods)
+    if unrolled is None:
         return None
+    tacit = silence_decision(stage, cesrees_expressly_favourable=cesrees_expressly_favourable,
+                             cnil_silence_is_authorisation_always=cnil_silence_is_authorisation_always)
+    due = roll_to_working_day(unrolled, subdiv)
     return StatutoryClock(
         stage=stage,
         started_on=started_on,
@@ -605,3 +599,256 @@ def statutory_due(
         tacit_decision=tacit,
         tacit_effect_date=due + timedelta(days=1) if tacit is not None else None,
     )
+
+
+#: Calendar days of the short periods: the urgent CESREES procedure, the simplified route's HDH check.
+URGENT_CESREES_DAYS = 15
+SIMPLIFIED_COMPLETENESS_DAYS = 15
+
+
+def period_end(stage: str, started_on: date, *, extended: bool = False, urgent: bool = False,
+               simplified: bool = False, subdiv: str | None = None,
+               periods: StatutoryPeriods = DEFAULT_PERIODS) -> date | None:
+    """The last day of a stage's legal period started on ``started_on``, before the art. 642
+    move to a working day; None for a stage without a legal clock.
+
+    Completeness: 7 working days (simplified route: 15 calendar days). CESREES: 1 month, or
+    15 days when ``urgent``; the extension adds 1 month counted from the start. CNIL: 2
+    months, renewed by 2 more counted from the start. ``extended`` is ignored for completeness.
+    """
+    if stage == SUBMITTED:
+        if simplified:
+            return started_on + timedelta(days=SIMPLIFIED_COMPLETENESS_DAYS)
+        return add_working_days(started_on, periods.completeness_working_days, subdiv)
+    if stage == CESREES_REVIEW:
+        extra = periods.cesrees_extension_months if extended else 0
+        if urgent:
+            return add_months(started_on, extra) + timedelta(days=URGENT_CESREES_DAYS)
+        return add_months(started_on, periods.cesrees_months + extra)
+    if stage == CNIL_REVIEW:
+        extra = periods.cnil_extension_months if extended else 0
+        return add_months(started_on, periods.cnil_months + extra)
+    return None
+
+
+def silence_decision(stage: str, *, cesrees_expressly_favourable: bool = False,
+                     cnil_silence_is_authorisation_always: bool = False) -> str | None:
+    """What the administration's silence decides once a stage's period runs out (None: nothing).
+
+    CESREES: a favourable opinion. CNIL: an authorisation when the CESREES opinion was
+    expressly favourable, or always when the deployment says so (the rule is not verified,
+    DOMAIN.md). Completeness: nothing.
+    """
+    if stage == CESREES_REVIEW:
+        return TACIT_FAVOURABLE_OPINION
+    if stage == CNIL_REVIEW and (cesrees_expressly_favourable or cnil_silence_is_authorisation_always):
+        return TACIT_AUTHORISATION
+    return None
+
+
+# --- Visits with their legal clocks ----------------------------------------------------------
+
+#: Why a reviewer asked the applicant for information (CRPA L.114-5: an incomplete dossier
+#: restarts the clock); a request with no recorded reason (older history) counts as incomplete.
+REASON_INCOMPLETE = "incomplete"
+REASON_INCORRECT = "incorrect"
+REASON_OTHER = "other"
+INFORMATION_REASONS: tuple[str, ...] = (REASON_INCOMPLETE, REASON_INCORRECT, REASON_OTHER)
+
+RESUME_RESET = "reset"
+RESUME_CONTINUE = "continue"
+CLOCK_STAGES: tuple[str, ...] = (SUBMITTED, CESREES_REVIEW, CNIL_REVIEW)
+
+
+@dataclass(frozen=True, slots=True)
+class ClockPolicy:
+    """How a deployment counts: its legal periods, calendar, resumption policy and CNIL rule."""
+
+    periods: StatutoryPeriods = DEFAULT_PERIODS
+    resume: tuple[tuple[str, str], ...] = (
+        (SUBMITTED, RESUME_RESET), (CESREES_REVIEW, RESUME_RESET), (CNIL_REVIEW, RESUME_CONTINUE),
+    )
+    subdiv: str | None = None
+    cnil_silence_is_authorisation_always: bool = False
+
+    def resume_policy(self, stage: str) -> str:
+        return dict(self.resume).get(stage, RESUME_RESET)
+
+
+DEFAULT_POLICY = ClockPolicy()
+
+
+@dataclass(frozen=True, slots=True)
+class ClockFacts:
+    """What the log says beyond the states: keyed by the instant of the event concerned."""
+
+    extensions: tuple[datetime, ...] = ()  # CESREES extensions and CNIL renewals (no change of state)
+    reasons: Mapping[datetime, str] | None = None  # entry into awaiting_applicant -> its reason
+    urgent_entries: frozenset[datetime] = frozenset()  # entries into cesrees_review under the urgent procedure
+    simplified: bool = False  # the request follows the simplified route
+    cesrees_expressly_favourable: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class VisitStatute:
+    """One stage visit with its legal clock, independent of the instant it is read at.
+
+    ``unrolled_due`` is the period's last day before the move to a working day (what a
+    "continue" resumption carries on from); ``silence`` the decision silence makes when the
+    period runs out. ``reason`` is the information request's reason for the visit that a
+    pause interrupted and for the pause itself.
+    """
+
+    stage: str
+    entered_at: datetime
+    left_at: datetime | None
+    days: float
+    due_date: date | None
+    unrolled_due: date | None
+    extended: bool
+    urgent: bool
+    reason: str
+    silence: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class VisitReading:
+    """A visit's legal clock read at an instant ``at`` (rules 2 and 3 of issue #12)."""
+
+    overdue: bool
+    tacit_decision: str | None
+    tacit_effect_date: date | None
+    projected: bool
+
+
+def read_visit(due_date: date | None, silence: str | None, left_at: datetime | None, at: datetime) -> VisitReading:
+    """Overdue and tacit decision of a visit at ``at``.
+
+    Overdue: the Paris date it ended (or of ``at`` while still open) is after its due date. A
+    tacit decision exists only when the period ran out with no decision: it takes effect the
+    day after the due date. A visit closed within its period has none; one still open within
+    its period shows the date it would take effect, marked projected.
+    """
+    if due_date is None:
+        return VisitReading(False, None, None, False)
+    overdue = is_overdue(due_date, at, left_at)
+    if silence is None:
+        return VisitReading(overdue, None, None, False)
+    still_open = left_at is None or left_at > at
+    if overdue:
+        return VisitReading(True, silence, due_date + timedelta(days=1), False)
+    if still_open:
+        return VisitReading(False, silence, due_date + timedelta(days=1), True)
+    return VisitReading(False, None, None, False)
+
+
+def paused_days(pause_start: datetime, pause_end: datetime | None, at: datetime) -> int:
+    """The whole Paris calendar days of a pause, from the date of the request to that of the
+    answer (or of ``at`` while the applicant has not answered by then)."""
+    end = pause_end if pause_end is not None and pause_end <= at else at
+    return max((paris_date(end) - paris_date(pause_start)).days, 0)
+
+
+def _resumed_from(visits: Sequence[StageVisit], index: int) -> StageVisit | None:
+    """The pause ``visits[index]`` resumes after: a visit to awaiting_applicant just before it,
+    itself right after a visit to the same stage."""
+    if index < 2:
+        return None
+    pause, paused = visits[index - 1], visits[index - 2]
+    if pause.stage != AWAITING_APPLICANT or paused.stage != visits[index].stage:
+        return None
+    return pause
+
+
+def _due(stage: str, origin: date, shift: int, *, extended: bool, urgent: bool, facts: ClockFacts,
+         policy: ClockPolicy) -> tuple[date, date]:
+    """(last day before the working-day move, due date) of a period begun on ``origin`` and
+    carried ``shift`` days by continued pauses."""
+    end = period_end(stage, origin, extended=extended, urgent=urgent, simplified=facts.simplified,
+                     subdiv=policy.subdiv, periods=policy.periods)
+    assert end is not None
+    unrolled = end + timedelta(days=shift)
+    return unrolled, roll_to_working_day(unrolled, policy.subdiv)
+
+
+def statutory_visits(visits: Sequence[StageVisit], facts: ClockFacts = ClockFacts(), *,
+                     policy: ClockPolicy = DEFAULT_POLICY, until: datetime | None = None) -> list[VisitStatute]:
+    """Every visit of ``visits`` (``ComputedDelay.stage_visits``) with its legal clock.
+
+    A visit is one entry into a stage, up to the next change of state; its period starts on
+    the Paris date of entry. After an information request the stage resumes under its
+    policy: ``reset`` restarts the period from the Paris date of the answer; ``continue``
+    (CNIL by default) carries the paused visit's unrolled due date forward by the whole Paris
+    days of the pause, unless the request's reason was ``incomplete`` (or unrecorded), which
+    resets. An extension (at most one per visit, and only while its period runs: both are
+    refused when written) lengthens the period of the visit it falls in, counted from the
+    start; a continued visit keeps its predecessor's extension and urgency. ``until``: the
+    extensions after it are ignored (a replay in the past).
+    """
+    reasons = facts.reasons or {}
+    extensions = sorted(x for x in facts.extensions if until is None or x <= until)
+    out: list[VisitStatute] = []
+    # Per stage: (origin date, days carried, extended, urgent) of the period running.
+    chains: dict[str, tuple[date, int, bool, bool]] = {}
+    for index, visit in enumerate(visits):
+        reason = ""
+        following = visits[index + 1] if index + 1 < len(visits) else None
+        if visit.stage == AWAITING_APPLICANT:
+            reason = reasons.get(visit.start) or REASON_INCOMPLETE
+        elif following is not None and following.stage == AWAITING_APPLICANT:
+            reason = reasons.get(following.start) or REASON_INCOMPLETE
+        if visit.stage not in CLOCK_STAGES:
+            out.append(VisitStatute(visit.stage, visit.start, visit.end, visit.days, None, None, False, False,
+                                    reason, None))
+            continue
+        pause = _resumed_from(visits, index)
+        chain = chains.get(visit.stage)
+        urgent = visit.start in facts.urgent_entries
+        if pause is not None and chain is not None:
+            pause_reason = reasons.get(pause.start) or REASON_INCOMPLETE
+            carried = (paris_date(visit.start) - paris_date(pause.start)).days
+            urgent = chain[3]
+            if policy.resume_policy(visit.stage) == RESUME_CONTINUE and pause_reason != REASON_INCOMPLETE:
+                origin, shift, extended = chain[0], chain[1] + carried, chain[2]
+            else:
+                origin, shift, extended = paris_date(visit.start), 0, False
+        else:
+            origin, shift, extended = paris_date(visit.start), 0, False
+        unrolled, due = _due(visit.stage, origin, shift, extended=extended, urgent=urgent, facts=facts, policy=policy)
+        if visit.stage in (CESREES_REVIEW, CNIL_REVIEW):
+            for at in extensions:
+                inside = visit.start <= at and (visit.end is None or at <= visit.end)
+                if inside and not extended and paris_date(at) <= due:
+                    extended = True
+                    unrolled, due = _due(visit.stage, origin, shift, extended=True, urgent=urgent, facts=facts,
+                                         policy=policy)
+        chains[visit.stage] = (origin, shift, extended, urgent)
+        silence = silence_decision(
+            visit.stage, cesrees_expressly_favourable=facts.cesrees_expressly_favourable,
+            cnil_silence_is_authorisation_always=policy.cnil_silence_is_authorisation_always,
+        )
+        out.append(VisitStatute(visit.stage, visit.start, visit.end, visit.days, due, unrolled, extended, urgent,
+                                reason, silence))
+    return out
+
+
+#: Why an extension is refused (the caller words the message).
+EXTENSION_NO_CLOCK = "no_clock"
+EXTENSION_ALREADY = "already_extended"
+EXTENSION_TOO_LATE = "period_over"
+
+
+def extension_refusal(visit: VisitStatute | None, at: datetime) -> str | None:
+    """None when the open ``visit`` may be extended at ``at``; else why not.
+
+    Allowed in the CESREES and CNIL stages, once per visit, up to the end of the due date
+    (after its move to a working day).
+    """
+    _require_aware(at, "at")
+    if visit is None or visit.stage not in (CESREES_REVIEW, CNIL_REVIEW) or visit.due_date is None:
+        return EXTENSION_NO_CLOCK
+    if visit.extended:
+        return EXTENSION_ALREADY
+    if paris_date(at) > visit.due_date:
+        return EXTENSION_TOO_LATE
+    return None

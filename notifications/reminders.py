@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from delays.clock import visit_clock
 from delays.models import RequestDelay
 from hdh_access.lib.dates import add_working_days, is_working_day, paris_date
 from notifications.messages import lazy_label, queue_for, queue_members, request_context
@@ -56,16 +57,15 @@ def queue_reminders(*, now: dt.datetime | None = None) -> list[OutboxMessage]:
             continue
         overdue = today > delay.current_due_date
         kind = REMINDER_OVERDUE if overdue else REMINDER_DUE_SOON
-        visit = delay.visits[-1] if delay.visits else {}
-        effect = visit.get("tacit_effect_date")
+        visit = visit_clock(delay.visits[-1], now) if delay.visits else None
         context = {
             **request_context(request), "state": delay.current_stage, "state_label": lazy_label(delay.current_stage),
             "overdue": overdue,
             "due_date": delay.current_due_date, "since": delay.current_since,
             "days_left": _working_days_between(today, delay.current_due_date),
             "days_late": (today - delay.current_due_date).days,
-            "tacit_decision": visit.get("tacit_decision"),
-            "tacit_effect_date": dt.date.fromisoformat(effect) if effect else None,
+            "tacit_decision": visit.tacit_decision if visit else None,
+            "tacit_effect_date": visit.tacit_effect_date if visit else None,
         }
         stamp = int(delay.current_since.timestamp() * 1_000_000)
         members = queue_members(request, delay.current_stage, exclude_pk=None)

@@ -313,6 +313,12 @@ def story_step(name: str, *, opinion: str = "favourable"):
         "reject": (services.reject, "secretariat", {"reason": "Hors du champ de la plateforme"}),
         "withdraw": (services.withdraw, "applicant", {"reason": "Projet abandonné"}),
         "ask": (services.request_information, None, {"question": "Précisez la finalité du traitement ?"}),
+        "ask_incomplete": (services.request_information, None, {"question": "Pièce manquante ?",
+                                                                "reason": "incomplete"}),
+        "ask_incorrect": (services.request_information, None, {"question": "Ce chiffre est-il exact ?",
+                                                               "reason": "incorrect"}),
+        "ask_other": (services.request_information, None, {"question": "Une précision ?", "reason": "other"}),
+        "forward_urgent": (services.forward_to_cesrees, "secretariat", {"urgent": True}),
         "answer": (services.answer_information, "applicant", {"answer": "Voici les précisions demandées."}),
         "extend": (services.extend_review, None, {}),
     }[name]

@@ -19,6 +19,18 @@ and an optional ``route`` column. Each row is one state entered by one request:
   **When absent or blank it is inferred**: a history that goes straight from ``submitted`` to
   ``contracting`` is ``simplified`` when its only dataset is ``esnd`` (the SNDS sample), else
   ``reference_methodology``; any other history is ``standard``.
+- A row from ``cesrees_review`` or ``cnil_review`` to the same state is the CESREES extension
+  or the CNIL renewal, written as the back office writes it (action ``extend_review``): at most
+  one per visit, and only up to the visit's due date (the services' rule, delays.rules).
+- ``reason`` (optional column, on rows entering ``awaiting_applicant``): ``incomplete``,
+  ``incorrect`` or ``other``, the information request's reason (blank: none recorded, counted
+  as incomplete by the clocks).
+- ``opinion`` (optional column, on the row leaving ``cesrees_review``): ``favourable``,
+  ``favourable_with_recommendations``, ``reserved`` or ``unfavourable``; it becomes the request's
+  CESREES opinion (whether the CNIL's silence authorises).
+- ``urgent`` (optional column, on rows entering ``cesrees_review``): ``true`` for the urgent
+  15-day procedure, ``false`` or blank otherwise.
+- No row may be dated after the moment of the import.
 
 Validation runs first, in pure Python on plain tuples, and reports every error with its line
 number (the header is line 1). On any error nothing is written. Otherwise, in one transaction:
@@ -26,13 +38,15 @@ number (the header is line 1). On any error nothing is written. Otherwise, in on
 - a new reference becomes an ``AccessRequest`` (organisation and applicant left empty,
   ``created_at`` set to its first instant) with one event per row: actor none, role ``system``,
   action the workflow transition's name (``import`` for the first event), the historical instant,
-  payload ``{"source": "import", "line": N}``;
+  payload ``{"source": "import", "line": N}`` plus the row's ``reason``, ``opinion`` and
+  ``urgent`` when given (the keys the services write);
 - an existing reference whose transition events (``from_state != to_state``) have exactly the
   file's ``(to_state, at)`` sequence is left alone, so importing a file twice changes nothing;
   when its events are a strict prefix of the file's history the missing events are appended and
   its state moves on; any other difference is an error;
 - the yearly ``ReferenceSequence`` is raised past every imported ``HDH-YYYY-NNNN`` reference;
-- ``materialise.materialise_requests`` recomputes the delays of the requests written.
+- the delays of the requests written are recomputed, and the forecast baseline with them
+  (delays/receivers.py): no other command is needed.
 
 Writes are in bulk (a constant number of queries per batch of rows), so a million rows import in
 minutes, and event model instances are built one batch at a time.
@@ -52,18 +66,32 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from access_requests import signals
 from access_requests.models import AccessRequest, Event, ReferenceSequence
+from access_requests.selectors.clock import ClockLog, visit_statutes
 from access_requests.services import derive_requires_matching
-from access_requests.workflow import Role, Route, State, condition_refusal, edge_allowed, transition_for_edge
+from access_requests.workflow import (
+    EXTENSION_ROLES,
+    RECORDED_OPINIONS,
+    EventAction,
+    InformationReason,
+    Role,
+    Route,
+    State,
+    condition_refusal,
+    edge_allowed,
+    extension_refusal_of,
+    transition_for_edge,
+)
 from catalog.models import Dataset
+from delays import rules
 
 REQUIRED_COLUMNS = ("reference", "at", "state", "datasets", "requires_matching", "title")
-OPTIONAL_COLUMNS = ("route",)
+OPTIONAL_COLUMNS = ("route", "reason", "opinion", "urgent")
 DEFAULT_BATCH_SIZE = 5000
 IMPORT_ACTION = "import"
 REFERENCE_MAX_LENGTH = AccessRequest._meta.get_field("reference").max_length
@@ -81,6 +109,8 @@ _ACTIONS: dict[tuple[str, str], str] = {}
 
 
 def _action(source: str, target: str) -> str:
+    if source == target:
+        return EventAction.EXTEND_REVIEW.value  # validation only lets the review stages' own edge through
     action = _ACTIONS.get((source, target))
     if action is None:
         spec = transition_for_edge(source, target)
@@ -135,6 +165,31 @@ class ImportResult:
     request_ids: list[int] = field(default_factory=list, repr=False)
 
 
+@dataclass(frozen=True, slots=True)
+class Extra:
+    """A row's optional event facts: the information request's reason, the CESREES opinion of
+    the row leaving the review, the urgent procedure of a row entering it."""
+
+    reason: str = ""
+    opinion: str = ""
+    urgent: bool = False
+
+    def payload(self) -> dict[str, object]:
+        values: dict[str, object] = {}
+        if self.reason:
+            values["reason"] = self.reason
+        if self.opinion:
+            values["opinion"] = self.opinion
+        if self.urgent:
+            values["urgent"] = True
+        return values
+
+
+NO_EXTRA = Extra()
+# (line, instant, state, extra) of one row.
+Row = tuple[int, dt.datetime, str, Extra]
+
+
 @dataclass(slots=True)
 class History:
     """A validated reference: its attributes and its rows ``(line, at, state)`` in time order."""
@@ -145,8 +200,11 @@ class History:
     requires_matching: bool
     brings_own_data: bool
     route: str
-    rows: list[tuple[int, dt.datetime, str]]
+    rows: list[Row]
     paused_from: str
+    cesrees_opinion: str = ""
+    cesrees_extended: bool = False
+    cnil_extended: bool = False
 
     @property
     def state(self) -> str:
@@ -162,7 +220,7 @@ class _Draft:
     """A reference while the file is read: its valid rows and the rows that carry attributes."""
 
     reference: str
-    rows: list[tuple[int, dt.datetime, str]] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
     # (line, title, datasets, requires_matching, route) of rows where any of them is not blank.
     attributes: list[tuple[int, str, tuple[str, ...] | None, bool | None, str]] = field(default_factory=list)
     broken: bool = False  # a row had an unreadable state or instant: the sequence is not checked
@@ -209,6 +267,31 @@ def _parse_instant(value: str) -> tuple[dt.datetime | None, str]:
     if instant is None or not 1900 <= instant.year <= 2200:
         return None, _("instant « %(value)s » hors des années 1900 à 2200") % {"value": _shown(value)}
     return instant, ""
+
+
+def _parse_extra(state: str, reason: str, opinion: str, urgent: str) -> tuple[Extra, list[str]]:
+    """The optional columns of a row, and what is wrong with them. The opinion is checked
+    against the previous state later (it belongs on the row leaving cesrees_review)."""
+    issues = []
+    if reason:
+        if reason not in InformationReason.values:
+            issues.append(_("motif « %(value)s » inconnu (%(choices)s)") % {
+                "value": _shown(reason), "choices": ", ".join(InformationReason.values)})
+        elif state != State.AWAITING_APPLICANT:
+            issues.append(_("motif (reason) sur une ligne qui n'entre pas dans awaiting_applicant"))
+    if opinion and opinion not in RECORDED_OPINIONS:
+        issues.append(_("avis « %(value)s » inconnu (%(choices)s)") % {
+            "value": _shown(opinion), "choices": ", ".join(RECORDED_OPINIONS)})
+    flag = _BOOLEANS.get(urgent.lower()) if urgent else False
+    if flag is None:
+        issues.append(_("urgent « %(value)s » invalide (true, false ou vide)") % {"value": _shown(urgent)})
+    elif flag and state != State.CESREES_REVIEW:
+        issues.append(_("urgent sur une ligne qui n'entre pas dans cesrees_review"))
+    if issues:
+        return NO_EXTRA, issues
+    if not (reason or opinion or flag):
+        return NO_EXTRA, []
+    return Extra(reason=reason, opinion=opinion, urgent=bool(flag)), []
 
 
 def _parse_datasets(value: str, known: Iterable[str]) -> tuple[tuple[str, ...], list[str]]:
@@ -297,6 +380,8 @@ def _read_rows(raw: BinaryIO, known: frozenset[str]) -> tuple[dict[str, _Draft],
     i_reference, i_at, i_state = columns["reference"], columns["at"], columns["state"]
     i_datasets, i_matching, i_title = columns["datasets"], columns["requires_matching"], columns["title"]
     i_route = columns.get("route")
+    i_reason, i_opinion, i_urgent = columns.get("reason"), columns.get("opinion"), columns.get("urgent")
+    now = timezone.now()
     rows = 0
     previous_end = reader.line_num
     while True:
@@ -338,8 +423,19 @@ def _read_rows(raw: BinaryIO, known: frozenset[str]) -> tuple[dict[str, _Draft],
         if instant is None:
             issues.append(ImportIssue(line, reference, reason))
             draft.broken = True
+        elif instant > now:
+            issues.append(ImportIssue(line, reference, _("instant %(at)s dans le futur (maintenant : %(now)s)") % {
+                "at": instant.isoformat(), "now": now.astimezone(_UTC).isoformat(timespec="seconds")}))
+            draft.broken = True
+        extra, extra_issues = _parse_extra(
+            state, row[i_reason].strip() if i_reason is not None else "",
+            row[i_opinion].strip() if i_opinion is not None else "",
+            row[i_urgent].strip() if i_urgent is not None else "")
+        for message in extra_issues:
+            issues.append(ImportIssue(line, reference, message))
+            draft.broken = True
         if not draft.broken and instant is not None:
-            draft.rows.append((line, instant, state))
+            draft.rows.append((line, instant, state, extra))
         title = row[i_title].strip()
         datasets_value = row[i_datasets].strip()
         matching_value = row[i_matching].strip()
@@ -416,7 +512,7 @@ def _check_history(draft: _Draft, issues: list[ImportIssue]) -> History | None:
     seen: dict[tuple[dt.datetime, str], int] = {}
     sequence = []
     for row in rows:
-        line, instant, state = row
+        line, instant, state, _extra = row
         if (instant, state) in seen:
             issues.append(ImportIssue(line, reference, _(
                 "ligne en double (même état « %(state)s » au même instant que la ligne %(first)d)") % {
@@ -448,19 +544,46 @@ def _check_history(draft: _Draft, issues: list[ImportIssue]) -> History | None:
             "premier état « %(state)s » : l'historique doit commencer par draft ou submitted") % {
             "state": sequence[0][2]}))
     paused_from = ""
-    for (_line, _at, source), (line, _instant, target) in zip(sequence, sequence[1:], strict=False):
-        if not edge_allowed(source, target, requires_matching=requires_matching, route=route,
-                            paused_from=paused_from):
+    opinion = ""
+    extended = {State.CESREES_REVIEW.value: False, State.CNIL_REVIEW.value: False}
+    log = ClockLog()
+    log.add(from_state="", to_state=sequence[0][2], action=IMPORT_ACTION, at=sequence[0][1],
+            payload=sequence[0][3].payload())
+    for (_line, _at, source, _e), (line, instant, target, extra) in zip(sequence, sequence[1:], strict=False):
+        if source == target and source in EXTENSION_ROLES:
+            refusal = _extension_refusal(log, instant, route=route, opinion=opinion)
+            if refusal:
+                issues.append(ImportIssue(line, reference, refusal))
+            extended[source] = True
+        elif not edge_allowed(source, target, requires_matching=requires_matching, route=route,
+                              paused_from=paused_from):
             issues.append(ImportIssue(line, reference, _transition_reason(
                 source, target, requires_matching=requires_matching, route=route, paused_from=paused_from)))
+        if extra.opinion and (source != State.CESREES_REVIEW or target == source):
+            issues.append(ImportIssue(line, reference, _("avis (opinion) sur une ligne qui ne quitte pas cesrees_review")))
+        elif extra.opinion:
+            opinion = extra.opinion
         if target == State.AWAITING_APPLICANT:
             paused_from = source
         elif source == State.AWAITING_APPLICANT:
             paused_from = ""
+        action = EventAction.EXTEND_REVIEW.value if source == target else "transition"
+        log.add(from_state=source, to_state=target, action=action, at=instant, payload=extra.payload())
     if len(issues) != count:
         return None
     return History(reference=reference, title=title, datasets=datasets, requires_matching=requires_matching,
-                   brings_own_data=brings_own_data, route=route, rows=sequence, paused_from=paused_from)
+                   brings_own_data=brings_own_data, route=route, rows=sequence, paused_from=paused_from,
+                   cesrees_opinion=opinion, cesrees_extended=extended[State.CESREES_REVIEW],
+                   cnil_extended=extended[State.CNIL_REVIEW])
+
+
+def _extension_refusal(log: ClockLog, at: dt.datetime, *, route: str, opinion: str) -> str | None:
+    """Why an extension row at ``at`` is refused (the services' own rule), None when it is not."""
+    statutes = visit_statutes(log.transitions, log.facts(route=route, cesrees_opinion=opinion), at=at)
+    current = statutes[-1] if statutes and statutes[-1].left_at is None else None
+    state = current.stage if current else ""
+    message = extension_refusal_of(rules.extension_refusal(current, at), state)
+    return _("prolongation refusée : %(reason)s") % {"reason": message.rstrip(".")} if message else None
 
 
 def _transition_reason(source: str, target: str, *, requires_matching: bool, route: str, paused_from: str) -> str:
@@ -509,7 +632,9 @@ def _import_chunk(chunk: list[History], *, dataset_ids: dict[str, int], batch_si
                     .values_list("reference", "id"))
     known_events: dict[int, list[tuple[str, dt.datetime]]] = defaultdict(list)
     if existing:
-        stored = (Event.objects.filter(request_id__in=list(existing.values())).exclude(from_state=F("to_state"))
+        # The state changes and the extensions (not the assignments, which are no history).
+        stored = (Event.objects.filter(request_id__in=list(existing.values()))
+                  .exclude(Q(from_state=F("to_state")) & ~Q(action=EventAction.EXTEND_REVIEW))
                   .order_by("request_id", "at", "id").values_list("request_id", "to_state", "at"))
         for request_id, to_state, at in stored.iterator(chunk_size=batch_size * 4):
             known_events[request_id].append((to_state, at))
@@ -521,7 +646,7 @@ def _import_chunk(chunk: list[History], *, dataset_ids: dict[str, int], batch_si
             new.append(history)
             continue
         known = known_events.get(request_id, [])
-        in_file = [(state, at) for _line, at, state in history.rows]
+        in_file = [(state, at) for _line, at, state, _extra in history.rows]
         if known == in_file:
             result.unchanged += 1
         elif len(known) < len(in_file) and in_file[:len(known)] == known:
@@ -563,7 +688,7 @@ class _EventWriter:
     def add_history(self, request_id: int, history: History, start: int) -> None:
         rows = history.rows
         for index in range(start, len(rows)):
-            line, at, state = rows[index]
+            line, at, state, extra = rows[index]
             if index == 0:
                 source, action = "", IMPORT_ACTION
             else:
@@ -571,7 +696,7 @@ class _EventWriter:
                 action = _action(source, state)
             self.buffer.append(Event(
                 request_id=request_id, from_state=source, to_state=state, action=action, at=at, actor=None,
-                role=Role.SYSTEM.value, payload={"source": "import", "line": line},
+                role=Role.SYSTEM.value, payload={"source": "import", "line": line, **extra.payload()},
             ))
         if len(self.buffer) >= self.batch_size:
             self.flush()
@@ -589,6 +714,7 @@ def _create_requests(histories: list[History], *, dataset_ids: dict[str, int], b
         AccessRequest(
             reference=h.reference, title=h.title, brings_own_data=h.brings_own_data,
             requires_matching=h.requires_matching, route=h.route, state=h.state, paused_from=h.paused_from,
+            cesrees_opinion=h.cesrees_opinion, cesrees_extended=h.cesrees_extended, cnil_extended=h.cnil_extended,
         )
         for h in histories
     ]
@@ -629,14 +755,22 @@ def _set_created_at(values: list[tuple[int, dt.datetime]], *, batch_size: int) -
 def _extend_requests(extensions: list[tuple[int, History, int]], *, events: _EventWriter,
                      result: ImportResult) -> None:
     # The FSM field is protected on instances: move the state with queryset updates, grouped.
-    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+    groups: dict[tuple[str, str, str, bool, bool], list[int]] = defaultdict(list)
     for request_id, history, known in extensions:
         events.add_history(request_id, history, known)
-        groups[history.state, history.paused_from].append(request_id)
+        groups[history.state, history.paused_from, history.cesrees_opinion, history.cesrees_extended,
+               history.cnil_extended].append(request_id)
         result.request_ids.append(request_id)
     now = timezone.now()
-    for (state, paused_from), ids in groups.items():
-        AccessRequest.objects.filter(pk__in=ids).update(state=state, paused_from=paused_from, updated_at=now)
+    for (state, paused_from, opinion, cesrees_extended, cnil_extended), ids in groups.items():
+        values: dict[str, object] = {"state": state, "paused_from": paused_from, "updated_at": now}
+        if opinion:
+            values["cesrees_opinion"] = opinion
+        if cesrees_extended:
+            values["cesrees_extended"] = True
+        if cnil_extended:
+            values["cnil_extended"] = True
+        AccessRequest.objects.filter(pk__in=ids).update(**values)
     result.extended += len(extensions)
 
 

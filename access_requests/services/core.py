@@ -28,6 +28,7 @@ from access_requests.exceptions import (
 )
 from access_requests.models import AccessRequest, Event
 from access_requests.roles import user_roles
+from access_requests.selectors.clock import open_visit
 from access_requests.workflow import (
     EXTENSION_ROLES,
     TRANSITIONS,
@@ -40,6 +41,7 @@ from access_requests.workflow import (
     condition_refusal,
     route_misfit,
 )
+from delays import rules
 
 _ROLE_ORDER = [r.value for r in Role]
 
@@ -105,9 +107,17 @@ def facts_of(request: AccessRequest) -> Facts:
     if request.state == State.SUBMITTED:
         misfit = route_misfit(request.route, dataset_codes=set(request.datasets.values_list("code", flat=True)),
                               brings_own_data=request.brings_own_data, requires_matching=request.requires_matching)
+    cesrees_extended = cnil_extended = period_over = False
+    if request.state in EXTENSION_ROLES:
+        # Once per visit, while its period runs: the visit's legal clock says (delays.rules).
+        refusal = rules.extension_refusal(open_visit(request, timezone.now()), timezone.now())
+        extended = refusal == rules.EXTENSION_ALREADY
+        cesrees_extended = extended and request.state == State.CESREES_REVIEW
+        cnil_extended = extended and request.state == State.CNIL_REVIEW
+        period_over = refusal == rules.EXTENSION_TOO_LATE
     return Facts(state=request.state, route=request.route, requires_matching=request.requires_matching,
                  paused_from=request.paused_from, route_misfit=misfit,
-                 cesrees_extended=request.cesrees_extended, cnil_extended=request.cnil_extended)
+                 cesrees_extended=cesrees_extended, cnil_extended=cnil_extended, period_over=period_over)
 
 
 def act(*, request_id: int, actor, action: str, comment: str = "", payload: dict | None = None,

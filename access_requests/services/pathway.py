@@ -17,7 +17,7 @@ from access_requests.completeness import completeness_problems
 from access_requests.exceptions import InvalidInput
 from access_requests.models import AccessRequest
 from access_requests.services.core import act, text
-from access_requests.workflow import CesreesOpinion, State
+from access_requests.workflow import CesreesOpinion, InformationReason, State
 
 
 def _complete(request: AccessRequest) -> None:
@@ -41,13 +41,18 @@ def withdraw(*, request_id: int, actor, reason: str = "", expected_state: str | 
                acting_as=acting_as)
 
 
-def request_information(*, request_id: int, actor, question: str, expected_state: str | None = None,
-        acting_as: Iterable[str] | None = None) -> AccessRequest:
-    """Hand the dossier back to the applicant with a question: the clock stops."""
+def request_information(*, request_id: int, actor, question: str, reason: str = "",
+                        expected_state: str | None = None, acting_as: Iterable[str] | None = None) -> AccessRequest:
+    """Hand the dossier back to the applicant with a question and its reason
+    (``InformationReason``; none recorded counts as incomplete): the clock stops."""
     question = text(question, _("question"))
+    payload = {"question": question}
+    if reason:
+        if reason not in InformationReason.values:
+            raise InvalidInput(_("Motif de la demande de précisions inconnu : %(reason)s.") % {"reason": reason})
+        payload["reason"] = reason
     return act(request_id=request_id, actor=actor, action="request_information", comment=question,
-               payload={"question": question}, expected_state=expected_state,
-               acting_as=acting_as)
+               payload=payload, expected_state=expected_state, acting_as=acting_as)
 
 
 def answer_information(*, request_id: int, actor, answer: str, expected_state: str | None = None,
@@ -59,12 +64,12 @@ def answer_information(*, request_id: int, actor, answer: str, expected_state: s
                acting_as=acting_as)
 
 
-def forward_to_cesrees(*, request_id: int, actor, comment: str = "", expected_state: str | None = None,
-        acting_as: Iterable[str] | None = None) -> AccessRequest:
-    """The secretariat declares the dossier complete and sends it to the CESREES."""
+def forward_to_cesrees(*, request_id: int, actor, comment: str = "", urgent: bool = False,
+                       expected_state: str | None = None, acting_as: Iterable[str] | None = None) -> AccessRequest:
+    """The secretariat declares the dossier complete and sends it to the CESREES (``urgent``:
+    the committee's 15-day procedure)."""
     return act(request_id=request_id, actor=actor, action="forward_to_cesrees", comment=comment,
-               expected_state=expected_state,
-               acting_as=acting_as)
+               payload={"urgent": True} if urgent else None, expected_state=expected_state, acting_as=acting_as)
 
 
 def approve_without_review(*, request_id: int, actor, comment: str = "",

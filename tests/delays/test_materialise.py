@@ -22,6 +22,7 @@ from access_requests.models import AccessRequest
 from access_requests.workflow import State
 from catalog.models import Dataset
 from delays import tasks as delay_tasks
+from delays.clock import visit_clock
 from delays.materialise import materialise_request, materialise_requests, refresh_baseline, refresh_open_delays
 from delays.models import DelayBaseline, RequestDelay
 from hdh_access.celery import app
@@ -96,7 +97,9 @@ def test_submitting_writes_the_row_with_the_completeness_clock(story):
     visit = delay.visits[0]
     assert visit["stage"] == "submitted" and visit["end"] is None
     assert instant(visit["start"]) == paris(2024, 1, 15)
-    assert (visit["due_date"], visit["tacit_decision"], visit["tacit_effect_date"]) == ("2024-01-24", None, None)
+    assert (visit["due_date"], visit["silence"], visit["extended"], visit["urgent"]) == ("2024-01-24", None, False, False)
+    read = visit_clock(visit, paris(2024, 1, 15))
+    assert (read.tacit_decision, read.tacit_effect_date, read.projected) == (None, None, False)
 
 
 def test_the_next_transition_updates_the_row_stage_days_and_current_stage(story):
@@ -117,8 +120,11 @@ def test_the_next_transition_updates_the_row_stage_days_and_current_stage(story)
     assert [v["stage"] for v in delay.visits] == ["submitted", "cesrees_review"]
     assert instant(delay.visits[0]["end"]) == paris(2024, 1, 25)
     assert delay.visits[0]["days"] == 10.0
-    assert delay.visits[1]["tacit_decision"] == "favourable_opinion"
-    assert delay.visits[1]["tacit_effect_date"] == "2024-02-27"
+    assert delay.visits[1]["silence"] == "favourable_opinion"
+    # Read while its period runs: the date silence would take effect, marked projected.
+    read = visit_clock(delay.visits[1], paris(2024, 1, 25))
+    assert (read.tacit_decision, read.tacit_effect_date, read.projected) == (
+        "favourable_opinion", dt.date(2024, 2, 27), True)
 
 
 def test_a_delivered_request_row_is_met_with_exact_stage_days_and_no_open_stay(story):
@@ -239,7 +245,8 @@ def test_extending_the_cesrees_review_moves_its_due_date_by_a_month_without_a_ne
     assert delay.days_cesrees_review == 7.0
     assert [v["stage"] for v in delay.visits] == ["submitted", "cesrees_review"]
     assert instant(delay.visits[1]["start"]) == paris(2024, 1, 25)
-    assert delay.visits[1]["tacit_effect_date"] == "2024-03-26"
+    assert delay.visits[1]["extended"] is True
+    assert visit_clock(delay.visits[1], paris(2024, 2, 1)).tacit_effect_date == dt.date(2024, 3, 26)
 
 
 def test_an_extension_applies_to_the_visit_it_was_recorded_in_and_later_ones_only(story):
@@ -280,7 +287,7 @@ def test_while_waiting_on_the_applicant_the_row_names_the_paused_stage_and_has_n
 
 
 CNIL_PAUSED = ((paris(2024, 2, 1), "submit"), (paris(2024, 2, 5), "forward"), (paris(2024, 3, 4), "opinion"),
-               (paris(2024, 3, 14), "ask"), (paris(2024, 3, 25), "answer"))
+               (paris(2024, 3, 14), "ask_incorrect"), (paris(2024, 3, 25), "answer"))
 
 
 def test_cnil_review_resumed_after_a_pause_carries_the_days_already_used(story):
@@ -288,11 +295,21 @@ def test_cnil_review_resumed_after_a_pause_carries_the_days_already_used(story):
 
     delay = row(pk)
     cnil = [v for v in delay.visits if v["stage"] == "cnil_review"]
-    # First visit: 4 March + 2 months = Saturday 4 May, rolled to Monday 6.
-    # Resumed on 25 March with 10 days used: runs as if entered on 15 March, due 15 May.
+    # First visit: 4 March + 2 months = Saturday 4 May, rolled to Monday 6. Paused from 14 to
+    # 25 March (an "incorrect" request: the CNIL continues): 4 May + 11 days = Wednesday 15 May.
     assert [v["due_date"] for v in cnil] == ["2024-05-06", "2024-05-15"]
     assert delay.current_due_date == dt.date(2024, 5, 15)
     assert delay.current_since == paris(2024, 3, 25)
+
+
+@pytest.mark.parametrize("ask", ["ask", "ask_incomplete"])
+def test_cnil_review_resumed_after_an_incomplete_or_unexplained_request_restarts(story, ask):
+    pk = story(*CNIL_PAUSED[:3], (paris(2024, 3, 14), ask), CNIL_PAUSED[4])
+
+    delay = row(pk)
+    assert delay.current_due_date == dt.date(2024, 5, 27)  # 25 March + 2 months: Saturday 25 May
+    assert [v["reason"] for v in delay.visits if v["stage"] in ("cnil_review", "awaiting_applicant")] == [
+        "incomplete", "incomplete", ""]
 
 
 def test_the_cnil_resume_policy_setting_switches_to_a_restarted_period(story, settings):
@@ -313,28 +330,32 @@ def test_cesrees_silence_is_a_tacit_favourable_opinion_the_day_after_the_due_dat
 
     visit = row(pk).visits[-1]
     assert visit["stage"] == "cesrees_review"
-    assert (visit["due_date"], visit["tacit_decision"], visit["tacit_effect_date"]) == (
-        "2024-03-05", "favourable_opinion", "2024-03-06")
+    assert (visit["due_date"], visit["silence"]) == ("2024-03-05", "favourable_opinion")
+    late = visit_clock(visit, paris(2024, 3, 6))
+    assert (late.overdue, late.tacit_decision, late.tacit_effect_date, late.projected) == (
+        True, "favourable_opinion", dt.date(2024, 3, 6), False)
 
 
 @pytest.mark.parametrize("opinion", ["favourable", "favourable_with_recommendations"])
 def test_cnil_silence_authorises_after_an_expressly_favourable_cesrees_opinion(story, opinion):
     visit = _cnil_clock(story, opinion)
-    assert (visit["stage"], visit["due_date"], visit["tacit_decision"], visit["tacit_effect_date"]) == (
-        "cnil_review", "2024-05-06", "authorisation", "2024-05-07")
+    assert (visit["stage"], visit["due_date"], visit["silence"]) == ("cnil_review", "2024-05-06", "authorisation")
+    assert visit_clock(visit, paris(2024, 5, 7)).tacit_effect_date == dt.date(2024, 5, 7)
 
 
 @pytest.mark.parametrize("opinion", ["reserved", "unfavourable", "tacit"])
 def test_cnil_silence_has_no_effect_without_an_expressly_favourable_opinion(story, opinion):
     visit = _cnil_clock(story, opinion)
-    assert (visit["stage"], visit["due_date"], visit["tacit_decision"], visit["tacit_effect_date"]) == (
-        "cnil_review", "2024-05-06", None, None)
+    assert (visit["stage"], visit["due_date"], visit["silence"]) == ("cnil_review", "2024-05-06", None)
+    late = visit_clock(visit, paris(2024, 5, 7))
+    assert (late.overdue, late.tacit_decision, late.tacit_effect_date) == (True, None, None)
 
 
 def test_cnil_silence_always_authorises_when_the_deployment_says_so(story, settings):
     settings.HDH_CNIL_SILENCE_ALWAYS_AUTHORISES = True
     visit = _cnil_clock(story, "reserved")
-    assert (visit["tacit_decision"], visit["tacit_effect_date"]) == ("authorisation", "2024-05-07")
+    assert visit["silence"] == "authorisation"
+    assert visit_clock(visit, paris(2024, 5, 7)).tacit_effect_date == dt.date(2024, 5, 7)
 
 
 # --- nightly refresh, baseline, command, beat -------------------------------------------

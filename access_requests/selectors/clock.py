@@ -1,0 +1,94 @@
+"""The event log as the statutory clocks read it (delays.rules works on plain data).
+
+One reading for everything that needs a request's legal clock: the delay materialisation,
+the extension check of the services and the history import. Each gets the transitions
+``(to_state, at)`` and the ``ClockFacts`` (extensions, information-request reasons, urgent
+CESREES entries, route, CESREES opinion) from here, and the deployment's ``ClockPolicy``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+
+from access_requests.models import AccessRequest, Event
+from access_requests.workflow import EXPRESSLY_FAVOURABLE_OPINIONS, EventAction, Route, State
+from delays import rules
+
+Transition = tuple[str, dt.datetime]
+
+
+def clock_policy() -> rules.ClockPolicy:
+    """The deployment's counting rules, from the settings (HDH_CLOCK_RESUME_POLICY, ...)."""
+    return rules.ClockPolicy(
+        resume=tuple(sorted(settings.HDH_CLOCK_RESUME_POLICY.items())),
+        subdiv=settings.HDH_HOLIDAYS_SUBDIV,
+        cnil_silence_is_authorisation_always=settings.HDH_CNIL_SILENCE_ALWAYS_AUTHORISES,
+    )
+
+
+@dataclass
+class ClockLog:
+    """One request's log, as the clocks read it."""
+
+    transitions: list[Transition] = field(default_factory=list)
+    extensions: list[dt.datetime] = field(default_factory=list)
+    reasons: dict[dt.datetime, str] = field(default_factory=dict)
+    urgent_entries: set[dt.datetime] = field(default_factory=set)
+
+    def add(self, *, from_state: str, to_state: str, action: str, at: dt.datetime, payload: Mapping[str, Any]) -> None:
+        """Read one event (in the log's order)."""
+        if action == EventAction.EXTEND_REVIEW:
+            self.extensions.append(at)
+            return
+        if from_state == to_state:
+            return  # no change of state (an assignment)
+        self.transitions.append((to_state, at))
+        if to_state == State.AWAITING_APPLICANT and payload.get("reason") in rules.INFORMATION_REASONS:
+            self.reasons[at] = payload["reason"]
+        if to_state == State.CESREES_REVIEW and payload.get("urgent") is True:
+            self.urgent_entries.add(at)
+
+    def facts(self, *, route: str, cesrees_opinion: str) -> rules.ClockFacts:
+        return rules.ClockFacts(
+            extensions=tuple(self.extensions), reasons=dict(self.reasons),
+            urgent_entries=frozenset(self.urgent_entries), simplified=route == Route.SIMPLIFIED,
+            cesrees_expressly_favourable=cesrees_opinion in EXPRESSLY_FAVOURABLE_OPINIONS,
+        )
+
+
+def clock_logs(request_ids: Iterable[int], *, until: dt.datetime | None = None) -> dict[int, ClockLog]:
+    """Each request's clock log (its events up to ``until`` when given), in one query."""
+    logs: dict[int, ClockLog] = defaultdict(ClockLog)
+    rows = Event.objects.filter(request_id__in=list(request_ids))
+    if until is not None:
+        rows = rows.filter(at__lte=until)
+    values = rows.order_by("request_id", "at", "id").values_list(
+        "request_id", "from_state", "to_state", "action", "at", "payload")
+    for request_id, from_state, to_state, action, at, payload in values.iterator(chunk_size=10000):
+        logs[request_id].add(from_state=from_state, to_state=to_state, action=action, at=at, payload=payload or {})
+    return logs
+
+
+def visit_statutes(transitions: Sequence[Transition], facts: rules.ClockFacts, *, at: dt.datetime,
+                   requires_matching: bool = False) -> list[rules.VisitStatute]:
+    """The visits of a log with their legal clocks, as of ``at``."""
+    result = rules.compute_delay(transitions, requires_matching=requires_matching, as_of=at)
+    if result is None:
+        return []
+    return rules.statutory_visits(result.stage_visits, facts, policy=clock_policy(), until=at)
+
+
+def open_visit(request: AccessRequest, at: dt.datetime) -> rules.VisitStatute | None:
+    """The visit ``request`` is in at ``at`` with its legal clock (None when not submitted)."""
+    log = clock_logs([request.pk], until=at).get(request.pk) or ClockLog()
+    statutes = visit_statutes(log.transitions, log.facts(route=request.route, cesrees_opinion=request.cesrees_opinion),
+                              at=at)
+    if not statutes or statutes[-1].left_at is not None:
+        return None
+    return statutes[-1]
