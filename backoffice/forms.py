@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from access_requests import services
 from access_requests.models import CesreesOpinion
-from access_requests.workflow import RECORDED_OPINIONS, REVIEWER_ROLES, Route, State
+from access_requests.workflow import RECORDED_OPINIONS, REVIEWER_ROLES, InformationReason, Route, State
 from backoffice.selectors import Badge, QueueFilters, Scope
 from catalog.models import DataHolder
 
@@ -178,6 +178,13 @@ class ForwardToCesreesForm(CommentActionForm):
     title = _("Déclarer le dossier recevable")
     submit_label = _("Déclarer recevable et transmettre au CESREES")
     help_text = _("Le dossier est complet : il part au CESREES, dont le délai d'un mois court dès réception.")
+    field_order = ["expected_state", "urgent", "comment"]
+
+    urgent = forms.BooleanField(label=_("Procédure d'urgence (15 jours)"), required=False,
+                                help_text=_("Le CESREES rend alors son avis dans les 15 jours au lieu d'un mois."))
+
+    def service_kwargs(self) -> dict:
+        return {**super().service_kwargs(), "urgent": self.cleaned_data["urgent"]}
 
 
 class ApproveWithoutReviewForm(CommentActionForm):
@@ -193,11 +200,16 @@ class RequestInformationForm(ActionForm):
     submit_label = _("Envoyer la demande de compléments")
     help_text = _("Le dossier revient au demandeur : l'horloge s'arrête jusqu'à sa réponse.")
 
+    reason = forms.ChoiceField(
+        label=_("Motif de la demande"), widget=forms.RadioSelect, choices=InformationReason.choices,
+        help_text=_("Un dossier incomplet fait repartir le délai de l'étape à la réponse du demandeur."),
+        error_messages={"required": _("Choisissez le motif de la demande de compléments."),
+                        "invalid_choice": _("Ce motif n'existe pas : choisissez l'un des motifs proposés.")})
     question = forms.CharField(label=_("Question posée au demandeur"), max_length=5000,
                                widget=forms.Textarea(attrs={"rows": 4}))
 
     def service_kwargs(self) -> dict:
-        return {"question": self.cleaned_data["question"]}
+        return {"question": self.cleaned_data["question"], "reason": self.cleaned_data["reason"]}
 
 
 class _EndingForm(ActionForm):

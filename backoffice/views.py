@@ -25,12 +25,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from access_requests import services
 from access_requests.models import Attachment, CesreesOpinion
 from access_requests.roles import user_roles
-from access_requests.workflow import EventAction, Role, Route, State
+from access_requests.workflow import EventAction, InformationReason, Role, Route, State
 from backoffice import selectors as sel
 from backoffice.forms import (
     ACTION_FORMS,
@@ -50,6 +51,8 @@ BADGE_CLASSES = {"overdue": "fr-badge--error", "due_soon": "fr-badge--warning", 
                  "paused": "fr-badge--info", "no_clock": ""}
 STATUS_CLASSES = {"late": "fr-badge--error", "missed": "fr-badge--error", "at_risk": "fr-badge--warning",
                   "on_track": "fr-badge--success", "met": "fr-badge--success", "closed": ""}
+# What the administration's silence decides once a period runs out (delays.rules' codes).
+TACIT_LABELS = {"favourable_opinion": gettext_lazy("avis favorable"), "authorisation": gettext_lazy("autorisation")}
 ALL_ROLES = frozenset({Role.SECRETARIAT, Role.CESREES, Role.CNIL, Role.DATA_HOLDER, Role.PLATFORM})
 
 
@@ -217,27 +220,42 @@ def _render_detail(request, ar, *, status: int = 200, error: str = "", bound=Non
     return render(request, "backoffice/detail.html", context, status=status)
 
 
+def _reason_label(reason: str) -> str:
+    return str(InformationReason(reason).label) if reason in InformationReason.values else reason
+
+
+def _tacit_label(decision: str | None) -> str:
+    return str(TACIT_LABELS.get(decision, decision)) if decision else ""
+
+
+def _visit_row(visit) -> dict:
+    """A stage visit as the page shows it: the clock's facts (delays.clock.VisitClock), labelled."""
+    return {
+        "stage": _state_label(visit.stage), "code": visit.stage, "start": visit.entered_at, "end": visit.left_at,
+        "days": visit.days, "due_date": visit.due_date, "extended": visit.extended, "urgent": visit.urgent,
+        "overdue": visit.overdue, "open": visit.is_open, "tacit_decision": visit.tacit_decision,
+        "tacit_label": _tacit_label(visit.tacit_decision), "tacit_effect_date": visit.tacit_effect_date,
+        "projected": visit.projected, "reason": visit.reason, "reason_label": _reason_label(visit.reason),
+        "paused_days": visit.paused_days,
+    }
+
+
 def _timeline(clock) -> list[dict]:
-    """Each stage visit: when, how long, its statutory due date and tacit decision."""
+    """Each stage visit: when, how long, its statutory due date, tacit decision and pause."""
     if clock is None:
         return []
-    return [{
-        "stage": _state_label(v.stage), "code": v.stage, "start": v.entered_at, "end": v.left_at, "days": v.days,
-        "due_date": v.due_date, "overdue": v.overdue, "open": v.is_open, "tacit_decision": v.tacit_decision,
-        "tacit_effect_date": v.tacit_effect_date,
-    } for v in clock.visits]
+    return [_visit_row(v) for v in clock.visits]
 
 
 def _current(ar, clock) -> dict | None:
-    """The current stage's clock: days in stage, due date, badge."""
+    """The current stage's clock: days in stage, due date, badge, tacit decision (projected or not)."""
     visit = clock.current_visit if clock is not None else None
     if visit is None:
         return None
     badge = "paused" if ar.state == State.AWAITING_APPLICANT else sel.badge_of(visit.due_date, clock.today)
     return {
-        "since": visit.entered_at, "days": visit.days, "due_date": visit.due_date, "badge": badge,
+        **_visit_row(visit), "since": visit.entered_at, "badge": badge,
         "days_left": (visit.due_date - clock.today).days if visit.due_date else None,
-        "tacit_decision": visit.tacit_decision, "tacit_effect_date": visit.tacit_effect_date,
         "paused_from": _state_label(ar.paused_from) if ar.paused_from else "",
     }
 
@@ -406,6 +424,9 @@ def delays(request):
                       "other": _("Hors population cible (sans appariement)")}
     current = [{"label": _state_label(row["stage"]), **row} for row in data["current_stages"]]
     submission = [{"label": _quarter_label(q["quarter"]), **q} for q in data["submission_quarters"]]
+    # The headline figure per delivery quarter (delays.statistics.headline_by_quarter): every quarter,
+    # share_met None when nothing was delivered ("aucune livraison"), 0.0 when all were late.
+    headline = [{"label": _quarter_label(q["quarter"]), **q} for q in data["headline_quarters"]]
     delivery = [{"label": _quarter_label(q["quarter"]), **q,
                  "mean_access_months": q["mean_access_days"] / month_days if q["mean_access_days"] is not None else None,
                  "mean_institution_months": q["mean_institution_days"] / month_days if q["mean_institution_days"] is not None else None}
@@ -417,9 +438,9 @@ def delays(request):
             "bottleneck": data["summary"]["bottleneck_stage"],
             "codes": [s["code"] for s in stages],
         },
-        "shares": {"labels": [q["label"] for q in submission],
-                   "share": [round(q["share_met"] * 100, 1) if q["share_met"] is not None else None for q in submission],
-                   "delivered": [q["delivered"] for q in submission]},
+        "shares": {"labels": [q["label"] for q in headline],
+                   "share": [round(q["share_met"] * 100, 1) if q["share_met"] is not None else None for q in headline],
+                   "delivered": [q["delivered"] for q in headline]},
         "access": {"labels": [q["label"] for q in delivery],
                    "mean": [round(q["mean_access_months"], 2) if q["mean_access_months"] is not None else None for q in delivery],
                    "institution": [round(q["mean_institution_months"], 2) if q["mean_institution_months"] is not None else None for q in delivery],
@@ -429,7 +450,7 @@ def delays(request):
                                for seg in SEGMENTS]},
         "text": {
             "median": _("Médiane (jours)"), "p90": _("90e centile (jours)"), "days": _("jours"),
-            "share": _("Part livrée en %(months)s mois (%%)") % {"months": months},
+            "share": _("Part livrée dans les %(months)s mois, hors temps du demandeur (%%)") % {"months": months},
             "mean": _("Délai moyen d'accès (mois)"), "institution": _("Dont temps des institutions (mois)"),
             "target": _("Objectif : %(months)s mois") % {"months": months}, "months": _("mois"),
             "requests": _("demandes"),
@@ -441,10 +462,13 @@ def delays(request):
     query.pop("refresh", None)
     return render(request, "backoffice/delays.html", {
         "form": form, "data": data, "summary": summary, "stages": stages, "current": current,
-        "submission": submission, "delivery": delivery, "charts": charts, "segment_labels": segment_labels,
+        "submission": submission, "delivery": delivery, "headline_quarters": headline, "charts": charts,
+        "segment_labels": segment_labels,
         "bottleneck": bottleneck, "bottleneck_label": _state_label(bottleneck["stage"]) if bottleneck else "",
         "months": months, "month_days": month_days,
         "mean_access_months": summary["mean_access_days"] / month_days if summary["mean_access_days"] is not None else None,
+        "mean_institution_months": summary["mean_institution_days"] / month_days
+        if summary["mean_institution_days"] is not None else None,
         "median_access_months": summary["median_access_days"] / month_days if summary["median_access_days"] is not None else None,
         "computed_at": dt.datetime.fromisoformat(data["computed_at"]),
         "forecasts_computed_at": dt.datetime.fromisoformat(data["forecasts_computed_at"]) if data["forecasts_computed_at"] else None,
@@ -487,7 +511,7 @@ def delays_csv(request):
     for stage, stats in data["stages"].items():
         for key, value in stats.items():
             writer.writerow(["stage", stage, key, "" if value is None else value])
-    for figure in ("submission_quarters", "delivery_quarters"):
+    for figure in ("submission_quarters", "delivery_quarters", "headline_quarters"):
         for row in data[figure]:
             for key, value in row.items():
                 if key != "quarter":

@@ -7,9 +7,16 @@ adds filters (submission period, dataset) and per-quarter series, and reads ever
 fixed number of queries whatever the number of requests:
 
 1. access figures and per-stage count / mean / median / 90th percentile: one aggregate
-   (``percentile_cont`` in SQL on PostgreSQL, Python on SQLite, as the report does);
-2. per submission quarter: submitted, delivered, delivered within 7 months, open past deadline;
-3. per delivery quarter: mean access delay and mean institution time (applicant time removed);
+   (``percentile_cont`` in SQL on PostgreSQL, Python on SQLite, as the report does), and the
+   headline figure (``delays.statistics.headline``: share of deliveries within 7 months,
+   applicant time excluded, and the mean / median / 90th percentile of institution days),
+   which ``summary`` gives;
+2. per submission quarter (the cohorts): submitted, delivered, delivered within 7 months, open
+   past deadline;
+3. per Paris delivery quarter, the headline figure (``delays.statistics.headline_by_quarter``):
+   ``headline_quarters``, every quarter from the first delivery to the last, a quarter without
+   delivery with ``share_met`` None; ``delivery_quarters`` keeps, for the quarters with
+   deliveries, the mean access delay and mean institution time (one query for both);
 4. open requests by current stage and target status;
 5. the late and at-risk lists (and their counts in 4).
 
@@ -34,7 +41,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Avg, Case, CharField, Count, Exists, F, Min, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, CharField, Count, Exists, Min, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import TruncQuarter
 from django.utils import timezone
 
@@ -42,7 +49,7 @@ from access_requests.models import AccessRequest
 from delays import rules
 from delays.clock import ROW_FIELDS, evaluate_row
 from delays.models import RequestDelay
-from delays.statistics import aggregate_rows
+from delays.statistics import aggregate_rows, headline, headline_by_quarter, headline_json
 from hdh_access.lib.dates import PARIS, paris_date, start_of_paris_day
 
 ROUND = 3
@@ -116,18 +123,20 @@ def by_submission_quarter(target: QuerySet[RequestDelay], today: dt.date) -> lis
     } for r in rows]
 
 
-def by_delivery_quarter(target: QuerySet[RequestDelay]) -> list[dict[str, Any]]:
-    rows = (
-        target.filter(delivered_at__isnull=False)
-        .annotate(quarter=TruncQuarter("delivered_at", tzinfo=PARIS)).values("quarter")
-        .annotate(delivered=Count("pk"), mean=Avg("elapsed_days"),
-                  mean_institution=Avg(F("elapsed_days") - F("applicant_days")))
-        .order_by("quarter")
-    )
+def headline_quarters(target_delivered: QuerySet[RequestDelay]) -> list[dict[str, Any]]:
+    """The headline figure per Paris delivery quarter (``delays.statistics.headline_by_quarter``),
+    JSON-ready, with ``mean_access_days`` (elapsed, applicant time included) for the access chart."""
+    return [{"quarter": q["quarter"], **headline_json(q), "mean_access_days": _r(q["mean_elapsed_days"])}
+            for q in headline_by_quarter(target_delivered)]
+
+
+def by_delivery_quarter(quarters: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mean access delay and mean institution time of the quarters with deliveries (from
+    ``headline_quarters``: the same query, the same rows)."""
     return [{
-        "quarter": _quarter(r["quarter"]), "delivered": r["delivered"], "mean_access_days": _r(r["mean"]),
-        "mean_institution_days": _r(r["mean_institution"]),
-    } for r in rows]
+        "quarter": q["quarter"], "delivered": q["delivered"], "mean_access_days": q["mean_access_days"],
+        "mean_institution_days": q["mean_institution_days"],
+    } for q in quarters if q["delivered"]]
 
 
 # --- 4. open requests by stage ------------------------------------------------------------------
@@ -202,13 +211,16 @@ def build_dashboard(filters: DashboardFilters | None = None, *, now: dt.datetime
     today = paris_date(now)
     rows = delay_rows(filters)
     target = rows.filter(requires_matching=True)
-    access, stats = aggregate(target.filter(delivered_at__lte=now))
+    target_delivered = target.filter(delivered_at__lte=now)
+    access, stats = aggregate(target_delivered)
+    figures = headline_json(headline(target_delivered))
+    quarters = headline_quarters(target_delivered)
     stages, oldest = by_current_stage(rows, today)
     late_count = sum(s["late"] for s in stages)
     at_risk_count = sum(s["at_risk"] for s in stages)
     on_track_count = sum(s["on_track"] for s in stages)
     target_open = target.filter(ended_at__isnull=True)
-    delivered = access["delivered"]
+    delivered = figures["delivered"]
     bottleneck = rules.bottleneck_stage(stats)
     stage_json = {
         stage: {"count": s["count"], "mean_days": _r(s["mean_days"]), "median_days": _r(s["median_days"]),
@@ -221,10 +233,11 @@ def build_dashboard(filters: DashboardFilters | None = None, *, now: dt.datetime
         "target_months": settings.HDH_TARGET_MONTHS,
         "filters": filters.as_json(),
         "summary": {
-            "delivered": delivered,
-            "met": access["met"],
-            "missed": delivered - access["met"],
-            "share_met": _r(access["met"] / delivered) if delivered else None,
+            # The headline figure (delays.statistics.headline): delivered, met, share_met and
+            # the institution days' mean, median and 90th percentile.
+            **figures,
+            "missed": delivered - figures["met"],
+            # The whole delay, applicant time included (elapsed_days), as the delay report says.
             "mean_access_days": _r(access["mean"]),
             "median_access_days": _r(access["median"]),
             "late": late_count,
@@ -235,7 +248,8 @@ def build_dashboard(filters: DashboardFilters | None = None, *, now: dt.datetime
         "stages": stage_json,
         "bottleneck": {"stage": bottleneck, **stage_json[bottleneck]} if bottleneck else None,
         "submission_quarters": by_submission_quarter(target, today),
-        "delivery_quarters": by_delivery_quarter(target),
+        "delivery_quarters": by_delivery_quarter(quarters),
+        "headline_quarters": quarters,
         "current_stages": stages,
         "late": late_requests(target_open, now, today, list_limit),
         "at_risk": at_risk_requests(target_open, now, today, list_limit),
@@ -252,7 +266,7 @@ def cache_seconds() -> int:
 
 def _cache_key(filters: DashboardFilters, list_limit: int | None) -> str:
     raw = json.dumps([filters.as_json(), list_limit], sort_keys=True)
-    return "hdh:backoffice:dashboard:v1:" + hashlib.sha256(raw.encode()).hexdigest()
+    return "hdh:backoffice:dashboard:v2:" + hashlib.sha256(raw.encode()).hexdigest()
 
 
 def cached_dashboard(filters: DashboardFilters | None = None, *, list_limit: int | None = LIST_LIMIT,

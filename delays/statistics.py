@@ -1,19 +1,37 @@
-"""Aggregates over delivered requests: access delay and per-stage statistics as of an instant.
+"""Aggregates over delivered requests: access delay and per-stage statistics as of an instant,
+and the headline figure (issue #12, rule 7).
 
 Computed in SQL on PostgreSQL (``percentile_cont``) and in Python on SQLite, from the
 materialised RequestDelay rows. The report, the dashboard and the forecast baseline read them.
+
+**The headline figure** has one definition, here, and every screen asks for it (the dashboard's
+headline and quarterly chart, the weekly email, ``delay_report``'s summary, their CSV files):
+among the requests *delivered* in a period, the share delivered within the target (7 months of
+submission, applicant time excluded: ``RequestDelay.target_met``, computed by
+``delays.rules.compute_delay``), with the mean, median and 90th percentile of the institution
+days (``elapsed_days - applicant_days``) of those requests. The caller chooses the rows: the
+target population (``requires_matching``) delivered by an instant, :func:`delivered_target_rows`.
+A period with no delivery has ``share`` None ("no deliveries"), never 0; a period whose
+deliveries were all late has ``share`` 0.0 and is still in the series.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import math
+from collections import defaultdict
+from typing import Any, TypedDict
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
+from django.db.models.functions import TruncQuarter
 
 from delays import rules
 from delays.models import STAGE_FIELDS, RequestDelay
+from hdh_access.lib.dates import PARIS, paris_date, start_of_paris_day
+
+ROUND = 3
 
 
 def _delivered_rows(as_of: dt.datetime, requires_matching: bool) -> QuerySet[RequestDelay]:
@@ -74,3 +92,168 @@ def aggregate(as_of: dt.datetime, *, requires_matching: bool = True) -> tuple[di
 
 def stage_statistics_as_of(as_of: dt.datetime, *, requires_matching: bool = True) -> dict[str, Any]:
     return aggregate(as_of, requires_matching=requires_matching)[1]
+
+
+# --- the headline figure ----------------------------------------------------------------
+class Headline(TypedDict):
+    """The headline figure of a set of delivered requests (unrounded)."""
+
+    delivered: int
+    met: int
+    #: met / delivered; None when nothing was delivered ("no deliveries"), 0.0 when all were late.
+    share: float | None
+    #: Institution days (elapsed_days - applicant_days): mean, median, 90th percentile.
+    mean_days: float | None
+    median_days: float | None
+    p90_days: float | None
+    #: For reference: the mean of the whole delay, applicant time included (elapsed_days).
+    mean_elapsed_days: float | None
+
+
+class HeadlineQuarter(Headline):
+    quarter: str  # "2025-Q2"
+    start: dt.date  # first day of the quarter (Paris)
+    end: dt.date  # last day of the quarter (Paris)
+
+
+def delivered_target_rows(as_of: dt.datetime) -> QuerySet[RequestDelay]:
+    """The rows the headline is computed over: target requests (``requires_matching``)
+    delivered by ``as_of``."""
+    return _delivered_rows(as_of, True)
+
+
+def _headline(delivered: int, met: int, mean: float | None, median: float | None, p90: float | None,
+              mean_elapsed: float | None) -> Headline:
+    return Headline(
+        delivered=delivered, met=met, share=met / delivered if delivered else None,
+        mean_days=mean, median_days=median, p90_days=p90, mean_elapsed_days=mean_elapsed,
+    )
+
+
+_HEADLINE_SQL = (
+    "count(*), count(*) FILTER (WHERE target_met), avg(institution_days), "
+    "percentile_cont(0.5) WITHIN GROUP (ORDER BY institution_days), "
+    "percentile_cont(0.9) WITHIN GROUP (ORDER BY institution_days), avg(elapsed_days)"
+)
+
+
+def _headline_values(rows: QuerySet[RequestDelay], *extra: str) -> QuerySet[RequestDelay, dict[str, Any]]:
+    return (
+        rows.filter(delivered_at__isnull=False)
+        .annotate(institution_days=F("elapsed_days") - F("applicant_days"))
+        .values(*extra, "target_met", "elapsed_days", "institution_days", "delivered_at")
+    )
+
+
+def _headline_of(values: list[tuple[bool | None, float, float]]) -> Headline:
+    """The Python twin of ``_HEADLINE_SQL`` over (target_met, elapsed_days, institution_days)."""
+    institution = [v[2] for v in values]
+    elapsed = [v[1] for v in values]
+    return _headline(
+        len(values), sum(1 for v in values if v[0]),
+        math.fsum(institution) / len(institution) if institution else None,
+        rules.percentile_cont(institution, 0.5), rules.percentile_cont(institution, 0.9),
+        math.fsum(elapsed) / len(elapsed) if elapsed else None,
+    )
+
+
+def _headline_sql(rows: QuerySet[RequestDelay]) -> Headline:
+    try:
+        inner, params = _headline_values(rows).query.sql_with_params()
+    except EmptyResultSet:  # e.g. rows.none(): nothing delivered
+        return _headline(0, 0, None, None, None, None)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {_HEADLINE_SQL} FROM ({inner}) AS delivered", params)
+        return _headline(*cursor.fetchone())
+
+
+def _headline_python(rows: QuerySet[RequestDelay]) -> Headline:
+    return _headline_of([(r["target_met"], r["elapsed_days"], r["institution_days"]) for r in _headline_values(rows)])
+
+
+def headline(rows: QuerySet[RequestDelay]) -> Headline:
+    """The headline figure of ``rows`` (RequestDelay rows; those not delivered are ignored):
+    one query, ``percentile_cont`` in SQL on PostgreSQL, the Python twin elsewhere."""
+    if connection.vendor == "postgresql":
+        return _headline_sql(rows)
+    return _headline_python(rows)
+
+
+def quarter_start(day: dt.date) -> dt.date:
+    return dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+def _next_quarter(start: dt.date) -> dt.date:
+    return dt.date(start.year + 1, 1, 1) if start.month == 10 else dt.date(start.year, start.month + 3, 1)
+
+
+def quarter_code(start: dt.date) -> str:
+    return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
+
+
+def _by_quarter_sql(rows: QuerySet[RequestDelay]) -> dict[dt.date, Headline]:
+    """The headline of each Paris delivery quarter that has deliveries, keyed by its first day."""
+    values = _headline_values(
+        rows.annotate(quarter=TruncQuarter("delivered_at", tzinfo=PARIS)), "quarter")
+    try:
+        inner, params = values.query.sql_with_params()
+    except EmptyResultSet:
+        return {}
+    with connection.cursor() as cursor:
+        # quarter: the Paris wall-clock start of the quarter (timestamp without time zone).
+        cursor.execute(f"SELECT quarter::date, {_HEADLINE_SQL} FROM ({inner}) AS delivered "
+                       "GROUP BY quarter ORDER BY quarter", params)
+        return {quarter: _headline(*figures) for quarter, *figures in cursor.fetchall()}
+
+
+def _by_quarter_python(rows: QuerySet[RequestDelay]) -> dict[dt.date, Headline]:
+    grouped: defaultdict[dt.date, list[tuple[bool | None, float, float]]] = defaultdict(list)
+    for r in _headline_values(rows):
+        grouped[quarter_start(paris_date(r["delivered_at"]))].append(
+            (r["target_met"], r["elapsed_days"], r["institution_days"]))
+    return {quarter: _headline_of(values) for quarter, values in sorted(grouped.items())}
+
+
+def headline_by_quarter(rows: QuerySet[RequestDelay], *, since: dt.date | None = None,
+                        through: dt.date | None = None) -> list[HeadlineQuarter]:
+    """The headline figure of ``rows`` per Paris quarter of delivery, oldest first, in one query.
+
+    Every quarter from the first to the last is in the list, those without a delivery with
+    ``delivered`` 0 and ``share`` None. The series runs from the quarter of ``since`` (default:
+    of the first delivery) to the quarter of ``through`` (default: of the last delivery); rows
+    delivered outside it are left out. Empty when there is no delivery and no bounds.
+    """
+    if since is not None:
+        rows = rows.filter(delivered_at__gte=start_of_paris_day(quarter_start(since)))
+    if through is not None:
+        rows = rows.filter(delivered_at__lt=start_of_paris_day(_next_quarter(quarter_start(through))))
+    found = _by_quarter_sql(rows) if connection.vendor == "postgresql" else _by_quarter_python(rows)
+    starts = [*found, *(quarter_start(d) for d in (since, through) if d is not None)]
+    if not starts:
+        return []
+    series: list[HeadlineQuarter] = []
+    start, last = min(starts), max(starts)
+    while start <= last:
+        figures = found.get(start) or _headline(0, 0, None, None, None, None)
+        following = _next_quarter(start)
+        series.append(HeadlineQuarter(quarter=quarter_code(start), start=start,
+                                      end=following - dt.timedelta(days=1), **figures))
+        start = following
+    return series
+
+
+def _r(value: float | None) -> float | None:
+    return None if value is None else round(float(value), ROUND)
+
+
+def headline_json(figures: Headline) -> dict[str, Any]:
+    """The headline as JSON keys, rounded to 3 decimals: what the dashboard's summary and
+    ``headline_quarters``, and ``delay_report``'s summary, say (and their CSV files)."""
+    return {
+        "delivered": figures["delivered"],
+        "met": figures["met"],
+        "share_met": _r(figures["share"]),
+        "mean_institution_days": _r(figures["mean_days"]),
+        "median_institution_days": _r(figures["median_days"]),
+        "p90_institution_days": _r(figures["p90_days"]),
+    }

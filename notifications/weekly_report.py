@@ -1,9 +1,12 @@
 """The weekly delay report email: where the 7-month target is being lost, every Monday.
 
 ``build_content`` turns two delay reports (``delay_report.build_report`` at the instant and
-one week earlier) into what the email shows: headline figures for the target population
-(projects that need matching), the bottleneck stage, the per-stage table, the late and
-at-risk requests worst first, a chart (PNG, drawn with Pillow) and the detail as CSV.
+one week earlier) into what the email shows: the headline figure for the target population
+(projects that need matching) this quarter, last quarter and over all periods, as
+``delays.statistics`` defines it for every screen (share of the requests delivered in the period
+that were delivered within 7 months, applicant time excluded; mean, median and 90th percentile
+of institution days), the bottleneck stage, the per-stage table, the late and at-risk requests
+worst first, a chart (PNG, drawn with Pillow) and the detail as CSV.
 ``queue_weekly_reports`` writes one outbox row per subscriber, keyed by recipient and ISO
 week, so a beat that fires twice or a task that runs again queues nothing more.
 """
@@ -34,6 +37,7 @@ from access_requests.workflow import State
 from accounts.services import can_subscribe_to_weekly_report
 from delays import rules
 from delays.report import build_report
+from delays.statistics import Headline, delivered_target_rows, headline, headline_by_quarter, quarter_start
 from hdh_access.lib.dates import paris_date
 from notifications.messages import language_of, render
 from notifications.models import OutboxMessage
@@ -85,10 +89,6 @@ def message_key(week: str, address: str) -> str:
 
 
 # --- the figures -------------------------------------------------------------------------
-def quarter_start(day: dt.date) -> dt.date:
-    return dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
-
-
 def quarter_label(start: dt.date) -> str:
     return f"T{(start.month - 1) // 3 + 1} {start.year}"
 
@@ -97,17 +97,13 @@ def _parse(value: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(value) if value else None
 
 
-def _period(apps: list[dict], start: dt.date, end: dt.date) -> dict:
-    """Target-population requests delivered in [start, end) (Paris dates)."""
-    rows = [a for a in apps if a["delivered_at"] and start <= paris_date(a["delivered_at"]) < end]
-    met = sum(1 for a in rows if a["target_met"])
-    elapsed = [a["elapsed_days"] for a in rows]
-    return {
-        "start": start, "end": end - dt.timedelta(days=1), "label": quarter_label(start),
-        "delivered": len(rows), "met": met,
-        "share": met / len(rows) if rows else None,
-        "mean_days": math.fsum(elapsed) / len(elapsed) if elapsed else None,
-    }
+def _quarters(as_of: dt.datetime) -> tuple[dict, dict]:
+    """The headline of last quarter and of this quarter up to ``as_of`` (Paris delivery quarters)."""
+    today = paris_date(as_of)
+    last, this = headline_by_quarter(delivered_target_rows(as_of), since=quarter_start(today) - relativedelta(months=3),
+                                     through=today)
+    return ({**last, "label": quarter_label(last["start"])},
+            {**this, "label": quarter_label(this["start"]), "end": today})
 
 
 def _delta(now, before):
@@ -122,6 +118,9 @@ class Content:
     target_days: float
     this_quarter: dict
     last_quarter: dict
+    #: The headline over all periods, now and one week earlier (delays.statistics.headline).
+    all_time: Headline
+    all_time_before: Headline
     summary: dict
     previous: dict
     changes: dict
@@ -147,15 +146,16 @@ def build_content(as_of: dt.datetime) -> Content:
                      "deadline": dt.date.fromisoformat(app["deadline"]), "forecast_at": _parse(app["forecast_at"])})
     target = [a for a in apps if a["requires_matching"]]
     today = paris_date(as_of)
-    this_start = quarter_start(today)
-    last_start = this_start - relativedelta(months=3)
+    last_quarter, this_quarter = _quarters(as_of)
+    all_time = headline(delivered_target_rows(as_of))
+    all_time_before = headline(delivered_target_rows(as_of - dt.timedelta(days=7)))
     summary, before = report["summary"], previous["summary"]
     changes = {
-        "share_points": _delta(*(None if s["share_met"] is None else s["share_met"] * 100 for s in (summary, before))),
-        "mean_days": _delta(summary["mean_access_days"], before["mean_access_days"]),
+        "share_points": _delta(*(None if h["share"] is None else h["share"] * 100 for h in (all_time, all_time_before))),
+        "mean_days": _delta(all_time["mean_days"], all_time_before["mean_days"]),
         "late": summary["late"] - before["late"],
         "at_risk": summary["at_risk"] - before["at_risk"],
-        "delivered": summary["delivered"] - before["delivered"],
+        "delivered": all_time["delivered"] - all_time_before["delivered"],
     }
     bottleneck_code = summary["bottleneck_stage"]
     stages = []
@@ -167,8 +167,7 @@ def build_content(as_of: dt.datetime) -> Content:
     return Content(
         as_of=as_of, week=iso_week(as_of), target_months=report["target_months"],
         target_days=report["target_months"] * DAYS_PER_MONTH,
-        this_quarter=_period(target, this_start, today + dt.timedelta(days=1)),
-        last_quarter=_period(target, last_start, this_start),
+        this_quarter=this_quarter, last_quarter=last_quarter, all_time=all_time, all_time_before=all_time_before,
         summary=summary, previous=before, changes=changes, bottleneck=bottleneck, stages=stages,
         problems=_with_titles(problems[:MAX_LISTED]), problems_total=len(problems), applications=apps,
     )
@@ -329,13 +328,14 @@ def render_report(content: Content, *, language: str) -> tuple[Rendered, bytes, 
         filename = _("rapport-delais-%(week)s.csv") % {"week": content.week}
     context = {
         "c": content, "chart_cid": CHART_CID, "target_months": content.target_months,
-        "share_this": _percent(content.this_quarter["share"]), "share_all": _percent(content.summary["share_met"]), "share_last": _percent(content.last_quarter["share"]),
+        "share_this": _percent(content.this_quarter["share"]), "share_last": _percent(content.last_quarter["share"]),
+        "share_all": _percent(content.all_time["share"]), "h": content.all_time,
         "more": content.problems_total - len(content.problems),
         "profile_url": f"{settings.SITE_URL.rstrip('/')}/accounts/profile/",
-        "mean_months": None if content.summary["mean_access_days"] is None
-        else content.summary["mean_access_days"] / DAYS_PER_MONTH,
-        "mean_over_target": None if content.summary["mean_access_days"] is None
-        else content.summary["mean_access_days"] > content.target_days,
+        "mean_months": None if content.all_time["mean_days"] is None
+        else content.all_time["mean_days"] / DAYS_PER_MONTH,
+        "mean_over_target": None if content.all_time["mean_days"] is None
+        else content.all_time["mean_days"] > content.target_days,
     }
     return render("weekly_report", context, language=language), chart, filename
 

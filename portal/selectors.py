@@ -20,7 +20,16 @@ from django.utils.translation import gettext_lazy
 from access_requests.completeness import completeness_problems  # noqa: F401 - the portal's checklist
 from access_requests.models import AccessRequest, Attachment, AttachmentKind, CesreesOpinion, Event
 from access_requests.selectors import event_log
-from access_requests.workflow import TERMINAL_STATES, TRANSITIONS, WITHDRAWABLE_STATES, EventAction, Role, Route, State
+from access_requests.workflow import (
+    TERMINAL_STATES,
+    TRANSITIONS,
+    WITHDRAWABLE_STATES,
+    EventAction,
+    InformationReason,
+    Role,
+    Route,
+    State,
+)
 from accounts.models import Profile
 from catalog.models import Dataset
 from catalog.selectors import dataset_list
@@ -63,6 +72,12 @@ ACTION_LABELS = {
 TACIT_LABELS = {
     "favourable_opinion": gettext_lazy("avis favorable"),
     "authorisation": gettext_lazy("autorisation"),
+}
+# Why the instructors asked the applicant for information (workflow.InformationReason), as they read it.
+REASON_LABELS = {
+    InformationReason.INCOMPLETE.value: gettext_lazy("dossier incomplet"),
+    InformationReason.INCORRECT.value: gettext_lazy("information inexacte"),
+    InformationReason.OTHER.value: gettext_lazy("demande de précision"),
 }
 
 
@@ -195,6 +210,12 @@ def list_rows(requests, *, now: dt.datetime | None = None) -> list[ListRow]:
 # --- the request's page ----------------------------------------------------------------------
 @dataclass(frozen=True)
 class StageVisitRow:
+    """A stay in a stage with its legal clock (delays.clock.VisitClock), in the applicant's words.
+
+    ``reason_label`` and ``paused_days``: the information request that interrupted this stay
+    (or, on the applicant's own time, the one it answers) and the whole days it waited on them.
+    """
+
     stage: str
     label: str
     start: dt.datetime
@@ -205,10 +226,25 @@ class StageVisitRow:
     tacit_effect_date: dt.date | None
     overdue: bool
     applicant_time: bool
+    extended: bool = False
+    urgent: bool = False
+    projected: bool = False
+    reason: str = ""
+    reason_label: str = ""
+    paused_days: int = 0
 
     @property
     def is_current(self) -> bool:
         return self.end is None
+
+    @property
+    def interrupted(self) -> bool:
+        """A stay the instructors interrupted to ask the applicant for information."""
+        return bool(self.reason) and not self.applicant_time
+
+
+def reason_label(reason: str) -> str:
+    return str(REASON_LABELS.get(reason, reason))
 
 
 def stage_visits(figures: DelayFigures | None) -> list[StageVisitRow]:
@@ -220,7 +256,9 @@ def stage_visits(figures: DelayFigures | None) -> list[StageVisitRow]:
             stage=visit.stage, label=state_label(visit.stage), start=visit.entered_at, end=visit.left_at,
             days=visit.days, due_date=visit.due_date, tacit_label=str(TACIT_LABELS.get(visit.tacit_decision or "", "")),
             tacit_effect_date=visit.tacit_effect_date, overdue=visit.overdue,
-            applicant_time=visit.stage == State.AWAITING_APPLICANT,
+            applicant_time=visit.stage == State.AWAITING_APPLICANT, extended=visit.extended, urgent=visit.urgent,
+            projected=visit.projected, reason=visit.reason, reason_label=reason_label(visit.reason),
+            paused_days=visit.paused_days,
         )
         for visit in figures.visits
     ]
@@ -293,10 +331,12 @@ class OpenQuestion:
     role_label: str
     stage_label: str
     question: str
+    reason_label: str = ""
 
 
-def open_question(request: AccessRequest) -> OpenQuestion | None:
-    """The information request the applicant has to answer, if the dossier waits on them."""
+def open_question(request: AccessRequest, visits: list[StageVisitRow] | None = None) -> OpenQuestion | None:
+    """The information request the applicant has to answer, if the dossier waits on them; its
+    reason is the open stay's on the applicant's time (``stage_visits``, from the clock)."""
     if request.state != State.AWAITING_APPLICANT:
         return None
     asked = [e for e in request.events.all() if e.to_state == State.AWAITING_APPLICANT]
@@ -304,9 +344,11 @@ def open_question(request: AccessRequest) -> OpenQuestion | None:
         return None
     event = asked[-1]
     question = (event.payload or {}).get("question") or event.comment
+    current = visits[-1] if visits and visits[-1].is_current and visits[-1].applicant_time else None
     return OpenQuestion(
         asked_at=event.at, role_label=str(Role(event.role).label) if event.role in Role.values else "",
         stage_label=state_label(request.paused_from or event.from_state), question=question,
+        reason_label=current.reason_label if current else "",
     )
 
 

@@ -35,14 +35,15 @@ def snapshot(request) -> tuple:
 def test_asking_for_information_pauses_the_clock_and_the_page_shows_the_question(client, personas, make_request):
     request = make_request(State.SUBMITTED)
     client.force_login(personas["secretariat"])
-    response = act(client, request, "request_information", question="Joignez le protocole signé.")
+    response = act(client, request, "request_information", question="Joignez le protocole signé.", reason="incomplete")
     assert response.status_code == 303
     assert response["Location"] == reverse("backoffice:detail", args=[request.reference])
     request.refresh_from_db()
     assert (request.state, request.paused_from) == (State.AWAITING_APPLICANT, State.SUBMITTED)
     event = request.events.last()
     assert (event.action, event.actor, event.role, event.payload) == (
-        "request_information", personas["secretariat"], Role.SECRETARIAT, {"question": "Joignez le protocole signé."})
+        "request_information", personas["secretariat"], Role.SECRETARIAT,
+        {"question": "Joignez le protocole signé.", "reason": "incomplete"})
     materialise_all()
     page = client.get(response["Location"]).content.decode()
     assert "Joignez le protocole signé." in page
@@ -147,7 +148,8 @@ def test_the_second_of_two_reviewers_acting_on_the_same_state_gets_a_clear_confl
     second.force_login(colleague)
     assert act(first, request, "forward_to_cesrees", expected_state=State.SUBMITTED).status_code == 303
     before = snapshot(request)
-    response = act(second, request, "request_information", expected_state=State.SUBMITTED, question="Protocole ?")
+    response = act(second, request, "request_information", expected_state=State.SUBMITTED, question="Protocole ?",
+                   reason="incomplete")
     assert response.status_code == 409
     assert "entre-temps" in response.content.decode()
     assert snapshot(request) == before

@@ -101,7 +101,7 @@ def test_an_anonymous_user_is_sent_to_the_login_page_and_back(client, db):
 ACTIONS = {
     "forward_to_cesrees": (State.SUBMITTED, {}, {"secretariat", "superuser"}, State.CESREES_REVIEW),
     "approve_without_review": ("mr_submitted", {}, {"secretariat", "superuser"}, State.CONTRACTING),
-    "request_information": (State.SUBMITTED, {"question": "Protocole ?"}, {"secretariat", "superuser"},
+    "request_information": (State.SUBMITTED, {"question": "Protocole ?", "reason": "incomplete"}, {"secretariat", "superuser"},
                             State.AWAITING_APPLICANT),
     "reject": (State.SUBMITTED, {"reason": "Hors champ"}, {"secretariat", "superuser"}, State.REJECTED),
     "withdraw": (State.CESREES_REVIEW, {"reason": "Demande écrite du porteur"}, {"secretariat", "superuser"},

@@ -30,7 +30,9 @@ HOUR = 1 / 24
 ROOT = Path(__file__).resolve().parents[2]  # where manage.py is
 TARGET_CODES = ("snds", "oscour")
 SUMMARY_KEYS = {"delivered", "met", "missed", "late", "at_risk", "on_track", "share_met", "mean_access_days",
-                "median_access_days", "bottleneck_stage"}
+                "median_access_days", "bottleneck_stage",
+                # the headline's institution days (delays.statistics.headline), added by delay_report
+                "mean_institution_days", "median_institution_days", "p90_institution_days"}
 STAGE_KEYS = {"count", "mean_days", "median_days", "p90_days"}
 
 

@@ -79,6 +79,7 @@ def test_a_request_goes_from_the_secretariat_to_delivery_in_the_back_office(brow
     row.locator("a").first.click()
     assert page.locator("h1").inner_text() == "Insuffisance cardiaque et réhospitalisations"
     open_action(page, "Demander des compléments")
+    page.click("label[for=request_information-reason_0]")
     page.fill("#request_information-question", "Joignez le protocole signé par le responsable de traitement.")
     page.click("#action-request_information button[type=submit]")
     assert "c'est enregistré" in page.locator(".fr-alert--success").inner_text()

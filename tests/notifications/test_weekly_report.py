@@ -104,8 +104,11 @@ def test_headline_figures_cover_the_target_population_by_quarter_and_since_last_
     assert content.summary["delivered"] == 5 and content.previous["delivered"] == 4
     assert content.changes["delivered"] == 1  # q2_missed, delivered on 12 June
     assert content.changes["late"] == -1  # q2_missed was late a week ago
+    # the headline (delays.statistics): all periods, now and a week ago; institution days
+    assert (content.all_time["delivered"], content.all_time["met"]) == (5, 3)
+    assert content.all_time["share"] == pytest.approx(content.summary["share_met"], abs=1e-3)
     assert content.changes["mean_days"] == pytest.approx(
-        content.summary["mean_access_days"] - content.previous["mean_access_days"])
+        content.all_time["mean_days"] - content.all_time_before["mean_days"])
     assert content.summary["late"] == 2 and content.summary["at_risk"] == 2 and content.summary["on_track"] == 1
     assert content.bottleneck["code"] == "cnil_review"
     assert [s["code"] for s in content.stages] == ["submitted", "cesrees_review", "cnil_review", "contracting",

@@ -1,16 +1,35 @@
-"""python manage.py delay_report [--as-of DATE_OR_DATETIME] [--format json|text|csv] [--detail]"""
+"""python manage.py delay_report [--as-of DATE_OR_DATETIME] [--format json|text|csv] [--detail]
+
+``--format csv``: one row per submitted request; with ``--detail``, one row per stage visit
+(the fields of the JSON ``visits``, docs/delays.md).
+
+The summary's headline (delivered, met, share_met and the institution days' mean, median and
+90th percentile) is ``delays.statistics.headline`` over the target requests delivered by
+``--as-of``: the figure the dashboard and the weekly email give.
+"""
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from delays import rules
-from delays.report import build_report
+from delays.report import VISIT_FIELDS, build_report
+from delays.statistics import delivered_target_rows, headline, headline_json
 from hdh_access.lib.cli import parse_as_of
+
+
+def _cell(value: Any) -> Any:
+    """A CSV cell: empty for null, ``true``/``false`` for booleans (as the JSON writes them)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
 
 
 class Command(BaseCommand):
@@ -27,12 +46,22 @@ class Command(BaseCommand):
             raise CommandError(f"--format: unknown format {fmt!r}; use json, text or csv")
         instant = parse_as_of(as_of)
         report = build_report(instant, detail=detail or fmt == "csv")
+        if fmt != "csv":  # the CSV lists requests, each with its target_met
+            self._headline(report, instant)
         if fmt == "json":
             self.stdout.write(json.dumps(report, ensure_ascii=False, indent=2))
+        elif fmt == "csv" and detail:
+            self._csv_visits(report)
         elif fmt == "csv":
             self._csv(report)
         else:
             self._text(report, detail)
+
+    def _headline(self, report: dict[str, Any], instant: dt.datetime) -> None:
+        """The summary's delivered / met / missed / share_met and institution days: the headline."""
+        figures = headline_json(headline(delivered_target_rows(instant)))
+        summary = report["summary"]
+        summary.update(figures, missed=figures["delivered"] - figures["met"])
 
     def _csv(self, report: dict[str, Any]) -> None:
         writer = csv.writer(self.stdout, lineterminator="\n")
@@ -47,6 +76,14 @@ class Command(BaseCommand):
                 "" if app["target_met"] is None else app["target_met"], app["status"],
             ])
 
+    def _csv_visits(self, report: dict[str, Any]) -> None:
+        """One row per stage visit: the application's reference, then the JSON visit's fields."""
+        writer = csv.writer(self.stdout, lineterminator="\n")
+        writer.writerow(["reference", *VISIT_FIELDS])
+        for app in report["applications"]:
+            for visit in app["visits"]:
+                writer.writerow([app["reference"], *(_cell(visit[name]) for name in VISIT_FIELDS)])
+
     def _text(self, report: dict[str, Any], detail: bool) -> None:
         s = report["summary"]
         out = self.stdout.write
@@ -57,9 +94,12 @@ class Command(BaseCommand):
         out(f"Delay report as of {report['as_of']} — target {report['target_months']} months "
             "(requests that need matching)")
         out("")
-        out(f"Delivered: {s['delivered']}  met: {s['met']}  missed: {s['missed']}  "
-            f"share met: {num(s['share_met'] and s['share_met'] * 100, '{:.1f} %')}")
+        share = "no deliveries" if s["share_met"] is None else f"{s['share_met'] * 100:.1f} %"
+        out(f"Delivered: {s['delivered']}  met: {s['met']}  missed: {s['missed']}  share met: {share}")
+        out(f"(met: delivered within {report['target_months']} months of submission, applicant time excluded)")
         out(f"Access delay (days): mean {num(s['mean_access_days'])}  median {num(s['median_access_days'])}")
+        out(f"Institution time (days, applicant time excluded): mean {num(s['mean_institution_days'])}  "
+            f"median {num(s['median_institution_days'])}  p90 {num(s['p90_institution_days'])}")
         out(f"Open: late {s['late']}  at risk {s['at_risk']}  on track {s['on_track']}")
         out(f"Bottleneck stage: {s['bottleneck_stage'] or '—'}")
         out("")
