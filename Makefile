@@ -11,6 +11,8 @@ TEST_REDIS_URL ?= $(or $(REDIS_URL),redis://127.0.0.1:6379/14)
 SMOKE_DIR := var/smoke
 # pytest-xdist workers for `make test` (each gets its own test database; 0 runs in this process).
 PYTEST_WORKERS ?= 2
+# Development and test commands run with DEBUG on; the settings default to off (production fails closed).
+export DEBUG ?= true
 
 .PHONY: install chromium gettext messages compilemessages run test test-python smoke lint screenshots diagram bench clean
 

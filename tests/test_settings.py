@@ -36,6 +36,15 @@ def test_production_without_secret_key_refuses_to_start():
     assert "SECRET_KEY must be set" in result.stderr
 
 
+def test_without_debug_in_the_environment_production_settings_apply_and_need_a_secret_key():
+    result = _manage("check", SECRET_KEY="", ALLOWED_HOSTS="x.example")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+    shown = _manage("shell", "-c", "from django.conf import settings; print(settings.DEBUG)",
+                    SECRET_KEY="x" * 50, ALLOWED_HOSTS="x.example")
+    assert shown.stdout.strip().splitlines()[-1] == "False", shown.stderr
+
+
 def test_env_bool_reads_true_false_and_rejects_nonsense(monkeypatch):
     monkeypatch.setenv("X_FLAG", "yes")
     assert env_bool("X_FLAG", False) is True
