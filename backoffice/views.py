@@ -269,7 +269,8 @@ def _target(clock) -> dict | None:
     return {
         "deadline": clock.deadline, "elapsed": clock.elapsed_days, "applicant": clock.applicant_days,
         "institution": clock.elapsed_days - clock.applicant_days, "status": clock.status,
-        "forecast_at": clock.forecast_at, "requires_matching": clock.requires_matching,
+        "forecast_at": clock.forecast_at if clock.forecast_known else None, "requires_matching": clock.requires_matching,
+        "forecast_known": clock.forecast_known,
         "submitted_at": clock.submitted_at, "delivered_at": clock.delivered_at, "stage_days": stage_days,
         "days_left": (clock.deadline - clock.today).days, "computed_at": clock.computed_at, "open": clock.is_open,
     }

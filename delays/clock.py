@@ -126,6 +126,8 @@ class RequestClock:
     current_due_date: dt.date | None
     computed_at: dt.datetime
     raw_visits: Sequence[Mapping[str, Any]] = field(repr=False)
+    #: The forecast comes from enough delivered requests to be shown (rule 6); False once ended.
+    forecast_known: bool = False
 
     @cached_property
     def visits(self) -> tuple[VisitClock, ...]:
@@ -186,7 +188,8 @@ def evaluate_row(row: Mapping[str, Any], at: dt.datetime, *, medians: Mapping[st
             stage_days=stage_days, requires_matching=row["requires_matching"], as_of=at, medians=medians,
             path=forecast_path(row["request__route"]),
         )
-        status = rules.open_status(at, deadline=row["deadline"], forecast_at=forecast)
+        status = rules.open_status(at, deadline=row["deadline"], forecast_at=forecast,
+                                   enough_history=rules.enough_history(medians))
     return RequestClock(
         at=at, request_id=row["request_id"], reference=row["request__reference"], state=row["state"],
         route=row["request__route"], requires_matching=row["requires_matching"], submitted_at=row["submitted_at"],
@@ -195,6 +198,7 @@ def evaluate_row(row: Mapping[str, Any], at: dt.datetime, *, medians: Mapping[st
         status=status, forecast_at=forecast, current_stage=row["current_stage"],
         current_since=row["current_since"], paused_stage=row["paused_stage"],
         current_due_date=row["current_due_date"], computed_at=row["computed_at"], raw_visits=row["visits"],
+        forecast_known=row["ended_at"] is None and rules.enough_history(medians),
     )
 
 

@@ -22,7 +22,7 @@ from access_requests.selectors.clock import clock_logs, clock_policy
 from access_requests.workflow import ROUTES_WITHOUT_REVIEW, Route, State
 from delays import rules
 from delays.models import STAGE_FIELDS, DelayBaseline, RequestDelay
-from delays.statistics import stage_statistics_as_of
+from delays.statistics import aggregate
 
 # DelayBaseline keys: the population of requests that need matching, and the rest.
 POPULATIONS: dict[bool, str] = {True: "target", False: "other"}
@@ -163,7 +163,8 @@ def refresh_baseline(*, now: dt.datetime | None = None) -> dict[bool, dict[str, 
     now = now or timezone.now()
     medians = {}
     for matching, key in POPULATIONS.items():
-        medians[matching] = rules.stage_medians(stage_statistics_as_of(now, requires_matching=matching))
+        access, stats = aggregate(now, requires_matching=matching)
+        medians[matching] = rules.stage_medians(stats, delivered=access["delivered"])
         DelayBaseline.objects.update_or_create(key=key, defaults={"medians": medians[matching], "computed_at": now})
     return medians
 

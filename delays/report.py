@@ -17,7 +17,7 @@ from django.db.models import Q
 from delays import rules
 from delays.clock import ROW_FIELDS, Medians, RequestClock, VisitClock, clocks_as_of
 from delays.models import RequestDelay
-from delays.statistics import aggregate, stage_statistics_as_of
+from delays.statistics import aggregate, delivered_target_rows, headline, headline_json
 
 ROUND = 3
 
@@ -45,25 +45,30 @@ def evaluate(as_of: dt.datetime, *, only_open: bool, requires_matching: bool | N
 # --- the report --------------------------------------------------------------------------
 def build_report(as_of: dt.datetime, *, detail: bool = False) -> dict[str, Any]:
     access, stats = aggregate(as_of, requires_matching=True)
-    medians = {True: rules.stage_medians(stats)}
+    medians = {True: rules.stage_medians(stats, delivered=access["delivered"])}
     if detail:
-        medians[False] = rules.stage_medians(stage_statistics_as_of(as_of, requires_matching=False))
+        other_access, other_stats = aggregate(as_of, requires_matching=False)
+        medians[False] = rules.stage_medians(other_stats, delivered=other_access["delivered"])
     open_rows = evaluate(as_of, only_open=True, requires_matching=True, medians_by_population=medians)
     counts: defaultdict[str, int] = defaultdict(int)
     for clock in open_rows:
         counts[clock.status] += 1
-    delivered = access["delivered"]
+    # The headline (delivered, met, share_met, institution days): one definition, statistics.headline.
+    figures = headline_json(headline(delivered_target_rows(as_of)))
     report = {
         "as_of": as_of.isoformat(),
         "target_months": settings.HDH_TARGET_MONTHS,
         "summary": {
-            "delivered": delivered,
-            "met": access["met"],
-            "missed": delivered - access["met"],
+            "delivered": figures["delivered"],
+            "met": figures["met"],
+            "missed": figures["delivered"] - figures["met"],
             "late": counts[rules.STATUS_LATE],
             "at_risk": counts[rules.STATUS_AT_RISK],
             "on_track": counts[rules.STATUS_ON_TRACK],
-            "share_met": _r(access["met"] / delivered) if delivered else None,
+            "share_met": figures["share_met"],
+            "mean_institution_days": figures["mean_institution_days"],
+            "median_institution_days": figures["median_institution_days"],
+            "p90_institution_days": figures["p90_institution_days"],
             "mean_access_days": _r(access["mean"]),
             "median_access_days": _r(access["median"]),
             "bottleneck_stage": rules.bottleneck_stage(stats),

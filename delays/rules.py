@@ -109,6 +109,13 @@ STATUSES: tuple[str, ...] = (
 #: that need matching.
 DEFAULT_TARGET_MONTHS = 7
 
+#: "At risk" needs a forecast computed from at least this many delivered requests (rule 6);
+#: with fewer, the forecast is shown as not yet known and the request stays on track.
+MIN_FORECAST_HISTORY = 20
+#: The key of a forecast baseline (the ``medians`` mapping) that holds how many delivered
+#: requests its medians come from. Not a stage name, so a stage lookup never reads it.
+HISTORY_KEY = "delivered_requests"
+
 # --- Tacit decisions --------------------------------------------------------
 
 TACIT_FAVOURABLE_OPINION = "favourable_opinion"
@@ -273,11 +280,23 @@ def _forecast(
     return as_of.astimezone(UTC) + timedelta(days=remaining)
 
 
-def open_status(as_of: datetime, *, deadline: date, forecast_at: datetime) -> str:
-    """The target status of a request still open at ``as_of``."""
+def enough_history(medians: Mapping[str, float] | None) -> bool:
+    """Whether a forecast baseline comes from enough delivered requests to say "at risk"."""
+    if not medians:
+        return False
+    return float(medians.get(HISTORY_KEY) or 0) >= MIN_FORECAST_HISTORY
+
+
+def open_status(as_of: datetime, *, deadline: date, forecast_at: datetime, enough_history: bool = True) -> str:
+    """The target status of a request still open at ``as_of``.
+
+    Past its deadline it is late (whatever the history). Otherwise it is at risk only when
+    the forecast, computed from ``enough_history`` (at least MIN_FORECAST_HISTORY delivered
+    requests), falls after the deadline.
+    """
     if paris_date(as_of) > deadline:
         return STATUS_LATE
-    if paris_date(forecast_at) > deadline:
+    if enough_history and paris_date(forecast_at) > deadline:
         return STATUS_AT_RISK
     return STATUS_ON_TRACK
 
@@ -393,7 +412,8 @@ def compute_delay(
             medians=medians or {},
             path=path,
         )
-        status = open_status(as_of, deadline=deadline, forecast_at=forecast_at)
+        status = open_status(as_of, deadline=deadline, forecast_at=forecast_at,
+                             enough_history=enough_history(medians))
 
     return ComputedDelay(
         submitted_at=submitted_at,
@@ -474,9 +494,10 @@ def stage_statistics(
     return result
 
 
-def stage_medians(stats: Mapping[str, StageStats]) -> dict[str, float]:
-    """The ``medians`` argument of :func:`compute_delay` from stage statistics."""
-    medians: dict[str, float] = {}
+def stage_medians(stats: Mapping[str, StageStats], *, delivered: int) -> dict[str, float]:
+    """The ``medians`` argument of :func:`compute_delay` (the forecast baseline) from the stage
+    statistics of ``delivered`` delivered requests; the count is kept under HISTORY_KEY."""
+    medians: dict[str, float] = {HISTORY_KEY: float(delivered)}
     for stage, row in stats.items():
         median = row.get("median_days")
         if median is not None:

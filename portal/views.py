@@ -128,7 +128,7 @@ def _render_detail(request, access_request: AccessRequest, *, status: int = 200,
     context = {
         "access_request": access_request,
         "figures": figures,
-        "forecast_known": bool(figures and figures.is_open and medians[figures.requires_matching]),
+        "forecast_known": bool(figures and figures.forecast_known),
         "visits": visits,
         "current_visit": visits[-1] if visits and visits[-1].is_current else None,
         "totals": selectors.stage_totals(visits, figures),

@@ -12,6 +12,7 @@ from access_requests.models import AccessRequest
 from access_requests.workflow import Role, Route, State
 from accounts.models import Organisation, Profile
 from catalog.models import DataHolder, Dataset
+from hdh_access.lib.dates import PARIS
 
 PASSWORD = "Correct-Horse-Battery-9"
 
@@ -94,6 +95,31 @@ def outsider(other_organisation):
 @pytest.fixture
 def secretariat(db):
     return make_user("secretariat@hdh.example", role=Role.SECRETARIAT)
+
+
+def paris(year: int, month: int, day: int, hour: int = 10, minute: int = 0) -> dt.datetime:
+    """An instant on a Paris wall clock (10:00 by default)."""
+    return dt.datetime(year, month, day, hour, minute, tzinfo=PARIS)
+
+
+@pytest.fixture
+def language_restored():
+    """A request in English leaves English active in the thread: put back what was active."""
+    from django.utils import translation
+
+    previous = translation.get_language()
+    yield
+    translation.activate(previous)
+
+
+@pytest.fixture
+def small_history_is_enough(monkeypatch):
+    """For tests about what an "at risk" request does (listed, counted, emailed), whose stories
+    deliver only a few requests: the medians of one delivered request are enough to call a request
+    at risk. The threshold itself (20, rule 6) is tested in tests/delays/test_rules.py."""
+    from delays import rules
+
+    monkeypatch.setattr(rules, "MIN_FORECAST_HISTORY", 1)
 
 
 @pytest.fixture

@@ -21,13 +21,10 @@ from access_requests import services
 from access_requests.workflow import State
 from delays.materialise import materialise_requests, refresh_baseline
 from hdh_access.lib.dates import PARIS
-from tests.conftest import datasets
+from tests.conftest import datasets, paris
 
 AS_OF = dt.datetime(2025, 6, 30, 12, 0, tzinfo=PARIS)
 
-
-def paris(year, month, day, hour=10):
-    return dt.datetime(year, month, day, hour, 0, tzinfo=PARIS)
 
 
 @pytest.fixture
@@ -75,6 +72,25 @@ def stories(personas, settings):
             (paris(2025, 2, 25), services.record_cesrees_opinion, "cesrees", {"opinion": "reserved"}),
             (paris(2025, 4, 1), services.record_cnil_decision, "cnil", cnil),
         ),
+        # The urgent CESREES procedure, extended once, opinion within the extended period; the CNIL
+        # still open and overdue at AS_OF.
+        "urgent_extended": story(
+            "Alerte sanitaire", ("snds", "oscour"),
+            (paris(2025, 3, 3), services.submit, "applicant", {}),
+            (paris(2025, 3, 5), services.forward_to_cesrees, "secretariat", {"urgent": True}),
+            (paris(2025, 3, 10), services.extend_review, "cesrees", {}),
+            (paris(2025, 4, 1), services.record_cesrees_opinion, "cesrees", {"opinion": "favourable"}),
+        ),
+        # The CNIL asked for a correction (it continues after the answer, 7 days paused).
+        "cnil_resumed": story(
+            "Suivi des greffes", ("snds", "oscour"),
+            (paris(2025, 4, 1), services.submit, "applicant", {}),
+            (paris(2025, 4, 2), services.forward_to_cesrees, "secretariat", {}),
+            (paris(2025, 4, 15), services.record_cesrees_opinion, "cesrees", {"opinion": "favourable"}),
+            (paris(2025, 5, 5), services.request_information, "cnil",
+             {"question": "Quelle durée de conservation ?", "reason": "incorrect"}),
+            (paris(2025, 5, 12), services.answer_information, "applicant", {"answer": "Vingt ans."}),
+        ),
     }
     refresh_baseline(now=AS_OF)  # the forecasts' baseline at the instant, as the nightly job leaves it
     return refs
@@ -95,7 +111,8 @@ def _from_report() -> dict[str, dict]:
     return {app["reference"]: {
         "visits": [(v["stage"], _day(dt.datetime.fromisoformat(v["entered_at"])),
                     _day(dt.datetime.fromisoformat(v["left_at"])) if v["left_at"] else None,
-                    v["due_date"], v["overdue"], v["tacit_decision"], v["tacit_effect_date"]) for v in app["visits"]],
+                    v["due_date"], v["overdue"], v["tacit_decision"], v["tacit_effect_date"],
+                    v["extended"], v["urgent"], v["paused_days"], v["projected"]) for v in app["visits"]],
         "deadline": app["deadline"], "elapsed_days": round(app["elapsed_days"], 1), "status": app["status"],
     } for app in apps}
 
@@ -108,7 +125,8 @@ def _from_portal(client: Client, reference: str) -> dict:
         "visits": [(v.stage, _day(v.start), _day(v.end), _day(v.due_date), v.overdue,
                     # the portal names the tacit decision; the code is the label's key
                     {"avis favorable": "favourable_opinion", "autorisation": "authorisation"}.get(v.tacit_label),
-                    _day(v.tacit_effect_date)) for v in response.context["visits"]],
+                    _day(v.tacit_effect_date), v.extended, v.urgent, v.paused_days, v.projected)
+                   for v in response.context["visits"]],
         "deadline": _day(figures.deadline), "elapsed_days": round(figures.elapsed_days, 1), "status": figures.status,
     }
 
@@ -119,7 +137,8 @@ def _from_backoffice(client: Client, reference: str) -> dict:
     target = response.context["target"]
     return {
         "visits": [(v["code"], _day(v["start"]), _day(v["end"]), _day(v["due_date"]), v["overdue"],
-                    v["tacit_decision"], _day(v["tacit_effect_date"])) for v in response.context["timeline"]],
+                    v["tacit_decision"], _day(v["tacit_effect_date"]), v["extended"], v["urgent"], v["paused_days"],
+                    v["projected"]) for v in response.context["timeline"]],
         "deadline": _day(target["deadline"]), "elapsed_days": round(target["elapsed"], 1), "status": target["status"],
     }
 
@@ -139,8 +158,10 @@ def test_portal_back_office_and_report_agree_on_every_clock(stories, personas):
 
     # And the figures are the ones the law gives (so the three do not agree on a wrong value).
     late = report[stories["cnil_late"]]
-    assert late["visits"][1][3:] == ("2025-02-10", True, "favourable_opinion", "2025-02-11")  # CESREES, 1 month
-    assert late["visits"][2][3:] == ("2025-05-20", True, "authorisation", "2025-05-21")  # CNIL, 2 months
+    assert late["visits"][1][3:] == ("2025-02-10", True, "favourable_opinion", "2025-02-11",
+                                     False, False, 0, False)  # CESREES, 1 month
+    assert late["visits"][2][3:] == ("2025-05-20", True, "authorisation", "2025-05-21",
+                                     False, False, 0, False)  # CNIL, 2 months
     # 7 working days from Monday 2 June 2025, Whit Monday (9 June) a public holiday.
     assert report[stories["completeness_late"]]["visits"][0][3:5] == ("2025-06-12", True)
     paused = report[stories["paused"]]["visits"]
@@ -149,6 +170,18 @@ def test_portal_back_office_and_report_agree_on_every_clock(stories, personas):
     contracting = report[stories["contracting"]]["visits"]
     assert [v[4] for v in contracting] == [False, False, False, False]  # every period kept
     assert report[stories["contracting"]]["status"] in ("on_track", "at_risk")
+    # Urgent: 15 days from 5 March (20 March) + 1 month = Sunday 20 April, Easter Monday the 21st,
+    # so Tuesday 22 April; the opinion on 1 April kept it: no tacit date.
+    urgent = report[stories["urgent_extended"]]["visits"]
+    assert urgent[1][3:] == ("2025-04-22", False, None, None, True, True, 0, False)
+    # The CNIL from 1 April: 1 June (a Sunday) -> 2 June, still open on 30 June.
+    assert urgent[2][3:] == ("2025-06-02", True, "authorisation", "2025-06-03", False, False, 0, False)
+    # CNIL from 15 April: 15 June unrolled + 7 paused days = Sunday 22 June -> Monday 23 June.
+    resumed = report[stories["cnil_resumed"]]["visits"]
+    assert [v[0] for v in resumed] == [State.SUBMITTED, State.CESREES_REVIEW, State.CNIL_REVIEW,
+                                       State.AWAITING_APPLICANT, State.CNIL_REVIEW]
+    assert resumed[2][9] == 7  # the interrupted CNIL visit carries the pause's days
+    assert resumed[4][3:5] == ("2025-06-23", True)
 
 
 @pytest.mark.django_db

@@ -12,12 +12,13 @@ import time_machine
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
-from django.utils import translation
 
 from access_requests.models import AccessRequest, Event
 from access_requests.workflow import State
-from hdh_access.lib.dates import PARIS
 from tests.backoffice.helpers import backoffice_settings, materialise_all  # noqa: F401  (autouse)
+from tests.conftest import paris
+
+pytestmark = pytest.mark.usefixtures("language_restored")
 
 # reason -> (the back office's label, the applicant's words)
 REASONS = {
@@ -27,16 +28,6 @@ REASONS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _language_restored():
-    """A request in English leaves English active in the thread: put back what was active."""
-    previous = translation.get_language()
-    yield
-    translation.activate(previous)
-
-
-def paris(year, month, day, hour=10):
-    return dt.datetime(year, month, day, hour, 0, tzinfo=PARIS)
 
 
 def act(client, request, action, **data):
@@ -238,3 +229,24 @@ def test_the_clock_columns_read_in_english(client, personas, player):
     assert "Reason: Other clarification" in html
     assert "4 days with the applicant" in html
     assert "Motif" not in html and "chez le demandeur" not in html
+
+
+# --- the forecast needs enough history (rule 6) -------------------------------------------------
+@pytest.mark.parametrize(("delivered", "shown"), [(19, False), (20, True)])
+def test_the_forecast_is_shown_only_from_20_delivered_requests(client, personas, make_request, delivered, shown):
+    from django.utils import timezone
+
+    from delays.materialise import materialise_request
+    from delays.models import DelayBaseline
+
+    DelayBaseline.objects.create(key="target", computed_at=timezone.now(), medians={
+        "submitted": 7, "cesrees_review": 35, "cnil_review": 60, "contracting": 90, "matching": 120,
+        "extraction": 150, "delivered_requests": delivered})
+    request = make_request(State.CNIL_REVIEW)
+    materialise_request(request.pk)
+    client.force_login(personas["secretariat"])
+    response, html = page(client, request)
+    target = response.context["target"]
+    assert target["forecast_known"] is shown
+    assert ("Mise à disposition prévue vers le" in html) is shown
+    assert ("Prévision pas encore estimable (moins de 20 dossiers aboutis)." in html) is not shown

@@ -25,15 +25,13 @@ from delays import dashboard, statistics
 from delays.models import RequestDelay
 from hdh_access.lib.dates import paris_date
 from notifications import weekly_report
+from tests.conftest import paris
 
 PARIS = ZoneInfo("Europe/Paris")
 TARGET = "snds;oscour"  # two data sources: the request needs matching (target population)
 HEADLINE_KEYS = ("delivered", "met", "share_met", "mean_institution_days", "median_institution_days",
                  "p90_institution_days")
 
-
-def paris(year: int, month: int, day: int, hour: int = 10) -> dt.datetime:
-    return dt.datetime(year, month, day, hour, tzinfo=PARIS)
 
 
 AS_OF = paris(2025, 6, 16, 8)  # a Monday in the second quarter of 2025, after every delivery below

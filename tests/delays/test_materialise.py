@@ -26,6 +26,7 @@ from delays.clock import visit_clock
 from delays.materialise import materialise_request, materialise_requests, refresh_baseline, refresh_open_delays
 from delays.models import DelayBaseline, RequestDelay
 from hdh_access.celery import app
+from tests.conftest import paris
 
 PARIS = ZoneInfo("Europe/Paris")
 TARGET_CODES = ("snds", "oscour")  # two sources: matching needed, the target population
@@ -36,9 +37,6 @@ def _fast_password_hashing(settings):
     """The personas' passwords are hashed with a fast hasher: these tests are about delays."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
-
-def paris(year: int, month: int, day: int, hour: int = 10) -> dt.datetime:
-    return dt.datetime(year, month, day, hour, tzinfo=PARIS)
 
 
 def instant(value: str) -> dt.datetime:
@@ -359,7 +357,7 @@ def test_cnil_silence_always_authorises_when_the_deployment_says_so(story, setti
 
 
 # --- nightly refresh, baseline, command, beat -------------------------------------------
-def test_nightly_refresh_moves_open_rows_to_now_and_leaves_ended_ones(story):
+def test_nightly_refresh_moves_open_rows_to_now_and_leaves_ended_ones(small_history_is_enough, story):
     open_pk = story((paris(2024, 4, 1), "submit"), (paris(2024, 4, 11), "forward"))
     delivered_pk = delivered_story(story, paris(2024, 4, 2))
     draft_pk = story()
@@ -405,7 +403,7 @@ def test_baseline_holds_the_stage_medians_of_delivered_target_requests_only(stor
     # a: 10, 20, 40, 10, 20, 10 days; b: 4, 30, 30, 20, 10, 20 days. The single-source request
     # (30 days in completeness) and the open one (still in completeness) are left out.
     expected = {"submitted": 7.0, "cesrees_review": 25.0, "cnil_review": 35.0, "contracting": 15.0,
-                "matching": 15.0, "extraction": 15.0}
+                "matching": 15.0, "extraction": 15.0, "delivered_requests": 2.0}
     assert medians == pytest.approx(expected)
     baseline = DelayBaseline.objects.get(key="target")
     assert baseline.medians == pytest.approx(expected)
@@ -418,7 +416,8 @@ def test_baseline_as_of_an_earlier_instant_uses_only_requests_delivered_by_then(
     medians = refresh_baseline(now=paris(2024, 7, 22))[True]
 
     assert medians == pytest.approx({"submitted": 10.0, "cesrees_review": 20.0, "cnil_review": 40.0,
-                                     "contracting": 10.0, "matching": 20.0, "extraction": 10.0})
+                                     "contracting": 10.0, "matching": 20.0, "extraction": 10.0,
+                                     "delivered_requests": 1.0})
 
 
 def test_refresh_delays_command_recomputes_open_rows_and_with_all_every_row(story):

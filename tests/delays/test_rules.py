@@ -21,6 +21,7 @@ from delays.rules import (
     DRAFT,
     ENDING_STATES,
     EXTRACTION,
+    HISTORY_KEY,
     MATCHING,
     REJECTED,
     STAGES,
@@ -39,6 +40,7 @@ from delays.rules import (
     StatutoryPeriods,
     bottleneck_stage,
     compute_delay,
+    enough_history,
     percentile_cont,
     stage_medians,
     stage_statistics,
@@ -396,9 +398,37 @@ def test_status_is_late_for_an_open_request_past_its_deadline():
 
 def test_status_is_at_risk_when_the_forecast_passes_the_deadline():
     events = [(SUBMITTED, paris(2025, 1, 15)), (EXTRACTION, paris(2025, 5, 1))]
-    delay = compute(events, as_of=paris(2025, 6, 1), medians={EXTRACTION: 120.0})
+    delay = compute(events, as_of=paris(2025, 6, 1), medians={EXTRACTION: 120.0, HISTORY_KEY: 20})
     assert paris_date(delay.forecast_at) > delay.deadline
     assert delay.status == STATUS_AT_RISK
+
+
+@pytest.mark.parametrize("history, status", [(None, STATUS_ON_TRACK), (0, STATUS_ON_TRACK), (19, STATUS_ON_TRACK),
+                                             (20, STATUS_AT_RISK), (250, STATUS_AT_RISK)])
+def test_at_risk_needs_a_forecast_from_at_least_20_delivered_requests(history, status):
+    # Rule 6: with fewer than 20 delivered requests behind the medians, the forecast is shown but
+    # a request within its deadline is not called at risk.
+    events = [(SUBMITTED, paris(2025, 1, 15)), (EXTRACTION, paris(2025, 5, 1))]
+    medians = {EXTRACTION: 120.0} if history is None else {EXTRACTION: 120.0, HISTORY_KEY: history}
+    delay = compute(events, as_of=paris(2025, 6, 1), medians=medians)
+    assert paris_date(delay.forecast_at) > delay.deadline
+    assert delay.status == status
+    assert enough_history(medians) is (status == STATUS_AT_RISK)
+
+
+def test_a_new_dossier_is_not_at_risk_on_day_0_without_history():
+    delay = compute([(SUBMITTED, paris(2025, 1, 15))], as_of=paris(2025, 1, 15, 12))
+    assert delay.status == STATUS_ON_TRACK
+
+
+def test_a_dossier_past_its_deadline_is_late_with_its_forecast_not_today():
+    # In the CNIL since 1 August (31 days spent of a 40-day median), then contracting and extraction.
+    events = [(SUBMITTED, paris(2025, 1, 15)), (CNIL_REVIEW, paris(2025, 8, 1))]
+    as_of = paris(2025, 9, 1)
+    delay = compute(events, as_of=as_of, requires_matching=False,
+                    medians={CNIL_REVIEW: 40.0, CONTRACTING: 20.0, EXTRACTION: 30.0, MATCHING: 500.0})
+    assert delay.status == STATUS_LATE
+    assert delay.forecast_at == as_of.astimezone(UTC) + timedelta(days=9 + 20 + 30)
 
 
 def test_status_is_on_track_when_the_forecast_meets_the_deadline():
@@ -638,7 +668,7 @@ def test_stage_statistics_accept_request_delays_stage_days():
 
 def test_stage_medians_feed_the_forecast():
     stats = stage_statistics([{SUBMITTED: 2.0}, {SUBMITTED: 4.0}])
-    assert stage_medians(stats) == {SUBMITTED: 3.0}
+    assert stage_medians(stats, delivered=2) == {SUBMITTED: 3.0, HISTORY_KEY: 2.0}
 
 
 def test_the_bottleneck_is_the_stage_with_the_highest_mean():

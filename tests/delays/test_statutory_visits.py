@@ -10,12 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from delays import rules
+from tests.conftest import paris
 
 PARIS = ZoneInfo("Europe/Paris")
 
-
-def paris(y: int, m: int, d: int, h: int = 10) -> dt.datetime:
-    return dt.datetime(y, m, d, h, tzinfo=PARIS)
 
 
 NO_FACTS = rules.ClockFacts()

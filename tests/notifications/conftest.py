@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -12,9 +11,6 @@ from .smtp import SMTPServer
 
 PARIS = ZoneInfo("Europe/Paris")
 
-
-def paris(year: int, month: int, day: int, hour: int = 10, minute: int = 0) -> dt.datetime:
-    return dt.datetime(year, month, day, hour, minute, tzinfo=PARIS)
 
 
 @pytest.fixture(autouse=True)

@@ -7,8 +7,7 @@ from django.core.management import call_command
 
 from notifications import reminders, tasks
 from notifications.models import OutboxMessage
-
-from .conftest import paris
+from tests.conftest import paris
 
 
 def reminders_at(when) -> list[OutboxMessage]:

@@ -14,8 +14,7 @@ from django.db import transaction
 from access_requests import services
 from access_requests.workflow import State
 from notifications.models import OutboxMessage, OutboxStatus
-
-from .conftest import paris
+from tests.conftest import paris
 
 
 def subject(message) -> str:

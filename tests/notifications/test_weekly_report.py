@@ -16,9 +16,8 @@ from PIL import Image
 
 from notifications import tasks, weekly_report
 from notifications.models import OutboxMessage, OutboxStatus
+from tests.conftest import paris
 from tests.e2e.conftest import screenshots_dir
-
-from .conftest import paris
 
 AS_OF = paris(2025, 6, 16, 8)  # a Monday, 08:00 Paris: ISO week 2025-W25, second quarter
 TARGET_PATH = ["submitted", "cesrees_review", "cnil_review", "contracting", "matching", "extraction", "delivered"]
@@ -94,7 +93,7 @@ def text_of(message, subtype):
 
 
 # --- figures -----------------------------------------------------------------------------
-def test_headline_figures_cover_the_target_population_by_quarter_and_since_last_week(history):
+def test_headline_figures_cover_the_target_population_by_quarter_and_since_last_week(small_history_is_enough, history):
     content = weekly_report.build_content(AS_OF)
 
     assert content.week == "2025-W25" and content.week_monday == dt.date(2025, 6, 16)
@@ -115,7 +114,7 @@ def test_headline_figures_cover_the_target_population_by_quarter_and_since_last_
                                                    "matching", "extraction", "awaiting_applicant"]
 
 
-def test_late_then_at_risk_requests_are_listed_worst_first_with_back_office_links(history):
+def test_late_then_at_risk_requests_are_listed_worst_first_with_back_office_links(small_history_is_enough, history):
     content = weekly_report.build_content(AS_OF)
 
     listed = [(p["reference"], p["status"]) for p in content.problems]
@@ -161,7 +160,7 @@ def test_each_subscriber_gets_one_report_a_week_whatever_runs_how_often(history,
     assert OutboxMessage.objects.filter(key__startswith="weekly-report:").count() == 4
 
 
-def test_the_report_email_has_text_html_an_inline_chart_and_the_csv(history, subscribers, smtp):
+def test_the_report_email_has_text_html_an_inline_chart_and_the_csv(small_history_is_enough, history, subscribers, smtp):
     result = weekly_report.queue_weekly_reports(as_of=AS_OF)
     from notifications import outbox
 

@@ -11,26 +11,14 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.urls import reverse
-from django.utils import translation
 
 from access_requests import services
 from access_requests.workflow import State
-from hdh_access.lib.dates import PARIS
-from tests.conftest import complete_dossier, datasets
+from tests.conftest import complete_dossier, datasets, paris
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _language_restored():
-    """A request in English leaves English active in the thread: put back what was active."""
-    previous = translation.get_language()
-    yield
-    translation.activate(previous)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("language_restored")]
 
 
-def paris(year, month, day, hour=10):
-    return dt.datetime(year, month, day, hour, 0, tzinfo=PARIS)
 
 
 @pytest.fixture

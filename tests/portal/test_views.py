@@ -371,7 +371,7 @@ def test_the_page_shows_the_timeline_time_per_stage_due_date_deadline_and_foreca
 
     DelayBaseline.objects.create(key="target", computed_at=timezone.now(), medians={
         "submitted": 7, "cesrees_review": 35, "cnil_review": 60, "contracting": 90, "matching": 120,
-        "extraction": 150, "awaiting_applicant": 10})
+        "extraction": 150, "awaiting_applicant": 10, "delivered_requests": 20})
     request = make_request(State.CNIL_REVIEW)
     materialise_request(request.pk)
     client.force_login(applicant)
@@ -398,6 +398,21 @@ def test_without_delivered_dossiers_to_learn_from_the_page_says_the_forecast_is_
     client.force_login(applicant)
     html = client.get(reverse("portal:detail", args=[request.reference])).content.decode()
     assert "pas encore estimable" in html and "Mise à disposition prévue vers le" not in html
+
+
+def test_with_medians_from_fewer_than_20_delivered_dossiers_the_forecast_is_not_yet_known(
+        client, make_request, applicant):
+    from django.utils import timezone
+
+    DelayBaseline.objects.create(key="target", computed_at=timezone.now(), medians={
+        "submitted": 7, "cesrees_review": 35, "cnil_review": 60, "contracting": 90, "matching": 120,
+        "extraction": 150, "delivered_requests": 19})
+    request = make_request(State.CNIL_REVIEW)
+    materialise_request(request.pk)
+    client.force_login(applicant)
+    html = client.get(reverse("portal:detail", args=[request.reference])).content.decode()
+    assert "pas encore estimable" in html and "Mise à disposition prévue vers le" not in html
+    assert request.delay.status != "at_risk"
 
 
 def test_the_page_of_a_request_waiting_on_the_applicant_shows_the_question_and_the_answer_form(

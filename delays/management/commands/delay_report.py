@@ -5,13 +5,12 @@
 
 The summary's headline (delivered, met, share_met and the institution days' mean, median and
 90th percentile) is ``delays.statistics.headline`` over the target requests delivered by
-``--as-of``: the figure the dashboard and the weekly email give.
+``--as-of`` (``delays.report.build_report``): the figure the dashboard and the weekly email give.
 """
 
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import json
 from typing import Any
 
@@ -19,7 +18,6 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from delays import rules
 from delays.report import VISIT_FIELDS, build_report
-from delays.statistics import delivered_target_rows, headline, headline_json
 from hdh_access.lib.cli import parse_as_of
 
 
@@ -46,8 +44,6 @@ class Command(BaseCommand):
             raise CommandError(f"--format: unknown format {fmt!r}; use json, text or csv")
         instant = parse_as_of(as_of)
         report = build_report(instant, detail=detail or fmt == "csv")
-        if fmt != "csv":  # the CSV lists requests, each with its target_met
-            self._headline(report, instant)
         if fmt == "json":
             self.stdout.write(json.dumps(report, ensure_ascii=False, indent=2))
         elif fmt == "csv" and detail:
@@ -56,12 +52,6 @@ class Command(BaseCommand):
             self._csv(report)
         else:
             self._text(report, detail)
-
-    def _headline(self, report: dict[str, Any], instant: dt.datetime) -> None:
-        """The summary's delivered / met / missed / share_met and institution days: the headline."""
-        figures = headline_json(headline(delivered_target_rows(instant)))
-        summary = report["summary"]
-        summary.update(figures, missed=figures["delivered"] - figures["met"])
 
     def _csv(self, report: dict[str, Any]) -> None:
         writer = csv.writer(self.stdout, lineterminator="\n")
