@@ -24,10 +24,11 @@ from access_requests.workflow import State
 from delays import rules
 from delays.materialise import baseline_medians, build_rows, forecast_path
 from delays.models import STAGE_FIELDS, RequestDelay
+from delays.statistics import route_medians
 from hdh_access.lib.dates import paris_date
 
 SECONDS_PER_DAY = 86400
-Medians = Mapping[bool, Mapping[str, float]]  # requires_matching -> stage -> median days
+Medians = Mapping[bool, Mapping[str, Any]]  # requires_matching -> its forecast baseline (statistics.forecast_baseline)
 
 # The RequestDelay values a clock is evaluated from (with the request's reference and route).
 ROW_FIELDS = (
@@ -170,9 +171,11 @@ class RequestClock:
         return last if last.is_open else None
 
 
-def evaluate_row(row: Mapping[str, Any], at: dt.datetime, *, medians: Mapping[str, float]) -> RequestClock:
+def evaluate_row(row: Mapping[str, Any], at: dt.datetime, *, medians: Mapping[str, Any]) -> RequestClock:
     """The clock at ``at`` of a materialised row (its values, ROW_FIELDS) whose last event
-    is no later than ``at``: the open stay grows from ``computed_at`` to ``at``."""
+    is no later than ``at``: the open stay grows from ``computed_at`` to ``at``. ``medians``:
+    the row's population baseline, read for the row's route."""
+    medians = route_medians(medians, row["request__route"])
     stage_days = {stage: float(row[name]) for stage, name in STAGE_FIELDS.items()}
     elapsed, applicant = float(row["elapsed_days"]), float(row["applicant_days"])
     status, forecast = row["status"], row["forecast_at"]

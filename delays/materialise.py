@@ -22,7 +22,7 @@ from access_requests.selectors.clock import clock_logs, clock_policy
 from access_requests.workflow import ROUTES_WITHOUT_REVIEW, Route, State
 from delays import rules
 from delays.models import STAGE_FIELDS, DelayBaseline, RequestDelay
-from delays.statistics import aggregate
+from delays.statistics import forecast_baseline, route_medians
 
 # DelayBaseline keys: the population of requests that need matching, and the rest.
 POPULATIONS: dict[bool, str] = {True: "target", False: "other"}
@@ -90,19 +90,19 @@ def build_row(request_id: int, *, requires_matching: bool, route: str = Route.ST
     return row
 
 
-def current_medians(requires_matching: bool = True) -> dict[str, float]:
+def current_medians(requires_matching: bool = True) -> dict[str, Any]:
     """The forecast baseline of a population: median stage days of its delivered requests."""
     baseline = DelayBaseline.objects.filter(key=POPULATIONS[requires_matching]).first()
     return dict(baseline.medians) if baseline else {}
 
 
-def baseline_medians() -> dict[bool, dict[str, float]]:
+def baseline_medians() -> dict[bool, dict[str, Any]]:
     """Both populations' baselines (one query)."""
     found = {row.key: dict(row.medians) for row in DelayBaseline.objects.filter(key__in=POPULATIONS.values())}
     return {matching: found.get(key, {}) for matching, key in POPULATIONS.items()}
 
 
-def build_rows(request_ids: Sequence[int], *, now: dt.datetime, medians: dict[bool, dict[str, float]],
+def build_rows(request_ids: Sequence[int], *, now: dt.datetime, medians: dict[bool, dict[str, Any]],
                until: dt.datetime | None = None) -> tuple[list[RequestDelay], list[int]]:
     """The RequestDelay rows of ``request_ids`` computed from their events as of ``now``
     (events up to ``until``), unsaved; and the ids that have none (never submitted)."""
@@ -121,7 +121,7 @@ def build_rows(request_ids: Sequence[int], *, now: dt.datetime, medians: dict[bo
         matching, opinion, route = requests[pk]
         row = build_row(pk, requires_matching=matching, route=route, events=log.transitions,
                         facts=log.facts(route=route, cesrees_opinion=opinion), now=now,
-                        medians=medians.get(matching, {}))
+                        medians=route_medians(medians.get(matching, {}), route))
         if row is None:
             empty.append(pk)
         else:
@@ -130,7 +130,7 @@ def build_rows(request_ids: Sequence[int], *, now: dt.datetime, medians: dict[bo
 
 
 def materialise_requests(request_ids: Iterable[int], *, now: dt.datetime | None = None,
-                         medians: dict[bool, dict[str, float]] | None = None) -> int:
+                         medians: dict[bool, dict[str, Any]] | None = None) -> int:
     """Recompute the RequestDelay rows of ``request_ids`` in bulk; returns rows written.
 
     ``medians``: the forecast baseline per population (requires_matching), by default the
@@ -158,13 +158,13 @@ def materialise_request(request_id: int) -> None:
     materialise_requests([request_id])
 
 
-def refresh_baseline(*, now: dt.datetime | None = None) -> dict[bool, dict[str, float]]:
-    """Recompute the stage medians of each population's delivered requests into DelayBaseline."""
+def refresh_baseline(*, now: dt.datetime | None = None) -> dict[bool, dict[str, Any]]:
+    """Recompute each population's forecast baseline (its delivered requests' stage medians,
+    overall and per route: statistics.forecast_baseline) into DelayBaseline."""
     now = now or timezone.now()
     medians = {}
     for matching, key in POPULATIONS.items():
-        access, stats = aggregate(now, requires_matching=matching)
-        medians[matching] = rules.stage_medians(stats, delivered=access["delivered"])
+        medians[matching] = forecast_baseline(now, requires_matching=matching)
         DelayBaseline.objects.update_or_create(key=key, defaults={"medians": medians[matching], "computed_at": now})
     return medians
 

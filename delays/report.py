@@ -17,7 +17,7 @@ from django.db.models import Q
 from delays import rules
 from delays.clock import ROW_FIELDS, Medians, RequestClock, VisitClock, clocks_as_of
 from delays.models import RequestDelay
-from delays.statistics import aggregate, delivered_target_rows, headline, headline_json
+from delays.statistics import aggregate, delivered_target_rows, forecast_baseline, headline, headline_json
 
 ROUND = 3
 
@@ -45,10 +45,9 @@ def evaluate(as_of: dt.datetime, *, only_open: bool, requires_matching: bool | N
 # --- the report --------------------------------------------------------------------------
 def build_report(as_of: dt.datetime, *, detail: bool = False) -> dict[str, Any]:
     access, stats = aggregate(as_of, requires_matching=True)
-    medians = {True: rules.stage_medians(stats, delivered=access["delivered"])}
+    medians = {True: forecast_baseline(as_of, requires_matching=True)}
     if detail:
-        other_access, other_stats = aggregate(as_of, requires_matching=False)
-        medians[False] = rules.stage_medians(other_stats, delivered=other_access["delivered"])
+        medians[False] = forecast_baseline(as_of, requires_matching=False)
     open_rows = evaluate(as_of, only_open=True, requires_matching=True, medians_by_population=medians)
     counts: defaultdict[str, int] = defaultdict(int)
     for clock in open_rows:

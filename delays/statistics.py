@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any, TypedDict
 
 from django.core.exceptions import EmptyResultSet
@@ -27,6 +28,7 @@ from django.db import connection
 from django.db.models import F, QuerySet
 from django.db.models.functions import TruncQuarter
 
+from access_requests.workflow import Route
 from delays import rules
 from delays.models import STAGE_FIELDS, RequestDelay
 from hdh_access.lib.dates import PARIS, paris_date, start_of_paris_day
@@ -88,6 +90,37 @@ def aggregate_rows(delivered: QuerySet[RequestDelay]) -> tuple[dict[str, Any], d
 
 def aggregate(as_of: dt.datetime, *, requires_matching: bool = True) -> tuple[dict[str, Any], dict[str, Any]]:
     return aggregate_rows(_delivered_rows(as_of, requires_matching))
+
+
+ROUTES: tuple[str, ...] = tuple(Route.values)
+#: The key of a population's forecast baseline that holds one baseline per route.
+ROUTES_KEY = "routes"
+
+
+def forecast_baseline(as_of: dt.datetime, *, requires_matching: bool) -> dict[str, Any]:
+    """The forecast baseline of a population (rule 6: "from delivered requests of the same route
+    and matching need"): its stage medians and count of delivered requests, and under
+    ROUTES_KEY the same per route (``rules.stage_medians`` of the population's requests of that
+    route delivered by ``as_of``). What DelayBaseline stores, and what the report uses live."""
+    delivered = _delivered_rows(as_of, requires_matching)
+    access, stats = aggregate_rows(delivered)
+    baseline: dict[str, Any] = rules.stage_medians(stats, delivered=access["delivered"])
+    routes = {}
+    for route in ROUTES:
+        route_access, route_stats = aggregate_rows(delivered.filter(request__route=route))
+        routes[route] = rules.stage_medians(route_stats, delivered=route_access["delivered"])
+    baseline[ROUTES_KEY] = routes
+    return baseline
+
+
+def route_medians(baseline: Mapping[str, Any], route: str) -> dict[str, float]:
+    """The medians the forecast of a request on ``route`` reads from its population's baseline:
+    the route's own (empty when none of that route was delivered). A baseline without routes
+    (written before routes were kept) is read whole."""
+    routes = baseline.get(ROUTES_KEY)
+    if routes is None:
+        return {key: value for key, value in baseline.items() if key != ROUTES_KEY}
+    return dict(routes.get(route) or {})
 
 
 def stage_statistics_as_of(as_of: dt.datetime, *, requires_matching: bool = True) -> dict[str, Any]:

@@ -196,7 +196,7 @@ def test_the_nightly_task_sent_to_the_broker_refreshes_open_rows_on_the_worker(p
     baseline = _wait_for(lambda: DelayBaseline.objects.filter(key="target").first(), timeout=TASK_TIMEOUT,
                          what="the nightly task to refresh the baseline", log=worker.log)
     assert set(baseline.medians) == {"submitted", "cesrees_review", "cnil_review", "contracting", "matching",
-                                     "extraction", "delivered_requests"}
+                                     "extraction", "delivered_requests", "routes"}
     refreshed = _wait_for(lambda: RequestDelay.objects.filter(pk=opened.pk, computed_at__gt=open_before).first(),
                           timeout=TASK_TIMEOUT, what="the open row to be refreshed", log=worker.log)
     assert refreshed.computed_at == baseline.computed_at  # the same run, the same instant

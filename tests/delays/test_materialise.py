@@ -16,13 +16,14 @@ import time_machine
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from access_requests import services
 from access_requests.models import AccessRequest
 from access_requests.workflow import State
 from catalog.models import Dataset
 from delays import tasks as delay_tasks
-from delays.clock import visit_clock
+from delays.clock import request_clock, visit_clock
 from delays.materialise import materialise_request, materialise_requests, refresh_baseline, refresh_open_delays
 from delays.models import DelayBaseline, RequestDelay
 from hdh_access.celery import app
@@ -404,9 +405,16 @@ def test_baseline_holds_the_stage_medians_of_delivered_target_requests_only(stor
     # (30 days in completeness) and the open one (still in completeness) are left out.
     expected = {"submitted": 7.0, "cesrees_review": 25.0, "cnil_review": 35.0, "contracting": 15.0,
                 "matching": 15.0, "extraction": 15.0, "delivered_requests": 2.0}
-    assert medians == pytest.approx(expected)
+    # Per route (rule 6: the forecast reads its own route's): both were on the standard route.
+    routes = {"standard": expected, "reference_methodology": {"delivered_requests": 0.0},
+              "simplified": {"delivered_requests": 0.0}}
     baseline = DelayBaseline.objects.get(key="target")
-    assert baseline.medians == pytest.approx(expected)
+    for found in (medians, dict(baseline.medians)):
+        found_routes = found.pop("routes")
+        assert found == pytest.approx(expected)
+        assert found_routes.keys() == routes.keys()
+        for route, values in routes.items():
+            assert found_routes[route] == pytest.approx(values), route
     assert baseline.computed_at == paris(2024, 8, 30)
 
 
@@ -415,9 +423,24 @@ def test_baseline_as_of_an_earlier_instant_uses_only_requests_delivered_by_then(
 
     medians = refresh_baseline(now=paris(2024, 7, 22))[True]
 
-    assert medians == pytest.approx({"submitted": 10.0, "cesrees_review": 20.0, "cnil_review": 40.0,
-                                     "contracting": 10.0, "matching": 20.0, "extraction": 10.0,
-                                     "delivered_requests": 1.0})
+    assert medians.pop("routes")["standard"] == medians == pytest.approx({
+        "submitted": 10.0, "cesrees_review": 20.0, "cnil_review": 40.0, "contracting": 10.0, "matching": 20.0,
+        "extraction": 10.0, "delivered_requests": 1.0})
+
+
+@pytest.mark.parametrize(("route", "at_risk"), [("standard", True), ("reference_methodology", False)])
+def test_the_forecast_reads_the_medians_of_its_own_route(make_request, route, at_risk):
+    # Twenty standard-route deliveries, none on the reference methodology: a request on that route
+    # has no history of its own, so it is not called at risk and its forecast is not shown.
+    standard = {"submitted": 400.0, "contracting": 90.0, "matching": 120.0, "extraction": 150.0,
+                "cesrees_review": 35.0, "cnil_review": 60.0, "delivered_requests": 20.0}
+    DelayBaseline.objects.create(key="target", computed_at=timezone.now(), medians={
+        **standard, "routes": {"standard": standard, "reference_methodology": {"delivered_requests": 0.0}}})
+    request = make_request(State.SUBMITTED, route=route)
+    materialise_request(request.pk)
+    assert (row(request.pk).status == "at_risk") is at_risk
+    clock = request_clock(AccessRequest.objects.get(pk=request.pk), timezone.now())
+    assert (clock.status == "at_risk", clock.forecast_known) == (at_risk, at_risk)
 
 
 def test_refresh_delays_command_recomputes_open_rows_and_with_all_every_row(story):
