@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.tokens import default_token_generator
+from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import translation
@@ -47,9 +47,24 @@ def send_password_reset(*, to: str, context: dict) -> None:
                     context=context, user_id=getattr(user, "pk", None))
 
 
+class EmailConfirmationTokenGenerator(PasswordResetTokenGenerator):
+    """Tokens of the e-mail confirmation link, apart from the password-reset ones: their own key
+    salt, so a password-reset token is refused at the confirmation URL and the reverse (a reset
+    token must never log a user in without a password). The state hashed includes ``is_active``:
+    once confirmed, the link no longer works."""
+
+    key_salt = "hdh_access.accounts.EmailConfirmationTokenGenerator"
+
+    def _make_hash_value(self, user, timestamp: int) -> str:
+        return f"{super()._make_hash_value(user, timestamp)}{int(user.is_active)}"
+
+
+email_confirmation_token = EmailConfirmationTokenGenerator()
+
+
 def confirmation_path(user) -> str:
     uidb64 = urlsafe_base64_encode(force_bytes(user.pk))
-    token = default_token_generator.make_token(user)
+    token = email_confirmation_token.make_token(user)
     return reverse("accounts:confirm", kwargs={"uidb64": uidb64, "token": token})
 
 
@@ -175,7 +190,7 @@ def user_from_link(uidb64: str, token: str):
         user = User.objects.get(pk=force_str(urlsafe_base64_decode(uidb64)))
     except (TypeError, ValueError, OverflowError, User.DoesNotExist):
         return None
-    return user if default_token_generator.check_token(user, token) else None
+    return user if email_confirmation_token.check_token(user, token) else None
 
 
 def confirm_email(*, uidb64: str, token: str):

@@ -153,6 +153,38 @@ def test_repeated_failed_logins_lock_the_account_out_for_a_while(client, applica
         assert after.status_code == 302 and client.session["_auth_user_id"] == str(applicant.pk)
 
 
+def test_a_password_reset_token_is_refused_at_the_confirmation_url(client, sign_up):
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    sign_up(organisation="Institut Pasteur")
+    user = User.objects.get(username="marie.curie@inserm.example")
+    uidb64 = urlsafe_base64_encode(force_bytes(user.pk))
+    reset_token = default_token_generator.make_token(user)
+    path = reverse("accounts:confirm", kwargs={"uidb64": uidb64, "token": reset_token})
+    assert client.post(path).status_code == 400
+    user.refresh_from_db()
+    assert not user.is_active
+    assert client.get(reverse("portal:list")).status_code == 302  # not signed in
+
+
+def test_a_confirmation_token_is_refused_at_the_password_reset_url(client, applicant):
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    from accounts.services import email_confirmation_token
+
+    uidb64 = urlsafe_base64_encode(force_bytes(applicant.pk))
+    token = email_confirmation_token.make_token(applicant)
+    page = client.get(reverse("accounts:password_reset_confirm", args=[uidb64, token]), follow=True)
+    assert page.status_code == 200 and not page.context["validlink"]
+    page = client.post(reverse("accounts:password_reset_confirm", args=[uidb64, "set-password"]),
+                       {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+    applicant.refresh_from_db()
+    assert not applicant.check_password(NEW_PASSWORD)
+
+
 # --- password reset -----------------------------------------------------------------------------------
 def test_password_reset_mails_a_link_that_sets_a_new_password(client, applicant, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
