@@ -9,7 +9,6 @@ Nothing is written then, since each service runs in one transaction.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from collections.abc import Iterator
 from functools import wraps
@@ -45,6 +44,7 @@ from backoffice.forms import (
 )
 from delays.clock import request_clock
 from delays.dashboard import SEGMENTS, DashboardFilters, cache_seconds, cached_dashboard
+from hdh_access.lib import csvsafe
 
 PAGE_SIZE = 50
 BADGE_CLASSES = {"overdue": "fr-badge--error", "due_soon": "fr-badge--warning", "on_time": "fr-badge--success",
@@ -128,11 +128,6 @@ def _iso(value) -> str:
     return value.isoformat()
 
 
-def _cell(text: str) -> str:
-    """Free text for a spreadsheet: a leading =, +, -, @ (or tab, CR) would run as a formula (CSV injection)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 class _Echo:
     def write(self, value):
         return value
@@ -147,7 +142,7 @@ def export_csv(request):
     codes = sel.dataset_codes(qs)
     now = timezone.now()
     today = timezone.localdate()
-    writer = csv.writer(_Echo())
+    writer = csvsafe.writer(_Echo())
     header = ["reference", "title", "organisation", "state", "route", "datasets", "requires_matching",
               "submitted_at", "stage_since", "days_in_stage", "statutory_due_date", "statutory_badge",
               "target_deadline", "target_status", "forecast_at", "assignee"]
@@ -159,7 +154,7 @@ def export_csv(request):
             days = (now - r.stage_since).total_seconds() / 86400 if r.stage_since else None
             badge = "paused" if r.state == State.AWAITING_APPLICANT else sel.badge_of(r.due_date, today)
             yield writer.writerow([
-                r.reference, _cell(r.title), _cell(r.organisation.name) if r.organisation else "", r.state, r.route,
+                r.reference, r.title, r.organisation.name if r.organisation else "", r.state, r.route,
                 ";".join(codes.get(r.pk, [])), "true" if r.requires_matching else "false",
                 _iso(r.submitted_at), _iso(r.stage_since), f"{days:.1f}" if days is not None else "",
                 _iso(r.due_date), badge, _iso(r.target_deadline), r.target_status, _iso(r.forecast_at),
@@ -500,7 +495,7 @@ def delays_csv(request):
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="delais-{timezone.localdate().isoformat()}.csv"'
     response.write("\ufeff")
-    writer = csv.writer(response)
+    writer = csvsafe.writer(response)
     writer.writerow(["figure", "category", "measure", "value"])
     writer.writerow(["meta", "", "computed_at", data["computed_at"]])
     writer.writerow(["meta", "", "forecasts_computed_at", data["forecasts_computed_at"] or ""])

@@ -9,11 +9,15 @@ page the user came from (the referer, when it is on this site).
 
 from __future__ import annotations
 
+from urllib.parse import unquote_to_bytes
+
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 
-from hdh_access.lib.errors import DomainError
+from hdh_access.lib.errors import DomainError, InvalidInput
 
 # Form fields never echoed back: secrets and the form's own bookkeeping.
 HIDDEN_FIELDS = ("csrfmiddlewaretoken", "expected_state", "next")
@@ -54,9 +58,52 @@ class DomainErrorMiddleware:
     def process_exception(self, request, exception):
         if not isinstance(exception, DomainError):
             return None
-        if request.headers.get("Accept", "").startswith("application/json"):
-            return JsonResponse({"error": exception.code, "message": exception.message}, status=exception.http_status)
-        problems = exception.details.get("problems") or []
-        return render(request, "error.html", {
-            "error": exception, "problems": problems, "typed": typed_text(request), "back_url": back_url(request),
-        }, status=exception.http_status)
+        return _error_response(request, exception, problems=exception.details.get("problems") or [],
+                               typed=typed_text(request), back=back_url(request))
+
+
+def _error_response(request, exception: DomainError, *, problems=(), typed=(), back: str = "/"):
+    """JSON to an API client, otherwise the error page in the site's layout."""
+    if request.headers.get("Accept", "").startswith("application/json"):
+        return JsonResponse({"error": exception.code, "message": exception.message}, status=exception.http_status)
+    return render(request, "error.html", {"error": exception, "problems": problems, "typed": typed, "back_url": back},
+                  status=exception.http_status)
+
+
+def carries_nul(request) -> bool:
+    """Whether the path, the query string or a posted form field holds a NUL character, which
+    PostgreSQL refuses in text (a 500 if it reached a query)."""
+    if "\x00" in request.path or b"\x00" in unquote_to_bytes(request.META.get("QUERY_STRING", "")):
+        return True
+    if any("\x00" in key or "\x00" in value for key, values in request.GET.lists() for value in values):
+        return True
+    if request.method == "POST":
+        return any("\x00" in key or "\x00" in value for key, values in request.POST.lists() for value in values)
+    return False
+
+
+class RefuseNulMiddleware:
+    """No text with a NUL reaches a view (hence the database): a clear 400 instead."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if carries_nul(request):
+            return _error_response(request, InvalidInput(_("La requête contient un caractère interdit (NUL).")))
+        return self.get_response(request)
+
+
+class NoStoreWhenSignedInMiddleware:
+    """Pages and downloads of a signed-in user are never kept by a browser or proxy cache
+    (``Cache-Control: no-store``): a shared computer's back button shows nothing private."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            add_never_cache_headers(response)
+        return response

@@ -13,7 +13,6 @@ week, so a beat that fires twice or a task that runs again queues nothing more.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import io
@@ -38,6 +37,7 @@ from accounts.services import can_subscribe_to_weekly_report
 from delays import rules
 from delays.report import build_report
 from delays.statistics import Headline, delivered_target_rows, headline, headline_by_quarter, quarter_start
+from hdh_access.lib import csvsafe
 from hdh_access.lib.dates import paris_date
 from notifications.messages import language_of, render
 from notifications.models import OutboxMessage
@@ -208,7 +208,7 @@ def csv_bytes(content: Content) -> bytes:
     csv``, plus the forecast and a link). UTF-8, comma-separated, ISO dates, days as decimals."""
     base = settings.SITE_URL.rstrip("/")
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csvsafe.writer(out, lineterminator="\r\n")
     writer.writerow(["reference", "state", "requires_matching", "submitted_at", "delivered_at", "deadline",
                      "elapsed_days", "applicant_days", *(f"days_{s}" for s in CSV_STAGES), "target_met", "status",
                      "forecast_at", "url"])

@@ -34,6 +34,16 @@ class DatasetChoiceField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj):
         return obj.name
 
+    def _check_values(self, value):
+        # An id that is not a small whole number is refused here, before it reaches a query
+        # (a 30-digit id overflows PostgreSQL's bigint: a 500).
+        for pk in value:
+            text = str(pk)
+            if not text.isdigit() or len(text) > 18:
+                raise forms.ValidationError(self.error_messages["invalid_pk_value"], code="invalid_pk_value",
+                                            params={"pk": text[:40]})
+        return super()._check_values(value)  # type: ignore[misc]  # not in django-stubs
+
 
 def _textarea(rows: int = 5, **attrs) -> forms.Textarea:
     return forms.Textarea(attrs={"rows": rows, **attrs})

@@ -10,7 +10,6 @@ The summary's headline (delivered, met, share_met and the institution days' mean
 
 from __future__ import annotations
 
-import csv
 import json
 from typing import Any
 
@@ -18,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from delays import rules
 from delays.report import VISIT_FIELDS, build_report
+from hdh_access.lib import csvsafe
 from hdh_access.lib.cli import parse_as_of
 
 
@@ -54,7 +54,7 @@ class Command(BaseCommand):
             self._text(report, detail)
 
     def _csv(self, report: dict[str, Any]) -> None:
-        writer = csv.writer(self.stdout, lineterminator="\n")
+        writer = csvsafe.writer(self.stdout, lineterminator="\n")
         header = ["reference", "state", "requires_matching", "submitted_at", "delivered_at", "deadline",
                   "elapsed_days", "applicant_days", *(f"days_{s}" for s in rules.STAGES), "target_met", "status"]
         writer.writerow(header)
@@ -68,7 +68,7 @@ class Command(BaseCommand):
 
     def _csv_visits(self, report: dict[str, Any]) -> None:
         """One row per stage visit: the application's reference, then the JSON visit's fields."""
-        writer = csv.writer(self.stdout, lineterminator="\n")
+        writer = csvsafe.writer(self.stdout, lineterminator="\n")
         writer.writerow(["reference", *VISIT_FIELDS])
         for app in report["applications"]:
             for visit in app["visits"]:
