@@ -24,7 +24,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from access_requests import services
@@ -51,8 +50,6 @@ BADGE_CLASSES = {"overdue": "fr-badge--error", "due_soon": "fr-badge--warning", 
                  "paused": "fr-badge--info", "no_clock": ""}
 STATUS_CLASSES = {"late": "fr-badge--error", "missed": "fr-badge--error", "at_risk": "fr-badge--warning",
                   "on_track": "fr-badge--success", "met": "fr-badge--success", "closed": ""}
-# What the administration's silence decides once a period runs out (delays.rules' codes).
-TACIT_LABELS = {"favourable_opinion": gettext_lazy("avis favorable"), "authorisation": gettext_lazy("autorisation")}
 ALL_ROLES = frozenset({Role.SECRETARIAT, Role.CESREES, Role.CNIL, Role.DATA_HOLDER, Role.PLATFORM})
 
 
@@ -219,17 +216,13 @@ def _reason_label(reason: str) -> str:
     return str(InformationReason(reason).label) if reason in InformationReason.values else reason
 
 
-def _tacit_label(decision: str | None) -> str:
-    return str(TACIT_LABELS.get(decision, decision)) if decision else ""
-
-
 def _visit_row(visit) -> dict:
     """A stage visit as the page shows it: the clock's facts (delays.clock.VisitClock), labelled."""
     return {
         "stage": _state_label(visit.stage), "code": visit.stage, "start": visit.entered_at, "end": visit.left_at,
         "days": visit.days, "due_date": visit.due_date, "extended": visit.extended, "urgent": visit.urgent,
         "overdue": visit.overdue, "open": visit.is_open, "tacit_decision": visit.tacit_decision,
-        "tacit_label": _tacit_label(visit.tacit_decision), "tacit_effect_date": visit.tacit_effect_date,
+        "tacit_label": visit.tacit_label, "tacit_effect_date": visit.tacit_effect_date,
         "projected": visit.projected, "reason": visit.reason, "reason_label": _reason_label(visit.reason),
         "paused_days": visit.paused_days,
     }

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from django.utils.translation import gettext_lazy
+
 from access_requests.models import AccessRequest
 from access_requests.workflow import State
 from delays import rules
@@ -28,6 +30,9 @@ from delays.statistics import route_medians
 from hdh_access.lib.dates import paris_date
 
 SECONDS_PER_DAY = 86400
+# What the administration's silence decides once a period runs out (rules.TACIT_*), as pages say it.
+TACIT_LABELS = {rules.TACIT_FAVOURABLE_OPINION: gettext_lazy("avis favorable"),
+                rules.TACIT_AUTHORISATION: gettext_lazy("autorisation")}
 Medians = Mapping[bool, Mapping[str, Any]]  # requires_matching -> its forecast baseline (statistics.forecast_baseline)
 
 # The RequestDelay values a clock is evaluated from (with the request's reference and route).
@@ -73,6 +78,11 @@ class VisitClock:
     @property
     def is_open(self) -> bool:
         return self.left_at is None
+
+    @property
+    def tacit_label(self) -> str:
+        """The tacit decision in words ("avis favorable", "autorisation"); empty when none."""
+        return str(TACIT_LABELS.get(self.tacit_decision, self.tacit_decision)) if self.tacit_decision else ""
 
 
 def visit_clock(visit: Mapping[str, Any], at: dt.datetime, *, following: Mapping[str, Any] | None = None) -> VisitClock:
@@ -176,6 +186,7 @@ def evaluate_row(row: Mapping[str, Any], at: dt.datetime, *, medians: Mapping[st
     is no later than ``at``: the open stay grows from ``computed_at`` to ``at``. ``medians``:
     the row's population baseline, read for the row's route."""
     medians = route_medians(medians, row["request__route"])
+    known = row["ended_at"] is None and rules.enough_history(medians)
     stage_days = {stage: float(row[name]) for stage, name in STAGE_FIELDS.items()}
     elapsed, applicant = float(row["elapsed_days"]), float(row["applicant_days"])
     status, forecast = row["status"], row["forecast_at"]
@@ -191,8 +202,7 @@ def evaluate_row(row: Mapping[str, Any], at: dt.datetime, *, medians: Mapping[st
             stage_days=stage_days, requires_matching=row["requires_matching"], as_of=at, medians=medians,
             path=forecast_path(row["request__route"]),
         )
-        status = rules.open_status(at, deadline=row["deadline"], forecast_at=forecast,
-                                   enough_history=rules.enough_history(medians))
+        status = rules.open_status(at, deadline=row["deadline"], forecast_at=forecast, enough_history=known)
     return RequestClock(
         at=at, request_id=row["request_id"], reference=row["request__reference"], state=row["state"],
         route=row["request__route"], requires_matching=row["requires_matching"], submitted_at=row["submitted_at"],
@@ -201,7 +211,7 @@ def evaluate_row(row: Mapping[str, Any], at: dt.datetime, *, medians: Mapping[st
         status=status, forecast_at=forecast, current_stage=row["current_stage"],
         current_since=row["current_since"], paused_stage=row["paused_stage"],
         current_due_date=row["current_due_date"], computed_at=row["computed_at"], raw_visits=row["visits"],
-        forecast_known=row["ended_at"] is None and rules.enough_history(medians),
+        forecast_known=known,
     )
 
 

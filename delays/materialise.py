@@ -90,12 +90,6 @@ def build_row(request_id: int, *, requires_matching: bool, route: str = Route.ST
     return row
 
 
-def current_medians(requires_matching: bool = True) -> dict[str, Any]:
-    """The forecast baseline of a population: median stage days of its delivered requests."""
-    baseline = DelayBaseline.objects.filter(key=POPULATIONS[requires_matching]).first()
-    return dict(baseline.medians) if baseline else {}
-
-
 def baseline_medians() -> dict[bool, dict[str, Any]]:
     """Both populations' baselines (one query)."""
     found = {row.key: dict(row.medians) for row in DelayBaseline.objects.filter(key__in=POPULATIONS.values())}

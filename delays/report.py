@@ -45,7 +45,7 @@ def evaluate(as_of: dt.datetime, *, only_open: bool, requires_matching: bool | N
 # --- the report --------------------------------------------------------------------------
 def build_report(as_of: dt.datetime, *, detail: bool = False) -> dict[str, Any]:
     access, stats = aggregate(as_of, requires_matching=True)
-    medians = {True: forecast_baseline(as_of, requires_matching=True)}
+    medians = {True: forecast_baseline(as_of, requires_matching=True, overall=(access, stats))}
     if detail:
         medians[False] = forecast_baseline(as_of, requires_matching=False)
     open_rows = evaluate(as_of, only_open=True, requires_matching=True, medians_by_population=medians)

@@ -287,7 +287,7 @@ def enough_history(medians: Mapping[str, float] | None) -> bool:
     return float(medians.get(HISTORY_KEY) or 0) >= MIN_FORECAST_HISTORY
 
 
-def open_status(as_of: datetime, *, deadline: date, forecast_at: datetime, enough_history: bool = True) -> str:
+def open_status(as_of: datetime, *, deadline: date, forecast_at: datetime, enough_history: bool) -> str:
     """The target status of a request still open at ``as_of``.
 
     Past its deadline it is late (whatever the history). Otherwise it is at risk only when

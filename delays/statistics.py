@@ -97,13 +97,15 @@ ROUTES: tuple[str, ...] = tuple(Route.values)
 ROUTES_KEY = "routes"
 
 
-def forecast_baseline(as_of: dt.datetime, *, requires_matching: bool) -> dict[str, Any]:
+def forecast_baseline(as_of: dt.datetime, *, requires_matching: bool,
+                      overall: tuple[dict[str, Any], dict[str, Any]] | None = None) -> dict[str, Any]:
     """The forecast baseline of a population (rule 6: "from delivered requests of the same route
     and matching need"): its stage medians and count of delivered requests, and under
     ROUTES_KEY the same per route (``rules.stage_medians`` of the population's requests of that
-    route delivered by ``as_of``). What DelayBaseline stores, and what the report uses live."""
+    route delivered by ``as_of``). What DelayBaseline stores, and what the report uses live.
+    ``overall``: the population's ``aggregate`` at ``as_of`` when the caller already has it."""
     delivered = _delivered_rows(as_of, requires_matching)
-    access, stats = aggregate_rows(delivered)
+    access, stats = overall if overall is not None else aggregate_rows(delivered)
     baseline: dict[str, Any] = rules.stage_medians(stats, delivered=access["delivered"])
     routes = {}
     for route in ROUTES:
@@ -115,16 +117,9 @@ def forecast_baseline(as_of: dt.datetime, *, requires_matching: bool) -> dict[st
 
 def route_medians(baseline: Mapping[str, Any], route: str) -> dict[str, float]:
     """The medians the forecast of a request on ``route`` reads from its population's baseline:
-    the route's own (empty when none of that route was delivered). A baseline without routes
-    (written before routes were kept) is read whole."""
-    routes = baseline.get(ROUTES_KEY)
-    if routes is None:
-        return {key: value for key, value in baseline.items() if key != ROUTES_KEY}
-    return dict(routes.get(route) or {})
-
-
-def stage_statistics_as_of(as_of: dt.datetime, *, requires_matching: bool = True) -> dict[str, Any]:
-    return aggregate(as_of, requires_matching=requires_matching)[1]
+    the route's own, empty when none of that route was delivered (or the baseline is older than
+    routes: the nightly refresh, an import or ``refresh_delays`` rewrites it)."""
+    return dict((baseline.get(ROUTES_KEY) or {}).get(route) or {})
 
 
 # --- the headline figure ----------------------------------------------------------------
@@ -277,6 +272,14 @@ def headline_by_quarter(rows: QuerySet[RequestDelay], *, since: dt.date | None =
 
 def _r(value: float | None) -> float | None:
     return None if value is None else round(float(value), ROUND)
+
+
+def headline_from_json(summary: dict[str, Any]) -> Headline:
+    """The headline a report's summary holds (``headline_json``'s keys, as ``delay_report`` and
+    ``build_report`` write them), back as a Headline: read, not computed again."""
+    return _headline(summary["delivered"], summary["met"], summary["mean_institution_days"],
+                     summary["median_institution_days"], summary["p90_institution_days"],
+                     summary.get("mean_access_days"))
 
 
 def headline_json(figures: Headline) -> dict[str, Any]:

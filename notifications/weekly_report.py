@@ -36,7 +36,7 @@ from access_requests.workflow import State
 from accounts.services import can_subscribe_to_weekly_report
 from delays import rules
 from delays.report import build_report
-from delays.statistics import Headline, delivered_target_rows, headline, headline_by_quarter, quarter_start
+from delays.statistics import Headline, delivered_target_rows, headline_by_quarter, headline_from_json, quarter_start
 from hdh_access.lib import csvsafe
 from hdh_access.lib.dates import paris_date
 from notifications.messages import language_of, render
@@ -147,8 +147,8 @@ def build_content(as_of: dt.datetime) -> Content:
     target = [a for a in apps if a["requires_matching"]]
     today = paris_date(as_of)
     last_quarter, this_quarter = _quarters(as_of)
-    all_time = headline(delivered_target_rows(as_of))
-    all_time_before = headline(delivered_target_rows(as_of - dt.timedelta(days=7)))
+    # The reports' summaries hold the headline (build_report): read it, do not compute it again.
+    all_time, all_time_before = headline_from_json(report["summary"]), headline_from_json(previous["summary"])
     summary, before = report["summary"], previous["summary"]
     changes = {
         "share_points": _delta(*(None if h["share"] is None else h["share"] * 100 for h in (all_time, all_time_before))),

@@ -69,10 +69,6 @@ ACTION_LABELS = {
     "close": gettext_lazy("Projet clôturé"),
     "extend_review": gettext_lazy("Délai de l'étape prolongé"),
 }
-TACIT_LABELS = {
-    "favourable_opinion": gettext_lazy("avis favorable"),
-    "authorisation": gettext_lazy("autorisation"),
-}
 # Why the instructors asked the applicant for information (workflow.InformationReason), as they read it.
 REASON_LABELS = {
     InformationReason.INCOMPLETE.value: gettext_lazy("dossier incomplet"),
@@ -254,7 +250,7 @@ def stage_visits(figures: DelayFigures | None) -> list[StageVisitRow]:
     return [
         StageVisitRow(
             stage=visit.stage, label=state_label(visit.stage), start=visit.entered_at, end=visit.left_at,
-            days=visit.days, due_date=visit.due_date, tacit_label=str(TACIT_LABELS.get(visit.tacit_decision or "", "")),
+            days=visit.days, due_date=visit.due_date, tacit_label=visit.tacit_label,
             tacit_effect_date=visit.tacit_effect_date, overdue=visit.overdue,
             applicant_time=visit.stage == State.AWAITING_APPLICANT, extended=visit.extended, urgent=visit.urgent,
             projected=visit.projected, reason=visit.reason, reason_label=reason_label(visit.reason),

@@ -102,6 +102,18 @@ def paris(year: int, month: int, day: int, hour: int = 10, minute: int = 0) -> d
     return dt.datetime(year, month, day, hour, minute, tzinfo=PARIS)
 
 
+def store_baseline(medians: dict, *, routes=("standard",), key: str = "target"):
+    """A forecast baseline (delays.statistics.forecast_baseline's shape) holding ``medians``
+    for the requests of each of ``routes`` in the population ``key``."""
+    from django.utils import timezone
+
+    from delays.models import DelayBaseline
+
+    baseline, _created = DelayBaseline.objects.update_or_create(key=key, defaults={
+        "computed_at": timezone.now(), "medians": {**medians, "routes": dict.fromkeys(routes, medians)}})
+    return baseline
+
+
 @pytest.fixture
 def language_restored():
     """A request in English leaves English active in the thread: put back what was active."""

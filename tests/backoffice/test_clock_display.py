@@ -16,7 +16,7 @@ from django.urls import reverse
 from access_requests.models import AccessRequest, Event
 from access_requests.workflow import State
 from tests.backoffice.helpers import backoffice_settings, materialise_all  # noqa: F401  (autouse)
-from tests.conftest import paris
+from tests.conftest import paris, store_baseline
 
 pytestmark = pytest.mark.usefixtures("language_restored")
 
@@ -234,12 +234,9 @@ def test_the_clock_columns_read_in_english(client, personas, player):
 # --- the forecast needs enough history (rule 6) -------------------------------------------------
 @pytest.mark.parametrize(("delivered", "shown"), [(19, False), (20, True)])
 def test_the_forecast_is_shown_only_from_20_delivered_requests(client, personas, make_request, delivered, shown):
-    from django.utils import timezone
-
     from delays.materialise import materialise_request
-    from delays.models import DelayBaseline
 
-    DelayBaseline.objects.create(key="target", computed_at=timezone.now(), medians={
+    store_baseline({
         "submitted": 7, "cesrees_review": 35, "cnil_review": 60, "contracting": 90, "matching": 120,
         "extraction": 150, "delivered_requests": delivered})
     request = make_request(State.CNIL_REVIEW)

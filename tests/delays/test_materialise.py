@@ -27,7 +27,7 @@ from delays.clock import request_clock, visit_clock
 from delays.materialise import materialise_request, materialise_requests, refresh_baseline, refresh_open_delays
 from delays.models import DelayBaseline, RequestDelay
 from hdh_access.celery import app
-from tests.conftest import paris
+from tests.conftest import paris, store_baseline
 
 PARIS = ZoneInfo("Europe/Paris")
 TARGET_CODES = ("snds", "oscour")  # two sources: matching needed, the target population
@@ -489,13 +489,12 @@ def test_a_request_on_a_route_without_review_is_not_forecast_through_the_committ
     """MR and simplified access go from completeness to contracting: no CESREES or CNIL medians."""
     from access_requests.workflow import Route
     from delays.materialise import materialise_request
-    from delays.models import DelayBaseline, RequestDelay
+    from delays.models import RequestDelay
 
     medians = {"submitted": 5.0, "cesrees_review": 30.0, "cnil_review": 60.0, "contracting": 40.0,
                "matching": 100.0, "extraction": 80.0}
     for population in ("target", "other"):  # the single-source simplified request is in "other"
-        DelayBaseline.objects.update_or_create(key=population, defaults={"medians": medians,
-                                                                         "computed_at": dt.datetime.now(dt.UTC)})
+        store_baseline(medians, routes=(Route.STANDARD, Route.SIMPLIFIED), key=population)
     standard = make_request("submitted")
     simplified = make_request("submitted", codes=("esnd",), route=Route.SIMPLIFIED)
     for request in (standard, simplified):

@@ -12,8 +12,7 @@ from access_requests.models import AccessRequest, Attachment, Event
 from access_requests.workflow import State
 from catalog.models import Dataset
 from delays.materialise import materialise_request
-from delays.models import DelayBaseline
-from tests.conftest import complete_dossier, make_user
+from tests.conftest import complete_dossier, make_user, store_baseline
 from tests.portal.conftest import PDF, docx_bytes, odt_bytes, stored_files, upload
 
 pytestmark = pytest.mark.django_db
@@ -367,9 +366,7 @@ def test_submitting_twice_is_refused_with_a_conflict(client, make_request, appli
 
 # --- the request's page ------------------------------------------------------------------------------
 def test_the_page_shows_the_timeline_time_per_stage_due_date_deadline_and_forecast(client, make_request, applicant):
-    from django.utils import timezone
-
-    DelayBaseline.objects.create(key="target", computed_at=timezone.now(), medians={
+    store_baseline({
         "submitted": 7, "cesrees_review": 35, "cnil_review": 60, "contracting": 90, "matching": 120,
         "extraction": 150, "awaiting_applicant": 10, "delivered_requests": 20})
     request = make_request(State.CNIL_REVIEW)
@@ -402,9 +399,7 @@ def test_without_delivered_dossiers_to_learn_from_the_page_says_the_forecast_is_
 
 def test_with_medians_from_fewer_than_20_delivered_dossiers_the_forecast_is_not_yet_known(
         client, make_request, applicant):
-    from django.utils import timezone
-
-    DelayBaseline.objects.create(key="target", computed_at=timezone.now(), medians={
+    store_baseline({
         "submitted": 7, "cesrees_review": 35, "cnil_review": 60, "contracting": 90, "matching": 120,
         "extraction": 150, "delivered_requests": 19})
     request = make_request(State.CNIL_REVIEW)
