@@ -1,5 +1,8 @@
 from django.apps import AppConfig
+from django.urls import register_converter
 from django.utils.translation import gettext_lazy as _
+
+from access_requests.references import ReferenceConverter
 
 
 class AccessRequestsConfig(AppConfig):
@@ -13,3 +16,5 @@ class AccessRequestsConfig(AppConfig):
         from access_requests.roles import ensure_role_groups
 
         post_migrate.connect(ensure_role_groups, sender=self)
+        # <reference:...> in the pages' URL patterns: one pattern, access_requests/references.py.
+        register_converter(ReferenceConverter, "reference")

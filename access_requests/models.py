@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import GET_STATE, ConcurrentTransitionMixin, FSMField, transition
 
 from access_requests.exceptions import EventLogImmutable
+from access_requests.references import REFERENCE_MAX_LENGTH, REFERENCE_REGEX, reference_validator
 from access_requests.roles import user_roles
 from access_requests.workflow import (
     PAUSABLE_STATES,
@@ -65,7 +66,8 @@ class AccessRequest(ConcurrentTransitionMixin, models.Model):
     ``access_requests.services``, which locks, checks permissions, saves and logs the event.
     """
 
-    reference = models.CharField(_("référence"), max_length=32, unique=True)
+    reference = models.CharField(_("référence"), max_length=REFERENCE_MAX_LENGTH, unique=True,
+                                 validators=[reference_validator])
     title = models.CharField(_("titre"), max_length=300)
     summary = models.TextField(_("résumé"), blank=True)
     public_interest = models.TextField(_("justification de l'intérêt public"), blank=True)
@@ -100,6 +102,9 @@ class AccessRequest(ConcurrentTransitionMixin, models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # The database refuses a reference outside the pattern too (a raw write, a bulk import).
+        constraints = [models.CheckConstraint(condition=models.Q(reference__regex=REFERENCE_REGEX),
+                                              name="access_request_reference_pattern")]
         verbose_name = _("demande d'accès")
         verbose_name_plural = _("demandes d'accès")
         permissions = [

@@ -3,8 +3,9 @@
 The file is a UTF-8 CSV with the header ``reference,at,state,datasets,requires_matching,title``
 and an optional ``route`` column. Each row is one state entered by one request:
 
-- ``reference``: the request's reference (32 characters at most); rows of different references
-  may come in any order.
+- ``reference``: the request's reference, matching ``access_requests.references`` (1 to 32
+  ASCII letters, digits, ``-``, ``_`` or ``.``, starting with a letter or a digit); rows of
+  different references may come in any order.
 - ``at``: the instant the state was entered, ISO 8601 with a UTC offset or ``Z`` (a naive time
   is an error). A reference's rows are sorted by ``at`` (stable for equal instants).
 - ``state``: a workflow state (``workflow.State``). The history must start at ``draft`` or
@@ -72,6 +73,7 @@ from django.utils.translation import gettext as _
 
 from access_requests import signals
 from access_requests.models import AccessRequest, Event, ReferenceSequence
+from access_requests.references import REFERENCE_MAX_LENGTH, REFERENCE_RULE, is_valid_reference
 from access_requests.selectors.clock import ClockLog, visit_statutes
 from access_requests.services import derive_requires_matching
 from access_requests.workflow import (
@@ -94,7 +96,6 @@ REQUIRED_COLUMNS = ("reference", "at", "state", "datasets", "requires_matching",
 OPTIONAL_COLUMNS = ("route", "reason", "opinion", "urgent")
 DEFAULT_BATCH_SIZE = 5000
 IMPORT_ACTION = "import"
-REFERENCE_MAX_LENGTH = AccessRequest._meta.get_field("reference").max_length
 TITLE_MAX_LENGTH = AccessRequest._meta.get_field("title").max_length
 STARTING_STATES = (State.DRAFT.value, State.SUBMITTED.value)
 SIMPLIFIED_DATASET = "esnd"
@@ -402,7 +403,7 @@ def _read_rows(raw: BinaryIO, known: frozenset[str]) -> tuple[dict[str, _Draft],
         if len(row) != width:
             issues.append(ImportIssue(line, reference, _("%(found)d colonnes au lieu de %(expected)d") % {
                 "found": len(row), "expected": width}))
-            if reference and len(reference) <= REFERENCE_MAX_LENGTH:
+            if is_valid_reference(reference):
                 drafts.setdefault(reference, _Draft(reference)).broken = True
             continue
         if not reference:
@@ -411,6 +412,9 @@ def _read_rows(raw: BinaryIO, known: frozenset[str]) -> tuple[dict[str, _Draft],
         if len(reference) > REFERENCE_MAX_LENGTH:
             issues.append(ImportIssue(line, reference, _("référence de %(length)d caractères (%(max)d au plus)") % {
                 "length": len(reference), "max": REFERENCE_MAX_LENGTH}))
+            continue
+        if not is_valid_reference(reference):
+            issues.append(ImportIssue(line, reference, _("référence invalide (%(rule)s)") % {"rule": REFERENCE_RULE}))
             continue
         draft = drafts.get(reference)
         if draft is None:
