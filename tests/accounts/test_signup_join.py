@@ -7,8 +7,6 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
 
 from access_requests import services as request_services
 from access_requests.workflow import State
@@ -16,29 +14,10 @@ from accounts import services
 from accounts.models import MembershipRequest, MembershipStatus, Organisation, Profile
 from hdh_access.lib.errors import ActionNotPermitted, ConcurrentUpdate, InvalidInput, NotFound
 from notifications.models import OutboxMessage
-from tests.conftest import PASSWORD, make_user
+from tests.accounts.helpers import SITE, ask_to_join, confirm, sign_up
+from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db
-
-SITE = "https://hdh.example"
-
-
-def sign_up(email: str, organisation: str, **extra):
-    return services.sign_up(email=email, first_name=extra.pop("first_name", "Ada"), last_name="Lovelace",
-                            password=PASSWORD, organisation_name=organisation, site_url=SITE, **extra)
-
-
-def confirm(user_id: int) -> User:
-    user = User.objects.get(pk=user_id)
-    return services.confirm_email(uidb64=urlsafe_base64_encode(force_bytes(user.pk)),
-                                  token=services.email_confirmation_token.make_token(user), site_url=SITE)
-
-
-def ask_to_join(email: str, organisation: str) -> MembershipRequest:
-    """A newcomer who signed up naming ``organisation`` and confirmed their address."""
-    confirm(sign_up(email, organisation).user_id)
-    return MembershipRequest.objects.get(user__username=email)
-
 
 def mails_to(address: str) -> list[OutboxMessage]:
     return list(OutboxMessage.objects.filter(to=address).order_by("pk"))
