@@ -4,6 +4,10 @@ organisations they alone created; anything else is kept."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -123,3 +127,11 @@ def test_the_beat_schedule_runs_the_purge_daily(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["purge-unconfirmed-accounts-daily"]
     assert entry["task"] == tasks.purge_unconfirmed_accounts.name and entry["task"] in app.tasks
     assert entry["schedule"].hour == {3} and entry["schedule"].minute == {15}
+
+
+@pytest.mark.parametrize(("value", "message"), [("0", "must be at least 1"), ("a week", "must be an integer")])
+def test_a_bad_delay_stops_the_process_at_start_up(value, message):
+    environment = {**os.environ, "DEBUG": "true", "HDH_UNCONFIRMED_ACCOUNT_DAYS": value}
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=Path(__file__).resolve().parents[2],
+                            env=environment, capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and "HDH_UNCONFIRMED_ACCOUNT_DAYS" in result.stderr and message in result.stderr
