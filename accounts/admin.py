@@ -1,16 +1,22 @@
-"""Organisations and profiles, for administrators."""
+"""Organisations, profiles and requests to join, for administrators."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 
-from accounts.models import Organisation, Profile
+from accounts.models import MembershipRequest, Organisation, Profile
 
 
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):
-    list_display = ("name", "siret")
+    """The name is normalised and checked against every other name, whatever the case
+    (Organisation.clean); duplicates are merged from the back office (/backoffice/organisations/)."""
+
+    list_display = ("name", "siret", "created_at", "from_sign_up")
+    list_filter = ("from_sign_up",)
     search_fields = ("name", "siret")
+    fields = ("name", "siret", "created_at", "from_sign_up")
+    readonly_fields = ("created_at", "from_sign_up")
 
     def has_delete_permission(self, request, obj=None):
         return False  # requests point to it (PROTECT)
@@ -28,6 +34,25 @@ class ProfileAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # profiles come with their user
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(MembershipRequest)
+class MembershipRequestAdmin(admin.ModelAdmin):
+    """Read only: members decide on /accounts/organisation/, the secretariat on /backoffice/organisations/."""
+
+    list_display = ("user", "organisation", "status", "requested_at", "decided_at", "decided_by")
+    list_filter = ("status",)
+    search_fields = ("user__email", "organisation__name")
+    list_select_related = ("user", "organisation", "decided_by")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
     def has_delete_permission(self, request, obj=None):
         return False

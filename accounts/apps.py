@@ -5,3 +5,7 @@ from django.utils.translation import gettext_lazy as _
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = _("Comptes")
+
+    def ready(self) -> None:
+        # Framework hook: register this app's Celery tasks (the beat schedule names them).
+        from accounts import tasks  # noqa: F401

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from dsfr.forms import DsfrBaseForm
 
 from accounts import services
+from accounts.names import clean_organisation_name
 
 
 class AccountForm(DsfrBaseForm):
@@ -30,11 +31,13 @@ class SignUpForm(AccountForm):
                                  widget=forms.TextInput(attrs={"autocomplete": "given-name"}))
     last_name = forms.CharField(label=_("Nom"), max_length=150,
                                 widget=forms.TextInput(attrs={"autocomplete": "family-name"}))
+    # No max_length here: the limit applies to the normalised name (clean_organisation).
     organisation = forms.CharField(
-        label=_("Organisation (responsable de traitement)"), max_length=200,
+        label=_("Organisation (responsable de traitement)"),
         widget=forms.TextInput(attrs={"autocomplete": "organization"}),
-        help_text=_("Son nom exact si elle est déjà inscrite : vous verrez et modifierez ses demandes avec vos "
-                    "collègues. Sinon, elle sera créée."))
+        help_text=_("Son nom exact si elle est déjà inscrite : un de ses membres ou le secrétariat du HDH "
+                    "validera votre rattachement, puis vous verrez et modifierez ses demandes avec vos collègues. "
+                    "Sinon, elle sera créée."))
     password1 = forms.CharField(
         label=_("Mot de passe"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text=_("Au moins 8 caractères, pas uniquement des chiffres, ni trop courant, ni proche de votre nom."))
@@ -43,7 +46,10 @@ class SignUpForm(AccountForm):
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
 
     def clean_email(self):
-        return self.cleaned_data["email"].strip().lower()
+        return services.normalise_email(self.cleaned_data["email"])
+
+    def clean_organisation(self):
+        return clean_organisation_name(self.cleaned_data["organisation"])
 
     def clean(self):
         cleaned = super().clean()
@@ -57,10 +63,6 @@ class SignUpForm(AccountForm):
                 password_validation.validate_password(password1, probe)
             except forms.ValidationError as error:
                 self.add_error("password1", error)
-        if cleaned.get("email") and "organisation" in cleaned:
-            refusal = services.sign_up_refusal(organisation_name=cleaned["organisation"], email=cleaned["email"])
-            if refusal is not None:
-                self.add_error(refusal[0], refusal[1])
         return cleaned
 
 

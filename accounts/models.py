@@ -1,19 +1,39 @@
-"""Applicant organisations and user profiles (what a user belongs to, their language)."""
+"""Applicant organisations, user profiles (what a user belongs to, their language), and the
+requests to join an organisation that already has members."""
 
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.names import (
+    ORGANISATION_NAME_MAX_LENGTH,
+    clean_organisation_name,
+    normalise_organisation_name,
+    organisation_name_key,
+)
 from catalog.models import DataHolder
 
 
 class Organisation(models.Model):
-    """An applicant organisation: the data controller ("responsable de traitement")."""
+    """An applicant organisation: the data controller ("responsable de traitement").
 
-    name = models.CharField(_("nom"), max_length=200, unique=True)
+    ``name`` is always stored normalised (accounts.names) and ``name_key``, its case-folded
+    form, is unique: "inserm u1018" is the same organisation as "Inserm U1018".
+    """
+
+    name = models.CharField(_("nom"), max_length=ORGANISATION_NAME_MAX_LENGTH, unique=True)
+    name_key = models.CharField(_("clé du nom"), max_length=3 * ORGANISATION_NAME_MAX_LENGTH, unique=True,
+                                editable=False)
     siret = models.CharField(_("SIRET"), max_length=14, blank=True)
+    created_at = models.DateTimeField(_("créée le"), default=timezone.now, editable=False)
+    # Created by someone signing up (not by an administrator or the demo): the purge of
+    # unconfirmed accounts removes it once nobody and nothing is left in it.
+    from_sign_up = models.BooleanField(_("créée à l'inscription"), default=False, editable=False)
 
     class Meta:
         db_table = "access_requests_organisation"  # moved from access_requests, table kept
@@ -23,6 +43,26 @@ class Organisation(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        # Every way in (sign-up, admin, demo, shell) stores the same canonical name and key.
+        self.name = normalise_organisation_name(self.name)
+        self.name_key = organisation_name_key(self.name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "name_key"}
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        try:
+            self.name = clean_organisation_name(self.name)
+        except ValidationError as error:
+            raise ValidationError({"name": error}) from None
+        twin = Organisation.objects.filter(name_key=organisation_name_key(self.name)).exclude(pk=self.pk).first()
+        if twin is not None:
+            raise ValidationError({"name": ValidationError(
+                _("L'organisation « %(name)s » existe déjà (à la casse près)."), code="unique",
+                params={"name": twin.name})})
 
 
 class Profile(models.Model):
@@ -47,3 +87,41 @@ class Profile(models.Model):
 
     def __str__(self) -> str:
         return str(self.user)
+
+
+class MembershipStatus(models.TextChoices):
+    PENDING = "pending", _("En attente")
+    APPROVED = "approved", _("Acceptée")
+    REFUSED = "refused", _("Refusée")
+
+
+class MembershipRequest(models.Model):
+    """Someone who signed up naming an organisation that already existed asks to join it.
+
+    Joining gives access to every dossier of the organisation, so until a member of it or the
+    HDH secretariat approves, the user has no organisation (``Profile.organisation`` is empty)
+    and sees none of its dossiers. Decided requests stay as the record of who decided.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership_requests",
+                             verbose_name=_("demandeur"))
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="membership_requests",
+                                     verbose_name=_("organisation"))
+    status = models.CharField(_("état"), max_length=16, choices=MembershipStatus.choices,
+                              default=MembershipStatus.PENDING, db_index=True)
+    requested_at = models.DateTimeField(_("demandée le"), default=timezone.now)
+    decided_at = models.DateTimeField(_("décidée le"), null=True, blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", verbose_name=_("décidée par"))
+
+    class Meta:
+        ordering = ["requested_at", "id"]
+        verbose_name = _("demande de rattachement")
+        verbose_name_plural = _("demandes de rattachement")
+        constraints = [
+            models.UniqueConstraint(fields=["user"], condition=Q(status=MembershipStatus.PENDING),
+                                    name="accounts_one_pending_membership_per_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.organisation} ({self.status})"

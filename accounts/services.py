@@ -1,31 +1,43 @@
-"""Account writes: sign-up with email confirmation, and the user's profile.
+"""Account writes: sign-up with email confirmation, joining and merging organisations, the purge
+of unconfirmed accounts, and the user's profile.
 
 Sign-up never reveals whether an address already has an account: the page that follows is the
 same, and the mail that goes out says either "confirm your address" (new or still unconfirmed
-account) or "you already have an account" (confirmed one). Mail is sent after commit through
-Django's mail backend (console or file in development, locmem in tests, SMTP in production).
+account) or "you already have an account" (confirmed one), and it takes the same time either way. Mail
+goes through the outbox (``accounts.signals.account_email``), sent after commit.
+
+Joining an organisation gives access to all its dossiers: the creator of a new organisation
+joins it, anyone else asks (``MembershipRequest``) and a member or the secretariat decides.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError, RestrictedError
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
-from access_requests.roles import sees_every_request
-from accounts.models import Organisation, Profile
+from access_requests.models import AccessRequest
+from access_requests.roles import sees_every_request, staff_roles
+from access_requests.services import attach_to_organisation
+from access_requests.workflow import Role
+from accounts.models import MembershipRequest, MembershipStatus, Organisation, Profile
+from accounts.names import clean_organisation_name, organisation_name_key
 from accounts.signals import account_email
-from hdh_access.lib.errors import ActionNotPermitted, InvalidInput
+from hdh_access.lib.errors import ActionNotPermitted, ConcurrentUpdate, InvalidInput, NotFound
 
 logger = logging.getLogger(__name__)
 
@@ -73,52 +85,10 @@ def normalise_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
-def _domain(email: str) -> str:
-    return email.rsplit("@", 1)[-1].lower() if "@" in email else ""
-
-
-PUBLIC_MAIL_DOMAINS = frozenset({
-    "gmail.com", "googlemail.com", "yahoo.com", "yahoo.fr", "hotmail.com", "hotmail.fr", "outlook.com",
-    "outlook.fr", "live.com", "live.fr", "msn.com", "icloud.com", "me.com", "orange.fr", "wanadoo.fr", "free.fr",
-    "sfr.fr", "neuf.fr", "laposte.net", "bbox.fr", "gmx.fr", "gmx.com", "proton.me", "protonmail.com", "aol.com",
-})
-
-
-def organisation_for_sign_up(*, name: str, email: str) -> Organisation | None:
-    """The existing organisation called exactly ``name``, or None to create it.
-
-    Joining an organisation gives access to all its dossiers, so an existing organisation
-    with members is only joined from an address at one of its members' mail domains.
-    """
-    name = " ".join((name or "").split())
-    if not name:
-        raise InvalidInput(_("Indiquez le nom de votre organisation."), field="organisation")
-    organisation = Organisation.objects.filter(name=name).first()
-    if organisation is None or not getattr(settings, "HDH_SIGNUP_JOIN_REQUIRES_SAME_DOMAIN", True):
-        return organisation
-    domains = {_domain(address) for address in organisation.members.values_list("user__email", flat=True)}
-    # A public mail provider's domain says nothing of who works where.
-    domains -= PUBLIC_MAIL_DOMAINS | {""}
-    # No member to vouch for the address (an organisation created by an administrator or an
-    # import, or whose members use public mail): an administrator adds people instead.
-    if not domains or _domain(email) not in domains:
-        raise InvalidInput(_(
-            "L'organisation « %(name)s » existe déjà. Pour la rejoindre, inscrivez-vous avec une adresse "
-            "électronique de cette organisation, ou demandez à un collègue déjà inscrit de vous y ajouter."
-        ) % {"name": name}, field="organisation")
-    return organisation
-
-
-def sign_up_refusal(*, organisation_name: str, email: str) -> tuple[str, str] | None:
-    """(field, message) if ``sign_up`` would refuse these details, else None: the sign-up form
-    shows it on the field before anything is written (the same rule, asked early)."""
-    if not normalise_email(email) or "@" not in email:
-        return "email", str(_("Indiquez une adresse électronique valide."))
-    try:
-        organisation_for_sign_up(name=organisation_name, email=normalise_email(email))
-    except InvalidInput as refusal:
-        return refusal.details.get("field", "organisation"), refusal.message
-    return None
+def organisation_for_sign_up(*, name: str) -> Organisation | None:
+    """The existing organisation of this name, whatever its case, spacing or invisible
+    characters (``Organisation.name_key``); None when there is none and sign-up creates it."""
+    return Organisation.objects.filter(name_key=organisation_name_key(name)).first()
 
 
 @dataclass(frozen=True)
@@ -131,30 +101,33 @@ class SignUpOutcome:
 
 def sign_up(*, email: str, first_name: str, last_name: str, password: str, organisation_name: str,
             site_url: str, language: str = "fr") -> SignUpOutcome:
-    """Create an inactive account in an organisation and send its confirmation link.
+    """Create an inactive account and send its confirmation link.
 
-    ``site_url`` (scheme and host, no trailing slash) prefixes the link. An address that
-    already has an account gets a mail instead, and nothing about the account changes.
+    A new organisation name creates the organisation, which its creator joins. An organisation
+    that already exists is not joined: the account gets a pending ``MembershipRequest`` that one
+    of its members or the secretariat decides once the address is confirmed.
+
+    ``site_url`` (scheme and host, no trailing slash) prefixes the link. An address that already
+    has an account gets a mail instead, nothing about the account changes, and the answer takes
+    the same time: the password is hashed either way (the hash is the slow part of a sign-up).
     """
     User = get_user_model()
     email = normalise_email(email)
     language = language if language in LANGUAGE_CODES else settings.LANGUAGE_CODE
     if not email or "@" not in email:
         raise InvalidInput(_("Indiquez une adresse électronique valide."), field="email")
+    # The name is checked first, so that its refusal cannot tell whether the address has an account.
+    try:
+        name = clean_organisation_name(organisation_name)
+    except ValidationError as error:
+        raise InvalidInput(error.messages[0], field="organisation") from None
     with transaction.atomic():
-        # The organisation is checked first, so that its refusal cannot tell whether the
-        # address already has an account.
-        organisation = organisation_for_sign_up(name=organisation_name, email=email)
+        organisation = organisation_for_sign_up(name=name)
         existing = User.objects.filter(username__iexact=email).first() or User.objects.filter(email__iexact=email).first()
         if existing is not None:
+            make_password(password)  # the same work as a new account, thrown away: the same time
             _tell_existing(existing, site_url=site_url, language=language)
             return SignUpOutcome(user_id=existing.pk, created=False)
-        if organisation is None:
-            try:
-                with transaction.atomic():
-                    organisation = Organisation.objects.create(name=" ".join(organisation_name.split()))
-            except IntegrityError:  # created by someone else in between
-                organisation = organisation_for_sign_up(name=organisation_name, email=email)
         user = User(username=email, email=email, first_name=(first_name or "").strip()[:150],
                     last_name=(last_name or "").strip()[:150], is_active=False)
         user.set_password(password)
@@ -163,18 +136,35 @@ def sign_up(*, email: str, first_name: str, last_name: str, password: str, organ
                 user.save()
         except IntegrityError:  # the same address signed up at the same instant
             return SignUpOutcome(user_id=User.objects.get(username=email).pk, created=False)
-        Profile.objects.create(user=user, organisation=organisation, language=language)
+        joins = organisation is not None
+        if organisation is None:
+            try:
+                with transaction.atomic():
+                    organisation = Organisation.objects.create(name=name, from_sign_up=True)
+            except IntegrityError:  # created by someone else in between: theirs, so ask to join
+                organisation = Organisation.objects.get(name_key=organisation_name_key(name))
+                joins = True
+        # Its creator joins a new organisation; an existing one is joined once a member approves.
+        Profile.objects.create(user=user, organisation=None if joins else organisation, language=language)
+        if joins:
+            MembershipRequest.objects.create(user=user, organisation=organisation)
+            context = {"user": user, "pending_organisation": organisation}
+        else:
+            context = {"user": user, "organisation": organisation}
         _send_on_commit("confirm", to=email, language=language, user_id=user.pk, context={
-            "user": user, "organisation": organisation, "link": site_url + confirmation_path(user)})
-    logger.info("sign-up: account %s created, confirmation sent", user.pk)
+            **context, "link": site_url + confirmation_path(user)})
+    logger.info("sign-up: account %s created (%s), confirmation sent", user.pk,
+                "asks to join" if joins else "new organisation")
     return SignUpOutcome(user_id=user.pk, created=True)
 
 
 def _tell_existing(user, *, site_url: str, language: str) -> None:
     if not user.is_active and user.last_login is None:
         # Signed up but never confirmed: send a fresh link (password and name unchanged).
+        pending = pending_membership(user)
         _send_on_commit("confirm", to=user.email, language=language, user_id=user.pk, context={
             "user": user, "organisation": getattr(getattr(user, "profile", None), "organisation", None),
+            "pending_organisation": pending.organisation if pending else None,
             "link": site_url + confirmation_path(user)})
         return
     # A confirmed (or deactivated) account: say so, point to sign-in and password reset.
@@ -193,8 +183,9 @@ def user_from_link(uidb64: str, token: str):
     return user if email_confirmation_token.check_token(user, token) else None
 
 
-def confirm_email(*, uidb64: str, token: str):
-    """Activate the account of a valid confirmation link; InvalidInput otherwise."""
+def confirm_email(*, uidb64: str, token: str, site_url: str):
+    """Activate the account of a valid confirmation link; InvalidInput otherwise. The members of
+    an organisation the user asks to join are told (``site_url`` prefixes the link in their email)."""
     with transaction.atomic():
         user = user_from_link(uidb64, token)
         if user is None:
@@ -207,7 +198,205 @@ def confirm_email(*, uidb64: str, token: str):
             user.is_active = True
             user.save(update_fields=["is_active"])
             logger.info("sign-up: account %s confirmed", user.pk)
+            # Only now is the request to join real: its members hear of it (not of unconfirmed
+            # addresses, which anyone can type).
+            pending = pending_membership(user)
+            if pending is not None:
+                _tell_approvers(pending, site_url=site_url)
     return user
+
+
+# --- joining an organisation ------------------------------------------------------------------
+def manages_organisations(user) -> bool:
+    """The secretariat and administrators decide any request to join and merge organisations."""
+    return bool(staff_roles(user) & {Role.SECRETARIAT, Role.ADMINISTRATOR})
+
+
+def pending_membership(user) -> MembershipRequest | None:
+    """The user's request to join an organisation that nobody has decided yet, if any."""
+    if user is None or user.pk is None:
+        return None
+    return (MembershipRequest.objects.select_related("organisation")
+            .filter(user_id=user.pk, status=MembershipStatus.PENDING).first())
+
+
+def active_members(organisation: Organisation):
+    """The users who belong to ``organisation`` and can sign in (those who may approve newcomers)."""
+    User = get_user_model()
+    return User.objects.filter(profile__organisation=organisation, is_active=True).select_related("profile")
+
+
+def may_decide_membership(user, membership: MembershipRequest) -> bool:
+    """A signed-in member of the organisation, or the secretariat; never the requester."""
+    if user is None or not user.is_authenticated or not user.is_active or user.pk == membership.user_id:
+        return False
+    if manages_organisations(user):
+        return True
+    profile = Profile.objects.filter(user_id=user.pk).only("organisation_id").first()
+    return bool(profile and profile.organisation_id and profile.organisation_id == membership.organisation_id)
+
+
+def _language_of(user) -> str:
+    profile = Profile.objects.filter(user_id=user.pk).only("language").first()
+    return profile.language if profile and profile.language in LANGUAGE_CODES else settings.LANGUAGE_CODE
+
+
+def _tell_approvers(membership: MembershipRequest, *, site_url: str) -> None:
+    """Each active member of the organisation gets an email: someone asks to join."""
+    for member in active_members(membership.organisation):
+        _send_on_commit("membership_requested", to=member.email, language=_language_of(member), user_id=member.pk,
+                        context={"member": member, "requester": membership.user,
+                                 "organisation": membership.organisation,
+                                 "link": site_url + reverse("accounts:organisation")})
+
+
+def approve_membership(*, actor, membership_id: int, site_url: str) -> MembershipRequest:
+    """The requester joins the organisation: they see and edit its dossiers from now on."""
+    return _decide_membership(actor=actor, membership_id=membership_id, approve=True, site_url=site_url)
+
+
+def refuse_membership(*, actor, membership_id: int, site_url: str) -> MembershipRequest:
+    """The requester does not join; their account stays, without an organisation."""
+    return _decide_membership(actor=actor, membership_id=membership_id, approve=False, site_url=site_url)
+
+
+def _decide_membership(*, actor, membership_id: int, approve: bool, site_url: str) -> MembershipRequest:
+    if actor is None or not actor.is_authenticated:
+        raise ActionNotPermitted(_("Connectez-vous pour traiter une demande de rattachement."))
+    with transaction.atomic():
+        membership = (MembershipRequest.objects.select_for_update(of=("self",))
+                      .select_related("user", "organisation").filter(pk=membership_id).first())
+        if membership is None:
+            raise NotFound(_("Cette demande de rattachement n'existe pas."))
+        if not may_decide_membership(actor, membership):
+            raise ActionNotPermitted(_(
+                "Seuls les membres de l'organisation « %(organisation)s » et le secrétariat du HDH peuvent traiter "
+                "cette demande de rattachement.") % {"organisation": membership.organisation.name})
+        if membership.status != MembershipStatus.PENDING:
+            raise ConcurrentUpdate(_("Cette demande de rattachement a déjà été traitée."))
+        requester = membership.user
+        if not requester.is_active:
+            raise InvalidInput(_("%(email)s n'a pas encore confirmé son adresse électronique.") % {
+                "email": requester.email})
+        membership.status = MembershipStatus.APPROVED if approve else MembershipStatus.REFUSED
+        membership.decided_at = timezone.now()
+        membership.decided_by = actor
+        membership.save(update_fields=["status", "decided_at", "decided_by"])
+        if approve:
+            profile, _created = Profile.objects.select_for_update().get_or_create(user=requester)
+            profile.organisation = membership.organisation
+            profile.save(update_fields=["organisation"])
+            # The drafts they opened while waiting belong to the organisation from now on.
+            attach_to_organisation(
+                request_ids=AccessRequest.objects.filter(applicant=requester, organisation__isnull=True)
+                .values_list("pk", flat=True), organisation=membership.organisation, applicant=requester)
+        _send_on_commit("membership_approved" if approve else "membership_refused", to=requester.email,
+                        language=_language_of(requester), user_id=requester.pk, context={
+                            "user": requester, "organisation": membership.organisation,
+                            "link": site_url + reverse("portal:list" if approve else "accounts:organisation")})
+    logger.info("membership: %s %s the request of user %s to join organisation %s", actor.pk,
+                "approved" if approve else "refused", requester.pk, membership.organisation_id)
+    return membership
+
+
+# --- organisations: merging duplicates --------------------------------------------------------
+@dataclass(frozen=True)
+class MergeOutcome:
+    target: Organisation
+    members: int
+    requests: int
+    memberships: int
+
+
+def merge_organisations(*, actor, source: Organisation, target: Organisation) -> MergeOutcome:
+    """Merge the duplicate ``source`` into ``target``: its members, its access requests and its
+    requests to join move to ``target`` (which takes its SIRET if it has none), then ``source``
+    is deleted; all in one transaction. Secretariat and administrators only."""
+    if not manages_organisations(actor):
+        raise ActionNotPermitted(_("Seul le secrétariat du HDH peut fusionner des organisations."))
+    if source.pk == target.pk:
+        raise InvalidInput(_("Une organisation ne peut pas être fusionnée avec elle-même."), field="target")
+    with transaction.atomic():
+        # Both rows locked, in one order (two merges in opposite directions cannot deadlock).
+        locked = {o.pk: o for o in Organisation.objects.select_for_update().filter(
+            pk__in=[source.pk, target.pk]).order_by("pk")}
+        if len(locked) != 2:
+            raise NotFound(_("Une des deux organisations n'existe plus."))
+        source, target = locked[source.pk], locked[target.pk]
+        members = Profile.objects.filter(organisation=source).update(organisation=target)
+        requests = AccessRequest.objects.filter(organisation=source).update(organisation=target)
+        memberships = MembershipRequest.objects.filter(organisation=source).update(organisation=target)
+        if not target.siret and source.siret:
+            target.siret = source.siret
+            target.save(update_fields=["siret"])
+        source_id, source_name = source.pk, source.name
+        source.delete()
+    logger.info("organisations: %s merged organisation %s (%s) into %s: %d member(s), %d request(s), "
+                "%d membership request(s) moved", actor.pk, source_id, source_name, target.pk, members, requests,
+                memberships)
+    return MergeOutcome(target=target, members=members, requests=requests, memberships=memberships)
+
+
+# --- purge of unconfirmed sign-ups --------------------------------------------------------------
+@dataclass(frozen=True)
+class PurgeOutcome:
+    users: int
+    organisations: int
+    kept: int  # unconfirmed accounts old enough but with something attached (kept)
+
+
+def unconfirmed_accounts(*, before: dt.datetime):
+    """Accounts made by sign-up and never confirmed, created before ``before``: inactive, never
+    signed in (an account an administrator deactivated has signed in), not staff, no role, no
+    data holder, no permission of their own."""
+    User = get_user_model()
+    return (User.objects.filter(is_active=False, last_login__isnull=True, date_joined__lt=before,
+                                is_staff=False, is_superuser=False, groups__isnull=True,
+                                user_permissions__isnull=True)
+            .exclude(profile__data_holder__isnull=False))
+
+
+def _empty_sign_up_organisations(*, before: dt.datetime):
+    """Organisations created by sign-up before ``before`` with no member, no access request and no
+    pending request to join."""
+    return (Organisation.objects.filter(from_sign_up=True, created_at__lt=before)
+            .exclude(pk__in=Profile.objects.filter(organisation__isnull=False).values("organisation_id"))
+            .exclude(pk__in=AccessRequest.objects.filter(organisation__isnull=False).values("organisation_id"))
+            .exclude(pk__in=MembershipRequest.objects.filter(status=MembershipStatus.PENDING)
+                     .values("organisation_id")))
+
+
+def purge_unconfirmed_accounts(*, now: dt.datetime) -> PurgeOutcome:
+    """Delete the accounts whose address was not confirmed within HDH_UNCONFIRMED_ACCOUNT_DAYS
+    days, then the organisations sign-up created that are left with no member, no access request
+    and no pending request to join. An account with anything attached that protects it (a
+    request, a note) is kept. Idempotent: the daily beat job and ``purge_unconfirmed_accounts``."""
+    before = now - dt.timedelta(days=settings.HDH_UNCONFIRMED_ACCOUNT_DAYS)
+    users = kept = 0
+    for pk in list(unconfirmed_accounts(before=before).values_list("pk", flat=True).distinct()):
+        with transaction.atomic():
+            # Re-read under a lock: confirmed in between means kept.
+            user = unconfirmed_accounts(before=before).select_for_update(of=("self",)).filter(pk=pk).first()
+            if user is None:
+                continue
+            try:
+                with transaction.atomic():
+                    user.delete()
+            except (ProtectedError, RestrictedError):
+                kept += 1
+                continue
+            users += 1
+    organisations = 0
+    for pk in list(_empty_sign_up_organisations(before=before).values_list("pk", flat=True)):
+        with transaction.atomic():
+            # Locked and asked again: a sign-up naming it in between keeps it.
+            organisation = _empty_sign_up_organisations(before=before).select_for_update().filter(pk=pk).first()
+            if organisation is not None:
+                organisation.delete()
+                organisations += 1
+    logger.info("purge: %d unconfirmed account(s) and %d empty organisation(s) deleted, %d account(s) kept",
+                users, organisations, kept)
+    return PurgeOutcome(users=users, organisations=organisations, kept=kept)
 
 
 # --- profile -----------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Accounts: sign-up and email confirmation, profile, password reset and change.
+"""Accounts: sign-up and email confirmation, profile, the user's organisation (members approve
+newcomers), password reset and change.
 
 Sign-in and sign-out are Django's views (hdh_access/urls.py), guarded by django-axes.
 """
@@ -16,9 +17,9 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts import services
+from accounts import selectors, services
 from accounts.forms import DsfrPasswordChangeForm, DsfrPasswordResetForm, DsfrSetPasswordForm, ProfileForm, SignUpForm
 from accounts.models import Profile
 
@@ -41,8 +42,7 @@ def sign_up(request):
         status = 400
         if form.is_valid():
             data = form.cleaned_data
-            # The form asked the service's rules already (services.sign_up_refusal); a refusal
-            # in between (a race) reaches the error page through the middleware.
+            # The form normalised the organisation name with the service's rule (accounts.names).
             services.sign_up(
                 email=data["email"], first_name=data["first_name"], last_name=data["last_name"],
                 password=data["password1"], organisation_name=data["organisation"],
@@ -67,9 +67,15 @@ def confirm(request, uidb64: str, token: str):
             return render(request, "accounts/confirm.html", {"valid": False}, status=400)
         return render(request, "accounts/confirm.html", {"valid": True, "already_active": user.is_active,
                                                          "confirm_email": user.email})
-    user = services.confirm_email(uidb64=uidb64, token=token)
+    user = services.confirm_email(uidb64=uidb64, token=token, site_url=_site_url(request))
     login(request, user, backend=MODEL_BACKEND)
     messages.success(request, _("Votre adresse est confirmée : bienvenue ! Vous pouvez préparer votre première demande."))
+    pending = services.pending_membership(user)
+    if pending is not None:
+        messages.info(request, _(
+            "Votre demande de rattachement à l'organisation « %(organisation)s » a été transmise à ses membres et au "
+            "secrétariat du HDH. Vous verrez ses demandes une fois votre rattachement accepté.")
+            % {"organisation": pending.organisation.name})
     return redirect("portal:list")
 
 
@@ -98,7 +104,42 @@ def profile(request):
                                 samesite=settings.LANGUAGE_COOKIE_SAMESITE)
             return response
     return render(request, "accounts/profile.html", {
-        "form": form, "profile": stored, "may_subscribe": may_subscribe}, status=status)
+        "form": form, "profile": stored, "may_subscribe": may_subscribe,
+        "pending": services.pending_membership(request.user)}, status=status)
+
+
+@login_required
+@require_GET
+def organisation(request):
+    """The user's organisation: its members and the requests to join it they may decide; or the
+    user's own request to join, while it waits."""
+    profile = Profile.objects.select_related("organisation").filter(user=request.user).first()
+    joined = profile.organisation if profile else None
+    return render(request, "accounts/organisation.html", {
+        "organisation": joined,
+        "members": selectors.members_of(joined) if joined else [],
+        "requests": selectors.pending_requests_to_join(joined) if joined else [],
+        "pending": services.pending_membership(request.user),
+        "refused": selectors.last_refusal(request.user) if joined is None else None,
+    })
+
+
+@login_required
+@require_POST
+def decide_membership(request, membership_id: int, decision: str):
+    """Approve or refuse a request to join (a member of the organisation; the service checks)."""
+    if decision == "approve":
+        membership = services.approve_membership(actor=request.user, membership_id=membership_id,
+                                                 site_url=_site_url(request))
+        messages.success(request, _("%(name)s a rejoint l'organisation « %(organisation)s ».") % {
+            "name": membership.user.get_full_name() or membership.user.email,
+            "organisation": membership.organisation.name})
+    else:
+        membership = services.refuse_membership(actor=request.user, membership_id=membership_id,
+                                                site_url=_site_url(request))
+        messages.success(request, _("La demande de %(name)s est refusée.") % {
+            "name": membership.user.get_full_name() or membership.user.email})
+    return redirect("accounts:organisation")
 
 
 # --- Django's password views, in the DSFR look and this namespace --------------------------------

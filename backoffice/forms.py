@@ -1,4 +1,5 @@
-"""Forms of the back office: queue filters, the actions on a request, notes, assignment, dashboard.
+"""Forms of the back office: queue filters, the actions on a request, notes, assignment, dashboard,
+merging organisations.
 
 Action forms only validate input; the view passes the cleaned data to the service named by
 ``service_name``, which checks the state, the role and the rules. Each action form carries the
@@ -18,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from access_requests import services
 from access_requests.models import CesreesOpinion
 from access_requests.workflow import RECORDED_OPINIONS, REVIEWER_ROLES, InformationReason, Route, State
+from accounts.models import Organisation
 from backoffice.selectors import Badge, QueueFilters, Scope
 from catalog.models import DataHolder
 
@@ -370,3 +372,20 @@ class DashboardFilterForm(forms.Form):
             self.add_error("submitted_to", _("La fin de la période précède son début."))
         return data
 
+
+
+# --- organisations ------------------------------------------------------------------------------
+class MergeOrganisationsForm(forms.Form):
+    """Merge a duplicate organisation into the one kept (accounts.services.merge_organisations)."""
+
+    source: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        label=_("Organisation en double (supprimée après la fusion)"), queryset=Organisation.objects.order_by("name"))
+    target: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        label=_("Organisation conservée (reçoit ses membres et ses demandes)"),
+        queryset=Organisation.objects.order_by("name"))
+
+    def clean(self):
+        data = super().clean() or {}
+        if data.get("source") is not None and data.get("source") == data.get("target"):
+            self.add_error("target", _("Choisissez deux organisations différentes."))
+        return data

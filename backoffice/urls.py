@@ -16,4 +16,10 @@ urlpatterns = [
     path("delays/", views.delays, name="delays"),
     path("delays.csv", views.delays_csv, name="delays_csv"),
     path("delays.json", views.delays_json, name="delays_json"),
+    path("organisations/", views.organisations, name="organisations"),
+    path("organisations/merge/", views.merge_organisations, name="merge_organisations"),
+    path("organisations/requests/<int:membership_id>/approve/", views.decide_membership, {"decision": "approve"},
+         name="approve_membership"),
+    path("organisations/requests/<int:membership_id>/refuse/", views.decide_membership, {"decision": "refuse"},
+         name="refuse_membership"),
 ]

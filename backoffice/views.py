@@ -1,4 +1,5 @@
-"""The back office: queues, a request's page and its actions, and the delay dashboard.
+"""The back office: queues, a request's page and its actions, the delay dashboard, and (for the
+secretariat) the organisations: requests to join, merging duplicates.
 
 Reads go through ``selectors.backoffice`` and ``dashboard``; every write goes through
 ``services`` with the state the reviewer saw (``expected_state``). A form's own errors re-render
@@ -30,6 +31,8 @@ from access_requests import services
 from access_requests.models import Attachment, CesreesOpinion
 from access_requests.roles import user_roles
 from access_requests.workflow import EventAction, InformationReason, Role, Route, State
+from accounts import selectors as account_selectors
+from accounts import services as account_services
 from backoffice import selectors as sel
 from backoffice.forms import (
     ACTION_FORMS,
@@ -38,6 +41,7 @@ from backoffice.forms import (
     STATUS_LABELS,
     AssignForm,
     DashboardFilterForm,
+    MergeOrganisationsForm,
     NoteForm,
     QueueFilterForm,
 )
@@ -514,3 +518,70 @@ def delays_csv(request):
                 writer.writerow([figure, row["reference"], key, "" if row[key] is None else row[key]])
     return response
 
+
+
+# --- organisations (secretariat) -----------------------------------------------------------------
+def secretariat_required(view):
+    """Back-office users without the secretariat's role (or an administrator's) get 403."""
+
+    @wraps(view)
+    @backoffice_required
+    def wrapper(request, *args, **kwargs):
+        if not account_services.manages_organisations(request.user):
+            return render(request, "backoffice/forbidden.html", {"message": _(
+                "La gestion des organisations est réservée au secrétariat du HDH.")}, status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _organisations_page(request, *, merge_form: MergeOrganisationsForm | None = None, status: int = 200):
+    paginator = Paginator(account_selectors.organisations_overview(), PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    return render(request, "backoffice/organisations.html", {
+        "requests": list(account_selectors.pending_requests_to_join()), "page": page,
+        "page_range": _page_range(page), "merge_form": merge_form or MergeOrganisationsForm(auto_id="merge-%s"),
+        "section": "organisations",
+    }, status=status)
+
+
+@require_GET
+@secretariat_required
+def organisations(request):
+    """Requests to join waiting for a decision, every organisation with its counts, the merge form."""
+    return _organisations_page(request)
+
+
+@require_POST
+@secretariat_required
+def decide_membership(request, membership_id: int, decision: str):
+    site_url = request.build_absolute_uri("/").rstrip("/")
+    if decision == "approve":
+        membership = account_services.approve_membership(actor=request.user, membership_id=membership_id,
+                                                         site_url=site_url)
+        messages.success(request, _("%(name)s a rejoint l'organisation « %(organisation)s ».") % {
+            "name": membership.user.get_full_name() or membership.user.email,
+            "organisation": membership.organisation.name})
+    else:
+        membership = account_services.refuse_membership(actor=request.user, membership_id=membership_id,
+                                                        site_url=site_url)
+        messages.success(request, _("La demande de %(name)s est refusée.") % {
+            "name": membership.user.get_full_name() or membership.user.email})
+    return _see_other(reverse("backoffice:organisations"))
+
+
+@require_POST
+@secretariat_required
+def merge_organisations(request):
+    form = MergeOrganisationsForm(request.POST, auto_id="merge-%s")
+    if not form.is_valid():
+        return _organisations_page(request, merge_form=form, status=400)
+    source, target = form.cleaned_data["source"], form.cleaned_data["target"]
+    source_name = source.name
+    outcome = account_services.merge_organisations(actor=request.user, source=source, target=target)
+    messages.success(request, _(
+        "« %(source)s » est fusionnée dans « %(target)s » : %(members)d membre(s), %(requests)d demande(s) d'accès "
+        "et %(memberships)d demande(s) de rattachement déplacés.") % {
+        "source": source_name, "target": outcome.target.name, "members": outcome.members,
+        "requests": outcome.requests, "memberships": outcome.memberships})
+    return _see_other(reverse("backoffice:organisations"))

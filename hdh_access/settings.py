@@ -227,6 +227,11 @@ for _name in ("HDH_OUTBOX_MAX_ATTEMPTS", "HDH_OUTBOX_BACKOFF_SECONDS", "HDH_OUTB
         raise ImproperlyConfigured(f"{_name} must be at least 1, got {globals()[_name]}")
 if HDH_REMINDER_WORKING_DAYS < 0:
     raise ImproperlyConfigured(f"HDH_REMINDER_WORKING_DAYS must be >= 0, got {HDH_REMINDER_WORKING_DAYS}")
+# Sign-ups never confirmed are deleted after this many days (with the organisations they alone
+# created): every probe of the sign-up form creates one (accounts.services.purge_unconfirmed_accounts).
+HDH_UNCONFIRMED_ACCOUNT_DAYS = env_int("HDH_UNCONFIRMED_ACCOUNT_DAYS", 7)
+if HDH_UNCONFIRMED_ACCOUNT_DAYS < 1:
+    raise ImproperlyConfigured(f"HDH_UNCONFIRMED_ACCOUNT_DAYS must be at least 1, got {HDH_UNCONFIRMED_ACCOUNT_DAYS}")
 
 # Periodic jobs (Celery beat). Each also has a management command calling the same service.
 CELERY_BEAT_SCHEDULE = {
@@ -253,6 +258,12 @@ CELERY_BEAT_SCHEDULE = {
     "warm-dashboard": {
         "task": "delays.tasks.warm_dashboard",
         "schedule": crontab(minute="*/10"),
+    },
+    # Delete sign-ups never confirmed after HDH_UNCONFIRMED_ACCOUNT_DAYS, and the organisations
+    # they alone created. Command: python manage.py purge_unconfirmed_accounts
+    "purge-unconfirmed-accounts-daily": {
+        "task": "accounts.tasks.purge_unconfirmed_accounts",
+        "schedule": crontab(hour=3, minute=15),
     },
     # The weekly delay report to subscribers, Monday 08:00 Europe/Paris (CELERY_TIMEZONE).
     # Command: python manage.py send_weekly_report

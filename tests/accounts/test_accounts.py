@@ -109,17 +109,16 @@ def test_signing_up_again_before_confirming_sends_a_new_link(sign_up):
     assert User.objects.get(username="marie.curie@inserm.example").first_name == "Marie"
 
 
-def test_a_colleague_joins_an_existing_organisation_from_its_mail_domain(sign_up, applicant):
-    sign_up(email="nouvelle@inserm.example", organisation="Inserm U1018")
-    assert User.objects.get(username="nouvelle@inserm.example").profile.organisation == applicant.profile.organisation
-
-
-def test_joining_an_existing_organisation_from_another_mail_domain_is_refused(sign_up, applicant):
-    response = sign_up(email="intrus@gmail.example", organisation="Inserm U1018")
-    assert response.status_code == 400
-    assert "existe déjà" in response.content.decode()
-    assert not User.objects.filter(username="intrus@gmail.example").exists()
-    assert mail.outbox == []
+def test_naming_an_existing_organisation_at_sign_up_asks_to_join_it_even_from_its_mail_domain(sign_up, applicant):
+    # The old rule let a same-domain address in directly; now every newcomer waits for approval
+    # (tests/accounts/test_signup_join.py).
+    response = sign_up(email="nouvelle@inserm.example", organisation="inserm  u1018")
+    assert response.status_code == 302 and response["Location"] == reverse("accounts:signup_done")
+    user = User.objects.get(username="nouvelle@inserm.example")
+    assert user.profile.organisation is None
+    assert user.membership_requests.get().organisation == applicant.profile.organisation
+    assert Organisation.objects.count() == 1
+    assert "déjà inscrite" in mail.outbox[0].body and "Inserm U1018" in mail.outbox[0].body
 
 
 def test_a_sign_up_form_with_errors_keeps_what_was_typed_and_creates_nothing(sign_up):
