@@ -13,3 +13,5 @@ class AccessRequestsConfig(AppConfig):
         from access_requests.roles import ensure_role_groups
 
         post_migrate.connect(ensure_role_groups, sender=self)
+        # Framework hook: register the app's Celery tasks (the beat schedule names them).
+        from access_requests import tasks  # noqa: F401

@@ -95,6 +95,8 @@ TEMPLATES = [
                 "dsfr.context_processors.site_config",
                 "hdh_access.context_processors.navigation",
             ],
+            # {% form_token %} in every form that writes, without a {% load %} in each template.
+            "builtins": ["access_requests.templatetags.form_tokens"],
         },
     },
 ]
@@ -228,6 +230,12 @@ for _name in ("HDH_OUTBOX_MAX_ATTEMPTS", "HDH_OUTBOX_BACKOFF_SECONDS", "HDH_OUTB
 if HDH_REMINDER_WORKING_DAYS < 0:
     raise ImproperlyConfigured(f"HDH_REMINDER_WORKING_DAYS must be >= 0, got {HDH_REMINDER_WORKING_DAYS}")
 
+# One-time form tokens (access_requests.form_tokens): how long a rendered form may be posted, and
+# how long a claimed token is kept to answer a repeated post (then purged by the nightly job).
+HDH_FORM_TOKEN_HOURS = env_int("HDH_FORM_TOKEN_HOURS", 24)
+if HDH_FORM_TOKEN_HOURS < 1:
+    raise ImproperlyConfigured(f"HDH_FORM_TOKEN_HOURS must be at least 1, got {HDH_FORM_TOKEN_HOURS}")
+
 # Periodic jobs (Celery beat). Each also has a management command calling the same service.
 CELERY_BEAT_SCHEDULE = {
     # Time passes for open requests: refresh forecast medians and every open delay row.
@@ -253,6 +261,12 @@ CELERY_BEAT_SCHEDULE = {
     "warm-dashboard": {
         "task": "delays.tasks.warm_dashboard",
         "schedule": crontab(minute="*/10"),
+    },
+    # Forget the one-time form tokens claimed more than HDH_FORM_TOKEN_HOURS ago (no longer postable).
+    # Command: python manage.py purge_form_tokens
+    "purge-form-tokens-nightly": {
+        "task": "access_requests.tasks.purge_form_submissions",
+        "schedule": crontab(hour=3, minute=15),
     },
     # The weekly delay report to subscribers, Monday 08:00 Europe/Paris (CELERY_TIMEZONE).
     # Command: python manage.py send_weekly_report
