@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.files.storage import FileSystemStorage
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import GET_STATE, ConcurrentTransitionMixin, FSMField, transition
 
@@ -325,3 +326,17 @@ class InternalNote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.request_id}: {self.body[:40]}"
+
+
+class FormSubmission(models.Model):
+    """A one-time form token, claimed by the first post that carried it, and the redirect that post
+    answered: a second post of the same token answers it again (access_requests.form_tokens)."""
+
+    token = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    result_url = models.CharField(max_length=2000, blank=True)
+    status = models.PositiveSmallIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.token} → {self.status} {self.result_url}"

@@ -5,7 +5,9 @@ Reads go through ``selectors.backoffice`` and ``dashboard``; every write goes th
 ``services`` with the state the reviewer saw (``expected_state``). A form's own errors re-render
 the request's page; a refused action (a ``DomainError``) is not caught here: hdh_access.middleware
 shows the service's explanation with the matching HTTP status (400, 403, 409) and a link back.
-Nothing is written then, since each service runs in one transaction.
+Nothing is written then, since each service runs in one transaction. Every view that writes is
+``@once_per_form``: a second post of the same form answers the first one's redirect and acts
+no more (access_requests.form_tokens).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from access_requests import services
+from access_requests.form_tokens import once_per_form
 from access_requests.models import Attachment, CesreesOpinion
 from access_requests.roles import user_roles
 from access_requests.workflow import EventAction, InformationReason, Role, Route, State
@@ -306,6 +309,7 @@ def _open_question(ar, events) -> str:
 
 @require_POST
 @backoffice_required
+@once_per_form
 def act(request, reference: str, action: str):
     ar = _load(request, reference)
     form_class = ACTION_FORMS.get(action)
@@ -332,6 +336,7 @@ def _see_other(url: str) -> HttpResponse:
 
 @require_POST
 @backoffice_required
+@once_per_form
 def add_note(request, reference: str):
     ar = _load(request, reference)
     form = NoteForm(request.POST, auto_id="note-%s")
@@ -345,6 +350,7 @@ def add_note(request, reference: str):
 
 @require_POST
 @backoffice_required
+@once_per_form
 def assign(request, reference: str):
     ar = _load(request, reference)
     if not (user_roles(request.user, ar) & services.REVIEWER_ROLES):

@@ -95,6 +95,8 @@ TEMPLATES = [
                 "dsfr.context_processors.site_config",
                 "hdh_access.context_processors.navigation",
             ],
+            # {% form_token %} in every form that writes, without a {% load %} in each template.
+            "builtins": ["access_requests.templatetags.form_tokens"],
         },
     },
 ]
@@ -106,6 +108,16 @@ DATABASES = {
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
     )
 }
+# SQLite (the embedded default): WAL lets readers work while one connection writes; a writing
+# transaction takes the write lock when it begins (IMMEDIATE) and waits up to the busy timeout
+# for it, instead of failing with "database is locked" when two requests write at once.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "timeout": env_int("SQLITE_BUSY_TIMEOUT_SECONDS", 20),
+        "transaction_mode": "IMMEDIATE",
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -233,6 +245,12 @@ HDH_UNCONFIRMED_ACCOUNT_DAYS = env_int("HDH_UNCONFIRMED_ACCOUNT_DAYS", 7)
 if HDH_UNCONFIRMED_ACCOUNT_DAYS < 1:
     raise ImproperlyConfigured(f"HDH_UNCONFIRMED_ACCOUNT_DAYS must be at least 1, got {HDH_UNCONFIRMED_ACCOUNT_DAYS}")
 
+# One-time form tokens (access_requests.form_tokens): how long a rendered form may be posted, and
+# how long a claimed token is kept to answer a repeated post (then purged by the nightly job).
+HDH_FORM_TOKEN_HOURS = env_int("HDH_FORM_TOKEN_HOURS", 24)
+if HDH_FORM_TOKEN_HOURS < 1:
+    raise ImproperlyConfigured(f"HDH_FORM_TOKEN_HOURS must be at least 1, got {HDH_FORM_TOKEN_HOURS}")
+
 # Periodic jobs (Celery beat). Each also has a management command calling the same service.
 CELERY_BEAT_SCHEDULE = {
     # Time passes for open requests: refresh forecast medians and every open delay row.
@@ -264,6 +282,12 @@ CELERY_BEAT_SCHEDULE = {
     "purge-unconfirmed-accounts-daily": {
         "task": "accounts.tasks.purge_unconfirmed_accounts",
         "schedule": crontab(hour=3, minute=15),
+    },
+    # Forget the one-time form tokens claimed more than HDH_FORM_TOKEN_HOURS ago (no longer postable).
+    # Command: python manage.py purge_form_tokens
+    "purge-form-tokens-nightly": {
+        "task": "access_requests.tasks.purge_form_submissions",
+        "schedule": crontab(hour=3, minute=30),
     },
     # The weekly delay report to subscribers, Monday 08:00 Europe/Paris (CELERY_TIMEZONE).
     # Command: python manage.py send_weekly_report

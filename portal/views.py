@@ -3,7 +3,8 @@
 Reads go through ``selectors.portal`` (visibility: the user's organisation; anything else is a
 404), writes through ``services``. A form's own errors re-render it with what the user typed; a
 ``DomainError`` from a service (a refused write) is not caught here: hdh_access.middleware turns
-it into the error page.
+it into the error page. Every view that writes is ``@once_per_form``: its form's one-time token
+makes a second post of the same form answer the first one's redirect (access_requests.form_tokens).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from access_requests import services
+from access_requests.form_tokens import once_per_form
 from access_requests.models import AccessRequest
 from access_requests.workflow import State
 from delays.materialise import baseline_medians
@@ -68,6 +70,7 @@ def _draft_texts(cleaned: dict) -> dict:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@once_per_form
 def request_create(request):
     form = DraftForm(request.POST or None)
     status = 200
@@ -89,6 +92,7 @@ def request_create(request):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@once_per_form
 def request_edit(request, reference: str):
     access_request = selectors.request_for_page(request.user, reference)
     if request.method == "GET" and not selectors.can_edit(access_request):
@@ -157,6 +161,7 @@ def request_detail(request, reference: str):
 
 @login_required
 @require_POST
+@once_per_form
 def upload(request, reference: str):
     access_request = selectors.request_for_action(request.user, reference)
     form = AttachmentForm(request.POST, request.FILES)
@@ -171,6 +176,7 @@ def upload(request, reference: str):
 
 @login_required
 @require_POST
+@once_per_form
 def remove_attachment(request, attachment_id: int):
     attachment = selectors.attachment_for_removal(request.user, attachment_id)
     services.remove_attachment(attachment_id=attachment.pk, actor=request.user)
@@ -196,6 +202,7 @@ def download(request, attachment_id: int):
 
 @login_required
 @require_POST
+@once_per_form
 def submit(request, reference: str):
     access_request = selectors.request_for_action(request.user, reference)
     form = SubmitForm(request.POST)
@@ -212,6 +219,7 @@ def submit(request, reference: str):
 
 @login_required
 @require_POST
+@once_per_form
 def answer(request, reference: str):
     access_request = selectors.request_for_action(request.user, reference)
     form = AnswerForm(request.POST)
@@ -226,6 +234,7 @@ def answer(request, reference: str):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@once_per_form
 def withdraw(request, reference: str):
     access_request = selectors.request_for_action(request.user, reference)
     if request.method == "GET" and not selectors.can_withdraw(access_request):

@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.models import Group, User
 
 from access_requests import services
+from access_requests.form_tokens import FIELD_NAME, issue_token
 from access_requests.models import AccessRequest
 from access_requests.workflow import Role, Route, State
 from accounts.models import Organisation, Profile
@@ -65,6 +67,17 @@ def make_user(email: str, *, role: str | None = None, organisation=None, data_ho
     if role:
         user.groups.add(Group.objects.get(name=role))
     return user
+
+
+def with_form_token(client, data: dict | None = None) -> dict:
+    """``data`` and the one-time token that a page rendered to the client's signed-in user puts in
+    its form (``{% form_token %}``, access_requests.form_tokens): what a browser posts. A test
+    that posts a form without opening its page first adds it with this. An anonymous client gets
+    no token, as the tag renders none for an anonymous user."""
+    user_id = client.session.get(SESSION_KEY)
+    if user_id is None:
+        return dict(data or {})
+    return {**(data or {}), FIELD_NAME: issue_token(User.objects.get(pk=user_id))}
 
 
 @pytest.fixture

@@ -37,3 +37,11 @@ class NotFound(DomainError):
 class InvalidInput(DomainError):
     code = "invalid_input"
     http_status = 400
+
+
+class ExpiredForm(DomainError):
+    """A form posted without a valid one-time token of this user (missing, forged, expired, or
+    issued to another user): the page must be reloaded (access_requests.form_tokens)."""
+
+    code = "expired_form"
+    http_status = 400

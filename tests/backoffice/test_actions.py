@@ -16,13 +16,13 @@ from access_requests import services
 from access_requests.models import AccessRequest, Event, InternalNote
 from access_requests.workflow import Role, State
 from tests.backoffice.helpers import backoffice_settings, materialise_all  # noqa: F401  (autouse)
-from tests.conftest import datasets, make_user
+from tests.conftest import datasets, make_user, with_form_token
 
 
 def act(client, request, action, expected_state=None, **data):
     state = expected_state if expected_state is not None else AccessRequest.objects.get(pk=request.pk).state
     return client.post(reverse("backoffice:act", args=[request.reference, action]),
-                       {"expected_state": state, **data})
+                       with_form_token(client, {"expected_state": state, **data}))
 
 
 def snapshot(request) -> tuple:
@@ -170,7 +170,7 @@ def test_a_forged_form_gets_a_clear_message_never_a_500_and_writes_nothing(clien
     request = make_request(State.SUBMITTED)
     client.force_login(personas["superuser"])
     before = snapshot(request)
-    response = client.post(reverse("backoffice:act", args=[request.reference, action]), data)
+    response = client.post(reverse("backoffice:act", args=[request.reference, action]), with_form_token(client, data))
     assert response.status_code == status
     assert message in response.content.decode()
     assert snapshot(request) == before
@@ -190,8 +190,9 @@ def test_a_cnil_refusal_cannot_be_forged_as_a_plain_rejection(client, personas, 
 def test_unknown_actions_requests_and_methods_are_404_or_405(client, personas, make_request):
     request = make_request(State.SUBMITTED)
     client.force_login(personas["secretariat"])
-    assert client.post(f"/backoffice/requests/{request.reference}/act/drop_table/", {}).status_code == 404
-    assert client.post("/backoffice/requests/HDH-1999-9999/act/reject/", {}).status_code == 404
+    assert client.post(f"/backoffice/requests/{request.reference}/act/drop_table/",
+                       with_form_token(client)).status_code == 404
+    assert client.post("/backoffice/requests/HDH-1999-9999/act/reject/", with_form_token(client)).status_code == 404
     assert client.get(f"/backoffice/requests/{request.reference}/act/reject/").status_code == 405
     draft = make_request(State.DRAFT)
     assert client.get(reverse("backoffice:detail", args=[draft.reference])).status_code == 404
@@ -215,10 +216,10 @@ def test_assignment_accepts_only_colleagues_who_can_act_on_the_stage(client, per
     assert set(candidates) == {personas["secretariat"], colleague}
     before = snapshot(request)
     for forged in (personas["applicant"].pk, personas["cesrees"].pk, 999999, "x"):
-        response = client.post(reverse("backoffice:assign", args=[request.reference]), {"assignee": forged})
+        response = client.post(reverse("backoffice:assign", args=[request.reference]), with_form_token(client, {"assignee": forged}))
         assert response.status_code == 400
         assert snapshot(request) == before
-    response = client.post(reverse("backoffice:assign", args=[request.reference]), {"assignee": colleague.pk})
+    response = client.post(reverse("backoffice:assign", args=[request.reference]), with_form_token(client, {"assignee": colleague.pk}))
     assert response.status_code == 303
     assert AccessRequest.objects.get(pk=request.pk).assignee == colleague
     assert "Léa Blanc" in client.get(reverse("backoffice:queue")).content.decode()
@@ -228,10 +229,10 @@ def test_internal_notes_are_kept_and_an_empty_note_is_refused(client, personas, 
     request = make_request(State.CESREES_REVIEW)
     client.force_login(personas["cesrees"])
     before = snapshot(request)
-    response = client.post(reverse("backoffice:notes", args=[request.reference]), {"body": "  "})
+    response = client.post(reverse("backoffice:notes", args=[request.reference]), with_form_token(client, {"body": "  "}))
     assert response.status_code == 400
     assert snapshot(request) == before
-    response = client.post(reverse("backoffice:notes", args=[request.reference]), {"body": "Rapporteur : Pr Morel."})
+    response = client.post(reverse("backoffice:notes", args=[request.reference]), with_form_token(client, {"body": "Rapporteur : Pr Morel."}))
     assert response.status_code == 303
     note = InternalNote.objects.get(request=request)
     assert (note.author, note.body) == (personas["cesrees"], "Rapporteur : Pr Morel.")

@@ -16,7 +16,7 @@ from django.urls import reverse
 from access_requests.models import AccessRequest, Event
 from access_requests.workflow import State
 from tests.backoffice.helpers import backoffice_settings, materialise_all  # noqa: F401  (autouse)
-from tests.conftest import paris, store_baseline
+from tests.conftest import paris, store_baseline, with_form_token
 
 pytestmark = pytest.mark.usefixtures("language_restored")
 
@@ -32,7 +32,8 @@ REASONS = {
 
 def act(client, request, action, **data):
     state = AccessRequest.objects.get(pk=request.pk).state
-    return client.post(reverse("backoffice:act", args=[request.reference, action]), {"expected_state": state, **data})
+    return client.post(reverse("backoffice:act", args=[request.reference, action]),
+                       with_form_token(client, {"expected_state": state, **data}))
 
 
 def snapshot(request) -> tuple:

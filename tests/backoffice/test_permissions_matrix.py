@@ -18,7 +18,7 @@ from access_requests import services
 from access_requests.models import AccessRequest, Event, InternalNote
 from access_requests.workflow import Route, State
 from tests.backoffice.helpers import backoffice_settings  # noqa: F401  (autouse)
-from tests.conftest import datasets
+from tests.conftest import datasets, with_form_token
 
 PERSONAS = ["anonymous", "applicant", "colleague", "outsider", "secretariat", "cesrees", "cnil", "cnam", "curie",
             "platform", "management", "superuser"]
@@ -146,7 +146,7 @@ def test_each_action_succeeds_for_its_roles_only_and_writes_nothing_otherwise(cl
         events = Event.objects.filter(request=request).count()
         before = AccessRequest.objects.get(pk=request.pk)
         response = c.post(reverse("backoffice:act", args=[request.reference, action]),
-                          {"expected_state": before.state, **data})
+                          with_form_token(c, {"expected_state": before.state, **data}))
         now = AccessRequest.objects.get(pk=request.pk)
         if who in allowed:
             ok = response.status_code == 303 and now.state == after and Event.objects.filter(
@@ -174,7 +174,7 @@ def test_notes_and_assignment_are_for_reviewers_of_the_request_not_for_managemen
         data = {"body": f"Note de {who}"} if page == "notes" else {"assignee": ""}
         if page == "assign":
             services.assign(request_id=request.pk, actor=personas["platform"], assignee=personas["platform"])
-        response = c.post(reverse(f"backoffice:{page}", args=[request.reference]), data)
+        response = c.post(reverse(f"backoffice:{page}", args=[request.reference]), with_form_token(c, data))
         assigned = AccessRequest.objects.get(pk=request.pk).assignee_id
         if who in READERS - {"management"}:
             ok = response.status_code == 303 and (
@@ -208,8 +208,8 @@ def test_decision_dates_are_checked_before_the_service_is_called(client, persona
     client.force_login(personas["cnil"])
     tomorrow = (dt.date.today() + dt.timedelta(days=2)).isoformat()
     response = client.post(reverse("backoffice:act", args=[request.reference, "record_cnil_decision"]),
-                           {"expected_state": State.CNIL_REVIEW, "decision": "authorised", "decision_number": "DR-9",
-                            "decision_date": tomorrow})
+                           with_form_token(client, {"expected_state": State.CNIL_REVIEW, "decision": "authorised",
+                                                    "decision_number": "DR-9", "decision_date": tomorrow}))
     assert response.status_code == 400
     assert "ne peut pas être dans le futur" in response.content.decode()
     assert AccessRequest.objects.get(pk=request.pk).state == State.CNIL_REVIEW

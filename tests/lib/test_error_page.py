@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from access_requests.models import AccessRequest
 from access_requests.workflow import State
+from tests.conftest import with_form_token
 
 
 @pytest.mark.django_db
@@ -15,7 +16,8 @@ def test_a_refused_write_shows_the_message_what_was_typed_and_a_safe_way_back(cl
     client.force_login(applicant)
     detail = "http://testserver" + reverse("portal:detail", args=[request.reference])
     response = client.post(reverse("portal:answer", args=[request.reference]),
-                           {"expected_state": "awaiting_applicant", "answer": "Ma réponse détaillée"},
+                           with_form_token(client, {"expected_state": "awaiting_applicant",
+                                                    "answer": "Ma réponse détaillée"}),
                            HTTP_REFERER=detail)
     html = response.content.decode()
     assert response.status_code == 409
@@ -30,7 +32,7 @@ def test_the_way_back_never_leads_off_site(client, make_request, applicant):
     request = make_request(State.CESREES_REVIEW)
     client.force_login(applicant)
     response = client.post(reverse("portal:answer", args=[request.reference]),
-                           {"expected_state": "awaiting_applicant", "answer": "Réponse"},
+                           with_form_token(client, {"expected_state": "awaiting_applicant", "answer": "Réponse"}),
                            HTTP_REFERER="https://evil.example/phish")
     html = response.content.decode()
     assert response.status_code == 409
@@ -41,10 +43,11 @@ def test_the_way_back_never_leads_off_site(client, make_request, applicant):
 @pytest.mark.django_db
 def test_an_incomplete_dossier_lists_what_is_missing(client, applicant, production_completeness):
     client.force_login(applicant)
-    client.post(reverse("portal:create"), {"title": "Étude", "summary": "Résumé", "route": "standard",
-                                           "datasets": []})
+    client.post(reverse("portal:create"), with_form_token(client, {"title": "Étude", "summary": "Résumé",
+                                                                   "route": "standard", "datasets": []}))
     draft = AccessRequest.objects.get()
-    response = client.post(reverse("portal:submit", args=[draft.reference]), {"expected_state": "draft"})
+    response = client.post(reverse("portal:submit", args=[draft.reference]),
+                           with_form_token(client, {"expected_state": "draft"}))
     html = response.content.decode()
     assert response.status_code == 400
     assert "<li>Joignez le protocole" in html
@@ -66,7 +69,7 @@ def test_an_api_client_gets_json(client, make_request, applicant):
     request = make_request(State.CESREES_REVIEW)
     client.force_login(applicant)
     response = client.post(reverse("portal:answer", args=[request.reference]),
-                           {"expected_state": "awaiting_applicant", "answer": "Réponse"},
+                           with_form_token(client, {"expected_state": "awaiting_applicant", "answer": "Réponse"}),
                            HTTP_ACCEPT="application/json")
     assert response.status_code == 409
     assert response.json()["error"] == "concurrent_update"

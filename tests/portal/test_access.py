@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from access_requests import services
 from access_requests.workflow import State
+from tests.conftest import with_form_token
 from tests.portal.conftest import upload
 
 pytestmark = pytest.mark.django_db
@@ -68,7 +69,8 @@ def test_another_applicant_gets_404_on_every_action_and_nothing_changes(client, 
     request, attachment = draft
     method, url, data = _actions(request, attachment)[name]
     client.force_login(outsider)
-    assert getattr(client, method)(url, data).status_code == 404
+    # With a valid token of their own (from a form of their own): the request is still not theirs.
+    assert getattr(client, method)(url, with_form_token(client, data)).status_code == 404
     request.refresh_from_db()
     assert request.state == State.DRAFT and request.title == "Parcours de soins après un AVC"
     assert request.attachments.count() == 1

@@ -12,7 +12,7 @@ from access_requests.models import AccessRequest, Attachment, Event
 from access_requests.workflow import State
 from catalog.models import Dataset
 from delays.materialise import materialise_request
-from tests.conftest import complete_dossier, make_user, store_baseline
+from tests.conftest import complete_dossier, make_user, store_baseline, with_form_token
 from tests.portal.conftest import PDF, docx_bytes, odt_bytes, stored_files, upload
 
 pytestmark = pytest.mark.django_db
@@ -86,7 +86,7 @@ def test_the_list_filter_keeps_requests_waiting_on_the_applicant(client, make_re
 # --- drafts ------------------------------------------------------------------------------------------
 def test_creating_a_draft_saves_every_field_and_leads_to_its_page(client, applicant):
     client.force_login(applicant)
-    response = client.post(reverse("portal:create"), _draft_data())
+    response = client.post(reverse("portal:create"), with_form_token(client, _draft_data()))
     request = AccessRequest.objects.get(title="Cancers du rein et parcours de soins")
     assert response.status_code == 302
     assert response["Location"] == reverse("portal:detail", args=[request.reference]) + "#pieces"
@@ -104,7 +104,7 @@ def test_creating_a_draft_saves_every_field_and_leads_to_its_page(client, applic
 def test_a_draft_form_that_fails_validation_keeps_everything_typed(client, applicant):
     client.force_login(applicant)
     data = _draft_data(title="", expected_start="pas une date")
-    response = client.post(reverse("portal:create"), data)
+    response = client.post(reverse("portal:create"), with_form_token(client, data))
     html = response.content.decode()
     assert response.status_code == 400
     assert not AccessRequest.objects.exists()
@@ -119,7 +119,7 @@ def test_a_draft_form_that_fails_validation_keeps_everything_typed(client, appli
 
 def test_a_reference_methodology_cannot_link_several_sources(client, applicant):
     client.force_login(applicant)
-    response = client.post(reverse("portal:create"), _draft_data(route="reference_methodology"))
+    response = client.post(reverse("portal:create"), with_form_token(client, _draft_data(route="reference_methodology")))
     assert response.status_code == 400
     assert "ne permet pas d&#x27;apparier plusieurs sources" in response.content.decode()
     assert not AccessRequest.objects.exists()
@@ -131,8 +131,9 @@ def test_a_colleague_edits_the_draft_of_their_organisation(client, make_request,
     page = client.get(reverse("portal:edit", args=[request.reference]))
     assert page.status_code == 200 and "Parcours de soins après un AVC" in page.content.decode()
     response = client.post(reverse("portal:edit", args=[request.reference]),
-                           _draft_data(title="Titre revu", datasets=[str(Dataset.objects.get(code="snds").pk)],
-                                       brings_own_data=""))
+                           with_form_token(client, _draft_data(
+                               title="Titre revu", datasets=[str(Dataset.objects.get(code="snds").pk)],
+                               brings_own_data="")))
     assert response.status_code == 302
     request.refresh_from_db()
     assert request.title == "Titre revu" and not request.requires_matching
@@ -143,7 +144,7 @@ def test_a_submitted_request_is_no_longer_editable_and_the_form_keeps_what_was_t
     request = make_request(State.SUBMITTED)
     client.force_login(applicant)
     assert client.get(reverse("portal:edit", args=[request.reference])).status_code == 302
-    response = client.post(reverse("portal:edit", args=[request.reference]), _draft_data(title="Tentative"))
+    response = client.post(reverse("portal:edit", args=[request.reference]), with_form_token(client, _draft_data(title="Tentative")))
     assert response.status_code == 409
     assert "Tentative" in response.content.decode() and "Seul un brouillon se modifie" in response.content.decode()
     request.refresh_from_db()
@@ -152,8 +153,8 @@ def test_a_submitted_request_is_no_longer_editable_and_the_form_keeps_what_was_t
 
 def test_text_fields_are_escaped_on_every_page(client, make_request, applicant, secretariat):
     client.force_login(applicant)
-    client.post(reverse("portal:create"), _draft_data(title=HOSTILE, summary=HOSTILE, methodology=HOSTILE,
-                                                      team_members=HOSTILE, public_interest=HOSTILE))
+    client.post(reverse("portal:create"), with_form_token(client, _draft_data(
+        title=HOSTILE, summary=HOSTILE, methodology=HOSTILE, team_members=HOSTILE, public_interest=HOSTILE)))
     request = AccessRequest.objects.get()
     services.add_attachment(request_id=request.pk, actor=applicant, uploaded=upload(), kind="protocol")
     services.add_attachment(request_id=request.pk, actor=applicant, uploaded=upload(), kind="data_management_plan")
@@ -178,7 +179,7 @@ def test_a_pdf_docx_or_odt_piece_is_stored_privately_and_listed(client, make_req
     request = make_request(State.DRAFT)
     client.force_login(applicant)
     response = client.post(reverse("portal:upload", args=[request.reference]),
-                           {"kind": "protocol", "file": upload(name, content, "application/octet-stream")})
+                           with_form_token(client, {"kind": "protocol", "file": upload(name, content, "application/octet-stream")}))
     assert response.status_code == 302
     attachment = Attachment.objects.get(request=request)
     assert attachment.original_name == name and attachment.content_type == content_type
@@ -199,7 +200,7 @@ def test_a_piece_of_the_wrong_type_or_empty_is_refused_and_nothing_is_stored(cli
     request = make_request(State.DRAFT)
     client.force_login(applicant)
     response = client.post(reverse("portal:upload", args=[request.reference]),
-                           {"kind": "protocol", "file": upload(name, content, "application/pdf")})
+                           with_form_token(client, {"kind": "protocol", "file": upload(name, content, "application/pdf")}))
     assert response.status_code == 400
     assert message in response.content.decode()
     assert not Attachment.objects.exists() and stored_files(private_media) == []
@@ -211,7 +212,7 @@ def test_a_piece_over_the_size_limit_is_refused_and_nothing_is_stored(client, ma
     request = make_request(State.DRAFT)
     client.force_login(applicant)
     response = client.post(reverse("portal:upload", args=[request.reference]),
-                           {"kind": "protocol", "file": upload("gros.pdf", PDF + b"0" * (1024 * 1024))})
+                           with_form_token(client, {"kind": "protocol", "file": upload("gros.pdf", PDF + b"0" * (1024 * 1024))}))
     assert response.status_code == 400
     assert "Le fichier dépasse 1 Mo" in response.content.decode()
     assert not Attachment.objects.exists() and stored_files(private_media) == []
@@ -225,7 +226,7 @@ def test_a_piece_with_a_hostile_name_is_refused_with_a_clear_message_and_nothing
         client, make_request, applicant, private_media, name):
     request = make_request(State.DRAFT)
     client.force_login(applicant)
-    response = client.post(reverse("portal:upload", args=[request.reference]), {"kind": "protocol", "file": upload(name)})
+    response = client.post(reverse("portal:upload", args=[request.reference]), with_form_token(client, {"kind": "protocol", "file": upload(name)}))
     assert response.status_code == 400
     assert "Le nom du fichier n&#x27;est pas accepté" in response.content.decode()
     assert not Attachment.objects.exists() and stored_files(private_media) == []
@@ -243,7 +244,7 @@ def test_a_path_in_the_file_name_is_dropped_and_the_name_sanitised_inside_the_pr
     request = make_request(State.DRAFT)
     client.force_login(applicant)
     response = client.post(reverse("portal:upload", args=[request.reference]),
-                           {"kind": "protocol", "file": upload("../../etc/Protocole v2 (évalué).pdf")})
+                           with_form_token(client, {"kind": "protocol", "file": upload("../../etc/Protocole v2 (évalué).pdf")}))
     assert response.status_code == 302
     attachment = Attachment.objects.get()
     assert attachment.original_name == "Protocole-v2-evalue.pdf"
@@ -255,7 +256,7 @@ def test_a_path_in_the_file_name_is_dropped_and_the_name_sanitised_inside_the_pr
 def test_a_piece_without_a_file_or_kind_is_refused_with_the_form_errors(client, make_request, applicant):
     request = make_request(State.DRAFT)
     client.force_login(applicant)
-    response = client.post(reverse("portal:upload", args=[request.reference]), {"kind": "nonsense"})
+    response = client.post(reverse("portal:upload", args=[request.reference]), with_form_token(client, {"kind": "nonsense"}))
     assert response.status_code == 400
     assert set(response.context["attachment_form"].errors) == {"kind", "file"}
 
@@ -264,7 +265,7 @@ def test_no_piece_is_added_once_the_request_is_under_review(client, make_request
     request = make_request(State.CESREES_REVIEW)
     pieces, files = Attachment.objects.count(), stored_files(private_media)
     client.force_login(applicant)
-    response = client.post(reverse("portal:upload", args=[request.reference]), {"kind": "other", "file": upload()})
+    response = client.post(reverse("portal:upload", args=[request.reference]), with_form_token(client, {"kind": "other", "file": upload()}))
     assert response.status_code == 409
     assert Attachment.objects.count() == pieces and stored_files(private_media) == files
 
@@ -273,7 +274,7 @@ def test_a_piece_is_added_in_answer_to_an_information_request(client, make_reque
     request = make_request(State.AWAITING_APPLICANT)
     pieces = Attachment.objects.filter(request=request).count()  # those the submission required
     client.force_login(applicant)
-    response = client.post(reverse("portal:upload", args=[request.reference]), {"kind": "cnil_form", "file": upload()})
+    response = client.post(reverse("portal:upload", args=[request.reference]), with_form_token(client, {"kind": "cnil_form", "file": upload()}))
     assert response.status_code == 302 and Attachment.objects.filter(request=request).count() == pieces + 1
 
 
@@ -297,7 +298,7 @@ def test_removing_a_piece_of_a_draft_deletes_the_row_and_the_file(client, make_r
     assert len(stored_files(private_media)) == 1
     client.force_login(applicant)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("portal:remove_attachment", args=[attachment.pk]))
+        response = client.post(reverse("portal:remove_attachment", args=[attachment.pk]), with_form_token(client))
     assert response.status_code == 302
     assert not Attachment.objects.exists() and stored_files(private_media) == []
 
@@ -308,7 +309,7 @@ def test_a_piece_of_a_submitted_request_cannot_be_removed(client, make_request, 
     complete_dossier(request, applicant)
     services.submit(request_id=request.pk, actor=applicant)
     client.force_login(applicant)
-    response = client.post(reverse("portal:remove_attachment", args=[attachment.pk]))
+    response = client.post(reverse("portal:remove_attachment", args=[attachment.pk]), with_form_token(client))
     assert response.status_code == 409
     assert Attachment.objects.filter(pk=attachment.pk).exists()
 
@@ -318,7 +319,7 @@ def test_submitting_an_incomplete_draft_lists_every_missing_item_and_changes_not
     request = services.create_draft(actor=applicant, title="Projet")
     client.force_login(applicant)
     response = client.post(reverse("portal:submit", args=[request.reference]),
-                           {"expected_state": "draft", "certify": "on"})
+                           with_form_token(client, {"expected_state": "draft", "certify": "on"}))
     html = response.content.decode()
     assert response.status_code == 400
     for missing in ("résumé", "intérêt public", "méthodologie", "au moins une base", "protocole",
@@ -333,7 +334,7 @@ def test_submitting_without_certifying_is_refused(client, make_request, applican
     request = make_request(State.DRAFT)
     _complete(request, applicant)
     client.force_login(applicant)
-    response = client.post(reverse("portal:submit", args=[request.reference]), {"expected_state": "draft"})
+    response = client.post(reverse("portal:submit", args=[request.reference]), with_form_token(client, {"expected_state": "draft"}))
     assert response.status_code == 400 and "Cochez la case de certification" in response.content.decode()
     request.refresh_from_db()
     assert request.state == State.DRAFT
@@ -344,7 +345,7 @@ def test_submitting_a_complete_draft_moves_it_to_completeness_check(client, make
     _complete(request, applicant)
     client.force_login(colleague)
     response = client.post(reverse("portal:submit", args=[request.reference]),
-                           {"expected_state": "draft", "certify": "on"})
+                           with_form_token(client, {"expected_state": "draft", "certify": "on"}))
     assert response.status_code == 302
     request.refresh_from_db()
     assert request.state == State.SUBMITTED
@@ -353,12 +354,14 @@ def test_submitting_a_complete_draft_moves_it_to_completeness_check(client, make
 
 
 def test_submitting_twice_is_refused_with_a_conflict(client, make_request, applicant):
+    # Two forms (two pages open): the second is refused. The same form posted twice answers the
+    # first post's redirect (tests/security/test_double_submit.py).
     request = make_request(State.DRAFT)
     _complete(request, applicant)
     client.force_login(applicant)
     data = {"expected_state": "draft", "certify": "on"}
-    assert client.post(reverse("portal:submit", args=[request.reference]), data).status_code == 302
-    response = client.post(reverse("portal:submit", args=[request.reference]), data)
+    assert client.post(reverse("portal:submit", args=[request.reference]), with_form_token(client, data)).status_code == 302
+    response = client.post(reverse("portal:submit", args=[request.reference]), with_form_token(client, data))
     assert response.status_code == 409
     assert "entre-temps" in response.content.decode()
     assert Event.objects.filter(request=request, action="submit").count() == 1
@@ -426,7 +429,7 @@ def test_answering_resumes_the_stage_that_asked(client, make_request, colleague)
     request = make_request(State.AWAITING_APPLICANT, paused_from=State.CESREES_REVIEW)
     client.force_login(colleague)
     response = client.post(reverse("portal:answer", args=[request.reference]),
-                           {"expected_state": "awaiting_applicant", "answer": "Voici la précision."})
+                           with_form_token(client, {"expected_state": "awaiting_applicant", "answer": "Voici la précision."}))
     assert response.status_code == 302
     request.refresh_from_db()
     assert request.state == State.CESREES_REVIEW and request.paused_from == ""
@@ -437,7 +440,7 @@ def test_an_empty_answer_is_refused_and_the_request_keeps_waiting(client, make_r
     request = make_request(State.AWAITING_APPLICANT)
     client.force_login(applicant)
     response = client.post(reverse("portal:answer", args=[request.reference]),
-                           {"expected_state": "awaiting_applicant", "answer": "  "})
+                           with_form_token(client, {"expected_state": "awaiting_applicant", "answer": "  "}))
     assert response.status_code == 400 and "Rédigez votre réponse" in response.content.decode()
     request.refresh_from_db()
     assert request.state == State.AWAITING_APPLICANT
@@ -447,7 +450,7 @@ def test_an_answer_to_a_request_that_moved_on_is_a_conflict_and_keeps_the_text(c
     request = make_request(State.CESREES_REVIEW)
     client.force_login(applicant)
     response = client.post(reverse("portal:answer", args=[request.reference]),
-                           {"expected_state": "awaiting_applicant", "answer": "Ma réponse détaillée"})
+                           with_form_token(client, {"expected_state": "awaiting_applicant", "answer": "Ma réponse détaillée"}))
     assert response.status_code == 409
     assert "Ma réponse détaillée" in response.content.decode()
     request.refresh_from_db()
@@ -463,7 +466,7 @@ def test_withdrawing_asks_for_confirmation_then_ends_the_request(client, make_re
     request.refresh_from_db()
     assert request.state == State.CESREES_REVIEW
     response = client.post(reverse("portal:withdraw", args=[request.reference]),
-                           {"expected_state": "cesrees_review", "reason": "Financement arrêté"})
+                           with_form_token(client, {"expected_state": "cesrees_review", "reason": "Financement arrêté"}))
     assert response.status_code == 302
     request.refresh_from_db()
     assert request.state == State.WITHDRAWN
@@ -473,7 +476,7 @@ def test_withdrawing_asks_for_confirmation_then_ends_the_request(client, make_re
 def test_withdrawing_a_request_that_moved_on_is_a_conflict(client, make_request, applicant):
     request = make_request(State.CNIL_REVIEW)
     client.force_login(applicant)
-    response = client.post(reverse("portal:withdraw", args=[request.reference]), {"expected_state": "cesrees_review"})
+    response = client.post(reverse("portal:withdraw", args=[request.reference]), with_form_token(client, {"expected_state": "cesrees_review"}))
     assert response.status_code == 409
     request.refresh_from_db()
     assert request.state == State.CNIL_REVIEW
@@ -483,7 +486,7 @@ def test_a_finished_request_offers_no_withdrawal(client, make_request, applicant
     request = make_request(State.WITHDRAWN)
     client.force_login(applicant)
     assert client.get(reverse("portal:withdraw", args=[request.reference])).status_code == 302
-    response = client.post(reverse("portal:withdraw", args=[request.reference]), {"expected_state": "withdrawn"})
+    response = client.post(reverse("portal:withdraw", args=[request.reference]), with_form_token(client, {"expected_state": "withdrawn"}))
     assert response.status_code == 409
 
 

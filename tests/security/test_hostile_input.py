@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from access_requests.models import AccessRequest
 from access_requests.workflow import State
+from tests.conftest import with_form_token
 
 pytestmark = pytest.mark.django_db
 
@@ -46,8 +47,8 @@ def test_a_nul_in_a_posted_field_writes_nothing(client, personas):
 def test_an_absurd_dataset_id_is_a_form_error(client, personas, value):
     client.force_login(personas["applicant"])
     before = AccessRequest.objects.count()
-    response = client.post(reverse("portal:create"), {"title": "Cohorte AVC", "route": "standard",
-                                                      "datasets": [value]})
+    response = client.post(reverse("portal:create"), with_form_token(client, {"title": "Cohorte AVC", "route": "standard",
+                                                                              "datasets": [value]}))
     assert response.status_code == 400
     # French typography: non-breaking spaces inside the quotes and before the colon.
     assert re.search(rf"Bases de données demandées\s*:\s*«\s*{re.escape(value)}\s*»\s*n’est pas une valeur correcte",
