@@ -13,3 +13,7 @@ class AccessRequestsConfig(AppConfig):
         from access_requests.roles import ensure_role_groups
 
         post_migrate.connect(ensure_role_groups, sender=self)
+
+        # Framework hook: register this app's Celery tasks (the antivirus scan, enqueued by name
+        # by services.scanning through hdh_access.lib.broker.enqueue).
+        from access_requests import tasks  # noqa: F401
