@@ -9,6 +9,9 @@ import olefile
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from hypothesis import HealthCheck, given
+from hypothesis import settings as settings_hypothesis
+from hypothesis import strategies as st
 from msoffcrypto.format.ooxml import OOXMLFile
 from pypdf import PdfWriter
 
@@ -284,3 +287,20 @@ def test_a_refused_upload_through_the_portal_says_why_and_stores_nothing(client,
     assert response.status_code == 400
     assert "Le document contient des macros (word/vbaProject.bin)" in response.content.decode()
     assert not Attachment.objects.exists() and stored_files(attachment_storage) == []
+
+
+@settings_hypothesis(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(base=st.sampled_from(["docx", "odt", "zip64"]), cuts=st.lists(st.tuples(st.integers(0, 10_000), st.binary(
+    min_size=0, max_size=8)), max_size=4))
+def test_a_damaged_archive_is_refused_with_a_message_never_an_error(base, cuts):
+    content = bytearray({"docx": docx({"word/vbaProject.bin": b"v"}), "odt": odt({"Pictures/a.png": b"p"}),
+                         "zip64": handmade_zip([("word/document.xml", b"<w:document/>", 5 * 1024 * MIB)])}[base])
+    for position, data in cuts:  # overwrite bytes anywhere, the directory and end record included
+        position %= len(content)
+        content[position:position + len(data)] = data
+    try:
+        checked = check_upload(SimpleUploadedFile("piece.docx", bytes(content)))
+    except InvalidInput as refused:
+        assert refused.message
+    else:
+        assert checked.content_type in (DOCX_MIMETYPE, "application/vnd.oasis.opendocument.text")
