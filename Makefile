@@ -14,7 +14,7 @@ PYTEST_WORKERS ?= 2
 # Development and test commands run with DEBUG on; the settings default to off (production fails closed).
 export DEBUG ?= true
 
-.PHONY: install chromium gettext messages compilemessages run test test-python smoke lint screenshots diagram bench clean
+.PHONY: install chromium clamav gettext messages compilemessages run test test-python smoke lint screenshots diagram bench clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -29,8 +29,9 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# Debian packages: Chromium for the browser tests (Playwright cannot download browsers here)
-# and gettext to compile the translation catalogues. Installed when missing (as root).
+# Debian packages: Chromium for the browser tests (Playwright cannot download browsers here),
+# gettext to compile the translation catalogues and clamav-daemon for the antivirus tests.
+# Installed when missing (as root).
 define apt_need
 	@command -v $(1) >/dev/null 2>&1 || { \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2); \
@@ -40,6 +41,10 @@ chromium:
 	$(call apt_need,chromium,chromium)
 gettext:
 	$(call apt_need,msgfmt,gettext)
+# clamd for the antivirus tests (tests/access_requests/conftest.py starts its own on a private
+# socket with a test signature database; no freshclam, no internet).
+clamav:
+	$(call apt_need,/usr/sbin/clamd,clamav-daemon)
 
 # Translation catalogues: `make messages` extracts strings; `make compilemessages` compiles them.
 messages: install
@@ -54,7 +59,7 @@ run: install compilemessages
 	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 # The static checks, the whole suite on PostgreSQL and Redis, then a smoke run on SQLite.
-test: install chromium compilemessages lint test-python smoke
+test: install chromium clamav compilemessages lint test-python smoke
 
 # Browser screenshots go to var/artefacts/screenshots/ (tests/e2e/conftest.py); `make screenshots` updates docs/.
 test-python:

@@ -2,7 +2,9 @@
 
 The required texts and attachment kinds are settings (HDH_SUBMIT_REQUIRED_FIELDS and
 HDH_SUBMIT_REQUIRED_ATTACHMENTS), so another hub can require other pieces. ``services.submit``
-refuses an incomplete dossier; the portal shows the same list as a checklist beforehand.
+refuses an incomplete dossier; the portal shows the same list as a checklist beforehand. An
+attachment the antivirus found infected counts for nothing and must be removed first (one still
+waiting for its scan counts: the reviewers cannot open it before it is declared clean).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from access_requests.models import AccessRequest, AttachmentKind
+from access_requests.models import AccessRequest, AttachmentKind, ScanStatus
 
 
 def _field_messages() -> dict[str, str]:
@@ -44,9 +46,14 @@ def completeness_problems(request: AccessRequest) -> list[str]:
             problems.append(messages.get(name, _("Complétez le champ « %(name)s ».") % {"name": name}))
     if not list(request.datasets.all()):
         problems.append(_("Choisissez au moins une base de données du catalogue."))
-    kinds = {attachment.kind for attachment in request.attachments.all()}
+    attachments = list(request.attachments.all())
+    infected = [attachment for attachment in attachments if attachment.scan_status == ScanStatus.INFECTED]
+    kinds = {attachment.kind for attachment in attachments if attachment.scan_status != ScanStatus.INFECTED}
     attachment_messages = _attachment_messages()
     for kind in settings.HDH_SUBMIT_REQUIRED_ATTACHMENTS:
         if kind not in kinds:
             problems.append(attachment_messages.get(kind, _("Joignez la pièce « %(kind)s ».") % {"kind": kind}))
+    for attachment in infected:
+        problems.append(_("La pièce « %(name)s » contient un virus (%(signature)s) : retirez-la du dossier.")
+                        % {"name": attachment.original_name, "signature": attachment.scan_result})
     return problems

@@ -7,8 +7,8 @@ from django.utils.translation import gettext as _
 from hdh_access.lib.errors import ActionNotPermitted, ConcurrentUpdate, DomainError, InvalidInput, NotFound
 
 __all__ = [
-    "ActionNotPermitted", "ConcurrentUpdate", "DomainError", "EventLogImmutable", "IllegalTransition",
-    "InvalidInput", "NotFound", "RequestNotFound",
+    "ActionNotPermitted", "AttachmentUnavailable", "ConcurrentUpdate", "DomainError", "EventLogImmutable",
+    "IllegalTransition", "InvalidInput", "NotFound", "RequestNotFound",
 ]
 
 
@@ -39,4 +39,12 @@ class EventLogImmutable(DomainError):
     """The event log is append-only: an event row is never updated or deleted."""
 
     code = "event_log_immutable"
+    http_status = 409
+
+
+class AttachmentUnavailable(DomainError):
+    """The attachment exists but is not served: quarantined until the antivirus says it is clean,
+    or infected (its content was deleted)."""
+
+    code = "attachment_unavailable"
     http_status = 409

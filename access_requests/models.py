@@ -289,8 +289,25 @@ class AttachmentKind(models.TextChoices):
     OTHER = "other", _("Autre pièce")
 
 
+class ScanStatus(models.TextChoices):
+    """Where an attachment stands with the antivirus (clamd, HDH_CLAMAV_SOCKET)."""
+
+    NOT_SCANNED = "not_scanned", _("Non analysée")  # stored without an antivirus configured: served
+    PENDING = "pending", _("Analyse antivirus en cours")  # quarantined until clamd answers
+    CLEAN = "clean", _("Saine")
+    INFECTED = "infected", _("Virus détecté, contenu supprimé")
+    ERROR = "error", _("Analyse antivirus en échec")  # clamd refused to scan it: quarantined
+
+
+DOWNLOADABLE_SCAN_STATUSES = frozenset({ScanStatus.NOT_SCANNED, ScanStatus.CLEAN})
+
+
 class Attachment(models.Model):
-    """A document of the dossier (PDF, ODT or DOCX, checked by content), stored privately."""
+    """A document of the dossier (PDF, ODT or DOCX, checked by content), stored privately.
+
+    With an antivirus configured it is quarantined (``scan_status`` pending) until clamd says
+    it is clean; an infected one keeps its row (signature in ``scan_result``) without content.
+    """
 
     request = models.ForeignKey(AccessRequest, on_delete=models.CASCADE, related_name="attachments")
     kind = models.CharField(_("type de pièce"), max_length=32, choices=AttachmentKind.choices)
@@ -301,6 +318,11 @@ class Attachment(models.Model):
     sha256 = models.CharField(max_length=64)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     uploaded_at = models.DateTimeField(_("déposé le"), auto_now_add=True)
+    scan_status = models.CharField(_("analyse antivirus"), max_length=16, choices=ScanStatus.choices,
+                                   default=ScanStatus.NOT_SCANNED, db_index=True)
+    scanned_at = models.DateTimeField(_("analysée le"), null=True, blank=True)
+    scan_result = models.CharField(_("résultat de l'analyse"), max_length=255, blank=True,
+                                   help_text=_("Nom du virus détecté, ou raison de l'échec."))
 
     class Meta:
         ordering = ["uploaded_at", "id"]
@@ -309,6 +331,11 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
+
+    @property
+    def is_downloadable(self) -> bool:
+        """Not quarantined: scanned clean, or stored while no antivirus was configured."""
+        return self.scan_status in DOWNLOADABLE_SCAN_STATUSES
 
 
 class InternalNote(models.Model):

@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from access_requests import services
+from access_requests.attachments import ensure_downloadable
 from access_requests.form_tokens import once_per_form
 from access_requests.models import Attachment, CesreesOpinion
 from access_requests.roles import user_roles
@@ -378,6 +379,7 @@ def attachment(request, attachment_id: int):
             .select_related("request").first())
     if item is None:
         raise Http404(_("Pièce introuvable."))
+    ensure_downloadable(item)  # quarantined or infected: a 409 page saying why
     try:
         handle = item.file.open("rb")
     except FileNotFoundError:

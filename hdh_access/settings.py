@@ -14,6 +14,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from hdh_access.lib import clamav
 from hdh_access.lib.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -142,6 +143,29 @@ MAX_ATTACHMENT_BYTES = env_int("MAX_ATTACHMENT_BYTES", 20 * 1024 * 1024)
 # What a dossier must hold before it is submitted (services.submit checks it).
 HDH_SUBMIT_REQUIRED_FIELDS = env_list("HDH_SUBMIT_REQUIRED_FIELDS", ["summary", "public_interest", "methodology"])
 HDH_SUBMIT_REQUIRED_ATTACHMENTS = env_list("HDH_SUBMIT_REQUIRED_ATTACHMENTS", ["protocol", "data_management_plan"])
+# ODT and DOCX are zip archives: their central directory is read (nothing is inflated) and an
+# archive that would inflate past HDH_UPLOAD_MAX_UNCOMPRESSED_BYTES in all, holds a part over 1 MiB
+# inflating more than HDH_UPLOAD_MAX_RATIO times its compressed size, or more than
+# HDH_UPLOAD_MAX_ZIP_ENTRIES entries is refused (a zip bomb, access_requests/attachments.py).
+HDH_UPLOAD_MAX_UNCOMPRESSED_BYTES = env_int("HDH_UPLOAD_MAX_UNCOMPRESSED_BYTES", 100 * 1024 * 1024)
+HDH_UPLOAD_MAX_RATIO = env_int("HDH_UPLOAD_MAX_RATIO", 100)
+HDH_UPLOAD_MAX_ZIP_ENTRIES = env_int("HDH_UPLOAD_MAX_ZIP_ENTRIES", 2000)
+# Antivirus: with a clamd address (a Unix socket path or tcp://host:port), every new attachment is
+# quarantined (not downloadable) until clamd says it is clean; an infected one loses its content.
+# Empty: attachments are stored "not scanned" and served at once.
+HDH_CLAMAV_SOCKET = env_str("HDH_CLAMAV_SOCKET").strip()
+if HDH_CLAMAV_SOCKET:
+    try:
+        clamav.parse_address(HDH_CLAMAV_SOCKET)
+    except ValueError as _error:
+        raise ImproperlyConfigured(f"HDH_CLAMAV_SOCKET: {_error}") from None
+# Seconds clamd has to accept, read and answer (each step); the sweep rescans what is still pending.
+HDH_CLAMAV_TIMEOUT = env_int("HDH_CLAMAV_TIMEOUT", 30)
+HDH_CLAMAV_SWEEP_SECONDS = env_int("HDH_CLAMAV_SWEEP_SECONDS", 300)
+for _name in ("MAX_ATTACHMENT_BYTES", "HDH_UPLOAD_MAX_UNCOMPRESSED_BYTES", "HDH_UPLOAD_MAX_RATIO",
+              "HDH_UPLOAD_MAX_ZIP_ENTRIES", "HDH_CLAMAV_TIMEOUT", "HDH_CLAMAV_SWEEP_SECONDS"):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be at least 1, got {globals()[_name]}")
 
 # Mail: console in development; SMTP in production (EMAIL_HOST and friends).
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -288,6 +312,12 @@ CELERY_BEAT_SCHEDULE = {
     "purge-form-tokens-nightly": {
         "task": "access_requests.tasks.purge_form_submissions",
         "schedule": crontab(hour=3, minute=30),
+    },
+    # Scan the attachments still quarantined (clamd was down, a task was lost); does nothing
+    # without HDH_CLAMAV_SOCKET. Command: python manage.py scan_attachments
+    "scan-pending-attachments": {
+        "task": "access_requests.tasks.scan_pending_attachments",
+        "schedule": float(HDH_CLAMAV_SWEEP_SECONDS),
     },
     # The weekly delay report to subscribers, Monday 08:00 Europe/Paris (CELERY_TIMEZONE).
     # Command: python manage.py send_weekly_report

@@ -22,8 +22,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from access_requests import services
+from access_requests.attachments import ensure_downloadable
 from access_requests.form_tokens import once_per_form
-from access_requests.models import AccessRequest
+from access_requests.models import AccessRequest, ScanStatus
 from access_requests.workflow import State
 from delays.materialise import baseline_medians
 from portal import selectors
@@ -168,7 +169,12 @@ def upload(request, reference: str):
     if form.is_valid():
         attachment = services.add_attachment(request_id=access_request.pk, actor=request.user,
                                              uploaded=form.cleaned_data["file"], kind=form.cleaned_data["kind"])
-        messages.success(request, _("Pièce « %(name)s » ajoutée au dossier.") % {"name": attachment.original_name})
+        if attachment.scan_status == ScanStatus.PENDING:
+            messages.success(request, _("Pièce « %(name)s » ajoutée au dossier. Elle est en cours d'analyse antivirus et "
+                                        "sera téléchargeable dès qu'elle aura été déclarée saine.")
+                             % {"name": attachment.original_name})
+        else:
+            messages.success(request, _("Pièce « %(name)s » ajoutée au dossier.") % {"name": attachment.original_name})
         return redirect(_detail_url(access_request, "pieces"))
     page = selectors.request_for_page(request.user, reference)
     return _render_detail(request, page, status=400, attachment_form=form)
@@ -189,6 +195,7 @@ def remove_attachment(request, attachment_id: int):
 @require_GET
 def download(request, attachment_id: int):
     attachment = selectors.attachment_for_download(request.user, attachment_id)
+    ensure_downloadable(attachment)  # quarantined or infected: a 409 page saying why
     try:
         handle = attachment.file.open("rb")
     except (FileNotFoundError, ValueError):

@@ -1,7 +1,7 @@
 """Every write on an access request, in one shape (see ``core``).
 
 ``pathway`` holds one service per workflow action, ``dossier`` the writes on a dossier's
-content (drafts, attachments, notes, assignment). Callers import this package:
+content (drafts, attachments, notes, assignment), ``scanning`` the antivirus. Callers import this package:
 ``from access_requests import services``.
 """
 
@@ -35,6 +35,7 @@ from access_requests.services.pathway import (
     submit,
     withdraw,
 )
+from access_requests.services.scanning import scan_attachment, scan_pending
 from access_requests.workflow import REVIEWER_ROLES
 
 __all__ = [
@@ -42,5 +43,6 @@ __all__ = [
     "answer_information", "approve_without_review", "assign", "attach_to_organisation", "close", "create_draft",
     "deliver", "derive_requires_matching", "extend_review", "facts_of", "forward_to_cesrees", "next_reference",
     "record_cesrees_opinion", "record_cnil_decision", "record_contract_signed", "record_matching_done", "reject",
-    "remove_attachment", "request_information", "submit", "update_draft", "withdraw",
+    "remove_attachment", "request_information", "scan_attachment", "scan_pending", "submit", "update_draft",
+    "withdraw",
 ]

@@ -19,9 +19,17 @@ from django.utils.translation import gettext as _
 from access_requests import signals
 from access_requests.attachments import check_upload
 from access_requests.exceptions import ActionNotPermitted, IllegalTransition, InvalidInput, RequestNotFound
-from access_requests.models import AccessRequest, Attachment, AttachmentKind, InternalNote, ReferenceSequence
+from access_requests.models import (
+    AccessRequest,
+    Attachment,
+    AttachmentKind,
+    InternalNote,
+    ReferenceSequence,
+    ScanStatus,
+)
 from access_requests.roles import user_roles
 from access_requests.services.core import acting_role, append_event, label, load_for_update, text
+from access_requests.services.scanning import initial_scan_status, scan_after_commit
 from access_requests.workflow import REVIEWER_ROLES, EventAction, Role, Route, State
 from catalog.models import Dataset
 
@@ -125,7 +133,10 @@ EDITABLE_STATES = frozenset({State.DRAFT, State.AWAITING_APPLICANT})
 
 
 def add_attachment(*, request_id: int, actor, uploaded, kind: str):
-    """Check and store a document of the dossier (while the applicant holds it)."""
+    """Check and store a document of the dossier (while the applicant holds it).
+
+    With an antivirus configured it is stored in quarantine and scanned after the commit.
+    """
     if kind not in AttachmentKind.values:
         raise InvalidInput(_("Type de pièce inconnu."))
     checked = check_upload(uploaded)  # before any write: nothing is stored on a refusal
@@ -137,13 +148,16 @@ def add_attachment(*, request_id: int, actor, uploaded, kind: str):
                                     requested=label(request.state),
                                     reason=_("Les pièces se déposent sur un brouillon ou en réponse à une demande de compléments."))
         attachment = Attachment(request=request, kind=kind, original_name=checked.name, content_type=checked.content_type,
-                                size=len(checked.content), sha256=checked.sha256, uploaded_by=actor)
+                                size=len(checked.content), sha256=checked.sha256, uploaded_by=actor,
+                                scan_status=initial_scan_status())
         attachment.file.save(checked.name, ContentFile(checked.content), save=False)
         try:
             attachment.save()
         except Exception:
             attachment.file.delete(save=False)
             raise
+        if attachment.scan_status == ScanStatus.PENDING:
+            scan_after_commit(attachment.pk)
     return attachment
 
 
