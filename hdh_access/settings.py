@@ -11,6 +11,7 @@ from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -38,6 +39,7 @@ INSTALLED_APPS = [
     "widget_tweaks",
     "dsfr",
     "axes",
+    "csp",
     "catalog",
     "accounts",
     "access_requests",
@@ -65,6 +67,7 @@ LOGOUT_REDIRECT_URL = "home"
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -98,6 +101,27 @@ TEMPLATES = [
         },
     },
 ]
+
+# Content-Security-Policy (django-csp): every script, style, font and image comes from this site,
+# no inline script or style, no plugin, no framing. The templates hold no <script> or <style>
+# block and no style attribute (tests/security/test_csp.py and the browser test check it).
+# data: images are the DSFR's own: its CSS draws checkboxes, radio buttons, selects and icons
+# from data:image/svg+xml backgrounds. Emails are not pages: their inline styles are not
+# affected (a mail client ignores this header).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # Embedded default: a SQLite file in the project folder.
 DATABASES = {
@@ -144,6 +168,7 @@ SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 # Front-end libraries come from npm (package.json, installed by `make install`), never a CDN.
 STATICFILES_DIRS = [
+    BASE_DIR / "static",  # the project's own pages (templates/); each app has its static/ folder
     ("vendor/chartjs", BASE_DIR / "node_modules" / "chart.js" / "dist"),
 ]
 
