@@ -194,6 +194,11 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 
+# /healthz answers anyone with its status only; its details (database, broker, queue depth,
+# outbox) go to staff and to a monitor sending "Authorization: Bearer <HDH_HEALTHZ_TOKEN>".
+# Empty: no token is accepted.
+HDH_HEALTHZ_TOKEN = env_str("HDH_HEALTHZ_TOKEN")
+
 # Delay rules (DOMAIN.md): values that are policy, not law, so they are settings.
 HDH_TARGET_MONTHS = env_int("HDH_TARGET_MONTHS", 7)
 # CNIL silence is deemed authorisation unless the CESREES opinion was not expressly favourable.
