@@ -15,7 +15,7 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from hdh_access.lib.env import env_bool, env_int, env_list, env_str
+from hdh_access.lib.env import env_bool, env_int, env_list, env_networks, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -55,10 +55,33 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+# Failed sign-ins (hdh_access/lockout.py holds the rules): a growing wait per account, then a lock
+# per account (user name, from any address) and, with a higher limit, per client address.
+AXES_HANDLER = "hdh_access.lockout.LockoutHandler"
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 15) / 60  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["username"]  # the address rule is LockoutHandler's (HDH_LOGIN_IP_FAILURE_LIMIT)
+AXES_USERNAME_CALLABLE = "hdh_access.lockout.username_of"
+AXES_CLIENT_IP_CALLABLE = "hdh_access.lib.client_ip.client_ip"
+HDH_LOGIN_IP_FAILURE_LIMIT = env_int("HDH_LOGIN_IP_FAILURE_LIMIT", 50)
+# After HDH_LOGIN_DELAY_AFTER failures an account waits HDH_LOGIN_DELAY_SECONDS, doubling with each
+# further failure up to HDH_LOGIN_DELAY_MAX_SECONDS, before its next attempt is even checked.
+HDH_LOGIN_DELAY_AFTER = env_int("HDH_LOGIN_DELAY_AFTER", 3)
+HDH_LOGIN_DELAY_SECONDS = env_int("HDH_LOGIN_DELAY_SECONDS", 2)
+HDH_LOGIN_DELAY_MAX_SECONDS = env_int("HDH_LOGIN_DELAY_MAX_SECONDS", 120)
+# The reverse proxies whose X-Forwarded-For is believed (addresses or CIDR networks, comma-separated).
+# Empty: the client address is REMOTE_ADDR and the header is ignored (hdh_access/lib/client_ip.py).
+HDH_TRUSTED_PROXIES = env_networks("HDH_TRUSTED_PROXIES")
+for _name in ("AXES_FAILURE_LIMIT", "HDH_LOGIN_IP_FAILURE_LIMIT", "HDH_LOGIN_DELAY_AFTER"):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be at least 1, got {globals()[_name]}")
+if not 0 <= HDH_LOGIN_DELAY_SECONDS <= HDH_LOGIN_DELAY_MAX_SECONDS:
+    raise ImproperlyConfigured("HDH_LOGIN_DELAY_SECONDS must be between 0 and HDH_LOGIN_DELAY_MAX_SECONDS")
 AXES_RESET_ON_SUCCESS = True
+# axes.W006 warns that AXES_LOCKOUT_PARAMETERS has no 'ip_address' (an attacker trying many user
+# names from one address would not be stopped): the address rule is there, in LockoutHandler, with
+# its own limit (tests/accounts/test_lockout.py); axes has one limit for all its parameters.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 LOGIN_URL = "login"

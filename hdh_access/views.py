@@ -1,4 +1,4 @@
-"""Project-level views: the landing page and the health check."""
+"""Project-level views: the landing page, the sign-in page and the health check."""
 
 from __future__ import annotations
 
@@ -7,14 +7,19 @@ import hmac
 import redis
 from django.apps import apps
 from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpRequest, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from hdh_access import lockout
 from hdh_access.celery import app as celery_app
 
 
@@ -91,8 +96,43 @@ def start(request):
     return redirect("portal:list")
 
 
-class EmailAuthenticationForm(AuthenticationForm):
+class SaysHowLongToWait:
+    """A sign-in form that, when the attempt was refused for coming too soon after failures
+    (hdh_access/lockout.py), says how long to wait instead of "wrong password"."""
+
+    request: HttpRequest | None
+
+    def get_invalid_login_error(self):
+        wait = lockout.login_wait(self.request)
+        if wait:
+            return ValidationError(
+                ngettext("Trop de tentatives : réessayez dans %(seconds)d seconde.",
+                         "Trop de tentatives : réessayez dans %(seconds)d secondes.", wait),
+                code="throttled", params={"seconds": wait})
+        return super().get_invalid_login_error()  # type: ignore[misc]
+
+
+class EmailAuthenticationForm(SaysHowLongToWait, AuthenticationForm):
     """Sign-in by email address, whatever its case (sign-up stores addresses in lower case)."""
 
     def clean_username(self):
         return (self.cleaned_data.get("username") or "").strip().lower()
+
+
+class AdminLoginForm(SaysHowLongToWait, AdminAuthenticationForm):
+    """The admin's sign-in, under the same waits and locks."""
+
+
+class LoginView(auth_views.LoginView):
+    """Django's sign-in page; an attempt refused for coming too soon answers 429 with Retry-After."""
+
+    template_name = "accounts/login.html"
+    authentication_form = EmailAuthenticationForm
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        wait = lockout.login_wait(self.request)
+        if wait:
+            response.status_code = 429
+            response["Retry-After"] = str(wait)
+        return response

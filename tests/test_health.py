@@ -1,7 +1,11 @@
 import os
 
 import pytest
+import redis
 from django.test import override_settings
+
+from hdh_access.celery import app
+from notifications.models import OutboxMessage, OutboxStatus
 
 
 @pytest.mark.django_db
@@ -24,8 +28,6 @@ def healthz_token(settings):
 @pytest.fixture
 def outbox_rows(db):
     """Two emails waiting and one that kept failing."""
-    from notifications.models import OutboxMessage, OutboxStatus
-
     for n, status in enumerate((OutboxStatus.PENDING, OutboxStatus.PENDING, OutboxStatus.FAILED)):
         OutboxMessage.objects.create(key=f"healthz-{n}", to="a@example.org", subject="s", text="b", status=status)
 
@@ -92,10 +94,6 @@ def test_healthz_gives_no_details_to_a_signed_in_user_who_is_not_staff(client, m
 def test_healthz_counts_the_tasks_waiting_in_the_celery_queue(client, healthz_token, settings, monkeypatch):
     """The depth is the length of the default queue's Redis list (a queue of this test's own, so that
     a real worker of another test never sees these fake messages)."""
-    import redis
-
-    from hdh_access.celery import app
-
     if not settings.REDIS_URL:
         pytest.fail("REDIS_URL is empty: this test needs a real Redis (make test sets it)")
     queue = f"healthz-test-{os.getpid()}"
