@@ -11,11 +11,12 @@ from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from hdh_access.lib import clamav
-from hdh_access.lib.env import env_bool, env_int, env_list, env_str
+from hdh_access.lib.env import env_bool, env_int, env_list, env_networks, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -39,6 +40,7 @@ INSTALLED_APPS = [
     "widget_tweaks",
     "dsfr",
     "axes",
+    "csp",
     "catalog",
     "accounts",
     "access_requests",
@@ -54,10 +56,33 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+# Failed sign-ins (hdh_access/lockout.py holds the rules): a growing wait per account, then a lock
+# per account (user name, from any address) and, with a higher limit, per client address.
+AXES_HANDLER = "hdh_access.lockout.LockoutHandler"
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 15) / 60  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["username"]  # the address rule is LockoutHandler's (HDH_LOGIN_IP_FAILURE_LIMIT)
+AXES_USERNAME_CALLABLE = "hdh_access.lockout.username_of"
+AXES_CLIENT_IP_CALLABLE = "hdh_access.lib.client_ip.client_ip"
+HDH_LOGIN_IP_FAILURE_LIMIT = env_int("HDH_LOGIN_IP_FAILURE_LIMIT", 50)
+# After HDH_LOGIN_DELAY_AFTER failures an account waits HDH_LOGIN_DELAY_SECONDS, doubling with each
+# further failure up to HDH_LOGIN_DELAY_MAX_SECONDS, before its next attempt is even checked.
+HDH_LOGIN_DELAY_AFTER = env_int("HDH_LOGIN_DELAY_AFTER", 3)
+HDH_LOGIN_DELAY_SECONDS = env_int("HDH_LOGIN_DELAY_SECONDS", 2)
+HDH_LOGIN_DELAY_MAX_SECONDS = env_int("HDH_LOGIN_DELAY_MAX_SECONDS", 120)
+# The reverse proxies whose X-Forwarded-For is believed (addresses or CIDR networks, comma-separated).
+# Empty: the client address is REMOTE_ADDR and the header is ignored (hdh_access/lib/client_ip.py).
+HDH_TRUSTED_PROXIES = env_networks("HDH_TRUSTED_PROXIES")
+for _name in ("AXES_FAILURE_LIMIT", "HDH_LOGIN_IP_FAILURE_LIMIT", "HDH_LOGIN_DELAY_AFTER"):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be at least 1, got {globals()[_name]}")
+if not 0 <= HDH_LOGIN_DELAY_SECONDS <= HDH_LOGIN_DELAY_MAX_SECONDS:
+    raise ImproperlyConfigured("HDH_LOGIN_DELAY_SECONDS must be between 0 and HDH_LOGIN_DELAY_MAX_SECONDS")
 AXES_RESET_ON_SUCCESS = True
+# axes.W006 warns that AXES_LOCKOUT_PARAMETERS has no 'ip_address' (an attacker trying many user
+# names from one address would not be stopped): the address rule is there, in LockoutHandler, with
+# its own limit (tests/accounts/test_lockout.py); axes has one limit for all its parameters.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 LOGIN_URL = "login"
@@ -66,6 +91,7 @@ LOGOUT_REDIRECT_URL = "home"
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -101,6 +127,27 @@ TEMPLATES = [
         },
     },
 ]
+
+# Content-Security-Policy (django-csp): every script, style, font and image comes from this site,
+# no inline script or style, no plugin, no framing. The templates hold no <script> or <style>
+# block and no style attribute (tests/security/test_csp.py and the browser test check it).
+# data: images are the DSFR's own: its CSS draws checkboxes, radio buttons, selects and icons
+# from data:image/svg+xml backgrounds. Emails are not pages: their inline styles are not
+# affected (a mail client ignores this header).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # Embedded default: a SQLite file in the project folder.
 DATABASES = {
@@ -180,6 +227,7 @@ SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 # Front-end libraries come from npm (package.json, installed by `make install`), never a CDN.
 STATICFILES_DIRS = [
+    BASE_DIR / "static",  # the project's own pages (templates/); each app has its static/ folder
     ("vendor/chartjs", BASE_DIR / "node_modules" / "chart.js" / "dist"),
 ]
 
@@ -204,6 +252,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+
+# /healthz answers anyone with its status only; its details (database, broker, queue depth,
+# outbox) go to staff and to a monitor sending "Authorization: Bearer <HDH_HEALTHZ_TOKEN>".
+# Empty: no token is accepted.
+HDH_HEALTHZ_TOKEN = env_str("HDH_HEALTHZ_TOKEN")
 
 # Delay rules (DOMAIN.md): values that are policy, not law, so they are settings.
 HDH_TARGET_MONTHS = env_int("HDH_TARGET_MONTHS", 7)

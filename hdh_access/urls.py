@@ -4,12 +4,14 @@ from django.urls import include, path
 
 from . import views
 
+# The admin's sign-in says how long to wait after failures, like the site's (hdh_access/lockout.py).
+admin.site.login_form = views.AdminLoginForm
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("accounts/login/", auth_views.LoginView.as_view(
-        template_name="accounts/login.html", authentication_form=views.EmailAuthenticationForm), name="login"),
+    path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/start/", views.start, name="start"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("accounts.urls")),

@@ -1,16 +1,26 @@
-"""Project-level views: the landing page and the health check."""
+"""Project-level views: the landing page, the sign-in page and the health check."""
 
 from __future__ import annotations
 
+import hmac
+
+import redis
 from django.apps import apps
 from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpRequest, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+from hdh_access import lockout
+from hdh_access.celery import app as celery_app
 
 
 @require_GET
@@ -27,31 +37,54 @@ def _database_ok() -> bool:
         return False
 
 
-def _broker_status() -> str:
+def _broker() -> tuple[str, int | str]:
+    """The broker's status and the number of tasks waiting in its default queue ("eager" for both
+    when tasks run in-process, "unavailable" when Redis does not answer)."""
     if not settings.REDIS_URL:
-        return "eager"
-    import redis
-
+        return "eager", "eager"
     try:
-        redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1).ping()
-        return "ok"
+        client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+        client.ping()
+        # Celery's Redis transport keeps each queue as a list named after it.
+        return "ok", int(client.llen(celery_app.conf.task_default_queue))
     except redis.RedisError:
-        return "unavailable"
+        return "unavailable", "unavailable"
+
+
+def may_read_health_details(request) -> bool:
+    """Staff (the people who run the service and retry failed emails in the admin) and a monitor
+    holding the token of HDH_HEALTHZ_TOKEN (``Authorization: Bearer <token>``); no token is
+    accepted while the setting is empty."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated and user.is_staff:
+        return True
+    token = settings.HDH_HEALTHZ_TOKEN
+    scheme, _space, given = request.headers.get("Authorization", "").partition(" ")
+    if not token or scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(given.strip().encode(), token.encode())
 
 
 @never_cache
 @require_GET
 def healthz(request):
-    """200 when the database and the broker (or in-process tasks) are usable, else 503."""
+    """200 when the database and the broker (or in-process tasks) are usable, else 503.
+
+    Anyone gets the status alone; staff and a monitor with the token also get the database, the
+    broker, the queue's depth and the outbox's pending and failed emails.
+    """
     database = "ok" if _database_ok() else "unavailable"
-    broker = _broker_status()
+    broker, queue_depth = _broker()
     usable = database == "ok" and broker in ("ok", "eager")
-    body = {"status": "ok" if usable else "unavailable", "database": database, "broker": broker}
-    if database == "ok":
-        # Emails that kept failing wait for an administrator (admin → outbox → retry). The
-        # model is looked up by name: hdh_access sits below the apps and imports none of them.
-        outbox = apps.get_model("notifications", "OutboxMessage")
-        body["outbox_failed"] = outbox.objects.filter(status="failed").count()
+    body: dict[str, str | int] = {"status": "ok" if usable else "unavailable"}
+    if may_read_health_details(request):
+        body.update(database=database, broker=broker, queue_depth=queue_depth)
+        if database == "ok":
+            # Emails that kept failing wait for an administrator (admin → outbox → retry). The
+            # model is looked up by name: hdh_access sits below the apps and imports none of them.
+            outbox = apps.get_model("notifications", "OutboxMessage")
+            body["outbox_pending"] = outbox.objects.filter(status="pending").count()
+            body["outbox_failed"] = outbox.objects.filter(status="failed").count()
     return JsonResponse(body, status=200 if usable else 503)
 
 
@@ -63,8 +96,43 @@ def start(request):
     return redirect("portal:list")
 
 
-class EmailAuthenticationForm(AuthenticationForm):
+class SaysHowLongToWait:
+    """A sign-in form that, when the attempt was refused for coming too soon after failures
+    (hdh_access/lockout.py), says how long to wait instead of "wrong password"."""
+
+    request: HttpRequest | None
+
+    def get_invalid_login_error(self):
+        wait = lockout.login_wait(self.request)
+        if wait:
+            return ValidationError(
+                ngettext("Trop de tentatives : réessayez dans %(seconds)d seconde.",
+                         "Trop de tentatives : réessayez dans %(seconds)d secondes.", wait),
+                code="throttled", params={"seconds": wait})
+        return super().get_invalid_login_error()  # type: ignore[misc]
+
+
+class EmailAuthenticationForm(SaysHowLongToWait, AuthenticationForm):
     """Sign-in by email address, whatever its case (sign-up stores addresses in lower case)."""
 
     def clean_username(self):
         return (self.cleaned_data.get("username") or "").strip().lower()
+
+
+class AdminLoginForm(SaysHowLongToWait, AdminAuthenticationForm):
+    """The admin's sign-in, under the same waits and locks."""
+
+
+class LoginView(auth_views.LoginView):
+    """Django's sign-in page; an attempt refused for coming too soon answers 429 with Retry-After."""
+
+    template_name = "accounts/login.html"
+    authentication_form = EmailAuthenticationForm
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        wait = lockout.login_wait(self.request)
+        if wait:
+            response.status_code = 429
+            response["Retry-After"] = str(wait)
+        return response

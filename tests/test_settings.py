@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from hdh_access.lib.env import env_bool, env_int, env_list
+from hdh_access.lib.env import env_bool, env_int, env_list, env_networks
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,6 +63,35 @@ def test_env_int_and_list(monkeypatch):
         env_int("X_NUM", 1)
     monkeypatch.setenv("X_LIST", "a.example, b.example,")
     assert env_list("X_LIST", []) == ["a.example", "b.example"]
+
+
+def test_env_networks_reads_addresses_and_networks_and_rejects_nonsense(monkeypatch):
+    monkeypatch.setenv("X_PROXIES", "10.0.0.0/8, 192.0.2.7,2001:db8::/32")
+    assert [str(n) for n in env_networks("X_PROXIES")] == ["10.0.0.0/8", "192.0.2.7/32", "2001:db8::/32"]
+    monkeypatch.delenv("X_PROXIES")
+    assert env_networks("X_PROXIES") == []
+    monkeypatch.setenv("X_PROXIES", "10.0.0.0/8, proxy.example")
+    with pytest.raises(ImproperlyConfigured, match="X_PROXIES"):
+        env_networks("X_PROXIES")
+
+
+@pytest.mark.parametrize(("name", "value", "message"), [
+    ("HDH_TRUSTED_PROXIES", "10.0.0.300", "HDH_TRUSTED_PROXIES must list IP addresses or networks"),
+    ("HDH_LOGIN_IP_FAILURE_LIMIT", "0", "HDH_LOGIN_IP_FAILURE_LIMIT must be at least 1"),
+    ("HDH_LOGIN_DELAY_SECONDS", "600", "HDH_LOGIN_DELAY_SECONDS must be between 0 and HDH_LOGIN_DELAY_MAX_SECONDS"),
+])
+def test_bad_sign_in_protection_settings_stop_the_start(name, value, message):
+    result = _manage("check", DEBUG="true", **{name: value})
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_production_settings_with_trusted_proxies_and_a_health_token_pass_check_deploy():
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", DEBUG="false",
+                     SECRET_KEY="x" * 30 + "-production-secret-key-from-the-environment-123456",
+                     ALLOWED_HOSTS="acces.health-data-hub.example", HDH_TRUSTED_PROXIES="10.0.0.0/8",
+                     HDH_HEALTHZ_TOKEN="jeton-de-supervision-assez-long-0123456789")
+    assert result.returncode == 0, result.stderr
 
 
 def test_defaults_use_embedded_sqlite_and_eager_tasks():

@@ -12,6 +12,7 @@ from django.core import mail
 from django.urls import reverse
 
 from accounts.models import Organisation, Profile
+from hdh_access.lockout import wait_after
 from notifications.models import OutboxMessage, OutboxStatus
 from tests.conftest import PASSWORD, make_user
 
@@ -138,11 +139,13 @@ def test_a_weak_password_is_refused(sign_up):
 
 # --- login lockout -------------------------------------------------------------------------------------
 def test_repeated_failed_logins_lock_the_account_out_for_a_while(client, applicant, settings):
+    """The growing wait between failures and the address rule: tests/accounts/test_lockout.py."""
     url = reverse("login")
-    with time_machine.travel(dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC), tick=False):
-        for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+    with time_machine.travel(dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC), tick=False) as clock:
+        for n in range(1, settings.AXES_FAILURE_LIMIT):
             response = client.post(url, {"username": applicant.username, "password": "mauvais"})
             assert response.status_code == 200
+            clock.shift(wait_after(n))  # each attempt after the wait its failures asked for
         locked = client.post(url, {"username": applicant.username, "password": "mauvais"})
         assert locked.status_code == 429 and "Trop de tentatives" in locked.content.decode()
         right = client.post(url, {"username": applicant.username, "password": PASSWORD})
