@@ -410,3 +410,21 @@ class Player:
 @pytest.fixture
 def player(personas, django_capture_on_commit_callbacks):
     return Player(personas, django_capture_on_commit_callbacks)
+
+
+def use_private_media(settings, tmp_path, monkeypatch):
+    """Attachments go to a temporary folder (the field's storage is built once, so patch it too)."""
+    from access_requests.models import Attachment
+
+    root = tmp_path / "private"
+    root.mkdir()
+    settings.PRIVATE_MEDIA_ROOT = root
+    storage = Attachment._meta.get_field("file").storage
+    monkeypatch.setitem(storage.__dict__, "base_location", str(root))
+    monkeypatch.setitem(storage.__dict__, "location", str(root))
+    return root
+
+
+def stored_files(root) -> list:
+    """Every file below ``root`` (what the private storage holds)."""
+    return sorted(p for p in root.rglob("*") if p.is_file())

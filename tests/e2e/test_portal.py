@@ -17,7 +17,7 @@ from access_requests import services
 from access_requests.models import AccessRequest, Attachment
 from access_requests.workflow import State
 from delays.models import DelayBaseline
-from tests.conftest import PASSWORD, complete_dossier, datasets
+from tests.conftest import PASSWORD, complete_dossier, datasets, use_private_media
 from tests.e2e.conftest import login, screenshot, serious_accessibility_violations
 from tests.portal.conftest import PDF, docx_bytes, upload
 
@@ -38,13 +38,7 @@ def _complete_dossier_required(production_completeness):
 
 @pytest.fixture(autouse=True)
 def private_media(settings, tmp_path, monkeypatch):
-    root = tmp_path / "private"
-    root.mkdir()
-    settings.PRIVATE_MEDIA_ROOT = root
-    storage = Attachment._meta.get_field("file").storage
-    monkeypatch.setitem(storage.__dict__, "base_location", str(root))
-    monkeypatch.setitem(storage.__dict__, "location", str(root))
-    return root
+    return use_private_media(settings, tmp_path, monkeypatch)
 
 
 def accessible(page) -> None:

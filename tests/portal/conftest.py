@@ -8,7 +8,7 @@ import zipfile
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from access_requests.models import Attachment
+from tests.conftest import stored_files, use_private_media  # noqa: F401 - stored_files is imported from here by the tests
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
@@ -41,18 +41,8 @@ def fast_password_hasher(settings):
 
 @pytest.fixture(autouse=True)
 def private_media(settings, tmp_path, monkeypatch):
-    """Attachments go to a temporary folder (the field's storage is built once, so patch it too)."""
-    root = tmp_path / "private"
-    root.mkdir()
-    settings.PRIVATE_MEDIA_ROOT = root
-    storage = Attachment._meta.get_field("file").storage
-    monkeypatch.setitem(storage.__dict__, "base_location", str(root))
-    monkeypatch.setitem(storage.__dict__, "location", str(root))
-    return root
-
-
-def stored_files(root) -> list:
-    return sorted(p for p in root.rglob("*") if p.is_file())
+    """Attachments go to a temporary folder."""
+    return use_private_media(settings, tmp_path, monkeypatch)
 
 
 @pytest.fixture(autouse=True)

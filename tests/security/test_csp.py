@@ -13,6 +13,7 @@ import pytest
 from django.urls import reverse
 
 from access_requests.workflow import State
+from tests.conftest import with_form_token
 
 pytestmark = pytest.mark.django_db
 
@@ -97,8 +98,8 @@ def test_the_dashboard_reads_its_figures_from_a_json_block_and_draws_them_from_a
 def test_the_error_page_keeps_what_was_typed_without_a_style_attribute(client, personas, make_request):
     request = make_request(State.CESREES_REVIEW)
     client.force_login(personas["secretariat"])
-    response = client.post(reverse("backoffice:act", args=[request.reference, "request_information"]),
-                           {"expected_state": State.SUBMITTED, "question": "Protocole signé ?", "reason": "incomplete"})
+    response = client.post(reverse("backoffice:act", args=[request.reference, "request_information"]), with_form_token(
+        client, {"expected_state": State.SUBMITTED, "question": "Protocole signé ?", "reason": "incomplete"}))
     assert response.status_code == 409
     html = response.content.decode()
     assert '<blockquote class="fr-text--sm hdh-prewrap">Protocole signé ?</blockquote>' in html
