@@ -18,6 +18,17 @@ The figures follow docs DOMAIN.md ("Measured reality"):
   projects are closed later; some drafts are never submitted;
 - histories stop at ``as_of``: recent dossiers are still open.
 
+That is the benchmarks' calibration (``BENCHMARK``). The demo's (``demo_calibration``) is set
+relative to the instant it is seeded, so the demo looks the same whenever it is loaded: four
+years of submissions up to that instant, the first year's cohort slower (about 11 months of
+institution time) and the last two years' at today's pace, where the median dossier is delivered
+in about 7 months but slow ones drag the mean above the target (the 7-month target is still
+missed on average, DOMAIN.md) and the medians of the stages sum to about 6 months, so a dossier
+filed today is forecast on track and one that has fallen behind is at risk. More single-source
+projects and more of the two routes without committee review, so that every route has at least
+20 deliveries (enough for a forecast, delays.rules.MIN_FORECAST_HISTORY); nearly every delivered
+project is closed within weeks, so the platform team's queue holds the recent deliveries only.
+
 About 10 rows per request on average, so 100,000 requests make about a million rows. Instants
 are in UTC with ``Z``. The route column is not written: the importer infers it.
 
@@ -34,7 +45,8 @@ import math
 import os
 import random
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 
 COLUMNS = ("reference", "at", "state", "datasets", "requires_matching", "title")
 MONTH = dt.timedelta(days=30.4375)
@@ -87,13 +99,76 @@ QUALIFIERS = (
 )
 
 
+@dataclass(frozen=True)
+class Calibration:
+    """How the generated histories behave. The defaults are the benchmarks' (the module docstring);
+    ``demo_calibration`` gives the demo's, relative to the instant it is seeded.
+
+    ``stage_months``: mean months and lognormal spread of each stage for the first cohort;
+    ``improvement``: how much each stage's mean shrinks by the time the cohorts' progress reaches
+    1, ``progress_span`` after ``first_submission``; the shares of the routes and of the
+    single-source standard projects; the share of delivered projects closed, and when.
+    """
+
+    stage_months: Mapping[str, tuple[float, float]] = field(default_factory=lambda: dict(STAGE_MONTHS))
+    improvement: Mapping[str, float] = field(default_factory=lambda: dict(IMPROVEMENT))
+    first_submission: dt.datetime = FIRST_SUBMISSION
+    progress_span: dt.timedelta = PROGRESS_SPAN
+    simplified_share: float = 0.04
+    reference_methodology_share: float = 0.08
+    single_source_share: float = 0.1
+    closed_share: float = 0.8
+    closed_after_days: tuple[float, float] = (180, 730)
+
+
+BENCHMARK = Calibration()
+
+# The demo (seed_demo): means at the start of its four years, and how much they shrink by the
+# fourth (the data holders halve their time, the committees change little). Wider spreads at the
+# data holders than the benchmarks': a few very slow dossiers, as in reality.
+DEMO_STAGE_MONTHS = {
+    "draft": (0.8, 0.8),
+    "submitted": (0.3, 0.5),
+    "submitted_simplified": (0.4, 0.4),
+    "cesrees_review": (1.0, 0.3),
+    "cnil_review": (1.65, 0.45),
+    "contracting": (2.3, 0.7),
+    "matching": (3.3, 0.8),
+    "extraction_after_matching": (2.25, 0.8),
+    "extraction": (2.8, 0.8),
+    "awaiting_applicant": (0.5, 0.7),
+}
+DEMO_IMPROVEMENT = {
+    "submitted": 0.1, "cesrees_review": 0.1, "cnil_review": 0.1,
+    "contracting": 0.5, "matching": 0.6, "extraction": 0.55,
+}
+DEMO_YEARS = 4
+
+
+def demo_calibration(as_of: dt.datetime) -> Calibration:
+    """The demo's calibration for a demo seeded at ``as_of`` (see the module docstring)."""
+    return Calibration(
+        stage_months=DEMO_STAGE_MONTHS, improvement=DEMO_IMPROVEMENT,
+        first_submission=demo_start(as_of), progress_span=dt.timedelta(days=365.25 * (DEMO_YEARS - 1)),
+        simplified_share=0.11, reference_methodology_share=0.11, single_source_share=0.25,
+        closed_share=0.99, closed_after_days=(5, 30),
+    )
+
+
+def demo_start(as_of: dt.datetime) -> dt.datetime:
+    """When the demo's history starts: DEMO_YEARS before ``as_of`` (in UTC: the generator adds
+    durations to it, which must be elapsed time, not wall-clock time across a change of clocks)."""
+    return (as_of.astimezone(dt.UTC) - dt.timedelta(days=round(365.25 * DEMO_YEARS))).replace(microsecond=0)
+
+
 def _lognormal(rng: random.Random, mean: float, sigma: float) -> float:
     """A lognormal draw with the given mean."""
     return rng.lognormvariate(math.log(mean) - sigma * sigma / 2, sigma)
 
 
-def _months(rng: random.Random, key: str, factor: float = 1.0) -> dt.timedelta:
-    mean, sigma = STAGE_MONTHS[key]
+def _months(rng: random.Random, key: str, factor: float = 1.0,
+            stage_months: Mapping[str, tuple[float, float]] = STAGE_MONTHS) -> dt.timedelta:
+    mean, sigma = stage_months[key]
     # At least an hour, so two rows of a history never share an instant.
     return max(_lognormal(rng, mean * factor, sigma) * MONTH, dt.timedelta(hours=1))
 
@@ -106,13 +181,13 @@ def _creation_instants(rng: random.Random, n: int, start: dt.datetime, end: dt.d
                   for _ in range(n))
 
 
-def _datasets(rng: random.Random, route: str) -> tuple[list[str], bool]:
+def _datasets(rng: random.Random, route: str, single_source_share: float = 0.1) -> tuple[list[str], bool]:
     """The datasets asked for, and whether the applicant brings its own data to link."""
     if route == "simplified":
         return [ESND], False
     if route == "reference_methodology":
         return [SNDS if rng.random() < 0.85 else "oscour"], False
-    if rng.random() < 0.9:  # several sources: 2 to 6
+    if rng.random() < 1 - single_source_share:  # several sources: 2 to 6
         count = min(len(PARTNER_WEIGHTS), max(1, round(rng.expovariate(1 / 1.4))))
         partners: list[str] = []
         codes, weights = list(PARTNER_WEIGHTS), list(PARTNER_WEIGHTS.values())
@@ -129,17 +204,21 @@ def _datasets(rng: random.Random, route: str) -> tuple[list[str], bool]:
 class _Timeline:
     """The states a request enters, built forward in time."""
 
-    def __init__(self, rng: random.Random, start: dt.datetime, progress: float) -> None:
+    def __init__(self, rng: random.Random, start: dt.datetime, progress: float, calibration: Calibration) -> None:
         self.rng = rng
         self.now = start
         self.progress = progress
+        self.calibration = calibration
         self.rows: list[tuple[dt.datetime, str]] = []
 
     def enter(self, state: str) -> None:
         self.rows.append((self.now, state))
 
     def factor(self, stage: str) -> float:
-        return 1 - IMPROVEMENT.get(stage, 0.0) * self.progress
+        return 1 - self.calibration.improvement.get(stage, 0.0) * self.progress
+
+    def months(self, key: str, factor: float = 1.0) -> dt.timedelta:
+        return _months(self.rng, key, factor, self.calibration.stage_months)
 
     def stay(self, state: str, duration: dt.timedelta, pauses: int) -> None:
         """Spend ``duration`` of institution time in ``state`` (already entered), with pauses."""
@@ -149,16 +228,20 @@ class _Timeline:
             self.now += duration * (cut - done)
             done = cut
             self.enter("awaiting_applicant")
-            self.now += _months(self.rng, "awaiting_applicant")
+            self.now += self.months("awaiting_applicant")
             self.enter(state)
         self.now += duration * (1 - done)
 
 
-def _history(rng: random.Random, reference: str, created: dt.datetime) -> tuple[list[tuple[dt.datetime, str]], dict]:
+def _history(rng: random.Random, reference: str, created: dt.datetime,
+             calibration: Calibration = BENCHMARK) -> tuple[list[tuple[dt.datetime, str]], dict]:
     """One request's full history (not yet cut at as_of) and its first-row attributes."""
     draw = rng.random()
-    route = "simplified" if draw < 0.04 else "reference_methodology" if draw < 0.12 else "standard"
-    datasets, own_data = _datasets(rng, route)
+    simplified = calibration.simplified_share
+    route = ("simplified" if draw < simplified
+             else "reference_methodology" if draw < simplified + calibration.reference_methodology_share
+             else "standard")
+    datasets, own_data = _datasets(rng, route, calibration.single_source_share)
     requires_matching = own_data or len(datasets) >= 2
     explicit = "true" if own_data else ("true" if requires_matching and rng.random() < 0.1 else "")
     attributes = {
@@ -166,16 +249,16 @@ def _history(rng: random.Random, reference: str, created: dt.datetime) -> tuple[
         "title": f"{rng.choice(TOPICS)} — {rng.choice(QUALIFIERS)}",
     }
 
-    timeline = _Timeline(rng, created, 0.0)
+    timeline = _Timeline(rng, created, 0.0, calibration)
     if rng.random() < 0.8:
         timeline.enter("draft")
         if rng.random() < 0.015:  # abandoned before submission
-            timeline.now += _months(rng, "draft") * 2
+            timeline.now += timeline.months("draft") * 2
             timeline.enter("withdrawn")
             return timeline.rows, attributes
-        timeline.now += _months(rng, "draft")
+        timeline.now += timeline.months("draft")
     submitted_at = timeline.now
-    timeline.progress = min(max((submitted_at - FIRST_SUBMISSION) / PROGRESS_SPAN, 0.0), 1.0)
+    timeline.progress = min(max((submitted_at - calibration.first_submission) / calibration.progress_span, 0.0), 1.0)
     timeline.enter("submitted")
 
     path = ["submitted"]
@@ -208,13 +291,13 @@ def _history(rng: random.Random, reference: str, created: dt.datetime) -> tuple[
             key = "submitted_simplified"
         elif stage == "extraction" and requires_matching:
             key = "extraction_after_matching"
-        duration = _months(rng, key, timeline.factor(stage))
+        duration = timeline.months(key, timeline.factor(stage))
         if stage == withdrawn_at:
             # Withdrawn part-way through the stage, sometimes while waiting for the applicant.
             timeline.stay(stage, duration * rng.uniform(0.2, 0.9), pauses[stage])
             if stage in PAUSABLE and rng.random() < 0.3:
                 timeline.enter("awaiting_applicant")
-                timeline.now += _months(rng, "awaiting_applicant") * 3
+                timeline.now += timeline.months("awaiting_applicant") * 3
             timeline.enter("withdrawn")
             return timeline.rows, attributes
         timeline.stay(stage, duration, pauses[stage])
@@ -222,8 +305,8 @@ def _history(rng: random.Random, reference: str, created: dt.datetime) -> tuple[
             timeline.enter("rejected")
             return timeline.rows, attributes
     timeline.enter("delivered")
-    if rng.random() < 0.8:
-        timeline.now += dt.timedelta(days=rng.uniform(180, 730))
+    if rng.random() < calibration.closed_share:
+        timeline.now += dt.timedelta(days=rng.uniform(*calibration.closed_after_days))
         timeline.enter("closed")
     return timeline.rows, attributes
 
@@ -233,15 +316,18 @@ def _format(instant: dt.datetime) -> str:
 
 
 def generate(n_requests: int, *, seed: int = 42, as_of: dt.datetime,
-             start: dt.datetime = FIRST_SUBMISSION) -> Iterator[dict[str, str]]:
+             start: dt.datetime = FIRST_SUBMISSION, end: dt.datetime | None = None,
+             calibration: Calibration = BENCHMARK) -> Iterator[dict[str, str]]:
     """Yield the CSV rows (dicts keyed by ``COLUMNS``) of ``n_requests`` realistic histories.
 
-    Deterministic for a given seed. Each request's rows come in time order, requests in order of
-    creation; references are HDH-YYYY-NNNN numbered per year of creation.
+    Requests are created from ``start`` to ``end`` (default: ``as_of``, at the latest
+    LAST_SUBMISSION) and their histories cut at ``as_of``. Deterministic for a given seed. Each
+    request's rows come in time order, requests in order of creation; references are
+    HDH-YYYY-NNNN numbered per year of creation.
     """
-    if as_of.tzinfo is None:
-        raise ValueError("as_of must be an aware datetime")
-    end = min(as_of, LAST_SUBMISSION)
+    if as_of.tzinfo is None or (end is not None and end.tzinfo is None):
+        raise ValueError("as_of and end must be aware datetimes")
+    end = min(as_of, LAST_SUBMISSION) if end is None else min(as_of, end)
     if end <= start:
         raise ValueError(f"as_of must be after {start:%Y-%m-%d}")
     rng = random.Random(seed)
@@ -250,7 +336,7 @@ def generate(n_requests: int, *, seed: int = 42, as_of: dt.datetime,
         created = created.replace(microsecond=0)
         numbers[created.year] += 1
         reference = f"HDH-{created.year}-{numbers[created.year]:04d}"
-        rows, attributes = _history(rng, reference, created)
+        rows, attributes = _history(rng, reference, created, calibration)
         for index, (instant, state) in enumerate(rows):
             if instant > as_of:
                 break
