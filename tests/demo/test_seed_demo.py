@@ -84,6 +84,7 @@ def current_visits(requests):
 
 def test_every_persona_sees_at_least_three_dossiers_in_their_own_queue(seeded):
     for email, _role, _holder, is_applicant in ACCOUNTS:
+        assert persona(email).get_full_name(), email  # the pages show a name, not an address
         if is_applicant:
             continue
         assert queue(email).count() >= 3, email

@@ -62,6 +62,13 @@ ACCOUNTS = [
     ("plateforme@example.org", Role.PLATFORM, None, False),
     ("direction@example.org", Role.MANAGEMENT, None, False),
 ]
+# The names the pages show (assignee, history), made up.
+NAMES = {
+    "demandeur@example.org": ("Camille", "Durand"), "secretariat@example.org": ("Sophie", "Bernard"),
+    "cesrees@example.org": ("Marc", "Lefèvre"), "cnil@example.org": ("Nadia", "Benali"),
+    "cnam@example.org": ("Julien", "Moreau"), "chu-bordeaux@example.org": ("Élise", "Garnier"),
+    "plateforme@example.org": ("Thomas", "Petit"), "direction@example.org": ("Hélène", "Roux"),
+}
 # Who takes which scenario's dossier in hand now (an assignment event).
 ASSIGNED = (
     ("secretariat-overdue", "secretariat@example.org"), ("cesrees-urgent", "cesrees@example.org"),
@@ -137,7 +144,9 @@ class Command(BaseCommand):
         chosen = password or DEFAULT_PASSWORD
         users = {}
         for email, role, holder, is_applicant in ACCOUNTS:
-            user, created = User.objects.get_or_create(username=email, defaults={"email": email})
+            first_name, last_name = NAMES[email]
+            user, created = User.objects.get_or_create(username=email, defaults={
+                "email": email, "first_name": first_name, "last_name": last_name})
             if created or password:
                 user.set_password(chosen)
                 user.save(update_fields=["password"])
