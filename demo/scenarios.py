@@ -108,7 +108,7 @@ class _Calendar:
             instant = min(instant, max(start_of_paris_day(self.today), self.now - dt.timedelta(minutes=90)))
         return instant
 
-    def days_ago(self, days: float, hour: int = 10) -> dt.datetime:
+    def days_ago(self, days: int, hour: int = 10) -> dt.datetime:
         return self.at(self.today - dt.timedelta(days=days), hour)
 
     def working_days_before(self, n: int) -> dt.date:

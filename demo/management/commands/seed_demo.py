@@ -2,7 +2,7 @@
 
 Demo data, dated from the moment it is seeded, so the demo looks right whenever it is loaded:
 
-- accounts for each role (demo.ACCOUNTS below), only when DEBUG is on or with --force: they have
+- accounts for each role (ACCOUNTS below), only when DEBUG is on or with --force: they have
   a known password;
 - four years of history (demo.history, the demo's calibration: about 300 dossiers by default)
   and the demo's scenarios (demo.scenarios: a realistic load in every queue), imported through
