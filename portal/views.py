@@ -5,6 +5,8 @@ Reads go through ``selectors.portal`` (visibility: the user's organisation; anyt
 ``DomainError`` from a service (a refused write) is not caught here: hdh_access.middleware turns
 it into the error page. Every view that writes is ``@once_per_form``: its form's one-time token
 makes a second post of the same form answer the first one's redirect (access_requests.form_tokens).
+The draft form also saves itself every 30 seconds (portal/autosave.py): a new-request page creates
+one draft however its autosaves and its final submit race.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from access_requests.models import AccessRequest, ScanStatus
 from access_requests.workflow import State
 from delays.materialise import baseline_medians
 from portal import selectors
+from portal.autosave import draft_of_page
 from portal.forms import AnswerForm, AttachmentForm, DraftForm, SubmitForm, WithdrawForm
 
 PAGE_SIZE = 20
@@ -80,11 +83,12 @@ def request_create(request):
         if form.is_valid():
             data = form.cleaned_data
             with transaction.atomic():
-                created = services.create_draft(
-                    actor=request.user, title=data["title"], summary=data["summary"], datasets=data["datasets"],
-                    route=data["route"], brings_own_data=data["brings_own_data"])
-                services.update_draft(request_id=created.pk, actor=request.user,
-                                      expected_start=data["expected_start"], **_draft_texts(data))
+                # Once per page: the draft an autosave of this page created, if any, gets the latest text.
+                created, _new = draft_of_page(request, title=data["title"])
+                services.update_draft(
+                    request_id=created.pk, actor=request.user, title=data["title"], summary=data["summary"],
+                    datasets=data["datasets"], route=data["route"], brings_own_data=data["brings_own_data"],
+                    expected_start=data["expected_start"], **_draft_texts(data))
             messages.success(request, _("Brouillon %(reference)s enregistré. Ajoutez les pièces du dossier, puis "
                                         "déposez la demande.") % {"reference": created.reference})
             return redirect(_detail_url(created, "pieces"))
