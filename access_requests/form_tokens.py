@@ -157,6 +157,12 @@ def create_once(nonce: str, user, create: Callable[[], str]) -> tuple[str, bool]
     return first.result_url, False
 
 
+def created_by_page(nonce: str) -> bool:
+    """Whether the page of ``nonce`` created a record (``create_once``): its form is then that
+    record's creation, even when it is posted to the record's edit page."""
+    return FormSubmission.objects.filter(token=_CREATED + nonce).exclude(result_url="").exists()
+
+
 def purge_form_submissions(*, now: dt.datetime | None = None) -> int:
     """Delete the claims older than a token may be (they can no longer be replayed); how many."""
     cutoff = (now or timezone.now()) - _max_age()

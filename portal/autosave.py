@@ -28,7 +28,8 @@ the final submit's, through ``@once_per_form``): it calls ``form_tokens.create_o
 it. Two autosaves that race wait on that claim's unique index: the second finds the first's draft
 and updates it. The final submit (``views.request_create``) goes through the same ``create_once``:
 if an autosave created the draft, the submit updates it with the latest text instead of creating
-a second one, whether or not the script had switched the form's action to the edit page. And since
+a second one, whether or not the script had switched the form's action to the edit page (posted
+there, it still answers as the creation: ``form_tokens.created_by_page``). And since
 the final submit claims the bare nonce and records its redirect, an autosave that arrives after it
 (a beacon sent while the page was leaving) is refused with a 409 (``refuse_if_sent``) and cannot
 put older text back. The script also waits for a save in flight before it lets the form go.
@@ -36,8 +37,13 @@ put older text back. The script also waits for a save in flight before it lets t
 **Session expiry.** An anonymous post gets a 401 JSON (``signed_out``) with the sign-in URL. The
 script keeps the fields in localStorage (keyed by user and form: ``hdh-draft:<user id>:<reference
 or "new">``), shows a link to sign in again that comes back to the form, and on the form offers
-to restore the text it kept ("Restaurer le texte non enregistré") or to discard it. Before the
-final submit the script saves once more, so an expired session is seen before the page is left.
+to restore the text it kept ("Restaurer le texte non enregistré") or to discard it. When something
+is unsaved, the script saves once more before it lets the final submit go: an expired session is
+seen before the page is left, and the kept text is cleared once saved (so the form of a request
+already filed never offers it). The submit is then asynchronous: a browser test waits for the
+navigation (``page.wait_for_url``, ``expect``) rather than reading the page right after the click.
+Without the script, or if it never answers, a post while signed out goes to the sign-in page and
+comes back to the form, where the kept text is offered.
 """
 
 from __future__ import annotations
@@ -106,8 +112,8 @@ def saveable(form: DraftForm) -> tuple[dict, list[str]]:
 
 
 def time_of_day(instant) -> str:
-    # Translators: a time of day in Django's date format ("14 h 05"); English: "g:i a" ("2:05 p.m.").
-    return dateformat.format(timezone.localtime(instant), _("H \\h i"))
+    # Translators: a time of day in Django's date format ("9 h 05", "14 h 05"); English: "g:i a" ("2:05 p.m.").
+    return dateformat.format(timezone.localtime(instant), _("G \\h i"))
 
 
 def _saved(access_request: AccessRequest, unsaved: list[str]) -> JsonResponse:

@@ -23,6 +23,7 @@ from access_requests.form_tokens import FIELD_NAME, issue_token
 from access_requests.models import AccessRequest, Event, FormSubmission
 from access_requests.workflow import State
 from catalog.models import Dataset
+from portal.autosave import time_of_day
 from tests.conftest import paris, with_form_token
 
 pytestmark = pytest.mark.django_db
@@ -110,6 +111,12 @@ def test_the_time_saved_is_said_in_english_on_an_english_page(client, applicant,
     assert response.json()["saved_at_display"] == "2:05 p.m."
 
 
+def test_the_time_saved_is_a_paris_time_of_day_in_french_typography():
+    assert time_of_day(paris(2025, 3, 4, 9, 5)) == "9 h 05"
+    assert time_of_day(paris(2025, 7, 14, 23, 59)) == "23 h 59"  # summer time: still Paris
+    assert time_of_day(dt.datetime(2025, 7, 14, 12, 0, tzinfo=dt.UTC)) == "14 h 00"
+
+
 def test_a_new_form_without_a_title_creates_nothing_and_says_the_text_stays_in_the_browser(client, applicant):
     client.force_login(applicant)
     response = autosave(client, NEW, fields(title="  ", **{FIELD_NAME: issue_token(applicant)}))
@@ -163,8 +170,21 @@ def test_the_final_submit_to_the_edit_page_after_an_autosave_keeps_the_latest_te
     response = client.post(answer["edit_url"], fields(summary="Version finale.", **{FIELD_NAME: token}))
 
     draft = AccessRequest.objects.get()
-    assert response.status_code == 302 and response["Location"] == reverse("portal:detail", args=[draft.reference])
+    assert response.status_code == 302
+    assert response["Location"] == reverse("portal:detail", args=[draft.reference]) + "#pieces"
     assert draft.summary == "Version finale."
+    # The page is still the new request's: its answer is the creation's, not a plain edit's.
+    assert f"Brouillon {draft.reference} enregistré. Ajoutez les pièces" in client.get(response["Location"]).content.decode()
+
+
+def test_a_later_edit_page_of_that_draft_answers_as_an_edit(client, applicant):
+    client.force_login(applicant)
+    answer = autosave(client, NEW, fields(**{FIELD_NAME: issue_token(applicant)})).json()
+
+    response = client.post(answer["edit_url"], fields(summary="Modifié.", **with_form_token(client)))
+
+    assert response["Location"] == reverse("portal:detail", args=[answer["reference"]])
+    assert "Brouillon enregistré." in client.get(response["Location"]).content.decode()
 
 
 def test_the_final_submit_to_the_new_page_after_an_autosave_updates_that_draft(client, applicant):

@@ -186,10 +186,12 @@
     }
   });
 
-  // The final submit: wait for a save in flight, save once more (an expired session is seen here,
-  // before the page is left), then let the form go, to the draft's edit page once it exists.
+  // The final submit. With nothing unsaved it goes at once. Otherwise: wait for a save in flight,
+  // save once more (an expired session is seen here, before the page is left, and what was kept in
+  // this browser is cleared once saved), then let the form go, to the draft's edit page once it exists.
   form.addEventListener("submit", function (event) {
     if (submitting) { return; }
+    if (!dirty && !inFlight && !kept()) { submitting = true; stop(); return; }
     event.preventDefault();
     submitting = true;
     stop();
@@ -213,6 +215,11 @@
       }
       send();
     });
+  });
+
+  // Back to this page from the browser's cache after it was sent: it saves itself again.
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) { submitting = false; start(); }
   });
 
   // --- on opening: the text this browser kept ----------------------------------------------------
