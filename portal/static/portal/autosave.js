@@ -19,10 +19,13 @@
   var signIn = document.getElementById("autosave-sign-in");
   var restoreBox = document.getElementById("autosave-restore");
   var storageKey = data.storagePrefix + data.storageKey;
-  var dirty = false;       // changed since the last save was sent
   var inFlight = null;     // the promise of the save being sent
   var submitting = false;  // the form is being sent: no more autosave
   var timer = null;
+  // What the server holds, as far as this page knows (a page re-shown with its errors: not known),
+  // and what it refused as it stands; the form is saved when it differs from both.
+  var savedPrint = data.bound ? null : fingerprint(fields());
+  var refusedPrint = null;
   var offered = false;     // the restore offer is open: what was kept stays as it is until the user decides
 
   // --- the fields --------------------------------------------------------------------------
@@ -101,18 +104,24 @@
     var previous = storageKey;
     data.storageKey = answer.reference;
     storageKey = data.storagePrefix + answer.reference;
-    try { window.localStorage.removeItem(previous); } catch (e) { /* nothing kept */ }
+    if (!offered) {
+      try { window.localStorage.removeItem(previous); } catch (e) { /* nothing kept */ }
+    }
     keep();
   }
 
   // --- saving ----------------------------------------------------------------------------------
+  function unsaved() {
+    var now = fingerprint(fields());
+    return now !== savedPrint && now !== refusedPrint;
+  }
+
   // Resolves to "saved", "signed_out" or "failed"; never rejects.
   function save(options) {
     var sent = fingerprint(fields());
     var body = new FormData(form);
     var token = csrfToken();
     if (token) { body.set("csrfmiddlewaretoken", token); }  // the cookie's: still right after a sign-in elsewhere
-    dirty = false;
     var request = window.fetch(data.autosaveUrl, {
       method: "POST", body: body, credentials: "same-origin", keepalive: Boolean(options && options.keepalive),
       headers: { "Accept": "application/json", "X-CSRFToken": token || body.get("csrfmiddlewaretoken") }
@@ -129,27 +138,24 @@
         say(unsaved.length
           ? data.msgSavedPartial.replace("%(time)s", answer.saved_at_display).replace("%(fields)s", unsaved.join(", "))
           : data.msgSaved.replace("%(time)s", answer.saved_at_display));
-        if (fingerprint(fields()) !== sent) {
-          dirty = true;  // typed while it was being saved
-        } else if (!unsaved.length) {
-          forget();
-        }
+        savedPrint = sent;
+        refusedPrint = null;
+        if (fingerprint(fields()) === sent && !unsaved.length) { forget(); }
         return "saved";
       }
       keep();
       // Signed out, or the session's cookies are gone (Django's CSRF refusal is an HTML 403): saved
       // again at the next tick, which succeeds once the user has signed in again (in any tab).
       if (result.status === 401 || (result.status === 403 && !answer.error)) {
-        dirty = true;
         say("");
         showSignedOut(true);
         return "signed_out";
       }
       // Refused as it stands (no title yet, a page already sent...): tried again after the next change.
+      refusedPrint = sent;
       say(answer.message || data.msgFailed);
       return "failed";
-    }).catch(function () {
-      dirty = true;
+    }).catch(function () {  // no answer (offline): tried again at the next tick
       keep();
       say(data.msgFailed);
       return "failed";
@@ -159,7 +165,7 @@
   }
 
   function tick() {
-    if (dirty && !inFlight && !submitting) { save(); }
+    if (!inFlight && !submitting && unsaved()) { save(); }
   }
 
   function start() {
@@ -170,9 +176,9 @@
     if (timer !== null) { window.clearInterval(timer); timer = null; }
   }
 
-  function changed() {
-    dirty = true;
-    keep();
+  function changed(event) {
+    if (event && !event.target.name) { return; }  // the catalogue filter is not a field of the draft
+    if (fingerprint(fields()) !== savedPrint) { keep(); }
   }
 
   form.addEventListener("input", changed);
@@ -180,7 +186,7 @@
 
   document.addEventListener("visibilitychange", function () {
     if (document.visibilityState !== "hidden" || submitting) { return; }
-    if (dirty) {
+    if (unsaved()) {
       keep();
       if (!inFlight) { save({ keepalive: true }); }
     }
@@ -191,7 +197,7 @@
   // this browser is cleared once saved), then let the form go, to the draft's edit page once it exists.
   form.addEventListener("submit", function (event) {
     if (submitting) { return; }
-    if (!dirty && !inFlight && !kept()) { submitting = true; stop(); return; }
+    if (!inFlight && !unsaved() && !kept()) { submitting = true; stop(); return; }
     event.preventDefault();
     submitting = true;
     stop();
@@ -223,8 +229,9 @@
   });
 
   // --- on opening: the text this browser kept ----------------------------------------------------
-  function closeRestore() {
+  function closeRestore(offerKey) {
     offered = false;
+    try { window.localStorage.removeItem(offerKey); } catch (e) { /* nothing kept */ }
     restoreBox.hidden = true;
     var first = form.querySelector("input:not([type=hidden]), textarea");
     if (first) { first.focus(); }
@@ -236,18 +243,18 @@
       // The page shows what was kept: saved since, or a page re-shown with its errors (keep it then).
       if (!data.bound) { forget(); }
     } else if (restoreBox) {
+      var offerKey = storageKey;  // the draft may be created meanwhile: the key then changes
       offered = true;
       restoreBox.hidden = false;
       document.getElementById("autosave-restore-button").addEventListener("click", function () {
-        closeRestore();
+        closeRestore(offerKey);
         fill(previous.fields);
         changed();
         say(data.msgRestored);
       });
       document.getElementById("autosave-discard-button").addEventListener("click", function () {
-        closeRestore();
-        forget();
-        if (dirty) { keep(); }  // what the form shows now, if it changed while the offer was open
+        closeRestore(offerKey);
+        changed();  // what the form shows now, if it changed while the offer was open
       });
     }
   }
