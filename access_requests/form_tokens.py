@@ -19,6 +19,13 @@ that receives such a form is decorated with ``@once_per_form``, which on POST:
 4. a second post of a claimed token answers the first post's redirect again, with a note that the
    form had already been sent: it creates nothing and shows no error.
 
+A page whose form is saved before it is sent (the portal's autosave, portal/autosave.py) creates
+its record once per token with ``create_once``: the first caller claims a second row,
+``created:<nonce>``, and records the created record's URL on it; a concurrent caller waits on the
+unique index, then reads that URL. This claim is not the form's own: the final post of the form
+still claims the bare nonce through ``@once_per_form`` and acts (it updates what the autosave
+created, with the latest text), and ``was_sent`` tells a late autosave that the form was sent.
+
 Claimed tokens are purged after ``HDH_FORM_TOKEN_HOURS`` (``purge_form_submissions``, nightly
 beat task and ``manage.py purge_form_tokens``); a token that old is refused before its row is
 looked up, so a purged token can never be replayed.
@@ -40,10 +47,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from access_requests.models import FormSubmission
-from hdh_access.lib.errors import ExpiredForm
+from hdh_access.lib.errors import ExpiredForm, FormAlreadySent
 
 FIELD_NAME = "form_token"
 _SALT = "access_requests.form_tokens"
+_CREATED = "created:"  # the claim of the record a page created before its form was sent (create_once)
 
 
 def _max_age() -> dt.timedelta:
@@ -113,6 +121,46 @@ def once_per_form(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRe
         return _replay(request, nonce)
 
     return wrapper
+
+
+def posted_nonce(request: HttpRequest) -> str:
+    """The nonce of the token posted in ``request``'s form, or ExpiredForm (see read_token)."""
+    return read_token(request.POST.get(FIELD_NAME, ""), user=request.user)
+
+
+def refuse_if_sent(nonce: str) -> None:
+    """FormAlreadySent (409) when the form carrying ``nonce`` has been sent (its claim committed)."""
+    if FormSubmission.objects.filter(token=nonce).exclude(result_url="").exists():
+        raise FormAlreadySent(_("Ce formulaire a déjà été envoyé : rechargez la page pour continuer."))
+
+
+def create_once(nonce: str, user, create: Callable[[], str]) -> tuple[str, bool]:
+    """The URL of the record that the page of ``nonce`` created, and whether this call created it.
+
+    The first call claims ``created:<nonce>``, runs ``create`` (which writes the record and returns
+    its URL) and records the URL, all in the caller's transaction: a concurrent call with the same
+    nonce waits on the unique index until that transaction ends, then reads the URL (or, if it
+    rolled back, claims and creates in its turn). So a page creates one record, however many of
+    its posts race.
+    """
+    key = _CREATED + nonce
+    with transaction.atomic():
+        claim = _claim(key, user)
+        if claim is not None:
+            claim.result_url, claim.status = create(), 201
+            claim.save(update_fields=["result_url", "status"])
+            return claim.result_url, True
+    first = FormSubmission.objects.filter(token=key).exclude(result_url="").first()
+    # Cannot happen: the nonce comes from a token signed for this user, and a claim commits with its URL.
+    if first is None or first.user_id != user.pk:
+        raise ExpiredForm(_("Ce formulaire a expiré, rechargez la page."))
+    return first.result_url, False
+
+
+def created_by_page(nonce: str) -> bool:
+    """Whether the page of ``nonce`` created a record (``create_once``): its form is then that
+    record's creation, even when it is posted to the record's edit page."""
+    return FormSubmission.objects.filter(token=_CREATED + nonce).exclude(result_url="").exists()
 
 
 def purge_form_submissions(*, now: dt.datetime | None = None) -> int:

@@ -2,14 +2,16 @@
 
 from django.urls import path
 
-from portal import views
+from portal import autosave, views
 
 app_name = "portal"
 urlpatterns = [
     path("", views.request_list, name="list"),
     path("new/", views.request_create, name="create"),
+    path("new/autosave/", autosave.autosave_new, name="autosave_new"),
     path("requests/<reference:reference>/", views.request_detail, name="detail"),
     path("requests/<reference:reference>/edit/", views.request_edit, name="edit"),
+    path("requests/<reference:reference>/autosave/", autosave.autosave_draft, name="autosave"),
     path("requests/<reference:reference>/attachments/", views.upload, name="upload"),
     path("requests/<reference:reference>/submit/", views.submit, name="submit"),
     path("requests/<reference:reference>/answer/", views.answer, name="answer"),

@@ -5,6 +5,8 @@ Reads go through ``selectors.portal`` (visibility: the user's organisation; anyt
 ``DomainError`` from a service (a refused write) is not caught here: hdh_access.middleware turns
 it into the error page. Every view that writes is ``@once_per_form``: its form's one-time token
 makes a second post of the same form answer the first one's redirect (access_requests.form_tokens).
+The draft form also saves itself every 30 seconds (portal/autosave.py): a new-request page creates
+one draft however its autosaves and its final submit race.
 """
 
 from __future__ import annotations
@@ -23,11 +25,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from access_requests import services
 from access_requests.attachments import ensure_downloadable
-from access_requests.form_tokens import once_per_form
+from access_requests.form_tokens import created_by_page, once_per_form, posted_nonce
 from access_requests.models import AccessRequest, ScanStatus
 from access_requests.workflow import State
 from delays.materialise import baseline_medians
 from portal import selectors
+from portal.autosave import draft_of_page
 from portal.forms import AnswerForm, AttachmentForm, DraftForm, SubmitForm, WithdrawForm
 
 PAGE_SIZE = 20
@@ -69,6 +72,12 @@ def _draft_texts(cleaned: dict) -> dict:
     return {name: cleaned.get(name) or "" for name in ("public_interest", "methodology", "team_members")}
 
 
+def _draft_created(request, draft: AccessRequest):
+    messages.success(request, _("Brouillon %(reference)s enregistré. Ajoutez les pièces du dossier, puis "
+                                "déposez la demande.") % {"reference": draft.reference})
+    return redirect(_detail_url(draft, "pieces"))
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 @once_per_form
@@ -80,14 +89,13 @@ def request_create(request):
         if form.is_valid():
             data = form.cleaned_data
             with transaction.atomic():
-                created = services.create_draft(
-                    actor=request.user, title=data["title"], summary=data["summary"], datasets=data["datasets"],
-                    route=data["route"], brings_own_data=data["brings_own_data"])
-                services.update_draft(request_id=created.pk, actor=request.user,
-                                      expected_start=data["expected_start"], **_draft_texts(data))
-            messages.success(request, _("Brouillon %(reference)s enregistré. Ajoutez les pièces du dossier, puis "
-                                        "déposez la demande.") % {"reference": created.reference})
-            return redirect(_detail_url(created, "pieces"))
+                # Once per page: the draft an autosave of this page created, if any, gets the latest text.
+                created, _new = draft_of_page(request, title=data["title"])
+                services.update_draft(
+                    request_id=created.pk, actor=request.user, title=data["title"], summary=data["summary"],
+                    datasets=data["datasets"], route=data["route"], brings_own_data=data["brings_own_data"],
+                    expected_start=data["expected_start"], **_draft_texts(data))
+            return _draft_created(request, created)
     return render(request, "portal/form.html", {"form": form, "access_request": None}, status=status)
 
 
@@ -116,6 +124,8 @@ def request_edit(request, reference: str):
                 request_id=access_request.pk, actor=request.user, title=data["title"], summary=data["summary"],
                 datasets=data["datasets"], route=data["route"], brings_own_data=data["brings_own_data"],
                 expected_start=data["expected_start"], **_draft_texts(data))
+            if created_by_page(posted_nonce(request)):  # a new-request page whose autosave made the draft
+                return _draft_created(request, access_request)
             messages.success(request, _("Brouillon enregistré."))
             return redirect(_detail_url(access_request))
     return render(request, "portal/form.html", {"form": form, "access_request": access_request}, status=status)

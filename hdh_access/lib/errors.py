@@ -45,3 +45,11 @@ class ExpiredForm(DomainError):
 
     code = "expired_form"
     http_status = 400
+
+
+class FormAlreadySent(DomainError):
+    """A late autosave of a form whose page was already submitted (its one-time token claimed): the
+    page is out of date and must be reloaded (portal.autosave)."""
+
+    code = "form_already_sent"
+    http_status = 409

@@ -84,7 +84,8 @@ def test_a_project_leader_signs_up_files_a_complete_dossier_and_follows_it(page)
     check(page, "#" + page.locator(".hdh-dataset:visible input").first.get_attribute("id"))
     page.fill("#dataset-search", "")
     page.fill("#id_team_members", "Ada Lovelace, investigatrice principale\nCharles Babbage, biostatisticien")
-    page.click("button:has-text('Enregistrer le brouillon')")
+    with page.expect_navigation():  # the form saves itself first (autosave.js), then is sent
+        page.click("button:has-text('Enregistrer le brouillon')")
     assert page.locator("#form-errors").is_visible()
     assert page.locator("#id_summary").input_value().startswith("Devenir à 5 ans")
     assert page.locator(".hdh-dataset input:checked").count() == 2
@@ -92,6 +93,7 @@ def test_a_project_leader_signs_up_files_a_complete_dossier_and_follows_it(page)
     accessible(page)
     screenshot(page, "portal-new")
     page.click("button:has-text('Enregistrer le brouillon')")
+    page.wait_for_url(re.compile(r"/portal/requests/HDH-\d{4}-\d{4}/#pieces$"))
 
     request = AccessRequest.objects.get()
     assert request.state == State.DRAFT and request.requires_matching
