@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import selectors, services
 from accounts.forms import DsfrPasswordChangeForm, DsfrPasswordResetForm, DsfrSetPasswordForm, ProfileForm, SignUpForm
 from accounts.models import Profile
+from accounts.people import person_name
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
@@ -132,13 +133,13 @@ def decide_membership(request, membership_id: int, decision: str):
         membership = services.approve_membership(actor=request.user, membership_id=membership_id,
                                                  site_url=_site_url(request))
         messages.success(request, _("%(name)s a rejoint l'organisation « %(organisation)s ».") % {
-            "name": membership.user.get_full_name() or membership.user.email,
+            "name": person_name(membership.user),
             "organisation": membership.organisation.name})
     else:
         membership = services.refuse_membership(actor=request.user, membership_id=membership_id,
                                                 site_url=_site_url(request))
         messages.success(request, _("La demande de %(name)s est refusée.") % {
-            "name": membership.user.get_full_name() or membership.user.email})
+            "name": person_name(membership.user)})
     return redirect("accounts:organisation")
 
 

@@ -20,6 +20,7 @@ from access_requests import services
 from access_requests.models import CesreesOpinion
 from access_requests.workflow import RECORDED_OPINIONS, REVIEWER_ROLES, InformationReason, Route, State
 from accounts.models import Organisation
+from accounts.people import display_name
 from backoffice.selectors import Badge, QueueFilters, Scope
 from catalog.models import DataHolder
 
@@ -344,7 +345,7 @@ class NoteForm(forms.Form):
 
 
 def _user_label(user: Any) -> str:
-    return str(user.get_full_name() or user.email or user.username)
+    return display_name(user)
 
 
 class AssignForm(forms.Form):

@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from access_requests import services
-from access_requests.models import AccessRequest, Event
+from access_requests.models import AccessRequest, Event, InternalNote
 from access_requests.roles import (  # noqa: F401 - the back office's view of roles
     ROLE_PERMISSIONS,
     VIEW_PERMISSION,
@@ -36,7 +36,7 @@ from access_requests.roles import (  # noqa: F401 - the back office's view of ro
     sees_every_request,
     staff_roles,
 )
-from access_requests.selectors import events_of  # noqa: F401 - the request page's history
+from access_requests.selectors import event_log
 from access_requests.workflow import (
     PAUSABLE_STATES,
     QUEUE_ROLES,
@@ -49,6 +49,7 @@ from access_requests.workflow import (
     available_actions,
 )
 from accounts.models import Profile
+from accounts.people import PERSON_RELATIONS, display_name, related
 from hdh_access.lib.dates import add_working_days, paris_date, start_of_paris_day
 
 ACTING_ROLES = (Role.SECRETARIAT, Role.CESREES, Role.CNIL, Role.DATA_HOLDER, Role.PLATFORM)
@@ -239,7 +240,8 @@ def queue(user, filters: QueueFilters, *, today: dt.date | None = None) -> Query
         qs = qs.filter(delay__submitted_at__gte=start_of_paris_day(filters.submitted_from))
     if filters.submitted_to:
         qs = qs.filter(delay__submitted_at__lt=start_of_paris_day(filters.submitted_to + dt.timedelta(days=1)))
-    return qs.select_related("organisation", "assignee").order_by(*SORTS.get(filters.sort, SORTS["due"]))
+    return qs.select_related("organisation", "assignee", *related("assignee")).order_by(
+        *SORTS.get(filters.sort, SORTS["due"]))
 
 
 def queue_page_rows(requests: Iterable[AccessRequest], *, now: dt.datetime | None = None) -> list[dict]:
@@ -252,7 +254,7 @@ def queue_page_rows(requests: Iterable[AccessRequest], *, now: dt.datetime | Non
         days = (now - r.stage_since).total_seconds() / 86400 if r.stage_since else None
         rows.append({
             "request": r,
-            "datasets": [d.code for d in r.datasets.all()],
+            "datasets": sorted(d.name for d in r.datasets.all()),  # the catalogue's names, never its codes
             "days_in_stage": days,
             "whole_days": int(days) if days is not None else None,
             "badge": badge_of(r.due_date, today) if r.state != State.AWAITING_APPLICANT else "paused",
@@ -275,18 +277,24 @@ def request_for_reviewer(user, reference: str) -> AccessRequest | None:
     """The request with everything its page shows, if ``user`` may read it."""
     return (
         visible_requests(user)
-        .select_related("organisation", "applicant", "assignee")
-        .prefetch_related("datasets__holder", "attachments", "internal_notes__author")
+        .select_related("organisation", "applicant", "assignee", *related("applicant"), *related("assignee"))
+        .prefetch_related("datasets__holder", "attachments",
+                          Prefetch("internal_notes", InternalNote.objects.select_related("author", *related("author"))))
         .filter(reference=reference)
         .first()
     )
 
 
+def events_of(request: AccessRequest) -> list[Event]:
+    """One request's events, oldest first, each actor with what names them (accounts.people)."""
+    return list(event_log().select_related(*related("actor")).filter(request_id=request.pk))
+
+
 def assignee_names(events: Iterable[Event]) -> dict[int, str]:
     """The names of the people the assignment events of a page name (one query)."""
     ids = {(e.payload or {}).get("assignee") for e in events if e.action == EventAction.ASSIGN} - {None}
-    return {user.pk: user.get_full_name() or user.email or user.username
-            for user in get_user_model().objects.filter(pk__in=ids)}
+    return {user.pk: display_name(user)
+            for user in get_user_model().objects.filter(pk__in=ids).select_related(*PERSON_RELATIONS)}
 
 
 def allowed_actions(request: AccessRequest, roles: Iterable[str]) -> list[str]:
@@ -314,5 +322,6 @@ def assignable_users(request: AccessRequest):
             profile__data_holder_id__in=holders)
     ids = User.objects.filter(is_active=True).filter(condition).values("pk")
     extra = [request.assignee_id] if request.assignee_id else []
-    return User.objects.filter(Q(pk__in=ids) | Q(pk__in=extra)).order_by("last_name", "first_name", "email")
+    return (User.objects.filter(Q(pk__in=ids) | Q(pk__in=extra)).select_related(*PERSON_RELATIONS)
+            .order_by("last_name", "first_name", "email"))
 

@@ -27,6 +27,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from access_requests import services
@@ -37,6 +38,7 @@ from access_requests.roles import user_roles
 from access_requests.workflow import EventAction, InformationReason, Role, Route, State
 from accounts import selectors as account_selectors
 from accounts import services as account_services
+from accounts.people import display_name
 from backoffice import selectors as sel
 from backoffice.forms import (
     ACTION_FORMS,
@@ -75,13 +77,17 @@ def backoffice_required(view):
     return wrapper
 
 
-# The stages whose time the target card lists, in pathway order.
-TIMED_STAGES = (State.SUBMITTED, State.CESREES_REVIEW, State.CNIL_REVIEW, State.CONTRACTING, State.MATCHING,
-                State.EXTRACTION, State.AWAITING_APPLICANT)
+# A wait on the applicant, as the stage table and the time per stage name it.
+PAUSE_LABEL = gettext_lazy("En attente du demandeur")
 
 
 def _state_label(state: str) -> str:
     return str(State(state).label) if state in State.values else state
+
+
+def _stage_label(state: str) -> str:
+    """A stage of the request's story: a wait on the applicant is theirs, not a step."""
+    return str(PAUSE_LABEL) if state == State.AWAITING_APPLICANT else _state_label(state)
 
 
 # --- queue --------------------------------------------------------------------------------------
@@ -227,7 +233,8 @@ def _reason_label(reason: str) -> str:
 def _visit_row(visit) -> dict:
     """A stage visit as the page shows it: the clock's facts (delays.clock.VisitClock), labelled."""
     return {
-        "stage": _state_label(visit.stage), "code": visit.stage, "start": visit.entered_at, "end": visit.left_at,
+        "stage": _stage_label(visit.stage), "code": visit.stage, "pause": visit.is_pause,
+        "start": visit.entered_at, "end": visit.left_at,
         "days": visit.days, "due_date": visit.due_date, "extended": visit.extended, "urgent": visit.urgent,
         "overdue": visit.overdue, "open": visit.is_open, "tacit_decision": visit.tacit_decision,
         "tacit_label": visit.tacit_label, "tacit_effect_date": visit.tacit_effect_date,
@@ -237,7 +244,8 @@ def _visit_row(visit) -> dict:
 
 
 def _timeline(clock) -> list[dict]:
-    """Each stage visit: when, how long, its statutory due date, tacit decision and pause."""
+    """Each stage visit in the order it happened, the waits on the applicant as rows between the
+    visits they interrupted: when, how long, its statutory due date, tacit decision, reason."""
     if clock is None:
         return []
     return [_visit_row(v) for v in clock.visits]
@@ -260,8 +268,7 @@ def _target(clock) -> dict | None:
     """The 7-month target: deadline, elapsed time split applicant/institution, status, forecast."""
     if clock is None:
         return None
-    stage_days = [{"stage": _state_label(stage), "days": clock.stage_days[stage]} for stage in TIMED_STAGES
-                  if clock.stage_days[stage] > 0]
+    stage_days = [{"stage": _stage_label(stage), "days": days} for stage, days in clock.time_by_stage() if days > 0]
     return {
         "deadline": clock.deadline, "elapsed": clock.elapsed_days, "applicant": clock.applicant_days,
         "institution": clock.elapsed_days - clock.applicant_days, "status": clock.status,
@@ -284,7 +291,7 @@ def _event_row(event, assignee_names: dict) -> dict:
             "opinion": CesreesOpinion(opinion).label if opinion in CesreesOpinion.values else opinion})
     if payload.get("decision_number"):
         try:
-            when = date_format(dt.date.fromisoformat(payload.get("decision_date", "")), "j F Y")
+            when = date_format(dt.date.fromisoformat(payload.get("decision_date", "")), "DATE_FORMAT")
         except ValueError:
             when = payload.get("decision_date", "")
         details.append(_("Décision n° %(number)s du %(date)s") % {"number": payload["decision_number"], "date": when})
@@ -292,7 +299,7 @@ def _event_row(event, assignee_names: dict) -> dict:
     return {
         "at": event.at, "label": label, "from": _state_label(event.from_state) if event.from_state else "",
         "to": _state_label(event.to_state), "moved": event.from_state != event.to_state,
-        "actor": (actor.get_full_name() or actor.email or actor.username) if actor else _("Système ou reprise d'historique"),
+        "actor": display_name(actor) if actor else _("Système ou reprise d'historique"),
         "role": Role(event.role).label if event.role in Role.values else event.role,
         "comment": event.comment, "details": details, "action": event.action,
     }
@@ -366,8 +373,7 @@ def assign(request, reference: str):
     if assignee is None:
         messages.success(request, _("La demande n'est plus attribuée."))
     else:
-        messages.success(request, _("Demande attribuée à %(name)s.") % {
-            "name": assignee.get_full_name() or assignee.email or assignee.username})
+        messages.success(request, _("Demande attribuée à %(name)s.") % {"name": display_name(assignee)})
     return _see_other(reverse("backoffice:detail", args=[ar.reference]))
 
 
@@ -568,13 +574,13 @@ def decide_membership(request, membership_id: int, decision: str):
         membership = account_services.approve_membership(actor=request.user, membership_id=membership_id,
                                                          site_url=site_url)
         messages.success(request, _("%(name)s a rejoint l'organisation « %(organisation)s ».") % {
-            "name": membership.user.get_full_name() or membership.user.email,
+            "name": display_name(membership.user, with_affiliation=False),
             "organisation": membership.organisation.name})
     else:
         membership = account_services.refuse_membership(actor=request.user, membership_id=membership_id,
                                                         site_url=site_url)
         messages.success(request, _("La demande de %(name)s est refusée.") % {
-            "name": membership.user.get_full_name() or membership.user.email})
+            "name": display_name(membership.user, with_affiliation=False)})
     return _see_other(reverse("backoffice:organisations"))
 
 

@@ -80,6 +80,11 @@ class VisitClock:
         return self.left_at is None
 
     @property
+    def is_pause(self) -> bool:
+        """A wait on the applicant (the clock of the stage it interrupted is suspended)."""
+        return self.stage == rules.AWAITING_APPLICANT
+
+    @property
     def tacit_label(self) -> str:
         """The tacit decision in words ("avis favorable", "autorisation"); empty when none."""
         return str(TACIT_LABELS.get(self.tacit_decision, self.tacit_decision)) if self.tacit_decision else ""
@@ -142,12 +147,22 @@ class RequestClock:
 
     @cached_property
     def visits(self) -> tuple[VisitClock, ...]:
-        """Every stage visit, in order, evaluated at ``at``."""
+        """Every stage visit in the order it happened (the event log's), the waits on the
+        applicant between the visits they interrupted, evaluated at ``at``."""
         raw = self.raw_visits
         return tuple(
             visit_clock(visit, self.at, following=raw[index + 1] if index + 1 < len(raw) else None)
             for index, visit in enumerate(raw)
         )
+
+    def time_by_stage(self) -> list[tuple[str, float]]:
+        """Days spent in each stage (its visits summed, the waits on the applicant as one more
+        stage), in the order the stages were first entered: the request's story, not the
+        pathway's table."""
+        totals: dict[str, float] = {}
+        for visit in self.visits:
+            totals[visit.stage] = totals.get(visit.stage, 0.0) + visit.days
+        return list(totals.items())
 
     @property
     def is_open(self) -> bool:

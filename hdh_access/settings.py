@@ -182,6 +182,9 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = "Europe/Paris"
+# Dates and numbers as each language writes them (« 3 décembre 2026 à 14 h 05 », "3 December 2026,
+# 2:05 pm"): hdh_access/formats/<language>/formats.py, then Django's own for what they leave out.
+FORMAT_MODULE_PATH = ["hdh_access.formats"]
 
 STATIC_URL = "static/"
 # Attachments: outside STATIC_ROOT and any MEDIA_ROOT a web server would publish.

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from access_requests.models import AccessRequest, CesreesOpinion, Event
@@ -199,8 +200,6 @@ def _applicant_paragraph(action: str, request: AccessRequest, event: Event) -> t
 
 
 def _format_date(value: dt.date) -> str:
-    from django.utils.formats import date_format
-
     return date_format(value, "DATE_FORMAT")
 
 

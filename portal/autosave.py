@@ -54,7 +54,8 @@ from functools import wraps
 from django.db import transaction
 from django.http import Http404, HttpRequest, JsonResponse
 from django.urls import get_script_prefix, resolve, reverse
-from django.utils import dateformat, timezone
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
@@ -112,8 +113,8 @@ def saveable(form: DraftForm) -> tuple[dict, list[str]]:
 
 
 def time_of_day(instant) -> str:
-    # Translators: a time of day in Django's date format ("9 h 05", "14 h 05"); English: "g:i a" ("2:05 p.m.").
-    return dateformat.format(timezone.localtime(instant), _("G \\h i"))
+    """The time in the language's TIME_FORMAT (hdh_access/formats: "14 h 05", "2:05 pm")."""
+    return date_format(timezone.localtime(instant), "TIME_FORMAT")
 
 
 def _saved(access_request: AccessRequest, unsaved: list[str]) -> JsonResponse:

@@ -239,20 +239,30 @@ class StageVisitRow:
         return bool(self.reason) and not self.applicant_time
 
 
+# A wait on the applicant, as its row of the stage table and its share of the time say it.
+PAUSE_LABEL = gettext_lazy("En attente de votre réponse")
+
+
+def stage_label(stage: str) -> str:
+    """The stage as the applicant's tables name it: a wait on them is theirs, not a step."""
+    return str(PAUSE_LABEL) if stage == State.AWAITING_APPLICANT else state_label(stage)
+
+
 def reason_label(reason: str) -> str:
     return str(REASON_LABELS.get(reason, reason))
 
 
 def stage_visits(figures: DelayFigures | None) -> list[StageVisitRow]:
-    """Each stay in a stage with its statutory clock, at the figures' instant."""
+    """Each stay in a stage with its statutory clock, at the figures' instant, in the order they
+    happened: a wait on the applicant is its own row, between the stays it separates."""
     if figures is None:
         return []
     return [
         StageVisitRow(
-            stage=visit.stage, label=state_label(visit.stage), start=visit.entered_at, end=visit.left_at,
+            stage=visit.stage, label=stage_label(visit.stage), start=visit.entered_at, end=visit.left_at,
             days=visit.days, due_date=visit.due_date, tacit_label=visit.tacit_label,
             tacit_effect_date=visit.tacit_effect_date, overdue=visit.overdue,
-            applicant_time=visit.stage == State.AWAITING_APPLICANT, extended=visit.extended, urgent=visit.urgent,
+            applicant_time=visit.is_pause, extended=visit.extended, urgent=visit.urgent,
             projected=visit.projected, reason=visit.reason, reason_label=reason_label(visit.reason),
             paused_days=visit.paused_days,
         )
@@ -268,19 +278,15 @@ class StageTotal:
     share: float  # of the elapsed time, 0..100
 
 
-def stage_totals(visits: list[StageVisitRow], figures: DelayFigures | None) -> list[StageTotal]:
-    """Time spent in each stage so far (summing repeated visits), in pathway order."""
+def stage_totals(figures: DelayFigures | None) -> list[StageTotal]:
+    """Time spent in each stage so far (repeated visits summed), in the order the stages were
+    first entered (delays.clock), with its share of the time elapsed."""
     if figures is None:
         return []
-    totals: dict[str, float] = {}
-    for visit in visits:
-        totals[visit.stage] = totals.get(visit.stage, 0.0) + visit.days
-    whole = sum(totals.values()) or 1.0
-    order = [s.value for s in State]
-    return [
-        StageTotal(stage=stage, label=state_label(stage), days=days, share=round(100 * days / whole, 1))
-        for stage, days in sorted(totals.items(), key=lambda item: order.index(item[0]) if item[0] in order else 99)
-    ]
+    totals = figures.clock.time_by_stage()
+    whole = sum(days for _stage, days in totals) or 1.0
+    return [StageTotal(stage=stage, label=stage_label(stage), days=days, share=round(100 * days / whole, 1))
+            for stage, days in totals]
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ applicant), and its forms record the reason of an information request and the ur
 from __future__ import annotations
 
 import datetime as dt
+import re
 from html import unescape
 
 import pytest
@@ -205,9 +206,27 @@ def test_the_days_with_the_applicant_and_the_reason_stay_on_the_visit_a_pause_in
     rows = [(v["code"], v["reason"], v["paused_days"]) for v in response.context["timeline"]]
     assert rows == [(State.SUBMITTED, "", 0), (State.CESREES_REVIEW, "incorrect", 7),
                     (State.AWAITING_APPLICANT, "incorrect", 7), (State.CESREES_REVIEW, "", 0)]
+    # In the order they happened, the wait on the applicant its own row between the stays it separates.
+    assert timeline_rows(html) == [
+        ["Déposée (recevabilité)", "06/01/2025", "10/01/2025", "4 jours", "4,0 j", "15/01/2025", "tenu", "—", "—"],
+        ["Avis du CESREES", "10/01/2025", "20/01/2025", "10 jours", "10,0 j", "10/02/2025", "suspendu", "—", "—"],
+        ["En attente du demandeur", "20/01/2025", "27/01/2025", "7 jours", "7,0 j", "—", "—", "—",
+         "Information inexacte"],
+        ["Avis du CESREES", "27/01/2025", "en cours", "1 jour", "1,0 j", "27/02/2025", "court encore",
+         "avis favorable", "prévue le 28/02/2025 (si silence)", "—"],
+    ]
+
+
+def timeline_rows(html: str) -> list[list[str]]:
+    """The cells of the stage table's rows, each cell's text split on its line breaks."""
     (table,) = [part for part in html.split("<table") if 'id="timeline"' in part]
-    assert table.count("Information inexacte") == 2 and table.count("7 jours chez le demandeur") == 2
-    assert "suspendu" in table
+    body = table.split("<tbody>")[1].split("</tbody>")[0]
+    rows = []
+    for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, flags=re.S):
+        cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, flags=re.S)
+        rows.append([" ".join(re.sub(r"<[^>]+>", " ", part).split()) for cell in cells
+                     for part in re.split(r"<br\s*/?>", cell) if re.sub(r"<[^>]+>", "", part).strip()])
+    return rows
 
 
 def test_the_clock_columns_read_in_english(client, personas, player):

@@ -158,8 +158,8 @@ def test_each_recipient_reads_the_email_in_their_language(story, smtp, personas,
         "",
         "Request: HDH-2025-0001 — Parcours de soins après un AVC",  # the title is the applicant's, in French
         "Current stage: CESREES review",
-        "Statutory due date of the current stage: Feb. 10, 2025.",
-        "Without an opinion from the CESREES by then, the opinion is deemed favourable on Feb. 11, 2025.",
+        "Statutory due date of the current stage: 10 February 2025.",
+        "Without an opinion from the CESREES by then, the opinion is deemed favourable on 11 February 2025.",
         "",
         "Follow your request: http://127.0.0.1:8000/portal/requests/HDH-2025-0001/",
         "",
@@ -172,7 +172,7 @@ def test_each_recipient_reads_the_email_in_their_language(story, smtp, personas,
     assert "<title>HDH-2025-0001: complete dossier sent to the CESREES</title>" in html
     assert ">Complete dossier sent to the CESREES</h1>" in html
     assert "Current stage: <strong>CESREES review</strong>" in html
-    assert "Statutory due date of the current stage: <strong>Feb. 10, 2025</strong>." in html
+    assert "Statutory due date of the current stage: <strong>10 February 2025</strong>." in html
     assert ">Follow your request</a>" in html
     assert "Bonjour" not in html and "Échéance" not in html
     french_mail = smtp.to("cesrees@hdh.example")[-1]  # the reviewer kept French

@@ -190,7 +190,7 @@ def test_a_subscriber_reads_the_report_in_their_language(history, subscribers, e
 
     row = OutboxMessage.objects.get(to="cesrees@hdh.example", key__startswith="weekly-report:")
     assert row.language == "en" and row.attachment_name == "delay-report-2025-W25.csv"
-    assert row.subject == "Access delays, week of June 16, 2025: 67% delivered within 7 months this quarter"
+    assert row.subject == "Access delays, week of 16 June 2025: 67% delivered within 7 months this quarter"
     assert "KEY FIGURES" in row.text and "Bottleneck:" in row.html and "CNIL authorisation" in row.html
     french = OutboxMessage.objects.get(to="direction@hdh.example", key__startswith="weekly-report:")
     assert french.inline_image != row.inline_image  # the chart's labels are translated too

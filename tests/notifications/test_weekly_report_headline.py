@@ -5,10 +5,11 @@ quarter, last quarter and over all periods; 0 % for a quarter whose deliveries w
 from __future__ import annotations
 
 import pytest
-from django.utils.formats import number_format
+from django.template.defaultfilters import floatformat
 from django.utils.translation import override
 
 from delays import statistics
+from delays.durations import humanise_days
 from notifications import weekly_report
 from tests.delays.test_headline import AS_OF, headline_history, paris  # noqa: F401  (the fixture)
 
@@ -36,11 +37,11 @@ def test_the_email_gives_the_headline_of_each_delivery_quarter_and_of_all_period
     assert "part livrée dans les 7 mois, toutes périodes : 60 %" in email.html
     assert email.subject.endswith(": 100 % livrées en 7 mois ce trimestre")
     figures = content.all_time
+    mean, median, p90 = (humanise_days(figures[k], "fr") for k in ("mean_days", "median_days", "p90_days"))
     with override("fr"):
-        mean, median, p90 = (number_format(round(figures[k], 1), 1) for k in ("mean_days", "median_days", "p90_days"))
-    assert (f"Délai d'accès hors temps du demandeur (demandes livrées, toutes périodes) : moyenne {mean} jours"
-            in email.text)
-    assert f"médiane {median} jours, 90e centile {p90} jours ; objectif 7 mois" in email.text
+        months = floatformat(figures["mean_days"] / weekly_report.DAYS_PER_MONTH, 1)  # as the template rounds
+    assert (f"Délai d'accès hors temps du demandeur (demandes livrées, toutes périodes) : moyenne {mean} ({months} mois), "
+            f"médiane {median}, 90e centile {p90} ; objectif 7 mois") in email.text
     assert "Délai moyen d'accès, hors temps du demandeur" in email.html
 
 

@@ -108,7 +108,7 @@ def test_the_time_saved_is_said_in_english_on_an_english_page(client, applicant,
     with time_machine.travel(paris(2025, 3, 4, 14, 5), tick=False):
         response = client.post(NEW, fields(**{FIELD_NAME: issue_token(applicant)}), HTTP_ACCEPT="application/json",
                                HTTP_ACCEPT_LANGUAGE="en")
-    assert response.json()["saved_at_display"] == "2:05 p.m."
+    assert response.json()["saved_at_display"] == "2:05 pm"
 
 
 def test_the_time_saved_is_a_paris_time_of_day_in_french_typography():
