@@ -563,16 +563,13 @@ def organisations(request):
 @require_POST
 @secretariat_required
 def decide_membership(request, membership_id: int, decision: str):
-    site_url = request.build_absolute_uri("/").rstrip("/")
     if decision == "approve":
-        membership = account_services.approve_membership(actor=request.user, membership_id=membership_id,
-                                                         site_url=site_url)
+        membership = account_services.approve_membership(actor=request.user, membership_id=membership_id)
         messages.success(request, _("%(name)s a rejoint l'organisation « %(organisation)s ».") % {
             "name": membership.user.get_full_name() or membership.user.email,
             "organisation": membership.organisation.name})
     else:
-        membership = account_services.refuse_membership(actor=request.user, membership_id=membership_id,
-                                                        site_url=site_url)
+        membership = account_services.refuse_membership(actor=request.user, membership_id=membership_id)
         messages.success(request, _("La demande de %(name)s est refusée.") % {
             "name": membership.user.get_full_name() or membership.user.email})
     return _see_other(reverse("backoffice:organisations"))
