@@ -145,6 +145,15 @@ def test_the_dashboards_figures_as_xlsx_are_typed_and_labelled(client, personas,
     assert ("Computation", None, "Computed at") in {(r["Table"], r["Category"], r["Measure"]) for r in english}
 
 
+def test_the_dashboards_files_name_the_dataset_and_the_holder_they_were_filtered_on(client, personas, submitted):
+    client.force_login(personas["curie"])  # a data holder's staff: their holder's figures only
+
+    rows = csv_rows(client.get(reverse("backoffice:delays_csv"), {"dataset": datasets("snds")[0].pk}))
+
+    assert ["Filtres", "", "Base de données", "SNDS base principale"] in rows
+    assert ["Filtres", "", "Détenteur de données", personas["curie"].profile.data_holder.name] in rows
+
+
 # --- who may download, and what ----------------------------------------------------------------
 @pytest.mark.parametrize(("as_csv", "as_xlsx"), PAIRS)
 def test_each_xlsx_follows_the_rules_of_its_csv_for_every_persona(client, personas, submitted, as_csv, as_xlsx):
