@@ -52,11 +52,14 @@ messages: install
 compilemessages: install gettext
 	$(PY) manage.py compilemessages --ignore=.venv --ignore=node_modules -v 0
 
-# Serve on the embedded SQLite database with in-process tasks and demo data.
+# Serve on the embedded SQLite database with in-process tasks and demo data. The links in emails
+# (demo data included) start with SITE_URL: the address served here, unless the environment gives one.
+SITE_URL ?= http://127.0.0.1:$(PORT)
+RUN_ENV = env -u DATABASE_URL -u REDIS_URL SITE_URL='$(SITE_URL)'
 run: install compilemessages
-	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py migrate --noinput
-	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py seed_demo --if-empty
-	env -u DATABASE_URL -u REDIS_URL $(PY) manage.py runserver 127.0.0.1:$(PORT)
+	$(RUN_ENV) $(PY) manage.py migrate --noinput
+	$(RUN_ENV) $(PY) manage.py seed_demo --if-empty
+	$(RUN_ENV) $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 # The static checks, the whole suite on PostgreSQL and Redis, then a smoke run on SQLite.
 test: install chromium clamav compilemessages lint test-python smoke

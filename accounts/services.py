@@ -38,6 +38,7 @@ from accounts.models import MembershipRequest, MembershipStatus, Organisation, P
 from accounts.names import clean_organisation_name, organisation_name_key
 from accounts.signals import account_email
 from hdh_access.lib.errors import ActionNotPermitted, ConcurrentUpdate, InvalidInput, NotFound
+from hdh_access.lib.urls import absolute_reverse, absolute_url
 
 logger = logging.getLogger(__name__)
 
@@ -53,10 +54,12 @@ def _send_on_commit(template: str, *, to: str, language: str, context: dict, use
 
 
 def send_password_reset(*, to: str, context: dict) -> None:
-    """The password-reset email of Django's PasswordResetForm, through the outbox."""
+    """The password-reset email of Django's PasswordResetForm, through the outbox. Its link is on
+    ``SITE_URL`` like every other (not on the ``Host`` the form was posted to)."""
     user = context.get("user")
+    link = absolute_reverse("accounts:password_reset_confirm", uidb64=context["uid"], token=context["token"])
     _send_on_commit("password_reset", to=to, language=translation.get_language() or settings.LANGUAGE_CODE,
-                    context=context, user_id=getattr(user, "pk", None))
+                    context={**context, "reset_link": link}, user_id=getattr(user, "pk", None))
 
 
 class EmailConfirmationTokenGenerator(PasswordResetTokenGenerator):
@@ -100,14 +103,14 @@ class SignUpOutcome:
 
 
 def sign_up(*, email: str, first_name: str, last_name: str, password: str, organisation_name: str,
-            site_url: str, language: str = "fr") -> SignUpOutcome:
+            language: str = "fr") -> SignUpOutcome:
     """Create an inactive account and send its confirmation link.
 
     A new organisation name creates the organisation, which its creator joins. An organisation
     that already exists is not joined: the account gets a pending ``MembershipRequest`` that one
     of its members or the secretariat decides once the address is confirmed.
 
-    ``site_url`` (scheme and host, no trailing slash) prefixes the link. An address that already
+    The link starts with ``SITE_URL`` (hdh_access.lib.urls), as in every email. An address that already
     has an account gets a mail instead, nothing about the account changes, and the answer takes
     the same time: the password is hashed either way (the hash is the slow part of a sign-up).
     """
@@ -126,7 +129,7 @@ def sign_up(*, email: str, first_name: str, last_name: str, password: str, organ
         existing = User.objects.filter(username__iexact=email).first() or User.objects.filter(email__iexact=email).first()
         if existing is not None:
             make_password(password)  # the same work as a new account, thrown away: the same time
-            _tell_existing(existing, site_url=site_url, language=language)
+            _tell_existing(existing, language=language)
             return SignUpOutcome(user_id=existing.pk, created=False)
         user = User(username=email, email=email, first_name=(first_name or "").strip()[:150],
                     last_name=(last_name or "").strip()[:150], is_active=False)
@@ -152,25 +155,25 @@ def sign_up(*, email: str, first_name: str, last_name: str, password: str, organ
         else:
             context = {"user": user, "organisation": organisation}
         _send_on_commit("confirm", to=email, language=language, user_id=user.pk, context={
-            **context, "link": site_url + confirmation_path(user)})
+            **context, "link": absolute_url(confirmation_path(user))})
     logger.info("sign-up: account %s created (%s), confirmation sent", user.pk,
                 "asks to join" if joins else "new organisation")
     return SignUpOutcome(user_id=user.pk, created=True)
 
 
-def _tell_existing(user, *, site_url: str, language: str) -> None:
+def _tell_existing(user, *, language: str) -> None:
     if not user.is_active and user.last_login is None:
         # Signed up but never confirmed: send a fresh link (password and name unchanged).
         pending = pending_membership(user)
         _send_on_commit("confirm", to=user.email, language=language, user_id=user.pk, context={
             "user": user, "organisation": getattr(getattr(user, "profile", None), "organisation", None),
             "pending_organisation": pending.organisation if pending else None,
-            "link": site_url + confirmation_path(user)})
+            "link": absolute_url(confirmation_path(user))})
         return
     # A confirmed (or deactivated) account: say so, point to sign-in and password reset.
     _send_on_commit("already_registered", to=user.email, language=language, user_id=user.pk, context={
-        "user": user, "login_link": site_url + reverse("login"),
-        "reset_link": site_url + reverse("accounts:password_reset")})
+        "user": user, "login_link": absolute_reverse("login"),
+        "reset_link": absolute_reverse("accounts:password_reset")})
 
 
 def user_from_link(uidb64: str, token: str):
@@ -183,9 +186,9 @@ def user_from_link(uidb64: str, token: str):
     return user if email_confirmation_token.check_token(user, token) else None
 
 
-def confirm_email(*, uidb64: str, token: str, site_url: str):
+def confirm_email(*, uidb64: str, token: str):
     """Activate the account of a valid confirmation link; InvalidInput otherwise. The members of
-    an organisation the user asks to join are told (``site_url`` prefixes the link in their email)."""
+    an organisation the user asks to join are told."""
     with transaction.atomic():
         user = user_from_link(uidb64, token)
         if user is None:
@@ -202,7 +205,7 @@ def confirm_email(*, uidb64: str, token: str, site_url: str):
             # addresses, which anyone can type).
             pending = pending_membership(user)
             if pending is not None:
-                _tell_approvers(pending, site_url=site_url)
+                _tell_approvers(pending)
     return user
 
 
@@ -241,26 +244,26 @@ def _language_of(user) -> str:
     return profile.language if profile and profile.language in LANGUAGE_CODES else settings.LANGUAGE_CODE
 
 
-def _tell_approvers(membership: MembershipRequest, *, site_url: str) -> None:
+def _tell_approvers(membership: MembershipRequest) -> None:
     """Each active member of the organisation gets an email: someone asks to join."""
     for member in active_members(membership.organisation):
         _send_on_commit("membership_requested", to=member.email, language=_language_of(member), user_id=member.pk,
                         context={"member": member, "requester": membership.user,
                                  "organisation": membership.organisation,
-                                 "link": site_url + reverse("accounts:organisation")})
+                                 "link": absolute_reverse("accounts:organisation")})
 
 
-def approve_membership(*, actor, membership_id: int, site_url: str) -> MembershipRequest:
+def approve_membership(*, actor, membership_id: int) -> MembershipRequest:
     """The requester joins the organisation: they see and edit its dossiers from now on."""
-    return _decide_membership(actor=actor, membership_id=membership_id, approve=True, site_url=site_url)
+    return _decide_membership(actor=actor, membership_id=membership_id, approve=True)
 
 
-def refuse_membership(*, actor, membership_id: int, site_url: str) -> MembershipRequest:
+def refuse_membership(*, actor, membership_id: int) -> MembershipRequest:
     """The requester does not join; their account stays, without an organisation."""
-    return _decide_membership(actor=actor, membership_id=membership_id, approve=False, site_url=site_url)
+    return _decide_membership(actor=actor, membership_id=membership_id, approve=False)
 
 
-def _decide_membership(*, actor, membership_id: int, approve: bool, site_url: str) -> MembershipRequest:
+def _decide_membership(*, actor, membership_id: int, approve: bool) -> MembershipRequest:
     if actor is None or not actor.is_authenticated:
         raise ActionNotPermitted(_("Connectez-vous pour traiter une demande de rattachement."))
     with transaction.atomic():
@@ -293,7 +296,7 @@ def _decide_membership(*, actor, membership_id: int, approve: bool, site_url: st
         _send_on_commit("membership_approved" if approve else "membership_refused", to=requester.email,
                         language=_language_of(requester), user_id=requester.pk, context={
                             "user": requester, "organisation": membership.organisation,
-                            "link": site_url + reverse("portal:list" if approve else "accounts:organisation")})
+                            "link": absolute_reverse("portal:list" if approve else "accounts:organisation")})
     logger.info("membership: %s %s the request of user %s to join organisation %s", actor.pk,
                 "approved" if approve else "refused", requester.pk, membership.organisation_id)
     return membership

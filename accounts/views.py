@@ -27,10 +27,6 @@ from accounts.people import person_name
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
-def _site_url(request) -> str:
-    return request.build_absolute_uri("/").rstrip("/")
-
-
 @sensitive_post_parameters("password1", "password2")
 @never_cache
 @require_http_methods(["GET", "POST"])
@@ -47,7 +43,7 @@ def sign_up(request):
             services.sign_up(
                 email=data["email"], first_name=data["first_name"], last_name=data["last_name"],
                 password=data["password1"], organisation_name=data["organisation"],
-                site_url=_site_url(request), language=translation.get_language() or settings.LANGUAGE_CODE)
+                language=translation.get_language() or settings.LANGUAGE_CODE)
             request.session["signup_email"] = data["email"]
             return redirect("accounts:signup_done")
     return render(request, "accounts/signup.html", {"form": form}, status=status)
@@ -68,7 +64,7 @@ def confirm(request, uidb64: str, token: str):
             return render(request, "accounts/confirm.html", {"valid": False}, status=400)
         return render(request, "accounts/confirm.html", {"valid": True, "already_active": user.is_active,
                                                          "confirm_email": user.email})
-    user = services.confirm_email(uidb64=uidb64, token=token, site_url=_site_url(request))
+    user = services.confirm_email(uidb64=uidb64, token=token)
     login(request, user, backend=MODEL_BACKEND)
     messages.success(request, _("Votre adresse est confirmée : bienvenue ! Vous pouvez préparer votre première demande."))
     pending = services.pending_membership(user)
@@ -130,14 +126,12 @@ def organisation(request):
 def decide_membership(request, membership_id: int, decision: str):
     """Approve or refuse a request to join (a member of the organisation; the service checks)."""
     if decision == "approve":
-        membership = services.approve_membership(actor=request.user, membership_id=membership_id,
-                                                 site_url=_site_url(request))
+        membership = services.approve_membership(actor=request.user, membership_id=membership_id)
         messages.success(request, _("%(name)s a rejoint l'organisation « %(organisation)s ».") % {
             "name": person_name(membership.user),
             "organisation": membership.organisation.name})
     else:
-        membership = services.refuse_membership(actor=request.user, membership_id=membership_id,
-                                                site_url=_site_url(request))
+        membership = services.refuse_membership(actor=request.user, membership_id=membership_id)
         messages.success(request, _("La demande de %(name)s est refusée.") % {
             "name": person_name(membership.user)})
     return redirect("accounts:organisation")

@@ -23,19 +23,12 @@ from accounts.models import Organisation
 from accounts.people import display_name
 from backoffice.selectors import Badge, QueueFilters, Scope
 from catalog.models import DataHolder
+from delays.labels import STATUS_LABELS
 
 if TYPE_CHECKING:  # a lazy translation or a str (django-stubs; a dev dependency)
     from django_stubs_ext import StrOrPromise
 from catalog.selectors import dataset_list
 
-STATUS_LABELS = {
-    "on_track": _("Dans les temps"),
-    "at_risk": _("À risque"),
-    "late": _("Objectif dépassé"),
-    "met": _("Objectif tenu"),
-    "missed": _("Objectif manqué"),
-    "closed": _("Close sans mise à disposition"),
-}
 BADGE_LABELS = {
     Badge.OVERDUE: _("Délai légal dépassé"),
     Badge.DUE_SOON: _("Échéance proche"),

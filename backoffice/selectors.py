@@ -69,6 +69,12 @@ def holder_id(user) -> int | None:
     return profile.data_holder_id if profile else None
 
 
+def data_holder(user):
+    """The data holder whose staff ``user`` belongs to (``Profile.data_holder``), or None."""
+    profile = getattr(user, "profile", None) if _has_profile(user) else None
+    return profile.data_holder if profile else None
+
+
 def _has_profile(user) -> bool:
     try:
         user.profile  # noqa: B018
@@ -262,13 +268,14 @@ def queue_page_rows(requests: Iterable[AccessRequest], *, now: dt.datetime | Non
     return rows
 
 
-def dataset_codes(requests: QuerySet[AccessRequest]) -> dict[int, list[str]]:
-    """Dataset codes of every request of ``requests`` in one query (CSV export)."""
+def dataset_names(requests: QuerySet[AccessRequest]) -> dict[int, list[str]]:
+    """The catalogue names of the datasets of every request of ``requests``, in one query (exports)."""
     out: dict[int, list[str]] = {}
+    shared: dict[str, str] = {}  # one string per dataset, however many requests name it
     rows = (DataThrough.objects.filter(accessrequest_id__in=requests.order_by().values("pk"))
-            .order_by("accessrequest_id", "dataset__code").values_list("accessrequest_id", "dataset__code"))
-    for pk, code in rows.iterator(chunk_size=10000):
-        out.setdefault(pk, []).append(code)
+            .order_by("accessrequest_id", "dataset__name").values_list("accessrequest_id", "dataset__name"))
+    for pk, name in rows.iterator(chunk_size=10000):
+        out.setdefault(pk, []).append(shared.setdefault(name, name))
     return out
 
 

@@ -13,15 +13,14 @@ no more (access_requests.form_tokens).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from functools import wraps
-from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.db.models import prefetch_related_objects
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -39,6 +38,7 @@ from access_requests.workflow import EventAction, InformationReason, Role, Route
 from accounts import selectors as account_selectors
 from accounts import services as account_services
 from accounts.people import display_name
+from backoffice import exports
 from backoffice import selectors as sel
 from backoffice.forms import (
     ACTION_FORMS,
@@ -53,7 +53,7 @@ from backoffice.forms import (
 )
 from delays.clock import request_clock
 from delays.dashboard import SEGMENTS, DashboardFilters, cache_seconds, cached_dashboard
-from hdh_access.lib import csvsafe
+from hdh_access.lib import tabular
 
 PAGE_SIZE = 50
 BADGE_CLASSES = {"overdue": "fr-badge--error", "due_soon": "fr-badge--warning", "on_time": "fr-badge--success",
@@ -131,50 +131,15 @@ def _page_range(page) -> list:
     return list(page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1))
 
 
-def _iso(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        return timezone.localtime(value).isoformat(timespec="seconds")
-    return value.isoformat()
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
 @require_GET
 @backoffice_required
-def export_csv(request):
-    """The filtered list (every page), one row per request; UTF-8 with a BOM for spreadsheets."""
+def export(request, fmt: str):
+    """The filtered list (every page), one row per request, as CSV or XLSX (backoffice.exports)."""
     form = _filter_form(request)
-    qs = sel.queue(request.user, form.filters())
-    codes = sel.dataset_codes(qs)
-    now = timezone.now()
-    today = timezone.localdate()
-    writer = csvsafe.writer(_Echo())
-    header = ["reference", "title", "organisation", "state", "route", "datasets", "requires_matching",
-              "submitted_at", "stage_since", "days_in_stage", "statutory_due_date", "statutory_badge",
-              "target_deadline", "target_status", "forecast_at", "assignee"]
-
-    def lines() -> Iterator[str]:
-        yield "\ufeff" + writer.writerow(header)
-        r: Any  # annotated by sel.queue(): stage_since, due_date and the target columns
-        for r in qs.iterator(chunk_size=2000):
-            days = (now - r.stage_since).total_seconds() / 86400 if r.stage_since else None
-            badge = "paused" if r.state == State.AWAITING_APPLICANT else sel.badge_of(r.due_date, today)
-            yield writer.writerow([
-                r.reference, r.title, r.organisation.name if r.organisation else "", r.state, r.route,
-                ";".join(codes.get(r.pk, [])), "true" if r.requires_matching else "false",
-                _iso(r.submitted_at), _iso(r.stage_since), f"{days:.1f}" if days is not None else "",
-                _iso(r.due_date), badge, _iso(r.target_deadline), r.target_status, _iso(r.forecast_at),
-                (r.assignee.email if r.assignee else ""),
-            ])
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="instruction-{today.isoformat()}.csv"'
-    return response
+    columns, rows = exports.queue_table(sel.queue(request.user, form.filters()), now=timezone.now(),
+                                        today=timezone.localdate(), months=settings.HDH_TARGET_MONTHS)
+    return tabular.download(rows, columns, format=fmt, sheet_title=_("Demandes"),
+                            filename=_("instruction-%(date)s") % {"date": exports.file_date()})
 
 
 # --- a request ----------------------------------------------------------------------------------
@@ -415,11 +380,6 @@ STAGE_ORDER = (State.SUBMITTED, State.CESREES_REVIEW, State.CNIL_REVIEW, State.C
                State.EXTRACTION, State.AWAITING_APPLICANT)
 
 
-def _quarter_label(code: str) -> str:
-    year, quarter = code.split("-Q")
-    return _("T%(quarter)s %(year)s") % {"quarter": quarter, "year": year}
-
-
 @require_GET
 @backoffice_required
 def delays(request):
@@ -430,11 +390,11 @@ def delays(request):
     segment_labels = {"late": _("Objectif dépassé"), "at_risk": _("À risque"), "on_track": _("Dans les temps"),
                       "other": _("Hors population cible (sans appariement)")}
     current = [{"label": _state_label(row["stage"]), **row} for row in data["current_stages"]]
-    submission = [{"label": _quarter_label(q["quarter"]), **q} for q in data["submission_quarters"]]
+    submission = [{"label": exports.quarter_label(q["quarter"]), **q} for q in data["submission_quarters"]]
     # The headline figure per delivery quarter (delays.statistics.headline_by_quarter): every quarter,
     # share_met None when nothing was delivered ("aucune livraison"), 0.0 when all were late.
-    headline = [{"label": _quarter_label(q["quarter"]), **q} for q in data["headline_quarters"]]
-    delivery = [{"label": _quarter_label(q["quarter"]), **q,
+    headline = [{"label": exports.quarter_label(q["quarter"]), **q} for q in data["headline_quarters"]]
+    delivery = [{"label": exports.quarter_label(q["quarter"]), **q,
                  "mean_access_months": q["mean_access_days"] / month_days if q["mean_access_days"] is not None else None,
                  "mean_institution_months": q["mean_institution_days"] / month_days if q["mean_institution_days"] is not None else None}
                 for q in data["delivery_quarters"]]
@@ -500,38 +460,15 @@ def delays_json(request):
 
 @require_GET
 @backoffice_required
-def delays_csv(request):
-    """Every figure of the dashboard in long form: figure, category, measure, value."""
-    _form, data = _dashboard(request, list_limit=None)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="delais-{timezone.localdate().isoformat()}.csv"'
-    response.write("\ufeff")
-    writer = csvsafe.writer(response)
-    writer.writerow(["figure", "category", "measure", "value"])
-    writer.writerow(["meta", "", "computed_at", data["computed_at"]])
-    writer.writerow(["meta", "", "forecasts_computed_at", data["forecasts_computed_at"] or ""])
-    writer.writerow(["meta", "", "target_months", data["target_months"]])
-    for key, value in data["filters"].items():
-        writer.writerow(["filter", "", key, "" if value is None else value])
-    for key, value in data["summary"].items():
-        writer.writerow(["summary", "", key, "" if value is None else value])
-    for stage, stats in data["stages"].items():
-        for key, value in stats.items():
-            writer.writerow(["stage", stage, key, "" if value is None else value])
-    for figure in ("submission_quarters", "delivery_quarters", "headline_quarters"):
-        for row in data[figure]:
-            for key, value in row.items():
-                if key != "quarter":
-                    writer.writerow([figure, row["quarter"], key, "" if value is None else value])
-    for row in data["current_stages"]:
-        for key in (*SEGMENTS, "total"):
-            writer.writerow(["current_stage", row["stage"], key, row[key]])
-    for figure in ("late", "at_risk"):
-        for row in data[figure]:
-            for key in ("current_stage", "deadline", "forecast_at", "days_past_deadline", "elapsed_days"):
-                writer.writerow([figure, row["reference"], key, "" if row[key] is None else row[key]])
-    return response
-
+def delays_table(request, fmt: str):
+    """Every figure of the dashboard in long form (table, category, measure, value), as CSV or XLSX."""
+    form, data = _dashboard(request, list_limit=None)
+    dataset = form.cleaned_data.get("dataset") if form.is_bound and form.is_valid() else None
+    holder = sel.data_holder(request.user) if data["filters"]["holder_id"] is not None else None
+    columns, rows = exports.dashboard_table(data, filter_names={
+        "dataset_id": dataset.name if dataset else "", "holder_id": holder.name if holder else ""})
+    return tabular.download(rows, columns, format=fmt, sheet_title=_("Délais"),
+                            filename=_("delais-%(date)s") % {"date": exports.file_date()})
 
 
 # --- organisations (secretariat) -----------------------------------------------------------------
@@ -569,16 +506,13 @@ def organisations(request):
 @require_POST
 @secretariat_required
 def decide_membership(request, membership_id: int, decision: str):
-    site_url = request.build_absolute_uri("/").rstrip("/")
     if decision == "approve":
-        membership = account_services.approve_membership(actor=request.user, membership_id=membership_id,
-                                                         site_url=site_url)
+        membership = account_services.approve_membership(actor=request.user, membership_id=membership_id)
         messages.success(request, _("%(name)s a rejoint l'organisation « %(organisation)s ».") % {
             "name": display_name(membership.user, with_affiliation=False),
             "organisation": membership.organisation.name})
     else:
-        membership = account_services.refuse_membership(actor=request.user, membership_id=membership_id,
-                                                        site_url=site_url)
+        membership = account_services.refuse_membership(actor=request.user, membership_id=membership_id)
         messages.success(request, _("La demande de %(name)s est refusée.") % {
             "name": display_name(membership.user, with_affiliation=False)})
     return _see_other(reverse("backoffice:organisations"))

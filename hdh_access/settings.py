@@ -16,7 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from hdh_access.lib import clamav
-from hdh_access.lib.env import env_bool, env_int, env_list, env_networks, env_str
+from hdh_access.lib.env import env_bool, env_int, env_list, env_networks, env_origin, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -226,7 +226,9 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Accès aux données de santé <ne-pas-repondre@health-data-hub.example>")
-SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+# Scheme, host and port of every absolute link (emails): hdh_access.lib.urls.absolute_url.
+# `make run` sets it from the address it serves (PORT); production sets the public address.
+SITE_URL = env_origin("SITE_URL", "http://127.0.0.1:8000")
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 # Front-end libraries come from npm (package.json, installed by `make install`), never a CDN.
 STATICFILES_DIRS = [

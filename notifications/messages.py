@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from access_requests.models import AccessRequest, CesreesOpinion, Event
 from access_requests.workflow import STAGE_ROLES, TRANSITIONS, Role, Route, State, roles_for
 from delays.clock import request_clock
+from hdh_access.lib.urls import absolute_reverse, site_url
 from notifications.models import OutboxMessage
 from notifications.outbox import Rendered, queue
 
@@ -45,7 +46,7 @@ def language_of(user) -> str:
 def render(name: str, context: dict, *, language: str) -> Rendered:
     """Render ``templates/emails/<name>/`` in ``language``: subject (one line), text, HTML."""
     with translation.override(language):
-        context = {"site_url": settings.SITE_URL.rstrip("/"), "language": language, **context}
+        context = {"site_url": site_url(), "language": language, **context}
         subject = " ".join(render_to_string(f"emails/{name}/subject.txt", context).split())
         context["subject"] = subject
         text = render_to_string(f"emails/{name}/body.txt", context)
@@ -204,13 +205,12 @@ def _format_date(value: dt.date) -> str:
 
 
 def request_context(request: AccessRequest) -> dict:
-    base = settings.SITE_URL.rstrip("/")
     return {
         "reference": request.reference,
         "title": request.title,
         "organisation": request.organisation.name if request.organisation else "",
-        "portal_url": f"{base}/portal/requests/{request.reference}/",
-        "backoffice_url": f"{base}/backoffice/requests/{request.reference}/",
+        "portal_url": absolute_reverse("portal:detail", request.reference),
+        "backoffice_url": absolute_reverse("backoffice:detail", request.reference),
     }
 
 

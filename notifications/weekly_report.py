@@ -35,10 +35,12 @@ from access_requests.models import AccessRequest
 from access_requests.workflow import State
 from accounts.services import can_subscribe_to_weekly_report
 from delays import rules
+from delays.labels import STATUS_LABELS
 from delays.report import build_report
 from delays.statistics import Headline, delivered_target_rows, headline_by_quarter, headline_from_json, quarter_start
-from hdh_access.lib import csvsafe
 from hdh_access.lib.dates import paris_date
+from hdh_access.lib.tabular import CSV, Column, write_table
+from hdh_access.lib.urls import absolute_reverse
 from notifications.messages import language_of, render
 from notifications.models import OutboxMessage
 from notifications.outbox import Rendered, queue
@@ -175,7 +177,6 @@ def build_content(as_of: dt.datetime) -> Content:
 
 def _problems(target: list[dict], today: dt.date) -> list[dict]:
     """Late, then at-risk requests, each worst first (by days past, or forecast past, the deadline)."""
-    base = settings.SITE_URL.rstrip("/")
     rows = []
     for app in target:
         if app["status"] == rules.STATUS_LATE:
@@ -187,7 +188,7 @@ def _problems(target: list[dict], today: dt.date) -> list[dict]:
         rows.append({
             **app, "late": app["status"] == rules.STATUS_LATE, "overrun_days": overrun,
             "state_label": State(app["state"]).label if app["state"] in State.values else app["state"],
-            "url": f"{base}/backoffice/requests/{app['reference']}/",
+            "url": absolute_reverse("backoffice:detail", app["reference"]),
             "forecast_date": paris_date(app["forecast_at"]) if app["forecast_at"] else None,
             "submitted_date": paris_date(app["submitted_at"]),
             "elapsed_months": app["elapsed_days"] / DAYS_PER_MONTH,
@@ -203,25 +204,34 @@ def _with_titles(rows: list[dict]) -> list[dict]:
 
 
 # --- the attachment ----------------------------------------------------------------------
-def csv_bytes(content: Content) -> bytes:
-    """Every submitted request as of the report (the same columns as ``delay_report --format
-    csv``, plus the forecast and a link). UTF-8, comma-separated, ISO dates, days as decimals."""
-    base = settings.SITE_URL.rstrip("/")
-    out = io.StringIO()
-    writer = csvsafe.writer(out, lineterminator="\r\n")
-    writer.writerow(["reference", "state", "requires_matching", "submitted_at", "delivered_at", "deadline",
-                     "elapsed_days", "applicant_days", *(f"days_{s}" for s in CSV_STAGES), "target_met", "status",
-                     "forecast_at", "url"])
-    for app in content.applications:
-        writer.writerow([
-            app["reference"], app["state"], app["requires_matching"], app["submitted_at"].isoformat(),
-            app["delivered_at"].isoformat() if app["delivered_at"] else "", app["deadline"].isoformat(),
-            app["elapsed_days"], app["applicant_days"], *(app["stage_days"][s] for s in CSV_STAGES),
-            "" if app["target_met"] is None else app["target_met"], app["status"],
-            app["forecast_at"].isoformat() if app["forecast_at"] else "",
-            f"{base}/backoffice/requests/{app['reference']}/",
-        ])
-    return out.getvalue().encode("utf-8")
+def csv_bytes(content: Content, *, language: str) -> bytes:
+    """Every submitted request as of the report, as a spreadsheet opens it (hdh_access.lib.tabular:
+    UTF-8 with a BOM, ``;``, headers, states and statuses in ``language``): the figures of
+    ``delay_report --format csv`` (whose file stays machine-readable), plus the forecast and a link."""
+    with translation.override(language):
+        columns = [
+            Column(_("Référence"), 16), Column(_("État"), 24), Column(_("Appariement nécessaire"), 12),
+            Column(_("Déposée le"), 17), Column(_("Mise à disposition le"), 17),
+            Column(_("Date limite de l'objectif"), 14), Column(_("Durée écoulée (jours)"), 12),
+            Column(_("Temps du demandeur (jours)"), 12),
+            *(Column(_("Jours : %(stage)s") % {"stage": _state_label(s)}, 12) for s in CSV_STAGES),
+            Column(_("Objectif tenu"), 10), Column(_("Situation par rapport à l'objectif"), 20), Column(_("Mise à disposition prévue le"), 17),
+            Column(_("Lien"), 50),
+        ]
+        states = {code: str(label) for code, label in State.choices}
+        statuses = {code: str(label) for code, label in STATUS_LABELS.items()}
+        rows = ([
+            app["reference"], states.get(app["state"], app["state"]), app["requires_matching"], app["submitted_at"],
+            app["delivered_at"], app["deadline"], app["elapsed_days"], app["applicant_days"],
+            *(app["stage_days"][s] for s in CSV_STAGES), app["target_met"],
+            statuses.get(app["status"], app["status"]), app["forecast_at"],
+            absolute_reverse("backoffice:detail", app["reference"]),
+        ] for app in content.applications)
+        return b"".join(write_table(rows, columns, format=CSV))
+
+
+def _state_label(code: str) -> str:
+    return str(State(code).label) if code in State.values else code
 
 
 # --- the chart ---------------------------------------------------------------------------
@@ -331,7 +341,7 @@ def render_report(content: Content, *, language: str) -> tuple[Rendered, bytes, 
         "share_this": _percent(content.this_quarter["share"]), "share_last": _percent(content.last_quarter["share"]),
         "share_all": _percent(content.all_time["share"]), "h": content.all_time,
         "more": content.problems_total - len(content.problems),
-        "profile_url": f"{settings.SITE_URL.rstrip('/')}/accounts/profile/",
+        "profile_url": absolute_reverse("accounts:profile"),
         "mean_months": None if content.all_time["mean_days"] is None
         else content.all_time["mean_days"] / DAYS_PER_MONTH,
         "mean_over_target": None if content.all_time["mean_days"] is None
@@ -365,13 +375,13 @@ def queue_weekly_reports(*, as_of: dt.datetime | None = None, to: list[str] | No
     created: list[OutboxMessage] = []
     if todo:
         content = build_content(as_of)
-        attachment = csv_bytes(content)
-        by_language: dict[str, tuple[Rendered, bytes, str]] = {}
+        by_language: dict[str, tuple[Rendered, bytes, str, bytes]] = {}
         with transaction.atomic():
             for address, language in todo:
                 if language not in by_language:
-                    by_language[language] = render_report(content, language=language)
-                rendered, chart, filename = by_language[language]
+                    by_language[language] = (*render_report(content, language=language),
+                                             csv_bytes(content, language=language))
+                rendered, chart, filename, attachment = by_language[language]
                 row, was_created = queue(key=keys[address], to=address, language=language, rendered=rendered,
                                          attachment=(filename, "text/csv", attachment),
                                          inline_image=(CHART_CID, chart))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from ipaddress import IPv4Network, IPv6Network, ip_network
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -57,3 +58,20 @@ def env_networks(name: str) -> list[IPv4Network | IPv6Network]:
         except ValueError as exc:
             raise ImproperlyConfigured(f"{name} must list IP addresses or networks, got {item!r}") from exc
     return networks
+
+
+def env_origin(name: str, default: str) -> str:
+    """A site's origin, ``http(s)://host[:port]`` (a trailing ``/`` is dropped): the scheme,
+    host and port every absolute link starts with. A path, query or other scheme is refused."""
+    raw = os.environ.get(name)
+    value = (default if raw is None or raw.strip() == "" else raw).strip().rstrip("/")
+    try:
+        parts = urlsplit(value)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        port_ok = False
+        parts = urlsplit("")
+    if parts.scheme not in {"http", "https"} or not parts.hostname or not port_ok or parts.path or parts.query \
+            or parts.fragment or parts.username or parts.password:
+        raise ImproperlyConfigured(f"{name} must be http(s)://host[:port] with no path, got {raw!r}")
+    return value

@@ -15,13 +15,13 @@ SITE = "https://hdh.example"
 
 def sign_up(email: str, organisation: str, **extra) -> services.SignUpOutcome:
     return services.sign_up(email=email, first_name=extra.pop("first_name", "Ada"), last_name="Lovelace",
-                            password=PASSWORD, organisation_name=organisation, site_url=SITE, **extra)
+                            password=PASSWORD, organisation_name=organisation, **extra)
 
 
 def confirm(user_id: int) -> User:
     user = User.objects.get(pk=user_id)
     return services.confirm_email(uidb64=urlsafe_base64_encode(force_bytes(user.pk)),
-                                  token=services.email_confirmation_token.make_token(user), site_url=SITE)
+                                  token=services.email_confirmation_token.make_token(user))
 
 
 def ask_to_join(email: str, organisation: str) -> MembershipRequest:

@@ -84,7 +84,7 @@ def test_a_long_name_at_sign_up_is_a_form_error_and_nothing_is_created(client):
 def test_the_service_refuses_a_name_the_form_would_refuse():
     with pytest.raises(InvalidInput) as refused:
         services.sign_up(email="ada@univ.example", first_name="Ada", last_name="L", password=PASSWORD,
-                         organisation_name="\x00\u200b", site_url="https://hdh.example")
+                         organisation_name="\x00\u200b")
     assert refused.value.details == {"field": "organisation"}
     assert not User.objects.exists()
 
@@ -92,7 +92,7 @@ def test_the_service_refuses_a_name_the_form_would_refuse():
 @pytest.mark.django_db
 def test_a_name_typed_in_another_case_asks_to_join_the_existing_organisation_and_creates_no_duplicate(applicant):
     outcome = services.sign_up(email="ada@univ.example", first_name="Ada", last_name="L", password=PASSWORD,
-                               organisation_name="  inserm\u200b u1018", site_url="https://hdh.example")
+                               organisation_name="  inserm\u200b u1018")
     assert Organisation.objects.count() == 1
     assert MembershipRequest.objects.get(user_id=outcome.user_id).organisation.name == "Inserm U1018"
 
@@ -100,7 +100,7 @@ def test_a_name_typed_in_another_case_asks_to_join_the_existing_organisation_and
 @pytest.mark.django_db
 def test_control_characters_never_reach_the_stored_name():
     outcome = services.sign_up(email="ada@univ.example", first_name="Ada", last_name="L", password=PASSWORD,
-                               organisation_name="Evil\u202e\x1b[2J Corp", site_url="https://hdh.example")
+                               organisation_name="Evil\u202e\x1b[2J Corp")
     assert User.objects.get(pk=outcome.user_id).profile.organisation.name == "Evil[2J Corp"
 
 

@@ -81,7 +81,7 @@ def test_the_confirmation_email_says_the_organisation_must_accept_the_newcomer(a
 def test_a_member_approves_and_the_newcomer_joins_sees_the_dossiers_and_is_told(client, applicant, make_request):
     request = make_request(State.SUBMITTED)
     membership = ask_to_join("nouvelle@inserm.example", "Inserm U1018")
-    decided = services.approve_membership(actor=applicant, membership_id=membership.pk, site_url=SITE)
+    decided = services.approve_membership(actor=applicant, membership_id=membership.pk)
     assert decided.status == MembershipStatus.APPROVED and decided.decided_by == applicant and decided.decided_at
     newcomer = User.objects.get(username="nouvelle@inserm.example")
     assert newcomer.profile.organisation == applicant.profile.organisation
@@ -93,7 +93,7 @@ def test_a_member_approves_and_the_newcomer_joins_sees_the_dossiers_and_is_told(
 
 def test_a_member_refuses_and_the_newcomer_stays_without_organisation_and_is_told(applicant):
     membership = ask_to_join("nouvelle@inserm.example", "Inserm U1018")
-    services.refuse_membership(actor=applicant, membership_id=membership.pk, site_url=SITE)
+    services.refuse_membership(actor=applicant, membership_id=membership.pk)
     membership.refresh_from_db()
     assert membership.status == MembershipStatus.REFUSED
     assert Profile.objects.get(user=membership.user).organisation is None
@@ -103,7 +103,7 @@ def test_a_member_refuses_and_the_newcomer_stays_without_organisation_and_is_tol
 def test_the_secretariat_may_decide_for_an_organisation_it_does_not_belong_to(secretariat):
     Organisation.objects.create(name="CHU de Nantes")
     membership = ask_to_join("quelquun@chu-nantes.example", "CHU de Nantes")
-    services.approve_membership(actor=secretariat, membership_id=membership.pk, site_url=SITE)
+    services.approve_membership(actor=secretariat, membership_id=membership.pk)
     assert Profile.objects.get(user=membership.user).organisation.name == "CHU de Nantes"
 
 
@@ -113,7 +113,7 @@ def test_only_members_and_the_secretariat_decide(personas, applicant, who):
     actor = {"requester": membership.user, "anonymous": None}.get(who) or personas.get(who)
     for decide in (services.approve_membership, services.refuse_membership):
         with pytest.raises(ActionNotPermitted):
-            decide(actor=actor, membership_id=membership.pk, site_url=SITE)
+            decide(actor=actor, membership_id=membership.pk)
     membership.refresh_from_db()
     assert membership.status == MembershipStatus.PENDING and membership.user.profile.organisation is None
 
@@ -123,14 +123,14 @@ def test_a_secretariat_member_cannot_approve_their_own_request(secretariat):
     Profile.objects.filter(user=secretariat).delete()
     MembershipRequest.objects.create(user=secretariat, organisation=Organisation.objects.get())
     with pytest.raises(ActionNotPermitted):
-        services.approve_membership(actor=secretariat, membership_id=MembershipRequest.objects.get().pk, site_url=SITE)
+        services.approve_membership(actor=secretariat, membership_id=MembershipRequest.objects.get().pk)
 
 
 def test_a_decided_request_is_not_decided_again(applicant, colleague):
     membership = ask_to_join("nouvelle@inserm.example", "Inserm U1018")
-    services.refuse_membership(actor=applicant, membership_id=membership.pk, site_url=SITE)
+    services.refuse_membership(actor=applicant, membership_id=membership.pk)
     with pytest.raises(ConcurrentUpdate):
-        services.approve_membership(actor=colleague, membership_id=membership.pk, site_url=SITE)
+        services.approve_membership(actor=colleague, membership_id=membership.pk)
     assert Profile.objects.get(user=membership.user).organisation is None
 
 
@@ -138,16 +138,16 @@ def test_an_unconfirmed_newcomer_cannot_be_approved_and_an_unknown_request_is_no
     outcome = sign_up("nouvelle@inserm.example", "Inserm U1018")
     membership = MembershipRequest.objects.get(user_id=outcome.user_id)
     with pytest.raises(InvalidInput):
-        services.approve_membership(actor=applicant, membership_id=membership.pk, site_url=SITE)
+        services.approve_membership(actor=applicant, membership_id=membership.pk)
     with pytest.raises(NotFound):
-        services.approve_membership(actor=applicant, membership_id=membership.pk + 1000, site_url=SITE)
+        services.approve_membership(actor=applicant, membership_id=membership.pk + 1000)
 
 
 def test_drafts_opened_while_waiting_join_the_organisation_on_approval(applicant, colleague):
     membership = ask_to_join("nouvelle@inserm.example", "Inserm U1018")
     draft = request_services.create_draft(actor=membership.user, title="Projet en attente")
     assert draft.organisation is None and not draft.is_applicant(colleague)
-    services.approve_membership(actor=applicant, membership_id=membership.pk, site_url=SITE)
+    services.approve_membership(actor=applicant, membership_id=membership.pk)
     draft.refresh_from_db()
     assert draft.organisation == applicant.profile.organisation and draft.applicant == membership.user
 

@@ -1,11 +1,11 @@
 """A bad filter date (at the ends of the calendar, or a period ending before it starts) is
 ignored, never a 500: the pages say so, above the filters and under the field at fault."""
 
-import csv
-import io
 import re
 
 import pytest
+
+from tests.downloads import csv_dicts, csv_rows
 
 from .helpers import materialise_all
 
@@ -79,8 +79,8 @@ def test_the_queue_export_ignores_an_out_of_range_date_without_a_message(client,
     response = client.get(f"/backoffice/export.csv?{query}")
 
     assert response.status_code == 200
-    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
-    assert [row["reference"] for row in rows] == [request.reference]  # filtered by nothing
+    rows = csv_dicts(response)
+    assert [row["Référence"] for row in rows] == [request.reference]  # filtered by nothing
     # Nothing in the file tells the user a filter was ignored.
 
 
@@ -98,7 +98,7 @@ def test_the_dashboard_exports_ignore_an_out_of_range_date_without_a_message(cli
     assert as_json.status_code == as_csv.status_code == 200
     filters = as_json.json()["filters"]
     assert filters["submitted_from"] is None and filters["submitted_to"] is None
-    rows = list(csv.reader(io.StringIO(as_csv.content.decode("utf-8-sig"))))
-    assert ["filter", "", "submitted_from", ""] in rows and ["filter", "", "submitted_to", ""] in rows
+    rows = csv_rows(as_csv)
+    assert ["Filtres", "", "Déposées à partir du", ""] in rows and ["Filtres", "", "Déposées jusqu'au", ""] in rows
     # The files list the filters applied (none) but do not say that one was refused.
-    assert "error" not in as_json.json() and not any(row[0] == "error" for row in rows)
+    assert "error" not in as_json.json() and not any(row[0] in {"error", "Erreur"} for row in rows)

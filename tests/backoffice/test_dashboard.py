@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 import math
 from collections import defaultdict
@@ -17,12 +15,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from access_requests.models import AccessRequest
+from access_requests.workflow import State
 from delays import dashboard, statistics
 from delays.models import RequestDelay
 from delays.report import build_report
 from hdh_access.lib.dates import PARIS, paris_date
 from tests.backoffice.helpers import backoffice_settings, import_sample  # noqa: F401  (autouse)
 from tests.conftest import datasets
+from tests.downloads import csv_rows
 
 
 @pytest.fixture
@@ -145,14 +145,17 @@ def test_csv_and_json_downloads_hold_the_dashboards_figures(client, personas, hi
                                          list_limit=None)
     for key in ("summary", "stages", "submission_quarters", "delivery_quarters", "current_stages", "late", "filters"):
         assert data[key] == json.loads(json.dumps(expected[key])), key
-    response = client.get(reverse("backoffice:delays_csv"), params)
-    assert response["Content-Type"] == "text/csv; charset=utf-8"
-    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
-    lookup = {(r["figure"], r["category"], r["measure"]): r["value"] for r in rows}
-    assert lookup[("summary", "", "delivered")] == str(data["summary"]["delivered"])
-    assert lookup[("stage", "extraction", "median_days")] == str(data["stages"]["extraction"]["median_days"])
-    assert lookup[("filter", "", "submitted_from")] == "2021-01-01"
-    assert sum(1 for r in rows if r["figure"] == "late" and r["measure"] == "deadline") == len(data["late"])
+    header, *rows = csv_rows(client.get(reverse("backoffice:delays_csv"), params))
+    assert header == ["Tableau", "Catégorie", "Mesure", "Valeur"]
+    lookup = {(r[0], r[1], r[2]): r[3] for r in rows}
+    assert lookup[("Synthèse", "", "Demandes mises à disposition")] == str(data["summary"]["delivered"])
+    assert lookup[("Durée par étape (demandes mises à disposition)", "Extraction", "Médiane (jours)")] == (
+        str(data["stages"]["extraction"]["median_days"]).replace(".", ","))  # a French decimal comma
+    assert lookup[("Filtres", "", "Déposées à partir du")] == "2021-01-01"
+    assert lookup[("Synthèse", "", "Goulet d'étranglement")] == str(
+        State(data["summary"]["bottleneck_stage"]).label)
+    late = [r for r in rows if r[0] == "Demandes en cours ayant dépassé l'objectif"]
+    assert sum(1 for r in late if r[2] == "Date limite de l'objectif") == len(data["late"])
 
 
 def test_a_data_holders_staff_see_figures_for_their_own_datasets_only(client, personas, history):

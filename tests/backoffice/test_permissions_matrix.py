@@ -49,10 +49,12 @@ def dossier(personas, settings, tmp_path):
 PAGES = {
     "queue": lambda r, a: reverse("backoffice:queue"),
     "export": lambda r, a: reverse("backoffice:export"),
+    "export_xlsx": lambda r, a: reverse("backoffice:export_xlsx"),
     "detail": lambda r, a: reverse("backoffice:detail", args=[r.reference]),
     "attachment": lambda r, a: reverse("backoffice:attachment", args=[a.pk]),
     "delays": lambda r, a: reverse("backoffice:delays"),
     "delays_csv": lambda r, a: reverse("backoffice:delays_csv"),
+    "delays_xlsx": lambda r, a: reverse("backoffice:delays_xlsx"),
     "delays_json": lambda r, a: reverse("backoffice:delays_json"),
 }
 SCOPED_PAGES = {"detail", "attachment"}  # about one request: the CNAM sees it, Curie does not

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,6 +17,7 @@ from access_requests.workflow import Route, State
 from backoffice import views
 from tests.backoffice.helpers import backoffice_settings, materialise_all  # noqa: F401  (autouse)
 from tests.conftest import datasets
+from tests.downloads import csv_dicts
 
 PARIS = ZoneInfo("Europe/Paris")
 NOW = dt.datetime(2025, 6, 18, 10, 0, tzinfo=PARIS)  # a Wednesday
@@ -217,14 +216,14 @@ def test_the_csv_export_holds_every_row_of_the_filtered_list(client, personas, v
     with time_machine.travel(NOW, tick=False):
         response = client.get(reverse("backoffice:export"), {"dataset": datasets("snds")[0].pk, "sort": "reference"})
     assert response.status_code == 200
-    assert response["Content-Type"] == "text/csv; charset=utf-8"
-    assert "attachment;" in response["Content-Disposition"]
-    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
-    assert [r["reference"] for r in rows] == sorted([varied["avc"].reference, varied["mr"].reference])
+    assert 'attachment; filename="instruction-2025-06-18.csv"' == response["Content-Disposition"]
+    rows = csv_dicts(response)
+    assert [r["Référence"] for r in rows] == sorted([varied["avc"].reference, varied["mr"].reference])
     avc = rows[0]
-    assert (avc["datasets"], avc["state"], avc["statutory_due_date"], avc["statutory_badge"], avc["target_status"],
-            avc["assignee"], avc["organisation"]) == (
-        "oscour;snds", "submitted", "2024-03-14", "overdue", "late", "secretariat@hdh.example", "Inserm U1018")
+    assert (avc["Bases de données"], avc["État"], avc["Échéance légale"], avc["Situation de l'échéance légale"],
+            avc["Situation par rapport à l'objectif"], avc["Attribuée à"], avc["Organisation"]) == (
+        "OSCOUR — passages aux urgences, SNDS base principale", "Déposée (recevabilité)", "2024-03-14",
+        "Délai légal dépassé", "Objectif dépassé", "secretariat@hdh.example", "Inserm U1018")
 
 
 def _queries(client, url, **params) -> int:
@@ -236,7 +235,8 @@ def _queries(client, url, **params) -> int:
     return len(ctx.captured_queries)
 
 
-@pytest.mark.parametrize("url", [reverse("backoffice:queue"), reverse("backoffice:export")])
+@pytest.mark.parametrize("url", [reverse("backoffice:queue"), reverse("backoffice:export"),
+                                 reverse("backoffice:export_xlsx")])
 def test_the_queue_and_its_export_run_the_same_number_of_queries_at_two_sizes(client, personas, make_request, url):
     client.force_login(personas["management"])
     for _ in range(3):
@@ -271,5 +271,5 @@ def test_the_csv_export_neutralises_spreadsheet_formulas_in_free_text(client, pe
     services.submit(request_id=draft.pk, actor=personas["applicant"])
     client.force_login(personas["secretariat"])
     response = client.get(reverse("backoffice:export"))
-    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
-    assert rows[0]["title"] == '\'=HYPERLINK("http://evil.example","x")'
+    rows = csv_dicts(response)
+    assert rows[0]["Titre"] == '\'=HYPERLINK("http://evil.example","x")'

@@ -128,15 +128,29 @@ def test_late_then_at_risk_requests_are_listed_worst_first_with_back_office_link
     assert history["single"] not in {p["reference"] for p in content.problems}
 
 
-def test_the_csv_lists_every_submitted_request(history):
+def _csv_dicts(data: bytes) -> list[dict[str, str]]:
+    assert data.startswith(b"\xef\xbb\xbf")  # a BOM: spreadsheets read it as UTF-8
+    return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline=""), delimiter=";"))
+
+
+def test_the_csv_lists_every_submitted_request_in_the_recipients_language(history, settings):
+    settings.SITE_URL = "https://acces.example"
     content = weekly_report.build_content(AS_OF)
 
-    rows = list(csv.DictReader(io.StringIO(weekly_report.csv_bytes(content).decode())))
-    assert sorted(r["reference"] for r in rows) == sorted(history.values())
-    late = next(r for r in rows if r["reference"] == history["late_75"])
-    assert late["status"] == "late" and late["state"] == "extraction" and late["deadline"] == "2025-04-02"
-    assert late["url"].endswith(f"/backoffice/requests/{history['late_75']}/")
-    assert set(rows[0]) >= {"days_cnil_review", "days_awaiting_applicant", "elapsed_days", "forecast_at"}
+    rows = _csv_dicts(weekly_report.csv_bytes(content, language="fr"))
+    assert sorted(r["Référence"] for r in rows) == sorted(history.values())
+    late = next(r for r in rows if r["Référence"] == history["late_75"])
+    assert (late["Situation par rapport à l'objectif"], late["État"], late["Date limite de l'objectif"], late["Appariement nécessaire"]) == (
+        "Objectif dépassé", "Extraction", "2025-04-02", "Oui")
+    assert late["Lien"] == f"https://acces.example/backoffice/requests/{history['late_75']}/"
+    elapsed = next(a["elapsed_days"] for a in content.applications if a["reference"] == history["late_75"])
+    assert isinstance(elapsed, float) and late["Durée écoulée (jours)"] == str(elapsed).replace(".", ",")
+    assert set(rows[0]) >= {"Jours : Autorisation CNIL", "Jours : Compléments demandés", "Mise à disposition prévue le"}
+    english = _csv_dicts(weekly_report.csv_bytes(content, language="en"))
+    late = next(r for r in english if r["Reference"] == history["late_75"])
+    assert (late["Target status"], late["Status"], late["Target deadline"], late["Matching needed"]) == (
+        "Over target", "Extraction", "2025-04-02", "Yes")
+    assert "Days: CNIL authorisation" in late and late["Elapsed (days)"] == str(elapsed)
 
 
 def test_the_chart_is_a_png_drawn_at_twice_its_display_width(history):
