@@ -122,8 +122,9 @@ TEMPLATES = [
                 "dsfr.context_processors.site_config",
                 "hdh_access.context_processors.navigation",
             ],
-            # {% form_token %} in every form that writes, without a {% load %} in each template.
-            "builtins": ["access_requests.templatetags.form_tokens"],
+            # {% form_token %} in every form that writes, and {% error_summary form %} and the
+            # title's "Erreur :" in every form page, without a {% load %} in each template.
+            "builtins": ["access_requests.templatetags.form_tokens", "hdh_access.templatetags.form_errors"],
         },
     },
 ]

@@ -17,6 +17,7 @@ from django.http import HttpRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from hdh_access import lockout
@@ -136,3 +137,14 @@ class LoginView(auth_views.LoginView):
             response.status_code = 429
             response["Retry-After"] = str(wait)
         return response
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": _("Adresse électronique ou mot de passe incorrect. Vérifiez les deux, puis réessayez."),
+    }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The labels the page shows (and its error summary names).
+        self.fields["username"].label = _("Adresse électronique")
+        self.fields["password"].label = _("Mot de passe")
+
