@@ -334,6 +334,7 @@ ACTION_FORMS: dict[str, type[ActionForm]] = {
 class NoteForm(forms.Form):
     body = forms.CharField(label=_("Nouvelle note interne"), max_length=5000,
                            help_text=_("Visible des seules équipes d'instruction, jamais du demandeur."),
+                           error_messages={"required": _("Écrivez la note avant de l'ajouter.")},
                            widget=forms.Textarea(attrs={"rows": 3}))
 
 
@@ -343,7 +344,8 @@ def _user_label(user: Any) -> str:
 
 class AssignForm(forms.Form):
     assignee: forms.ModelChoiceField[Any] = forms.ModelChoiceField(label=_("Instructeur"), required=False, queryset=None,
-                                      empty_label=_("Personne"))
+                                      empty_label=_("Personne"), error_messages={
+                                          "invalid_choice": _("Cette personne ne peut pas instruire cette demande.")})
 
     def __init__(self, *args, candidates, **kwargs):
         super().__init__(*args, **kwargs)

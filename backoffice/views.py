@@ -170,6 +170,9 @@ def _render_detail(request, ar, *, status: int = 200, error: str = "", bound=Non
         else:
             form = ACTION_FORMS[name](initial={"expected_state": ar.state}, auto_id=f"{name}-%s")
         action_forms.append(form)
+    if bound is not None and bound not in action_forms and not error:
+        # The form sent is not offered at this stage: no form of the page holds its error summary.
+        error = _("Le formulaire contient des erreurs : corrigez-les et validez à nouveau.")
     clock = request_clock(ar, now)
     candidates = sel.assignable_users(ar) if reviewer else None
     if reviewer and assign_form is None:
@@ -293,8 +296,8 @@ def act(request, reference: str, action: str):
         if "expected_state" in form.errors:
             return _render_detail(request, ar, status=400, error=_(
                 "Le formulaire est incomplet ou a été modifié : rechargez la page et recommencez."))
-        return _render_detail(request, ar, status=400, bound=form,
-                              error=_("Le formulaire contient des erreurs : corrigez-les et validez à nouveau."))
+        # The form's error summary says what to correct (templates/_error_summary.html).
+        return _render_detail(request, ar, status=400, bound=form)
     form.perform(request_id=ar.pk, actor=request.user)
     messages.success(request, _("%(action)s : c'est enregistré pour la demande %(reference)s.") % {
         "action": form.title, "reference": ar.reference})
@@ -314,8 +317,7 @@ def add_note(request, reference: str):
     ar = _load(request, reference)
     form = NoteForm(request.POST, auto_id="note-%s")
     if not form.is_valid():
-        return _render_detail(request, ar, status=400, note_form=form,
-                              error=_("La note est vide ou trop longue."))
+        return _render_detail(request, ar, status=400, note_form=form)
     services.add_internal_note(request_id=ar.pk, actor=request.user, body=form.cleaned_data["body"])
     messages.success(request, _("Note interne ajoutée."))
     return _see_other(reverse("backoffice:detail", args=[ar.reference]) + "#notes")
@@ -331,8 +333,7 @@ def assign(request, reference: str):
             "Votre rôle ne permet pas cette action sur la demande %(reference)s.") % {"reference": ar.reference})
     form = AssignForm(request.POST, candidates=sel.assignable_users(ar), auto_id="assign-%s")
     if not form.is_valid():
-        return _render_detail(request, ar, status=400, assign_form=form,
-                              error=_("Cette personne ne peut pas instruire cette demande."))
+        return _render_detail(request, ar, status=400, assign_form=form)
     assignee = form.cleaned_data["assignee"]
     services.assign(request_id=ar.pk, actor=request.user, assignee=assignee)
     if assignee is None:

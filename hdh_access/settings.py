@@ -122,8 +122,9 @@ TEMPLATES = [
                 "dsfr.context_processors.site_config",
                 "hdh_access.context_processors.navigation",
             ],
-            # {% form_token %} in every form that writes, without a {% load %} in each template.
-            "builtins": ["access_requests.templatetags.form_tokens"],
+            # {% form_token %} in every form that writes, and {% error_summary form %} and the
+            # title's "Erreur :" in every form page, without a {% load %} in each template.
+            "builtins": ["access_requests.templatetags.form_tokens", "hdh_access.templatetags.form_errors"],
         },
     },
 ]
@@ -148,6 +149,16 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [NONE],
     },
 }
+
+# A refused CSRF check (an expired session, a form opened long ago) answers the site's page, in its
+# layout (hdh_access/error_pages.py), like the 400, 403, 404 and 500 handlers of hdh_access/urls.py.
+CSRF_FAILURE_VIEW = "hdh_access.error_pages.csrf_failure"
+# Where users report an accessibility problem (the accessibility statement, /accessibilite/): an
+# email address, or the https:// address of a contact form.
+HDH_ACCESSIBILITY_CONTACT = env_str("HDH_ACCESSIBILITY_CONTACT", "accessibilite@health-data-hub.example").strip()
+if not (HDH_ACCESSIBILITY_CONTACT.startswith("https://") or "@" in HDH_ACCESSIBILITY_CONTACT.strip("@")):
+    raise ImproperlyConfigured("HDH_ACCESSIBILITY_CONTACT must be an email address or an https:// address, "
+                               f"got {HDH_ACCESSIBILITY_CONTACT!r}")
 
 # Embedded default: a SQLite file in the project folder.
 DATABASES = {

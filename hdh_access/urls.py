@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from . import views
+from . import error_pages, views
 
 # The admin's sign-in says how long to wait after failures, like the site's (hdh_access/lockout.py).
 admin.site.login_form = views.AdminLoginForm
@@ -18,4 +18,16 @@ urlpatterns = [
     path("portal/", include("portal.urls")),
     path("backoffice/", include("backoffice.urls")),
     path("admin/", admin.site.urls),
+    # The pages every public service has, linked from the footer (stable French addresses).
+    path("accessibilite/", views.accessibility, name="accessibility"),
+    path("mentions-legales/", views.legal_notice, name="legal_notice"),
+    path("donnees-personnelles/", views.personal_data, name="personal_data"),
+    path("cookies/", views.cookies, name="cookies"),
+    path("plan-du-site/", views.sitemap, name="sitemap"),
 ]
+
+# The site's error pages, in its layout and language (hdh_access/error_pages.py).
+handler400 = error_pages.bad_request
+handler403 = error_pages.permission_denied
+handler404 = error_pages.page_not_found
+handler500 = error_pages.server_error

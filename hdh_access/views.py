@@ -1,7 +1,9 @@
-"""Project-level views: the landing page, the sign-in page and the health check."""
+"""Project-level views: the landing page, the sign-in page, the health check, and the pages every
+public service has (accessibility statement, legal notice, personal data, cookies, sitemap)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 
 import redis
@@ -15,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -26,6 +29,52 @@ from hdh_access.celery import app as celery_app
 @require_GET
 def home(request):
     return render(request, "home.html", {"signup_enabled": True})
+
+
+# --- the pages of every public service, linked from the footer of every page (templates/base.html) ---
+# The accessibility statement: the date of the checks it reports (update both with the next audit).
+ACCESSIBILITY_CHECKED_ON = dt.date(2026, 12, 7)
+
+
+@require_GET
+def accessibility(request):
+    contact = settings.HDH_ACCESSIBILITY_CONTACT
+    return render(request, "pages/accessibility.html", {
+        "checked_on": ACCESSIBILITY_CHECKED_ON, "contact": contact,
+        "contact_href": contact if contact.startswith("https://") else f"mailto:{contact}",
+        "site_url": request.build_absolute_uri("/"),
+    })
+
+
+@require_GET
+def legal_notice(request):
+    return render(request, "pages/legal_notice.html")
+
+
+@require_GET
+def personal_data(request):
+    return render(request, "pages/personal_data.html", {"unconfirmed_days": settings.HDH_UNCONFIRMED_ACCOUNT_DAYS})
+
+
+def _days(seconds: int | None) -> int | None:
+    """A cookie's lifetime in whole days (None: until the browser is closed)."""
+    return None if seconds is None else round(seconds / 86400)
+
+
+@require_GET
+def cookies(request):
+    """The cookies the site sets (none for tracking), named and timed from the settings."""
+    session_days = None if settings.SESSION_EXPIRE_AT_BROWSER_CLOSE else _days(settings.SESSION_COOKIE_AGE)
+    return render(request, "pages/cookies.html", {"cookies": [
+        {"name": settings.SESSION_COOKIE_NAME, "purpose": "session", "days": session_days},
+        {"name": settings.CSRF_COOKIE_NAME, "purpose": "csrf", "days": _days(settings.CSRF_COOKIE_AGE)},
+        {"name": settings.LANGUAGE_COOKIE_NAME, "purpose": "language", "days": _days(settings.LANGUAGE_COOKIE_AGE)},
+    ]})
+
+
+@require_GET
+def sitemap(request):
+    return render(request, "pages/sitemap.html")
 
 
 def _database_ok() -> bool:
@@ -114,6 +163,17 @@ class SaysHowLongToWait:
 
 class EmailAuthenticationForm(SaysHowLongToWait, AuthenticationForm):
     """Sign-in by email address, whatever its case (sign-up stores addresses in lower case)."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": _("Adresse électronique ou mot de passe incorrect. Vérifiez les deux, puis réessayez."),
+    }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The labels the page shows (and its error summary names).
+        self.fields["username"].label = _("Adresse électronique")
+        self.fields["password"].label = _("Mot de passe")
 
     def clean_username(self):
         return (self.cleaned_data.get("username") or "").strip().lower()
