@@ -61,7 +61,7 @@ def test_the_statement_gives_the_level_the_checks_their_date_and_the_contact(cli
 
 def test_the_statement_reads_in_english(client, language_restored):
     html = html_of(client.get("/accessibilite/", HTTP_ACCEPT_LANGUAGE="en"))
-    assert "<strong>partially compliant</strong>" in html and "The checks of Dec. 7, 2026" in html
+    assert "<strong>partially compliant</strong>" in html and "The checks of 7 December 2026" in html
 
 
 def test_the_cookie_page_names_the_sites_only_cookies_and_their_lifetimes(client, settings):
