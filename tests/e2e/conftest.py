@@ -7,6 +7,8 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -42,6 +44,66 @@ def browser():
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield browser
         browser.close()
+
+
+class _InFlight:
+    """Counts the live server's requests until their response is closed (its database work done)."""
+
+    def __init__(self, app):
+        self.app = app
+        self.count = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        with self.lock:
+            self.count += 1
+        try:
+            result = self.app(environ, start_response)
+        except BaseException:
+            self._done()
+            raise
+        return _Closing(result, self._done)
+
+    def _done(self) -> None:
+        with self.lock:
+            self.count -= 1
+
+
+class _Closing:
+    def __init__(self, result, done):
+        self.result, self.done = result, done
+
+    def __iter__(self):
+        return iter(self.result)
+
+    def close(self) -> None:
+        try:
+            if hasattr(self.result, "close"):
+                self.result.close()
+        finally:
+            self.done()
+
+
+@pytest.fixture(autouse=True)
+def _live_server_idle_before_flush(request):
+    """A browser may still send a request as a test ends (a page hidden when its context closes
+    sends the draft's autosave). The database flush between transactional tests would then
+    deadlock with it: wait, after the test and its browser fixtures, until the live server has
+    answered everything it received, before the flush runs."""
+    if "live_server" not in request.fixturenames:
+        yield
+        return
+    request.getfixturevalue("transactional_db")  # set up first, so torn down (flushed) after this
+    httpd = request.getfixturevalue("live_server").thread.httpd
+    counter = httpd.get_app()
+    if not isinstance(counter, _InFlight):
+        counter = _InFlight(counter)
+        httpd.set_app(counter)
+    yield
+    time.sleep(0.3)  # a request the browser sent as its context closed reaches the server
+    deadline = time.monotonic() + 15
+    while counter.count and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 @pytest.fixture
