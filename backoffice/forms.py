@@ -78,7 +78,7 @@ class PeriodDateField(forms.DateField):
 
 class QueueFilterForm(forms.Form):
     q = forms.CharField(label=_("Rechercher"), required=False, max_length=100,
-                        help_text=_("Référence, titre ou organisation"))
+                        help_text=_("Référence, titre, organisation ou personne (demandeur, instructeur)"))
     scope = forms.ChoiceField(label=_("Demandes"), required=False, choices=_choices(SCOPE_LABELS))
     state = forms.ChoiceField(
         label=_("État"), required=False,

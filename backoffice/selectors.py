@@ -23,7 +23,9 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Value
+from django.contrib.postgres.search import SearchConfig, SearchQuery, SearchQueryField, SearchVector
+from django.db import connection
+from django.db.models import BooleanField, Exists, F, Func, OuterRef, Prefetch, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -198,6 +200,68 @@ def badge_of(due_date: dt.date | None, today: dt.date) -> str:
     return Badge.ON_TIME
 
 
+# What the reviewers' search reads: the dossier, its organisation and its people.
+SEARCH_FIELDS = (
+    "reference", "title", "organisation__name",
+    "applicant__first_name", "applicant__last_name", "applicant__email",
+    "assignee__first_name", "assignee__last_name",
+)
+SEARCH_CONFIG = "french"
+MAX_SEARCH_LENGTH = 200
+
+
+def search(queryset: QuerySet[AccessRequest], text: str, *, full_text: bool | None = None) -> QuerySet[AccessRequest]:
+    """The requests of ``queryset`` that ``text`` finds, in one query.
+
+    A reference starting with the text always matches. On PostgreSQL (``full_text`` None: the
+    database decides), a full-text search with the French configuration over ``SEARCH_FIELDS``
+    (stems: "cancers" finds "cancer"); the text is read as a web search (``websearch_to_tsquery``:
+    quotes, ``or`` and ``-``; any other punctuation is a separator, never a syntax error).
+    Elsewhere (``full_text=False``, SQLite), a case-insensitive part of any of the same fields.
+    """
+    term = " ".join(text.split())[:MAX_SEARCH_LENGTH]
+    if not term:
+        return queryset
+    if full_text is None:
+        full_text = connection.vendor == "postgresql"
+    by_reference = Q(reference__istartswith=term)
+    if not full_text:
+        plain = Q()
+        for name in SEARCH_FIELDS:
+            plain |= Q(**{f"{name}__icontains": term})
+        return queryset.filter(by_reference | plain)
+    document = SearchVector(*SEARCH_FIELDS, config=SEARCH_CONFIG)
+    query = SearchQuery(term, config=SEARCH_CONFIG, search_type="websearch")
+    return queryset.alias(search_matches=_Matches(document, _EitherStem(query, _Restemmed(query)))).filter(
+        by_reference | Q(search_matches=True))
+
+
+class _Restemmed(Func):
+    """The query's lexemes stemmed once more: the French stemmer takes "cancers" to "cancer" but
+    "cancer" to "canc", so a query also matches its stem's stem (to_tsquery re-reads the text of
+    a query, its lexemes quoted: punctuation is no syntax there)."""
+
+    template = "to_tsquery(%(config)s, (%(expressions)s)::text)"
+    output_field = SearchQueryField()
+
+    def as_sql(self, compiler, connection, **extra_context):
+        config_sql, config_params = compiler.compile(SearchConfig(SEARCH_CONFIG))
+        sql, params = super().as_sql(compiler, connection, config=config_sql, **extra_context)
+        return sql, (*config_params, *params)
+
+
+class _EitherStem(Func):
+    template = "(%(expressions)s)"
+    arg_joiner = " || "
+    output_field = SearchQueryField()
+
+
+class _Matches(Func):
+    template = "(%(expressions)s)"
+    arg_joiner = " @@ "
+    output_field = BooleanField()
+
+
 def queue(user, filters: QueueFilters, *, today: dt.date | None = None) -> QuerySet[AccessRequest]:
     """The filtered, sorted requests of a queue, with what a row shows joined in."""
     today = today or timezone.localdate()
@@ -218,8 +282,7 @@ def queue(user, filters: QueueFilters, *, today: dt.date | None = None) -> Query
         requires_matching_row=F("delay__requires_matching"),
     )
     if filters.q:
-        term = filters.q.strip()
-        qs = qs.filter(Q(reference__icontains=term) | Q(title__icontains=term) | Q(organisation__name__icontains=term))
+        qs = search(qs, filters.q)
     if filters.state:
         qs = qs.filter(state=filters.state)
     if filters.route:
