@@ -41,6 +41,7 @@ SCOPE_LABELS = {
     Scope.PAUSED: _("En attente du demandeur"),
     Scope.OPEN: _("Toutes les demandes en cours (avant mise à disposition)"),
     Scope.ALL: _("Toutes, y compris terminées"),
+    Scope.ARCHIVED: _("Archivées (terminées depuis longtemps)"),
 }
 SORT_LABELS = {
     "due": _("Échéance légale la plus proche"),

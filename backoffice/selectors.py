@@ -22,11 +22,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, cast
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.postgres.search import SearchConfig, SearchQuery, SearchQueryField, SearchVector
 from django.db import connection
-from django.db.models import BooleanField, Exists, F, Func, OuterRef, Prefetch, Q, QuerySet, Value
-from django.db.models.functions import Coalesce
+from django.db.models import BooleanField, Exists, F, Func, OuterRef, Prefetch, Q, QuerySet, TextField, Value
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from access_requests import services
@@ -150,7 +151,16 @@ class Scope:
     QUEUE = "queue"
     PAUSED = "paused"
     OPEN = "open"
-    ALL = "all"
+    ALL = "all"  # every request but the archived ones
+    ARCHIVED = "archived"
+
+
+def archived_condition(now: dt.datetime | None = None) -> Q:
+    """Closed, rejected or withdrawn requests whose last event is older than
+    ``HDH_ARCHIVE_AFTER_DAYS``: computed from the state and the last event date (the delay row's
+    ``last_event_at``, else the request's last change), no stored flag."""
+    limit = (now or timezone.now()) - dt.timedelta(days=settings.HDH_ARCHIVE_AFTER_DAYS)
+    return Q(state__in=TERMINAL_STATES) & Q(archive_since__lt=limit)
 
 
 class Badge:
@@ -241,13 +251,11 @@ class _Restemmed(Func):
     "cancer" to "canc", so a query also matches its stem's stem (to_tsquery re-reads the text of
     a query, its lexemes quoted: punctuation is no syntax there)."""
 
-    template = "to_tsquery(%(config)s, (%(expressions)s)::text)"
+    function = "to_tsquery"
     output_field = SearchQueryField()
 
-    def as_sql(self, compiler, connection, **extra_context):
-        config_sql, config_params = compiler.compile(SearchConfig(SEARCH_CONFIG))
-        sql, params = super().as_sql(compiler, connection, config=config_sql, **extra_context)
-        return sql, (*config_params, *params)
+    def __init__(self, query: SearchQuery) -> None:
+        super().__init__(SearchConfig(SEARCH_CONFIG), Cast(query, TextField()))
 
 
 class _EitherStem(Func):
@@ -265,7 +273,11 @@ class _Matches(Func):
 def queue(user, filters: QueueFilters, *, today: dt.date | None = None) -> QuerySet[AccessRequest]:
     """The filtered, sorted requests of a queue, with what a row shows joined in."""
     today = today or timezone.localdate()
-    qs = visible_requests(user)
+    qs: QuerySet[AccessRequest] = visible_requests(user).alias(archive_since=Coalesce("delay__last_event_at", "updated_at"))
+    if filters.scope == Scope.ARCHIVED:
+        qs = qs.filter(archived_condition())
+    else:
+        qs = qs.exclude(archived_condition())
     if filters.scope == Scope.QUEUE:
         qs = qs.filter(queue_condition(user))
     elif filters.scope == Scope.PAUSED:
