@@ -41,6 +41,7 @@ SCOPE_LABELS = {
     Scope.PAUSED: _("En attente du demandeur"),
     Scope.OPEN: _("Toutes les demandes en cours (avant mise à disposition)"),
     Scope.ALL: _("Toutes, y compris terminées"),
+    Scope.ARCHIVED: _("Archivées (terminées depuis longtemps)"),
 }
 SORT_LABELS = {
     "due": _("Échéance légale la plus proche"),
@@ -78,7 +79,7 @@ class PeriodDateField(forms.DateField):
 
 class QueueFilterForm(forms.Form):
     q = forms.CharField(label=_("Rechercher"), required=False, max_length=100,
-                        help_text=_("Référence, titre ou organisation"))
+                        help_text=_("Référence, titre, organisation ou personne (demandeur, instructeur)"))
     scope = forms.ChoiceField(label=_("Demandes"), required=False, choices=_choices(SCOPE_LABELS))
     state = forms.ChoiceField(
         label=_("État"), required=False,

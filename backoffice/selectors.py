@@ -22,9 +22,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, cast
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Value
-from django.db.models.functions import Coalesce
+from django.contrib.postgres.search import SearchConfig, SearchQuery, SearchQueryField, SearchVector
+from django.db import connection
+from django.db.models import BooleanField, Exists, F, Func, OuterRef, Prefetch, Q, QuerySet, TextField, Value
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from access_requests import services
@@ -148,7 +151,16 @@ class Scope:
     QUEUE = "queue"
     PAUSED = "paused"
     OPEN = "open"
-    ALL = "all"
+    ALL = "all"  # every request but the archived ones
+    ARCHIVED = "archived"
+
+
+def archived_condition(now: dt.datetime | None = None) -> Q:
+    """Closed, rejected or withdrawn requests whose last event is older than
+    ``HDH_ARCHIVE_AFTER_DAYS``: computed from the state and the last event date (the delay row's
+    ``last_event_at``, else the request's last change), no stored flag."""
+    limit = (now or timezone.now()) - dt.timedelta(days=settings.HDH_ARCHIVE_AFTER_DAYS)
+    return Q(state__in=TERMINAL_STATES) & Q(archive_since__lt=limit)
 
 
 class Badge:
@@ -198,10 +210,74 @@ def badge_of(due_date: dt.date | None, today: dt.date) -> str:
     return Badge.ON_TIME
 
 
+# What the reviewers' search reads: the dossier, its organisation and its people.
+SEARCH_FIELDS = (
+    "reference", "title", "organisation__name",
+    "applicant__first_name", "applicant__last_name", "applicant__email",
+    "assignee__first_name", "assignee__last_name",
+)
+SEARCH_CONFIG = "french"
+MAX_SEARCH_LENGTH = 200
+
+
+def search(queryset: QuerySet[AccessRequest], text: str, *, full_text: bool | None = None) -> QuerySet[AccessRequest]:
+    """The requests of ``queryset`` that ``text`` finds, in one query.
+
+    A reference starting with the text always matches. On PostgreSQL (``full_text`` None: the
+    database decides), a full-text search with the French configuration over ``SEARCH_FIELDS``
+    (stems: "cancers" finds "cancer"); the text is read as a web search (``websearch_to_tsquery``:
+    quotes, ``or`` and ``-``; any other punctuation is a separator, never a syntax error).
+    Elsewhere (``full_text=False``, SQLite), a case-insensitive part of any of the same fields.
+    """
+    term = " ".join(text.split())[:MAX_SEARCH_LENGTH]
+    if not term:
+        return queryset
+    if full_text is None:
+        full_text = connection.vendor == "postgresql"
+    by_reference = Q(reference__istartswith=term)
+    if not full_text:
+        plain = Q()
+        for name in SEARCH_FIELDS:
+            plain |= Q(**{f"{name}__icontains": term})
+        return queryset.filter(by_reference | plain)
+    document = SearchVector(*SEARCH_FIELDS, config=SEARCH_CONFIG)
+    query = SearchQuery(term, config=SEARCH_CONFIG, search_type="websearch")
+    return queryset.alias(search_matches=_Matches(document, _EitherStem(query, _Restemmed(query)))).filter(
+        by_reference | Q(search_matches=True))
+
+
+class _Restemmed(Func):
+    """The query's lexemes stemmed once more: the French stemmer takes "cancers" to "cancer" but
+    "cancer" to "canc", so a query also matches its stem's stem (to_tsquery re-reads the text of
+    a query, its lexemes quoted: punctuation is no syntax there)."""
+
+    function = "to_tsquery"
+    output_field = SearchQueryField()
+
+    def __init__(self, query: SearchQuery) -> None:
+        super().__init__(SearchConfig(SEARCH_CONFIG), Cast(query, TextField()))
+
+
+class _EitherStem(Func):
+    template = "(%(expressions)s)"
+    arg_joiner = " || "
+    output_field = SearchQueryField()
+
+
+class _Matches(Func):
+    template = "(%(expressions)s)"
+    arg_joiner = " @@ "
+    output_field = BooleanField()
+
+
 def queue(user, filters: QueueFilters, *, today: dt.date | None = None) -> QuerySet[AccessRequest]:
     """The filtered, sorted requests of a queue, with what a row shows joined in."""
     today = today or timezone.localdate()
-    qs = visible_requests(user)
+    qs: QuerySet[AccessRequest] = visible_requests(user).alias(archive_since=Coalesce("delay__last_event_at", "updated_at"))
+    if filters.scope == Scope.ARCHIVED:
+        qs = qs.filter(archived_condition())
+    else:
+        qs = qs.exclude(archived_condition())
     if filters.scope == Scope.QUEUE:
         qs = qs.filter(queue_condition(user))
     elif filters.scope == Scope.PAUSED:
@@ -218,8 +294,7 @@ def queue(user, filters: QueueFilters, *, today: dt.date | None = None) -> Query
         requires_matching_row=F("delay__requires_matching"),
     )
     if filters.q:
-        term = filters.q.strip()
-        qs = qs.filter(Q(reference__icontains=term) | Q(title__icontains=term) | Q(organisation__name__icontains=term))
+        qs = search(qs, filters.q)
     if filters.state:
         qs = qs.filter(state=filters.state)
     if filters.route:

@@ -255,6 +255,9 @@ CACHES = {
     if CACHE_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
 HDH_DASHBOARD_CACHE_SECONDS = env_int("HDH_DASHBOARD_CACHE_SECONDS", 600)
+# Closed, rejected or withdrawn requests leave the back office's lists this many days after their
+# last event; the "Archivées" scope shows them (backoffice.selectors.archived_condition).
+HDH_ARCHIVE_AFTER_DAYS = env_int("HDH_ARCHIVE_AFTER_DAYS", 90)
 
 # Celery: with REDIS_URL unset, tasks run eagerly in-process so the app needs no broker.
 REDIS_URL = env_str("REDIS_URL")

@@ -129,3 +129,36 @@ class AnswerForm(_ExpectedStateForm):
 
 class WithdrawForm(_ExpectedStateForm):
     reason = forms.CharField(label=_("Motif du retrait"), required=False, max_length=2000, widget=_textarea(3))
+
+
+# The portal list's sorts: value -> label (selectors.LIST_SORTS orders by them).
+LIST_SORT_LABELS = {
+    "": _("Priorité (action attendue d'abord)"),
+    "reference": _("Référence (croissante)"),
+    "-reference": _("Référence (décroissante)"),
+    "title": _("Titre (A à Z)"),
+    "-title": _("Titre (Z à A)"),
+    "state": _("Étape (ordre de la procédure)"),
+    "-state": _("Étape (ordre inverse)"),
+    "-created": _("Création (plus récentes d'abord)"),
+    "created": _("Création (plus anciennes d'abord)"),
+    "-updated": _("Dernière modification (plus récentes d'abord)"),
+    "updated": _("Dernière modification (plus anciennes d'abord)"),
+}
+
+
+class RequestListForm(PortalForm):
+    """The portal list's GET form: a search and a sort; a bad value is an error, never a 500."""
+
+    q = forms.CharField(label=_("Rechercher une demande"), required=False, max_length=MAX_NAME_LENGTH,
+                        help_text=_("Référence ou titre, sans tenir compte des majuscules ni des accents"))
+    sort = forms.ChoiceField(label=_("Trier par"), required=False, choices=list(LIST_SORT_LABELS.items()))
+
+    def values(self) -> tuple[str, str]:
+        """The valid (q, sort); a field with an error falls back to its default."""
+        if not self.is_bound:
+            return "", ""
+        self.is_valid()
+        data = self.cleaned_data
+        return (data.get("q") or "").strip(), data.get("sort") or ""
+

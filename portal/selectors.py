@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Case, Prefetch, Q, QuerySet, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Case, F, Prefetch, Q, QuerySet, Value, When
+from django.db.models.functions import Coalesce, Lower
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -35,6 +35,7 @@ from catalog.models import Dataset
 from catalog.selectors import dataset_list
 from delays.clock import Medians, RequestClock, request_clock
 from delays.materialise import baseline_medians
+from hdh_access.lib.search import folded, folded_text
 
 EDITABLE_STATES = frozenset({State.DRAFT, State.AWAITING_APPLICANT})
 AWAITING_APPLICANT_STATES = (State.DRAFT, State.AWAITING_APPLICANT)
@@ -96,18 +97,40 @@ def _organisation_id(user) -> int | None:
         return None
 
 
-def request_list(user) -> QuerySet[AccessRequest]:
-    """The portal's list: one query per page, delay figures joined."""
-    return (
-        requests_for_applicant(user)
-        .select_related("delay", "organisation")
-        # What waits on the applicant first, then what is under way, then what has ended; within
-        # each, the latest move first (the last event once submitted, the last edit of a draft).
-        .order_by(
-            Case(When(state__in=AWAITING_APPLICANT_STATES, then=Value(0)),
-                 When(state__in=ENDED_STATES, then=Value(2)), default=Value(1)),
-            Coalesce("delay__last_event_at", "updated_at").desc(), "-pk")
-    )
+# The list's sorts (portal.forms.LIST_SORT_LABELS): a column, ascending; "-" in front reverses it.
+_STATE_ORDER = Case(*(When(state=state, then=Value(index)) for index, state in enumerate(State.values)),
+                    default=Value(len(State.values)))
+LIST_SORTS = {
+    "reference": (F("reference"),),
+    "title": (Lower("title"), F("reference")),
+    "state": (_STATE_ORDER, F("reference")),
+    "created": (F("created_at"), F("pk")),
+    "updated": (F("updated_at"), F("pk")),
+}
+
+
+def request_list(user, *, q: str = "", sort: str = "") -> QuerySet[AccessRequest]:
+    """The portal's list: one query per page, delay figures joined.
+
+    ``q``: a part of the reference or the title, without case (nor accents, where PostgreSQL has
+    ``unaccent``: hdh_access.lib.search); ``sort``: a key of ``LIST_SORTS``, ``-`` in front for
+    descending; anything else keeps the default order.
+    """
+    queryset = requests_for_applicant(user).select_related("delay", "organisation")
+    if q:
+        term = folded_text(q)
+        queryset = queryset.annotate(reference_folded=folded("reference"), title_folded=folded("title")).filter(
+            Q(reference_folded__contains=term) | Q(title_folded__contains=term))
+    descending = sort.startswith("-")
+    keys = LIST_SORTS.get(sort.removeprefix("-"))
+    if keys:
+        return queryset.order_by(*(key.desc() if descending else key.asc() for key in keys))
+    # What waits on the applicant first, then what is under way, then what has ended; within
+    # each, the latest move first (the last event once submitted, the last edit of a draft).
+    return queryset.order_by(
+        Case(When(state__in=AWAITING_APPLICANT_STATES, then=Value(0)),
+             When(state__in=ENDED_STATES, then=Value(2)), default=Value(1)),
+        Coalesce("delay__last_event_at", "updated_at").desc(), "-pk")
 
 
 def request_for_page(user, reference: str) -> AccessRequest:

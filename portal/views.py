@@ -15,7 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -31,7 +31,7 @@ from access_requests.workflow import State
 from delays.materialise import baseline_medians
 from portal import selectors
 from portal.autosave import draft_of_page
-from portal.forms import AnswerForm, AttachmentForm, DraftForm, SubmitForm, WithdrawForm
+from portal.forms import AnswerForm, AttachmentForm, DraftForm, RequestListForm, SubmitForm, WithdrawForm
 
 PAGE_SIZE = 20
 LIST_FILTERS = {
@@ -51,10 +51,12 @@ def _detail_url(access_request: AccessRequest, anchor: str = "") -> str:
 @login_required
 @require_GET
 def request_list(request):
+    form = RequestListForm(request.GET or None)
+    q, sort = form.values()
     current = request.GET.get("filter", "all")
     if current not in LIST_FILTERS:
         current = "all"
-    queryset = selectors.request_list(request.user)
+    queryset = selectors.request_list(request.user, q=q, sort=sort)
     if LIST_FILTERS[current]:
         queryset = queryset.filter(state__in=LIST_FILTERS[current])
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -62,8 +64,14 @@ def request_list(request):
         ("all", _("Toutes")), ("action", _("Action attendue de votre part")),
         ("open", _("En cours d'instruction")), ("ended", _("Terminées")),
     ]
+    # The search and the sort follow the filter tags and the pages (the page number does not).
+    kept = QueryDict(mutable=True)
+    kept.update({name: value for name, value in (("q", q), ("sort", sort)) if value})
+    query = request.GET.copy()
+    query.pop("page", None)
     return render(request, "portal/list.html", {
         "page": page, "rows": selectors.list_rows(page.object_list), "filters": filters, "current_filter": current,
+        "form": form, "search": q, "kept": kept.urlencode(), "query": query.urlencode(),
     })
 
 
