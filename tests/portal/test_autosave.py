@@ -14,7 +14,6 @@ import time
 
 import pytest
 import time_machine
-from django.db import connection
 from django.db.models.signals import post_save
 from django.test import Client
 from django.urls import reverse
@@ -24,6 +23,7 @@ from access_requests.models import AccessRequest, Event, FormSubmission
 from access_requests.workflow import State
 from catalog.models import Dataset
 from portal.autosave import time_of_day
+from tests.concurrency import post_in_thread, waiting_on_the_form_claim
 from tests.conftest import paris, with_form_token
 
 pytestmark = pytest.mark.django_db
@@ -351,26 +351,6 @@ def test_the_edit_form_saves_to_its_draft_and_speaks_english_on_an_english_page(
 HOLD = 0.6  # seconds the first save keeps its transaction open
 
 
-def _post_in_thread(client, url, data, results, key) -> threading.Thread:
-    def run():
-        try:
-            results[key] = client.post(url, data, HTTP_ACCEPT="application/json")
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
-            results[key] = exc
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run, name=f"post-{key}")
-    thread.start()
-    return thread
-
-
-def _waiting_on_the_page_claim() -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
-            "AND wait_event_type = 'Lock' AND query ILIKE %s", ['INSERT INTO "access_requests_formsubmission"%'])
-        return cursor.fetchone()[0] == 1
 
 
 def _race(applicant, second_url: str, first_data: dict, second_data: dict) -> dict:
@@ -388,13 +368,13 @@ def _race(applicant, second_url: str, first_data: dict, second_data: dict) -> di
     post_save.connect(hold_the_first_transaction, sender=AccessRequest, weak=False)
     results: dict = {}
     try:
-        threads = [_post_in_thread(clients[0], NEW, first_data, results, "first")]
+        threads = [post_in_thread(clients[0], NEW, first_data, results, "first", HTTP_ACCEPT="application/json")]
         assert drafted.wait(10)
-        threads.append(_post_in_thread(clients[1], second_url, second_data, results, "second"))
+        threads.append(post_in_thread(clients[1], second_url, second_data, results, "second", HTTP_ACCEPT="application/json"))
         saw_wait = False
         deadline = time.monotonic() + HOLD
         while time.monotonic() < deadline and not saw_wait:
-            saw_wait = _waiting_on_the_page_claim()
+            saw_wait = waiting_on_the_form_claim()
             time.sleep(0.02)
         for thread in threads:
             thread.join(30)

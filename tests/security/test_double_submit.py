@@ -17,7 +17,6 @@ import time
 import pytest
 import time_machine
 from django.core.management import call_command
-from django.db import connection
 from django.db.models.signals import post_save
 from django.test import Client
 from django.urls import reverse
@@ -29,6 +28,7 @@ from access_requests.models import AccessRequest, Event, FormSubmission, Interna
 from access_requests.workflow import State
 from catalog.models import Dataset
 from hdh_access.celery import app
+from tests.concurrency import post_in_thread, waiting_on_the_form_claim
 from tests.conftest import complete_dossier
 
 TOKEN = re.compile(r'<input type="hidden" name="form_token" value="([^"]+)">')
@@ -273,28 +273,6 @@ def test_claimed_tokens_older_than_a_day_are_purged_by_the_nightly_job(client, a
 HOLD = 0.6  # seconds the first post keeps its transaction open
 
 
-def _post_in_thread(client, url, data, results, key, barrier=None) -> threading.Thread:
-    def run():
-        try:
-            if barrier is not None:
-                barrier.wait(10)
-            results[key] = client.post(url, data)
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
-            results[key] = exc
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run, name=f"post-{key}")
-    thread.start()
-    return thread
-
-
-def _waiting_on_the_claim() -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
-            "AND wait_event_type = 'Lock' AND query ILIKE %s", ['INSERT INTO "access_requests_formsubmission"%'])
-        return cursor.fetchone()[0] == 1
 
 
 @pytest.mark.postgres  # a unique insert waits for the concurrent transaction: PostgreSQL's behaviour
@@ -314,13 +292,13 @@ def test_two_concurrent_posts_of_the_same_form_create_one_draft(applicant):
     post_save.connect(hold_the_first_transaction, sender=AccessRequest, weak=False)
     results: dict = {}
     try:
-        threads = [_post_in_thread(clients[0], reverse("portal:create"), data, results, "first")]
+        threads = [post_in_thread(clients[0], reverse("portal:create"), data, results, "first")]
         assert drafted.wait(10)
-        threads.append(_post_in_thread(clients[1], reverse("portal:create"), data, results, "second"))
+        threads.append(post_in_thread(clients[1], reverse("portal:create"), data, results, "second"))
         saw_wait = False
         deadline = time.monotonic() + HOLD
         while time.monotonic() < deadline and not saw_wait:
-            saw_wait = _waiting_on_the_claim()
+            saw_wait = waiting_on_the_form_claim()
             time.sleep(0.02)
         for thread in threads:
             thread.join(30)
@@ -348,7 +326,7 @@ def test_the_same_transition_posted_at_once_from_two_tabs_writes_one_event(perso
         data = {"expected_state": State.SUBMITTED, FIELD_NAME: issue_token(secretariat)}
         barrier = threading.Barrier(2)
         results: dict = {}
-        threads = [_post_in_thread(c, url, data, results, key, barrier) for key, c in zip("ab", clients, strict=True)]
+        threads = [post_in_thread(c, url, data, results, key, barrier=barrier) for key, c in zip("ab", clients, strict=True)]
         for thread in threads:
             thread.join(30)
             assert not thread.is_alive()
