@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import zipfile
 
 import pytest
+import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from tests.conftest import stored_files, use_private_media  # noqa: F401 - stored_files is imported from here by the tests
+from access_requests import services
+from tests.conftest import complete_dossier, datasets, stored_files, use_private_media  # noqa: F401 - stored_files is imported from here by the tests
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
@@ -48,3 +51,19 @@ def private_media(settings, tmp_path, monkeypatch):
 @pytest.fixture(autouse=True)
 def _portal_requires_a_complete_dossier(production_completeness):
     """The portal is tested with the dossier the production settings require."""
+
+
+@pytest.fixture
+def story(player, personas):
+    """A complete dossier (the portal's production requirements), then each (instant, step)."""
+
+    def tell(*steps):
+        with time_machine.travel(steps[0][0] - dt.timedelta(days=1), tick=False):
+            request = services.create_draft(actor=personas["applicant"], title="Parcours de soins après un AVC",
+                                            summary="Étude de cohorte", datasets=datasets("snds", "oscour"))
+            complete_dossier(request, personas["applicant"])
+        for when, name in steps:
+            request = player.step(request, when, name)
+        return request
+
+    return tell

@@ -13,29 +13,10 @@ import time_machine
 from django.conf import settings
 from django.urls import reverse
 
-from access_requests import services
 from access_requests.workflow import State
-from tests.conftest import complete_dossier, datasets, paris
+from tests.conftest import paris
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("language_restored")]
-
-
-
-
-@pytest.fixture
-def story(player, personas):
-    """A complete dossier (the portal's production requirements), then each (instant, step)."""
-
-    def tell(*steps):
-        with time_machine.travel(steps[0][0] - dt.timedelta(days=1), tick=False):
-            request = services.create_draft(actor=personas["applicant"], title="Parcours de soins après un AVC",
-                                            summary="Étude de cohorte", datasets=datasets("snds", "oscour"))
-            complete_dossier(request, personas["applicant"])
-        for when, name in steps:
-            request = player.step(request, when, name)
-        return request
-
-    return tell
 
 
 def stage_rows(response) -> list[list[str]]:

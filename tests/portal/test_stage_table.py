@@ -5,7 +5,6 @@ durations read as a person says them, and a stay of a few hours is "moins d'un j
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from html import unescape
 
@@ -14,26 +13,9 @@ import time_machine
 from django.conf import settings
 from django.urls import reverse
 
-from access_requests import services
-from tests.conftest import complete_dossier, datasets, paris
+from tests.conftest import paris
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("language_restored")]
-
-
-@pytest.fixture
-def story(player, personas):
-    """A complete dossier (the portal's production requirements), then each (instant, step)."""
-
-    def tell(*steps):
-        with time_machine.travel(steps[0][0] - dt.timedelta(days=1), tick=False):
-            request = services.create_draft(actor=personas["applicant"], title="Parcours de soins après un AVC",
-                                            summary="Étude de cohorte", datasets=datasets("snds", "oscour"))
-            complete_dossier(request, personas["applicant"])
-        for when, name in steps:
-            request = player.step(request, when, name)
-        return request
-
-    return tell
 
 
 def page(client, request, at):
