@@ -282,12 +282,12 @@ def check_upload(uploaded) -> CheckedUpload:
     if uploaded is None:
         raise InvalidInput(_("Choisissez un fichier."))
     if uploaded.size is not None and uploaded.size > limit:
-        raise InvalidInput(_("Le fichier dépasse %(mb)d Mo.") % {"mb": limit // (1024 * 1024)})
+        raise InvalidInput(_("Le fichier dépasse %(mb)d Mo.") % {"mb": limit // MIB})
     content = uploaded.read(limit + 1)
     if not content:
         raise InvalidInput(_("Le fichier est vide."))
     if len(content) > limit:
-        raise InvalidInput(_("Le fichier dépasse %(mb)d Mo.") % {"mb": limit // (1024 * 1024)})
+        raise InvalidInput(_("Le fichier dépasse %(mb)d Mo.") % {"mb": limit // MIB})
     # What hides inside first: its own message is clearer than "not a document".
     check_ole(content)
     if content.startswith(_ZIP_LOCAL):

@@ -124,4 +124,4 @@ class MembershipRequest(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user} → {self.organisation} ({self.status})"
+        return f"{self.user} → {self.organisation} ({self.get_status_display()})"

@@ -240,7 +240,8 @@ def may_decide_membership(user, membership: MembershipRequest) -> bool:
 
 
 def _language_of(user) -> str:
-    profile = Profile.objects.filter(user_id=user.pk).only("language").first()
+    """The user's language; ``user.profile`` read as loaded (active_members joins it), else queried."""
+    profile = getattr(user, "profile", None)
     return profile.language if profile and profile.language in LANGUAGE_CODES else settings.LANGUAGE_CODE
 
 

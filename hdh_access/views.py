@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET
 
 from hdh_access import lockout
 from hdh_access.celery import app as celery_app
+from hdh_access.lib.urls import site_url
 
 
 @require_GET
@@ -42,7 +43,7 @@ def accessibility(request):
     return render(request, "pages/accessibility.html", {
         "checked_on": ACCESSIBILITY_CHECKED_ON, "contact": contact,
         "contact_href": contact if contact.startswith("https://") else f"mailto:{contact}",
-        "site_url": request.build_absolute_uri("/"),
+        "site_url": site_url(),
     })
 
 

@@ -14,8 +14,8 @@ from django.urls import reverse
 
 
 def site_url() -> str:
-    """``SITE_URL`` without its trailing slash, e.g. ``https://acces.health-data-hub.fr``."""
-    return str(settings.SITE_URL).rstrip("/")
+    """``SITE_URL``, e.g. ``https://acces.health-data-hub.fr`` (env_origin refuses a trailing slash or a path)."""
+    return str(settings.SITE_URL)
 
 
 def absolute_url(path: str) -> str:
