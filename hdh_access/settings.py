@@ -59,23 +59,20 @@ AUTHENTICATION_BACKENDS = [
 # Failed sign-ins (hdh_access/lockout.py holds the rules): a growing wait per account, then a lock
 # per account (user name, from any address) and, with a higher limit, per client address.
 AXES_HANDLER = "hdh_access.lockout.LockoutHandler"
-AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 15) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = ["username"]  # the address rule is LockoutHandler's (HDH_LOGIN_IP_FAILURE_LIMIT)
 AXES_USERNAME_CALLABLE = "hdh_access.lockout.username_of"
 AXES_CLIENT_IP_CALLABLE = "hdh_access.lib.client_ip.client_ip"
-HDH_LOGIN_IP_FAILURE_LIMIT = env_int("HDH_LOGIN_IP_FAILURE_LIMIT", 50)
+HDH_LOGIN_IP_FAILURE_LIMIT = env_int("HDH_LOGIN_IP_FAILURE_LIMIT", 50, minimum=1)
 # After HDH_LOGIN_DELAY_AFTER failures an account waits HDH_LOGIN_DELAY_SECONDS, doubling with each
 # further failure up to HDH_LOGIN_DELAY_MAX_SECONDS, before its next attempt is even checked.
-HDH_LOGIN_DELAY_AFTER = env_int("HDH_LOGIN_DELAY_AFTER", 3)
+HDH_LOGIN_DELAY_AFTER = env_int("HDH_LOGIN_DELAY_AFTER", 3, minimum=1)
 HDH_LOGIN_DELAY_SECONDS = env_int("HDH_LOGIN_DELAY_SECONDS", 2)
 HDH_LOGIN_DELAY_MAX_SECONDS = env_int("HDH_LOGIN_DELAY_MAX_SECONDS", 120)
 # The reverse proxies whose X-Forwarded-For is believed (addresses or CIDR networks, comma-separated).
 # Empty: the client address is REMOTE_ADDR and the header is ignored (hdh_access/lib/client_ip.py).
 HDH_TRUSTED_PROXIES = env_networks("HDH_TRUSTED_PROXIES")
-for _name in ("AXES_FAILURE_LIMIT", "HDH_LOGIN_IP_FAILURE_LIMIT", "HDH_LOGIN_DELAY_AFTER"):
-    if globals()[_name] < 1:
-        raise ImproperlyConfigured(f"{_name} must be at least 1, got {globals()[_name]}")
 if not 0 <= HDH_LOGIN_DELAY_SECONDS <= HDH_LOGIN_DELAY_MAX_SECONDS:
     raise ImproperlyConfigured("HDH_LOGIN_DELAY_SECONDS must be between 0 and HDH_LOGIN_DELAY_MAX_SECONDS")
 AXES_RESET_ON_SUCCESS = True
@@ -200,7 +197,7 @@ FORMAT_MODULE_PATH = ["hdh_access.formats"]
 STATIC_URL = "static/"
 # Attachments: outside STATIC_ROOT and any MEDIA_ROOT a web server would publish.
 PRIVATE_MEDIA_ROOT = Path(env_str("PRIVATE_MEDIA_ROOT", str(BASE_DIR / "var" / "private")))
-MAX_ATTACHMENT_BYTES = env_int("MAX_ATTACHMENT_BYTES", 20 * 1024 * 1024)
+MAX_ATTACHMENT_BYTES = env_int("MAX_ATTACHMENT_BYTES", 20 * 1024 * 1024, minimum=1)
 # What a dossier must hold before it is submitted (services.submit checks it).
 HDH_SUBMIT_REQUIRED_FIELDS = env_list("HDH_SUBMIT_REQUIRED_FIELDS", ["summary", "public_interest", "methodology"])
 HDH_SUBMIT_REQUIRED_ATTACHMENTS = env_list("HDH_SUBMIT_REQUIRED_ATTACHMENTS", ["protocol", "data_management_plan"])
@@ -208,9 +205,9 @@ HDH_SUBMIT_REQUIRED_ATTACHMENTS = env_list("HDH_SUBMIT_REQUIRED_ATTACHMENTS", ["
 # archive that would inflate past HDH_UPLOAD_MAX_UNCOMPRESSED_BYTES in all, holds a part over 1 MiB
 # inflating more than HDH_UPLOAD_MAX_RATIO times its compressed size, or more than
 # HDH_UPLOAD_MAX_ZIP_ENTRIES entries is refused (a zip bomb, access_requests/attachments.py).
-HDH_UPLOAD_MAX_UNCOMPRESSED_BYTES = env_int("HDH_UPLOAD_MAX_UNCOMPRESSED_BYTES", 100 * 1024 * 1024)
-HDH_UPLOAD_MAX_RATIO = env_int("HDH_UPLOAD_MAX_RATIO", 100)
-HDH_UPLOAD_MAX_ZIP_ENTRIES = env_int("HDH_UPLOAD_MAX_ZIP_ENTRIES", 2000)
+HDH_UPLOAD_MAX_UNCOMPRESSED_BYTES = env_int("HDH_UPLOAD_MAX_UNCOMPRESSED_BYTES", 100 * 1024 * 1024, minimum=1)
+HDH_UPLOAD_MAX_RATIO = env_int("HDH_UPLOAD_MAX_RATIO", 100, minimum=1)
+HDH_UPLOAD_MAX_ZIP_ENTRIES = env_int("HDH_UPLOAD_MAX_ZIP_ENTRIES", 2000, minimum=1)
 # Antivirus: with a clamd address (a Unix socket path or tcp://host:port), every new attachment is
 # quarantined (not downloadable) until clamd says it is clean; an infected one loses its content.
 # Empty: attachments are stored "not scanned" and served at once.
@@ -221,12 +218,8 @@ if HDH_CLAMAV_SOCKET:
     except ValueError as _error:
         raise ImproperlyConfigured(f"HDH_CLAMAV_SOCKET: {_error}") from None
 # Seconds clamd has to accept, read and answer (each step); the sweep rescans what is still pending.
-HDH_CLAMAV_TIMEOUT = env_int("HDH_CLAMAV_TIMEOUT", 30)
-HDH_CLAMAV_SWEEP_SECONDS = env_int("HDH_CLAMAV_SWEEP_SECONDS", 300)
-for _name in ("MAX_ATTACHMENT_BYTES", "HDH_UPLOAD_MAX_UNCOMPRESSED_BYTES", "HDH_UPLOAD_MAX_RATIO",
-              "HDH_UPLOAD_MAX_ZIP_ENTRIES", "HDH_CLAMAV_TIMEOUT", "HDH_CLAMAV_SWEEP_SECONDS"):
-    if globals()[_name] < 1:
-        raise ImproperlyConfigured(f"{_name} must be at least 1, got {globals()[_name]}")
+HDH_CLAMAV_TIMEOUT = env_int("HDH_CLAMAV_TIMEOUT", 30, minimum=1)
+HDH_CLAMAV_SWEEP_SECONDS = env_int("HDH_CLAMAV_SWEEP_SECONDS", 300, minimum=1)
 
 # Mail: console in development; SMTP in production (EMAIL_HOST and friends).
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -319,33 +312,25 @@ LOGGING = {
 # Outbox: every email is a row written with the change that causes it, sent by a task.
 # A failed send is retried after HDH_OUTBOX_BACKOFF_SECONDS, doubling up to the maximum,
 # until HDH_OUTBOX_MAX_ATTEMPTS tries; then the message is marked failed (Django admin).
-HDH_OUTBOX_MAX_ATTEMPTS = env_int("HDH_OUTBOX_MAX_ATTEMPTS", 10)
-HDH_OUTBOX_BACKOFF_SECONDS = env_int("HDH_OUTBOX_BACKOFF_SECONDS", 60)
+HDH_OUTBOX_MAX_ATTEMPTS = env_int("HDH_OUTBOX_MAX_ATTEMPTS", 10, minimum=1)
+HDH_OUTBOX_BACKOFF_SECONDS = env_int("HDH_OUTBOX_BACKOFF_SECONDS", 60, minimum=1)
 HDH_OUTBOX_BACKOFF_MAX_SECONDS = env_int("HDH_OUTBOX_BACKOFF_MAX_SECONDS", 900)
 # How long a sender holds a message it is sending; another one may take it over after that.
 # Keep it well above EMAIL_TIMEOUT: a claim that expires mid-send can lead to a duplicate.
-HDH_OUTBOX_CLAIM_SECONDS = env_int("HDH_OUTBOX_CLAIM_SECONDS", 300)
-HDH_OUTBOX_SWEEP_SECONDS = env_int("HDH_OUTBOX_SWEEP_SECONDS", 60)
-HDH_OUTBOX_BATCH = env_int("HDH_OUTBOX_BATCH", 200)
+HDH_OUTBOX_CLAIM_SECONDS = env_int("HDH_OUTBOX_CLAIM_SECONDS", 300, minimum=1)
+HDH_OUTBOX_SWEEP_SECONDS = env_int("HDH_OUTBOX_SWEEP_SECONDS", 60, minimum=1)
+HDH_OUTBOX_BATCH = env_int("HDH_OUTBOX_BATCH", 200, minimum=1)
 # Reminders: this many working days before a statutory due date, and once when it is past.
 HDH_REMINDER_WORKING_DAYS = env_int("HDH_REMINDER_WORKING_DAYS", 3)
-for _name in ("HDH_OUTBOX_MAX_ATTEMPTS", "HDH_OUTBOX_BACKOFF_SECONDS", "HDH_OUTBOX_CLAIM_SECONDS",
-              "HDH_OUTBOX_SWEEP_SECONDS", "HDH_OUTBOX_BATCH"):
-    if globals()[_name] < 1:
-        raise ImproperlyConfigured(f"{_name} must be at least 1, got {globals()[_name]}")
 if HDH_REMINDER_WORKING_DAYS < 0:
     raise ImproperlyConfigured(f"HDH_REMINDER_WORKING_DAYS must be >= 0, got {HDH_REMINDER_WORKING_DAYS}")
 # Sign-ups never confirmed are deleted after this many days (with the organisations they alone
 # created): every probe of the sign-up form creates one (accounts.services.purge_unconfirmed_accounts).
-HDH_UNCONFIRMED_ACCOUNT_DAYS = env_int("HDH_UNCONFIRMED_ACCOUNT_DAYS", 7)
-if HDH_UNCONFIRMED_ACCOUNT_DAYS < 1:
-    raise ImproperlyConfigured(f"HDH_UNCONFIRMED_ACCOUNT_DAYS must be at least 1, got {HDH_UNCONFIRMED_ACCOUNT_DAYS}")
+HDH_UNCONFIRMED_ACCOUNT_DAYS = env_int("HDH_UNCONFIRMED_ACCOUNT_DAYS", 7, minimum=1)
 
 # One-time form tokens (access_requests.form_tokens): how long a rendered form may be posted, and
 # how long a claimed token is kept to answer a repeated post (then purged by the nightly job).
-HDH_FORM_TOKEN_HOURS = env_int("HDH_FORM_TOKEN_HOURS", 24)
-if HDH_FORM_TOKEN_HOURS < 1:
-    raise ImproperlyConfigured(f"HDH_FORM_TOKEN_HOURS must be at least 1, got {HDH_FORM_TOKEN_HOURS}")
+HDH_FORM_TOKEN_HOURS = env_int("HDH_FORM_TOKEN_HOURS", 24, minimum=1)
 
 # Periodic jobs (Celery beat). Each also has a management command calling the same service.
 CELERY_BEAT_SCHEDULE = {
