@@ -1,4 +1,4 @@
-"""Django admin: requests and their events, read-only.
+"""Django admin: requests, their events, messages and experts' invitations, read-only.
 
 Every change of a request goes through the services (the back office), so that it is checked,
 locked and logged. The outbox's admin is in notifications/admin.py, organisations and profiles
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from access_requests.models import AccessRequest, Event
+from access_requests.models import AccessRequest, Event, ExpertInvitation, Message
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -57,3 +57,22 @@ class EventAdmin(ReadOnlyAdmin):
     search_fields = ("request__reference", "comment")
     list_select_related = ("request", "actor")
     date_hierarchy = "at"
+
+
+@admin.register(Message)
+class MessageAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "request", "author", "role", "kind", "internal", "notified_at")
+    list_filter = ("kind", "internal", "role")
+    search_fields = ("request__reference",)
+    list_select_related = ("request", "author")
+    date_hierarchy = "created_at"
+    # The body is health-related correspondence: read on the request's pages, by those allowed.
+    exclude = ("body",)
+
+
+@admin.register(ExpertInvitation)
+class ExpertInvitationAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "request", "email", "invited_by", "expires_at", "revoked_at", "last_seen_at")
+    search_fields = ("request__reference", "email")
+    list_select_related = ("request", "invited_by")
+    exclude = ("token_hash",)

@@ -8,7 +8,7 @@ from hdh_access.lib.errors import ActionNotPermitted, ConcurrentUpdate, DomainEr
 
 __all__ = [
     "ActionNotPermitted", "AttachmentUnavailable", "ConcurrentUpdate", "DomainError", "EventLogImmutable",
-    "IllegalTransition", "InvalidInput", "NotFound", "RequestNotFound",
+    "IllegalTransition", "InvalidInput", "NotFound", "NotNow", "RequestNotFound",
 ]
 
 
@@ -48,3 +48,11 @@ class AttachmentUnavailable(DomainError):
 
     code = "attachment_unavailable"
     http_status = 409
+
+
+class NotNow(DomainError):
+    """The write exists but not in the request's current state (a message on a draft)."""
+
+    code = "not_now"
+    http_status = 409
+

@@ -1,7 +1,9 @@
-"""Access requests, their append-only event log, their attachments and reviewers' notes."""
+"""Access requests, their append-only event log, their attachments, the messages of their thread
+(reviewers' internal notes included) and the invitations of external experts."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 from django.conf import settings
@@ -28,7 +30,7 @@ from access_requests.workflow import (
 )
 
 __all__ = ["AccessRequest", "Attachment", "AttachmentKind", "CesreesOpinion", "Event", "EventAction",
-           "InternalNote", "ReferenceSequence", "private_storage"]
+           "ExpertInvitation", "Message", "MessageKind", "MessageReceipt", "ReferenceSequence", "private_storage"]
 from catalog.models import Dataset
 
 
@@ -310,6 +312,10 @@ class Attachment(models.Model):
     """
 
     request = models.ForeignKey(AccessRequest, on_delete=models.CASCADE, related_name="attachments")
+    # Sent with a message of the thread (shown there, not among the dossier's documents); None: a
+    # document of the dossier.
+    message = models.ForeignKey("Message", null=True, blank=True, on_delete=models.CASCADE, related_name="attachments",
+                                verbose_name=_("message"))
     kind = models.CharField(_("type de pièce"), max_length=32, choices=AttachmentKind.choices)
     file = models.FileField(_("fichier"), storage=private_storage, upload_to="attachments/%Y/%m/")
     original_name = models.CharField(_("nom du fichier"), max_length=255)
@@ -338,21 +344,117 @@ class Attachment(models.Model):
         return self.scan_status in DOWNLOADABLE_SCAN_STATUSES
 
 
-class InternalNote(models.Model):
-    """A reviewers' note on a request; the applicant never sees it."""
+class MessageKind(models.TextChoices):
+    MESSAGE = "message", _("Message")
+    INFORMATION_REQUEST = "information_request", _("Demande de compléments")
+    ANSWER = "answer", _("Réponse à une demande de compléments")
 
-    request = models.ForeignKey(AccessRequest, on_delete=models.CASCADE, related_name="internal_notes")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    body = models.TextField(_("note"))
-    created_at = models.DateTimeField(_("écrite le"), auto_now_add=True)
+
+class Message(models.Model):
+    """One message of a request's thread, between the applicant's team and the reviewers.
+
+    ``role`` says which side wrote it: ``Role.APPLICANT`` for the applicant's team, else the
+    reviewer role the author acted in. ``internal`` messages are reviewers' notes: the applicant
+    never sees them (the selectors leave them out). An information request and its answer are
+    messages too (``kind``), linked to the event that stopped or resumed the clock.
+    ``notified_at``: when the batched email about it was queued (notifications.dossier_messages);
+    set at creation when the message needs no email of its own (an information request and its
+    answer have their transition's email).
+    """
+
+    request = models.ForeignKey(AccessRequest, on_delete=models.CASCADE, related_name="messages")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="+", verbose_name=_("auteur"))
+    role = models.CharField(_("rôle"), max_length=32, choices=Role.choices)
+    kind = models.CharField(_("nature"), max_length=32, choices=MessageKind.choices, default=MessageKind.MESSAGE)
+    internal = models.BooleanField(_("note interne"), default=False,
+                                   help_text=_("Visible des seules équipes d'instruction, jamais du demandeur."))
+    body = models.TextField(_("message"))
+    # No foreign key constraint in the database: the event log is append-only (its triggers refuse
+    # any delete), and a constraint would stop the TRUNCATE the log's own trigger rules on.
+    event = models.OneToOneField(Event, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False,
+                                 related_name="message", verbose_name=_("événement"))
+    created_at = models.DateTimeField(_("écrit le"), default=timezone.now, db_index=True)
+    notified_at = models.DateTimeField(_("notifié le"), null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
-        verbose_name = _("note interne")
-        verbose_name_plural = _("notes internes")
+        indexes = [models.Index(fields=["request", "created_at", "id"], name="message_request_idx"),
+                   models.Index(fields=["created_at"], condition=models.Q(notified_at__isnull=True),
+                                name="message_unnotified_idx")]
+        constraints = [models.CheckConstraint(
+            condition=~models.Q(internal=True, role="applicant"), name="message_internal_by_reviewers")]
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
 
     def __str__(self) -> str:
         return f"{self.request_id}: {self.body[:40]}"
+
+    @property
+    def from_applicant(self) -> bool:
+        return self.role == Role.APPLICANT
+
+
+class MessageReceipt(models.Model):
+    """Someone opened the dossier's page while this message was on it (a read receipt).
+
+    ``role``: the side they read it from (``Role.APPLICANT``, or their reviewer role)."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="receipts")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    role = models.CharField(_("rôle"), max_length=32, choices=Role.choices)
+    read_at = models.DateTimeField(_("lu le"), default=timezone.now)
+
+    class Meta:
+        ordering = ["read_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["message", "user"], name="message_receipt_once")]
+        verbose_name = _("accusé de lecture")
+        verbose_name_plural = _("accusés de lecture")
+
+    def __str__(self) -> str:
+        return f"{self.message_id} lu par {self.user_id}"
+
+    @property
+    def by_applicant(self) -> bool:
+        return self.role == Role.APPLICANT
+
+
+class ExpertInvitation(models.Model):
+    """An external expert's read-only access to one dossier, by a link sent to ``email``.
+
+    The link's token is never stored: only its SHA-256 (``token_hash``). The access ends at
+    ``expires_at`` (HDH_EXPERT_ACCESS_DAYS after the invitation) or when a reviewer revokes it;
+    each is an event of the request's log (``EventAction.INVITE_EXPERT``, ``REVOKE_EXPERT``).
+    """
+
+    request = models.ForeignKey(AccessRequest, on_delete=models.CASCADE, related_name="expert_invitations")
+    email = models.EmailField(_("adresse électronique de l'expert"))
+    token_hash = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField(_("valable jusqu'au"))
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                   verbose_name=_("invité par"))
+    created_at = models.DateTimeField(_("invité le"), default=timezone.now)
+    revoked_at = models.DateTimeField(_("révoquée le"), null=True, blank=True)
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+", verbose_name=_("révoquée par"))
+    last_seen_at = models.DateTimeField(_("dernière consultation"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("invitation d'expert")
+        verbose_name_plural = _("invitations d'experts")
+
+    def __str__(self) -> str:
+        return f"{self.request_id}: {self.email}"
+
+    @staticmethod
+    def hash_token(token: str) -> str:
+        """What is stored of a link's token: its SHA-256, in hexadecimal."""
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    def is_active(self, at=None) -> bool:
+        """Neither revoked nor expired at ``at`` (now by default)."""
+        return self.revoked_at is None and (at or timezone.now()) < self.expires_at
 
 
 class FormSubmission(models.Model):

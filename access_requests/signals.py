@@ -7,6 +7,8 @@ services send these two Django signals, and the apps above connect receivers in 
 - ``request_changed`` is sent **inside** the service's transaction, right after the event row,
   with ``request`` and ``event``. Receivers write what must commit or roll back with the change
   (the outbox rows of the emails it causes). A receiver that raises rolls the change back.
+- ``expert_invited`` is sent **inside** the transaction of an expert's invitation, with the
+  invitation and the token of its link (stored nowhere else): the notifications write its email.
 - ``request_committed`` is sent **after** the commit, with ``request_id``. Receivers enqueue
   work (the delay recompute, the outbox sweep). It is sent robustly: a failing receiver is
   logged and never raises into the request, whose change is committed anyway; the periodic
@@ -28,6 +30,9 @@ logger = logging.getLogger(__name__)
 
 request_changed = Signal()
 request_committed = Signal()
+# Sent by services.experts.invite_expert inside its transaction with ``invitation`` and ``token``
+# (the link's secret, stored nowhere else): the notifications write the invitation's email.
+expert_invited = Signal()
 # Sent by the history import inside its transaction with ``request_ids``, the requests it wrote:
 # their delay rows are materialised in that transaction, so the figures are up to date after it.
 requests_imported = Signal()

@@ -88,6 +88,9 @@ class EventAction(models.TextChoices):
     IMPORT = "import", _("Reprise d'historique")
     EXTEND_REVIEW = "extend_review", _("Prolongation du délai d'examen")
     ASSIGN = "assign", _("Attribution à un instructeur")
+    # An external expert's read-only access to the dossier, given and taken back (no change of state).
+    INVITE_EXPERT = "invite_expert", _("Invitation d'un expert extérieur")
+    REVOKE_EXPERT = "revoke_expert", _("Révocation de l'accès d'un expert extérieur")
     SUBMIT = "submit", _("Déposer")
     WITHDRAW = "withdraw", _("Retirer")
     REQUEST_INFORMATION = "request_information", _("Demander des compléments")

@@ -1,5 +1,5 @@
-"""Forms of the back office: queue filters, the actions on a request, notes, assignment, dashboard,
-merging organisations.
+"""Forms of the back office: queue filters, the actions on a request, messages and internal notes,
+external experts, assignment, dashboard, merging organisations.
 
 Action forms only validate input; the view passes the cleaned data to the service named by
 ``service_name``, which checks the state, the role and the rules. Each action form carries the
@@ -18,12 +18,14 @@ from django.utils.translation import gettext_lazy as _
 
 from access_requests import services
 from access_requests.models import CesreesOpinion
+from access_requests.services.messages import MAX_MESSAGE_ATTACHMENTS, MESSAGE_MAX_LENGTH
 from access_requests.workflow import RECORDED_OPINIONS, REVIEWER_ROLES, InformationReason, Route, State
 from accounts.models import Organisation
 from accounts.people import display_name
 from backoffice.selectors import Badge, QueueFilters, Scope
 from catalog.models import DataHolder
 from delays.labels import STATUS_LABELS
+from hdh_access.lib.upload_fields import MultipleFileField
 
 if TYPE_CHECKING:  # a lazy translation or a str (django-stubs; a dev dependency)
     from django_stubs_ext import StrOrPromise
@@ -331,12 +333,28 @@ ACTION_FORMS: dict[str, type[ActionForm]] = {
 }
 
 
-# --- notes and assignment -----------------------------------------------------------------------
-class NoteForm(forms.Form):
-    body = forms.CharField(label=_("Nouvelle note interne"), max_length=5000,
-                           help_text=_("Visible des seules équipes d'instruction, jamais du demandeur."),
-                           error_messages={"required": _("Écrivez la note avant de l'ajouter.")},
-                           widget=forms.Textarea(attrs={"rows": 3}))
+# --- messages, experts and assignment ------------------------------------------------------------
+class MessageForm(forms.Form):
+    """A message of the thread: to the applicant's team, or an internal note of the reviewers."""
+
+    body = forms.CharField(label=_("Message"), max_length=MESSAGE_MAX_LENGTH,
+                           help_text=_("Le demandeur le lit dans son espace, sauf si c'est une note interne."),
+                           error_messages={"required": _("Écrivez le message avant de l'envoyer.")},
+                           widget=forms.Textarea(attrs={"rows": 4}))
+    internal = forms.BooleanField(
+        label=_("Note interne"), required=False,
+        help_text=_("Visible des seules équipes d'instruction, jamais du demandeur."))
+    documents = MultipleFileField(
+        label=_("Pièces jointes (facultatif)"), max_files=MAX_MESSAGE_ATTACHMENTS,
+        help_text=_("PDF, ODT ou DOCX, 20 Mo au plus chacun, 5 fichiers au plus."))
+
+
+class ExpertInvitationForm(forms.Form):
+    email = forms.EmailField(
+        label=_("Adresse électronique de l'expert"), max_length=254,
+        help_text=_("L'expert reçoit un lien personnel pour lire ce dossier (sans les notes internes), sans compte."),
+        error_messages={"required": _("Saisissez l'adresse électronique de l'expert."),
+                        "invalid": _("Saisissez une adresse électronique valide.")})
 
 
 def _user_label(user: Any) -> str:

@@ -30,8 +30,9 @@ from django.db.models import BooleanField, Exists, F, Func, OuterRef, Prefetch, 
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
+from access_requests import selectors as request_selectors
 from access_requests import services
-from access_requests.models import AccessRequest, Event, InternalNote
+from access_requests.models import AccessRequest, Attachment, Event, ExpertInvitation, Message
 from access_requests.roles import (  # noqa: F401 - the back office's view of roles
     ROLE_PERMISSIONS,
     VIEW_PERMISSION,
@@ -46,6 +47,7 @@ from access_requests.workflow import (
     REVIEWER_ROLES,
     TERMINAL_STATES,
     EventAction,
+    InformationReason,
     Role,
     State,
     acting_roles,
@@ -360,11 +362,61 @@ def request_for_reviewer(user, reference: str) -> AccessRequest | None:
     return (
         visible_requests(user)
         .select_related("organisation", "applicant", "assignee", *related("applicant"), *related("assignee"))
-        .prefetch_related("datasets__holder", "attachments",
-                          Prefetch("internal_notes", InternalNote.objects.select_related("author", *related("author"))))
+        # The dossier's own documents under ``attachments`` (those sent with a message show in the thread).
+        .prefetch_related("datasets__holder", Prefetch("attachments", Attachment.objects.filter(message__isnull=True)))
         .filter(reference=reference)
         .first()
     )
+
+
+# --- the thread ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Reading:
+    who: str
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
+class ThreadMessage:
+    """A message as the reviewers read it: who wrote it (name and role), and, on their own side's
+    messages, who on the other side has read it and when (other reviewers, for an internal note)."""
+
+    message: Message
+    author: str
+    role_label: str
+    kind: str
+    reason_label: str
+    internal: bool
+    from_applicant: bool
+    attachments: list
+    read_by: list[Reading]
+
+
+def thread(request: AccessRequest) -> list[ThreadMessage]:
+    """Every message of the request, internal notes included, oldest first (constant queries)."""
+    rows = []
+    for message in request_selectors.thread(request, for_applicant=False, person_relations=PERSON_RELATIONS):
+        read_by = []
+        if not message.from_applicant:
+            for receipt in message.receipts.all():
+                if receipt.by_applicant != message.internal and receipt.user_id != message.author_id:
+                    read_by.append(Reading(who=display_name(receipt.user), at=receipt.read_at))
+        rows.append(ThreadMessage(
+            message=message, author=display_name(message.author) if message.author else "",
+            role_label=str(Role(message.role).label) if message.role in Role.values else message.role,
+            kind=message.kind, internal=message.internal, from_applicant=message.from_applicant,
+            reason_label=_reason_label((message.event.payload or {}).get("reason", "")) if message.event else "",
+            attachments=list(message.attachments.all()), read_by=read_by,
+        ))
+    return rows
+
+
+def _reason_label(reason: str) -> str:
+    return str(InformationReason(reason).label) if reason in InformationReason.values else ""
+
+
+def expert_invitations(request: AccessRequest) -> list[ExpertInvitation]:
+    return request_selectors.expert_invitations_of(request)
 
 
 def events_of(request: AccessRequest) -> list[Event]:

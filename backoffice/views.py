@@ -32,7 +32,7 @@ from django.views.decorators.http import require_GET, require_POST
 from access_requests import services
 from access_requests.attachments import ensure_downloadable
 from access_requests.form_tokens import once_per_form
-from access_requests.models import Attachment, CesreesOpinion
+from access_requests.models import Attachment, CesreesOpinion, ScanStatus
 from access_requests.roles import user_roles
 from access_requests.workflow import EventAction, InformationReason, Role, Route, State
 from accounts import selectors as account_selectors
@@ -47,8 +47,9 @@ from backoffice.forms import (
     STATUS_LABELS,
     AssignForm,
     DashboardFilterForm,
+    ExpertInvitationForm,
     MergeOrganisationsForm,
-    NoteForm,
+    MessageForm,
     QueueFilterForm,
 )
 from delays.clock import request_clock
@@ -154,11 +155,11 @@ def _load(request, reference: str):
 @backoffice_required
 def detail(request, reference: str):
     ar = _load(request, reference)
-    return _render_detail(request, ar)
+    return _render_detail(request, ar, mark_read=True)
 
 
-def _render_detail(request, ar, *, status: int = 200, error: str = "", bound=None, note_form=None,
-                   assign_form=None):
+def _render_detail(request, ar, *, status: int = 200, error: str = "", bound=None, message_form=None,
+                   assign_form=None, expert_form=None, mark_read: bool = False):
     user = request.user
     now = timezone.now()
     roles = user_roles(user, ar)
@@ -177,12 +178,17 @@ def _render_detail(request, ar, *, status: int = 200, error: str = "", bound=Non
     candidates = sel.assignable_users(ar) if reviewer else None
     if reviewer and assign_form is None:
         assign_form = AssignForm(initial={"assignee": ar.assignee_id}, candidates=candidates, auto_id="assign-%s")
-    if reviewer and note_form is None:
-        note_form = NoteForm(auto_id="note-%s")
+    if reviewer and message_form is None:
+        message_form = MessageForm(auto_id="message-%s")
+    if reviewer and expert_form is None:
+        expert_form = ExpertInvitationForm(auto_id="expert-%s")
+    thread = sel.thread(ar)
     events = sel.events_of(ar)
     names = sel.assignee_names(events)
     context = {
-        "ar": ar, "error": error, "action_forms": action_forms, "note_form": note_form, "assign_form": assign_form,
+        "ar": ar, "error": error, "action_forms": action_forms, "message_form": message_form,
+        "assign_form": assign_form, "thread": thread, "expert_form": expert_form,
+        "experts": sel.expert_invitations(ar), "now": now,
         "can_assign_self": reviewer and candidates is not None and any(c.pk == user.pk for c in candidates),
         "reviewer": reviewer, "read_only": not reviewer, "timeline": _timeline(clock),
         "clock": _current(ar, clock), "target": _target(clock),
@@ -191,7 +197,12 @@ def _render_detail(request, ar, *, status: int = 200, error: str = "", bound=Non
         "opinion_label": CesreesOpinion(ar.cesrees_opinion).label if ar.cesrees_opinion in CesreesOpinion.values else "",
         "badge_labels": BADGE_LABELS, "status_labels": STATUS_LABELS, "section": "queue",
     }
-    return render(request, "backoffice/detail.html", context, status=status)
+    response = render(request, "backoffice/detail.html", context, status=status)
+    if mark_read and thread:
+        # The messages the page shows are read now (receipts, for the applicant's side to see).
+        services.mark_read(request_id=ar.pk, actor=user, acting_as=services.REVIEWER_ROLES,
+                           message_ids=[row.message.pk for row in thread])
+    return response
 
 
 def _reason_label(reason: str) -> str:
@@ -253,6 +264,15 @@ def _event_row(event, assignee_names: dict) -> dict:
     details = []
     if event.action == EventAction.ASSIGN:
         details.append(_("Attribuée à %(name)s") % {"name": assignee_names.get(payload.get("assignee"), _("personne"))})
+    if event.action == EventAction.INVITE_EXPERT:
+        try:
+            until = date_format(timezone.localtime(dt.datetime.fromisoformat(payload.get("expires_at", ""))),
+                                "DATETIME_FORMAT")
+        except ValueError:
+            until = payload.get("expires_at", "")
+        details.append(_("Expert : %(email)s, jusqu'au %(date)s") % {"email": payload.get("email", ""), "date": until})
+    if event.action == EventAction.REVOKE_EXPERT:
+        details.append(_("Expert : %(email)s") % {"email": payload.get("email", "")})
     if payload.get("opinion"):
         opinion = payload["opinion"]
         details.append(_("Avis : %(opinion)s") % {
@@ -310,17 +330,70 @@ def _see_other(url: str) -> HttpResponse:
     return response
 
 
+def _reviewer_or_403(request, ar):
+    """The page's error (403) for someone who may read the request but not act on it (management)."""
+    if user_roles(request.user, ar) & services.REVIEWER_ROLES:
+        return None
+    return _render_detail(request, ar, status=403, error=_(
+        "Votre rôle ne permet pas cette action sur la demande %(reference)s.") % {"reference": ar.reference})
+
+
 @require_POST
 @backoffice_required
 @once_per_form
-def add_note(request, reference: str):
+def post_message(request, reference: str):
+    """A message to the applicant's team, or an internal note, with its documents."""
     ar = _load(request, reference)
-    form = NoteForm(request.POST, auto_id="note-%s")
+    refused = _reviewer_or_403(request, ar)
+    if refused is not None:
+        return refused
+    form = MessageForm(request.POST, request.FILES, auto_id="message-%s")
     if not form.is_valid():
-        return _render_detail(request, ar, status=400, note_form=form)
-    services.add_internal_note(request_id=ar.pk, actor=request.user, body=form.cleaned_data["body"])
-    messages.success(request, _("Note interne ajoutée."))
-    return _see_other(reverse("backoffice:detail", args=[ar.reference]) + "#notes")
+        return _render_detail(request, ar, status=400, message_form=form)
+    message = services.post_message(request_id=ar.pk, actor=request.user, body=form.cleaned_data["body"],
+                                    internal=form.cleaned_data["internal"], uploads=form.cleaned_data["documents"],
+                                    acting_as=services.REVIEWER_ROLES)
+    sent = _("Note interne ajoutée.") if message.internal else _("Message envoyé au demandeur.")
+    if any(a.scan_status == ScanStatus.PENDING for a in message.attachments.all()):
+        sent = f"{sent} {_('Ses pièces jointes sont en cours d’analyse antivirus.')}"
+    messages.success(request, sent)
+    return _see_other(reverse("backoffice:detail", args=[ar.reference]) + "#messages")
+
+
+@require_POST
+@backoffice_required
+@once_per_form
+def invite_expert(request, reference: str):
+    ar = _load(request, reference)
+    refused = _reviewer_or_403(request, ar)
+    if refused is not None:
+        return refused
+    form = ExpertInvitationForm(request.POST, auto_id="expert-%s")
+    if not form.is_valid():
+        return _render_detail(request, ar, status=400, expert_form=form)
+    invited = services.invite_expert(request_id=ar.pk, actor=request.user, email=form.cleaned_data["email"],
+                                     acting_as=services.REVIEWER_ROLES)
+    messages.success(request, _("Invitation envoyée à %(email)s : le dossier lui est ouvert en lecture seule jusqu'au "
+                                "%(date)s.") % {"email": invited.invitation.email, "date": date_format(
+                                    timezone.localtime(invited.invitation.expires_at), "DATETIME_FORMAT")})
+    return _see_other(reverse("backoffice:detail", args=[ar.reference]) + "#experts")
+
+
+@require_POST
+@backoffice_required
+@once_per_form
+def revoke_expert(request, reference: str, invitation_id: int):
+    ar = _load(request, reference)
+    refused = _reviewer_or_403(request, ar)
+    if refused is not None:
+        return refused
+    invitation = next((i for i in sel.expert_invitations(ar) if i.pk == invitation_id), None)
+    if invitation is None:
+        raise Http404(_("Invitation introuvable."))
+    services.revoke_expert_invitation(invitation_id=invitation.pk, actor=request.user,
+                                      acting_as=services.REVIEWER_ROLES)
+    messages.success(request, _("L'accès de %(email)s au dossier est révoqué.") % {"email": invitation.email})
+    return _see_other(reverse("backoffice:detail", args=[ar.reference]) + "#experts")
 
 
 @require_POST
@@ -328,9 +401,9 @@ def add_note(request, reference: str):
 @once_per_form
 def assign(request, reference: str):
     ar = _load(request, reference)
-    if not (user_roles(request.user, ar) & services.REVIEWER_ROLES):
-        return _render_detail(request, ar, status=403, error=_(
-            "Votre rôle ne permet pas cette action sur la demande %(reference)s.") % {"reference": ar.reference})
+    refused = _reviewer_or_403(request, ar)
+    if refused is not None:
+        return refused
     form = AssignForm(request.POST, candidates=sel.assignable_users(ar), auto_id="assign-%s")
     if not form.is_valid():
         return _render_detail(request, ar, status=400, assign_form=form)

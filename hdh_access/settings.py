@@ -332,6 +332,12 @@ HDH_UNCONFIRMED_ACCOUNT_DAYS = env_int("HDH_UNCONFIRMED_ACCOUNT_DAYS", 7, minimu
 # how long a claimed token is kept to answer a repeated post (then purged by the nightly job).
 HDH_FORM_TOKEN_HOURS = env_int("HDH_FORM_TOKEN_HOURS", 24, minimum=1)
 
+# Messages of a dossier's thread: the email about new messages leaves once the first of them is
+# this many seconds old, one per recipient and request for all of them (a burst gives one email).
+HDH_MESSAGE_EMAIL_DELAY_SECONDS = env_int("HDH_MESSAGE_EMAIL_DELAY_SECONDS", 120, minimum=0)
+# How long an external expert's link to read one dossier stays valid (a reviewer may revoke it sooner).
+HDH_EXPERT_ACCESS_DAYS = env_int("HDH_EXPERT_ACCESS_DAYS", 14, minimum=1)
+
 # Periodic jobs (Celery beat). Each also has a management command calling the same service.
 CELERY_BEAT_SCHEDULE = {
     # Time passes for open requests: refresh forecast medians and every open delay row.
@@ -345,6 +351,12 @@ CELERY_BEAT_SCHEDULE = {
     "send-outbox-sweep": {
         "task": "notifications.tasks.send_pending_outbox",
         "schedule": float(HDH_OUTBOX_SWEEP_SECONDS),
+    },
+    # One email per recipient and request about the new messages of its thread, once the first of
+    # them is HDH_MESSAGE_EMAIL_DELAY_SECONDS old. Command: python manage.py notify_messages
+    "notify-new-messages": {
+        "task": "notifications.tasks.notify_new_messages",
+        "schedule": 60.0,
     },
     # Reminders before statutory due dates and when they are past (the service skips holidays).
     # Command: python manage.py send_reminders

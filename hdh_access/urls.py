@@ -17,6 +17,8 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("portal/", include("portal.urls")),
     path("backoffice/", include("backoffice.urls")),
+    # An external expert's read-only view of one dossier, by the link of their invitation.
+    path("expert/", include("backoffice.expert_urls")),
     path("admin/", admin.site.urls),
     # The pages every public service has, linked from the footer (stable French addresses).
     path("accessibilite/", views.accessibility, name="accessibility"),

@@ -7,10 +7,10 @@ from typing import Any
 from django.db import transaction
 from django.dispatch import receiver
 
-from access_requests.signals import request_changed, request_committed
+from access_requests.signals import expert_invited, request_changed, request_committed
 from accounts.signals import account_email
 from hdh_access.lib.broker import enqueue
-from notifications import messages, tasks
+from notifications import dossier_messages, messages, tasks
 
 
 @receiver(request_changed, dispatch_uid="notifications.emails_of_change")
@@ -28,3 +28,10 @@ def queue_account_email(sender: Any, *, key: str, to: str, language: str, templa
                         **kwargs: Any) -> None:
     messages.queue_account_email(key=key, to=to, language=language, template=template, context=context)
     transaction.on_commit(lambda: enqueue(tasks.send_pending_outbox))
+
+
+@receiver(expert_invited, dispatch_uid="notifications.expert_invitation")
+def queue_expert_invitation(sender: Any, *, invitation: Any, token: str, **kwargs: Any) -> None:
+    """Written in the invitation's transaction; the sweep enqueued after its commit
+    (request_committed) sends it."""
+    dossier_messages.queue_expert_invitation(invitation=invitation, token=token)

@@ -1,4 +1,4 @@
-"""Celery tasks of the notifications: the outbox, reminders, the weekly report.
+"""Celery tasks of the notifications: the outbox, the thread's new messages, reminders, the weekly report.
 
 Each takes ids, re-fetches, and is idempotent (the outbox claims a row before sending it).
 """
@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import OperationalError
 
 from hdh_access.lib.broker import enqueue
-from notifications import outbox, reminders, weekly_report
+from notifications import dossier_messages, outbox, reminders, weekly_report
 
 
 # --- mail ----------------------------------------------------------------------------------
@@ -41,6 +41,17 @@ def send_outbox_message(self, message_id: int) -> str:
     if outcome.status == outbox.RETRY and self.request.retries < settings.HDH_OUTBOX_MAX_ATTEMPTS:
         raise self.retry(countdown=outcome.retry_in, max_retries=settings.HDH_OUTBOX_MAX_ATTEMPTS)
     return outcome.status
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+def notify_new_messages() -> int:
+    """Every minute: one email per recipient and request about the thread's new messages (once
+    the first is HDH_MESSAGE_EMAIL_DELAY_SECONDS old), then send them. Idempotent: each message
+    is claimed once."""
+    batch = dossier_messages.notify_new_messages()
+    if batch.emails:
+        enqueue(send_pending_outbox)
+    return len(batch.emails)
 
 
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import re
-
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from dsfr.forms import DsfrBaseForm
 
 from access_requests.models import AttachmentKind
+from access_requests.services.messages import MAX_MESSAGE_ATTACHMENTS, MESSAGE_MAX_LENGTH
 from access_requests.workflow import Route, State
+from hdh_access.lib.upload_fields import ACCEPTED_TYPES, MAX_NAME_LENGTH, MultipleFileField, check_file_name
 from portal.selectors import catalogue
 
 LONG_TEXT = 20_000
-MAX_NAME_LENGTH = 200
-# Characters no document name needs: markup, path and shell separators, wildcards, control codes.
-HOSTILE_NAME = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
-ACCEPTED_TYPES = ".pdf,.odt,.docx,application/pdf,application/vnd.oasis.opendocument.text," \
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 class PortalForm(DsfrBaseForm):
@@ -99,13 +94,7 @@ class AttachmentForm(PortalForm):
         widget=forms.FileInput(attrs={"accept": ACCEPTED_TYPES}))
 
     def clean_file(self):
-        uploaded = self.cleaned_data["file"]
-        name = uploaded.name or ""
-        if len(name) > MAX_NAME_LENGTH or name.startswith(".") or HOSTILE_NAME.search(name):
-            raise forms.ValidationError(_(
-                "Le nom du fichier n'est pas accepté (caractères < > : \" / \\ | ? *, caractères de contrôle, "
-                "nom caché ou de plus de 200 caractères) : renommez le fichier, puis déposez-le de nouveau."))
-        return uploaded
+        return check_file_name(self.cleaned_data["file"])
 
 
 class _ExpectedStateForm(PortalForm):
@@ -120,11 +109,29 @@ class SubmitForm(_ExpectedStateForm):
         error_messages={"required": _("Cochez la case de certification pour déposer la demande.")})
 
 
+def _message_files() -> MultipleFileField:
+    return MultipleFileField(
+        label=_("Pièces jointes (facultatif)"), max_files=MAX_MESSAGE_ATTACHMENTS,
+        help_text=_("PDF, ODT ou DOCX, 20 Mo au plus chacun, 5 fichiers au plus. Le type est vérifié d'après le "
+                    "contenu du fichier."))
+
+
 class AnswerForm(_ExpectedStateForm):
     answer = forms.CharField(
-        label=_("Votre réponse"), max_length=LONG_TEXT, widget=_textarea(6),
-        help_text=_("Si la réponse demande des documents, ajoutez-les d'abord dans « Pièces du dossier »."),
+        label=_("Votre réponse"), max_length=MESSAGE_MAX_LENGTH, widget=_textarea(6),
+        help_text=_("Elle est transmise aux instructeurs et reste dans la messagerie de la demande."),
         error_messages={"required": _("Rédigez votre réponse avant de l'envoyer.")})
+    documents = _message_files()
+
+
+class MessageForm(PortalForm):
+    """A message to the reviewers (the thread of the request)."""
+
+    body = forms.CharField(
+        label=_("Votre message"), max_length=MESSAGE_MAX_LENGTH, widget=_textarea(4),
+        help_text=_("Les instructeurs en sont avertis par courriel."),
+        error_messages={"required": _("Rédigez votre message avant de l'envoyer.")})
+    documents = _message_files()
 
 
 class WithdrawForm(_ExpectedStateForm):

@@ -17,9 +17,18 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from access_requests import selectors as request_selectors
 from access_requests.completeness import completeness_problems  # noqa: F401 - the portal's checklist
-from access_requests.models import AccessRequest, Attachment, AttachmentKind, CesreesOpinion, Event
-from access_requests.selectors import event_log
+from access_requests.models import (
+    AccessRequest,
+    Attachment,
+    AttachmentKind,
+    CesreesOpinion,
+    Event,
+    Message,
+    MessageKind,
+)
+from access_requests.selectors import attachments_for_applicant, event_log
 from access_requests.workflow import (
     TERMINAL_STATES,
     TRANSITIONS,
@@ -31,6 +40,7 @@ from access_requests.workflow import (
     State,
 )
 from accounts.models import Profile
+from accounts.people import PERSON_RELATIONS, display_name
 from catalog.models import Dataset
 from catalog.selectors import dataset_list
 from delays.clock import Medians, RequestClock, request_clock
@@ -70,6 +80,9 @@ ACTION_LABELS = {
     "close": gettext_lazy("Projet clôturé"),
     "extend_review": gettext_lazy("Délai de l'étape prolongé"),
 }
+# Events of the reviewers' own organisation of work, left out of the applicant's history: who
+# instructs the request, and the external experts they asked to read it.
+BACKOFFICE_ONLY_ACTIONS = frozenset({EventAction.ASSIGN, EventAction.INVITE_EXPERT, EventAction.REVOKE_EXPERT})
 # Why the instructors asked the applicant for information (workflow.InformationReason), as they read it.
 REASON_LABELS = {
     InformationReason.INCOMPLETE.value: gettext_lazy("dossier incomplet"),
@@ -137,7 +150,9 @@ def request_for_page(user, reference: str) -> AccessRequest:
     """One visible request with what its page shows, or 404."""
     queryset = requests_for_applicant(user).select_related("delay", "organisation", "applicant").prefetch_related(
         Prefetch("datasets", queryset=dataset_list()),
-        Prefetch("attachments", queryset=Attachment.objects.select_related("uploaded_by").order_by("uploaded_at", "pk")),
+        # The dossier's own documents (those sent with a message show in the thread).
+        Prefetch("attachments", queryset=Attachment.objects.filter(message__isnull=True)
+                 .select_related("uploaded_by").order_by("uploaded_at", "pk")),
         Prefetch("events", queryset=event_log()),
     )
     try:
@@ -155,13 +170,14 @@ def request_for_action(user, reference: str) -> AccessRequest:
 
 
 def attachment_for_download(user, attachment_id: int) -> Attachment:
-    """An attachment of a request of the user's organisation, or 404.
+    """An attachment of a request of the user's organisation, or 404: a document of the dossier or
+    one sent with a message they may read (never with an internal note).
 
     Reviewers download through the back office, which applies their own visibility (no drafts,
     data holders limited to their datasets).
     """
     try:
-        return Attachment.objects.select_related("request").get(
+        return attachments_for_applicant().select_related("request").get(
             pk=attachment_id, request__in=requests_for_applicant(user))
     except Attachment.DoesNotExist:
         raise Http404(_("Pièce introuvable.")) from None
@@ -328,7 +344,7 @@ def history(request: AccessRequest) -> list[HistoryRow]:
     """The event log as the applicant reads it (roles, never reviewers' names)."""
     rows = []
     for event in request.events.all():
-        if event.action == EventAction.ASSIGN:
+        if event.action in BACKOFFICE_ONLY_ACTIONS:
             continue  # the back office's own organisation of work, not a step of the dossier
         spec = TRANSITIONS.get(event.action)
         label = ACTION_LABELS.get(event.action) or (spec.label if spec else None) or state_label(event.to_state)
@@ -434,3 +450,60 @@ def can_withdraw(request: AccessRequest) -> bool:
 
 def is_finished(request: AccessRequest) -> bool:
     return request.state in TERMINAL_STATES
+
+
+# --- the thread of messages ------------------------------------------------------------------------
+MESSAGE_KIND_LABELS = {
+    MessageKind.INFORMATION_REQUEST.value: gettext_lazy("Demande de compléments"),
+    MessageKind.ANSWER.value: gettext_lazy("Votre réponse à la demande de compléments"),
+}
+
+
+@dataclass(frozen=True)
+class Reading:
+    who: str
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
+class ThreadMessage:
+    """A message as the applicant's side reads it: the reviewers by their role, never by name (like
+    the history); on their own side's messages, who among the reviewers has read it and when."""
+
+    message: Message
+    author_label: str
+    from_applicant: bool
+    kind_label: str
+    reason_label: str
+    attachments: list[Attachment]
+    read_by: list[Reading]
+
+
+def _role_label(role: str) -> str:
+    return str(Role(role).label) if role in Role.values else role
+
+
+def thread(request: AccessRequest) -> list[ThreadMessage]:
+    """The request's messages the applicant's side may read (never an internal note), oldest first,
+    in a constant number of queries."""
+    rows = []
+    for message in request_selectors.thread(request, for_applicant=True, person_relations=PERSON_RELATIONS):
+        read_by: dict[str, Reading] = {}
+        if message.from_applicant:
+            for receipt in message.receipts.all():  # oldest first: each reviewer role's first reading
+                if not receipt.by_applicant:
+                    read_by.setdefault(receipt.role, Reading(who=_role_label(receipt.role), at=receipt.read_at))
+        reason = (message.event.payload or {}).get("reason", "") if message.event is not None else ""
+        rows.append(ThreadMessage(
+            message=message, from_applicant=message.from_applicant,
+            author_label=display_name(message.author) if message.from_applicant else _role_label(message.role),
+            kind_label=str(MESSAGE_KIND_LABELS.get(message.kind, "")),
+            reason_label=reason_label(reason) if reason else "",
+            attachments=list(message.attachments.all()), read_by=list(read_by.values()),
+        ))
+    return rows
+
+
+def can_write_messages(request: AccessRequest) -> bool:
+    """The thread opens once the request is submitted."""
+    return request.state != State.DRAFT

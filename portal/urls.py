@@ -15,6 +15,7 @@ urlpatterns = [
     path("requests/<reference:reference>/attachments/", views.upload, name="upload"),
     path("requests/<reference:reference>/submit/", views.submit, name="submit"),
     path("requests/<reference:reference>/answer/", views.answer, name="answer"),
+    path("requests/<reference:reference>/messages/", views.post_message, name="post_message"),
     path("requests/<reference:reference>/withdraw/", views.withdraw, name="withdraw"),
     path("attachments/<int:attachment_id>/", views.download, name="download"),
     path("attachments/<int:attachment_id>/remove/", views.remove_attachment, name="remove_attachment"),

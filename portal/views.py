@@ -27,11 +27,11 @@ from access_requests import services
 from access_requests.attachments import ensure_downloadable
 from access_requests.form_tokens import created_by_page, once_per_form, posted_nonce
 from access_requests.models import AccessRequest, ScanStatus
-from access_requests.workflow import State
+from access_requests.workflow import Role, State
 from delays.materialise import baseline_medians
 from portal import selectors
 from portal.autosave import draft_of_page
-from portal.forms import AnswerForm, AttachmentForm, DraftForm, RequestListForm, SubmitForm, WithdrawForm
+from portal.forms import AnswerForm, AttachmentForm, DraftForm, MessageForm, RequestListForm, SubmitForm, WithdrawForm
 
 PAGE_SIZE = 20
 LIST_FILTERS = {
@@ -141,13 +141,15 @@ def request_edit(request, reference: str):
 
 # --- a request's page --------------------------------------------------------------------------
 def _render_detail(request, access_request: AccessRequest, *, status: int = 200, attachment_form=None,
-                   submit_form=None, answer_form=None, problems=None, error: str = ""):
+                   submit_form=None, answer_form=None, message_form=None, problems=None, error: str = "",
+                   mark_read: bool = False):
     medians = baseline_medians()
     figures = selectors.delay_figures(access_request, now=timezone.now(), medians=medians)
     visits = selectors.stage_visits(figures)
     seen = {"expected_state": access_request.state}
     if problems is None and access_request.state == State.DRAFT:
         problems = selectors.completeness_problems(access_request)
+    thread = selectors.thread(access_request)
     context = {
         "access_request": access_request,
         "figures": figures,
@@ -167,15 +169,23 @@ def _render_detail(request, access_request: AccessRequest, *, status: int = 200,
         "attachment_form": attachment_form or AttachmentForm(),
         "submit_form": submit_form or SubmitForm(initial=seen),
         "answer_form": answer_form or AnswerForm(initial=seen),
+        "thread": thread,
+        "can_write_messages": selectors.can_write_messages(access_request),
+        "message_form": message_form or MessageForm(auto_id="message-%s"),
         "error": error,
     }
-    return render(request, "portal/detail.html", context, status=status)
+    response = render(request, "portal/detail.html", context, status=status)
+    if mark_read and thread:
+        # The messages the page shows are read now (receipts, for the reviewers' side to see).
+        services.mark_read(request_id=access_request.pk, actor=request.user, acting_as={Role.APPLICANT},
+                           message_ids=[row.message.pk for row in thread])
+    return response
 
 
 @login_required
 @require_GET
 def request_detail(request, reference: str):
-    return _render_detail(request, selectors.request_for_page(request.user, reference))
+    return _render_detail(request, selectors.request_for_page(request.user, reference), mark_read=True)
 
 
 @login_required
@@ -247,14 +257,34 @@ def submit(request, reference: str):
 @once_per_form
 def answer(request, reference: str):
     access_request = selectors.request_for_action(request.user, reference)
-    form = AnswerForm(request.POST)
+    form = AnswerForm(request.POST, request.FILES)
     if form.is_valid():
         services.answer_information(request_id=access_request.pk, actor=request.user,
-                                    answer=form.cleaned_data["answer"], expected_state=form.cleaned_data["expected_state"])
+                                    answer=form.cleaned_data["answer"], uploads=form.cleaned_data["documents"],
+                                    expected_state=form.cleaned_data["expected_state"], acting_as={Role.APPLICANT})
         messages.success(request, _("Réponse envoyée : l'instruction de votre demande reprend."))
         return redirect(_detail_url(access_request))
     page = selectors.request_for_page(request.user, reference)
     return _render_detail(request, page, status=400, answer_form=form)
+
+
+@login_required
+@require_POST
+@once_per_form
+def post_message(request, reference: str):
+    """A message of the applicant's team to the reviewers, with its documents."""
+    access_request = selectors.request_for_action(request.user, reference)
+    form = MessageForm(request.POST, request.FILES, auto_id="message-%s")
+    if form.is_valid():
+        message = services.post_message(request_id=access_request.pk, actor=request.user,
+                                        body=form.cleaned_data["body"], uploads=form.cleaned_data["documents"],
+                                        acting_as={Role.APPLICANT})
+        pending = any(a.scan_status == ScanStatus.PENDING for a in message.attachments.all())
+        messages.success(request, _("Message envoyé. Ses pièces jointes sont en cours d'analyse antivirus.") if pending
+                         else _("Message envoyé."))
+        return redirect(_detail_url(access_request, "messages"))
+    page = selectors.request_for_page(request.user, reference)
+    return _render_detail(request, page, status=400, message_form=form)
 
 
 @login_required

@@ -194,9 +194,10 @@ def test_a_back_office_action_with_errors_has_its_summary_in_its_open_panel(clie
 def test_an_empty_note_and_an_impossible_assignee_are_announced(client, make_request, secretariat, applicant):
     request = make_request(State.SUBMITTED)
     client.force_login(secretariat)
-    response = client.post(reverse("backoffice:notes", args=[request.reference]), with_form_token(client, {"body": ""}))
-    assert "Écrivez la note avant de l&#x27;ajouter." in response.content.decode()
-    assert_errors_are_announced(response, fields=["note-body"])
+    response = client.post(reverse("backoffice:post_message", args=[request.reference]),
+                           with_form_token(client, {"body": "", "internal": "on"}))
+    assert "Écrivez le message avant de l&#x27;envoyer." in response.content.decode()
+    assert_errors_are_announced(response, fields=["message-body"])
     response = client.post(reverse("backoffice:assign", args=[request.reference]),
                            with_form_token(client, {"assignee": applicant.pk}))
     assert "Cette personne ne peut pas instruire cette demande." in response.content.decode()
@@ -233,14 +234,14 @@ def test_no_page_names_a_description_that_does_not_exist(client, make_request, p
             assert not page.title.startswith("Erreur"), path
 
 
-def test_the_queue_search_and_the_note_field_are_described_by_their_hints(client, make_request, secretariat):
+def test_the_queue_search_and_the_message_field_are_described_by_their_hints(client, make_request, secretariat):
     request = make_request(State.SUBMITTED)
     client.force_login(secretariat)
     queue = page_of(client.get(reverse("backoffice:queue")))
     assert ("id_q", "aria-describedby", "id_q_helptext") in queue.references and "id_q_helptext" in queue.ids
     detail = page_of(client.get(reverse("backoffice:detail", args=[request.reference])))
-    assert ("note-body", "aria-describedby", "note-body_helptext") in detail.references
-    assert "note-body_helptext" in detail.ids
+    assert ("message-body", "aria-describedby", "message-body_helptext") in detail.references
+    assert "message-body_helptext" in detail.ids
 
 
 def test_a_bad_filter_date_is_a_warning_not_a_form_error_title(client, management):

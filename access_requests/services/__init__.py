@@ -1,7 +1,8 @@
 """Every write on an access request, in one shape (see ``core``).
 
 ``pathway`` holds one service per workflow action, ``dossier`` the writes on a dossier's
-content (drafts, attachments, notes, assignment), ``scanning`` the antivirus. Callers import this package:
+content (drafts, attachments, assignment), ``messages`` the thread (messages, internal notes,
+read receipts), ``experts`` the external experts' invitations, ``scanning`` the antivirus. Callers import this package:
 ``from access_requests import services``.
 """
 
@@ -10,7 +11,6 @@ from access_requests.services.dossier import (
     DRAFT_TEXT_FIELDS,
     EDITABLE_STATES,
     add_attachment,
-    add_internal_note,
     assign,
     attach_to_organisation,
     create_draft,
@@ -18,6 +18,13 @@ from access_requests.services.dossier import (
     next_reference,
     remove_attachment,
     update_draft,
+)
+from access_requests.services.experts import invite_expert, record_expert_visit, revoke_expert_invitation
+from access_requests.services.messages import (
+    claim_unnotified,
+    mark_read,
+    post_message,
+    requests_with_unnotified_messages,
 )
 from access_requests.services.pathway import (
     answer_information,
@@ -39,10 +46,11 @@ from access_requests.services.scanning import scan_attachment, scan_pending
 from access_requests.workflow import REVIEWER_ROLES
 
 __all__ = [
-    "DRAFT_TEXT_FIELDS", "EDITABLE_STATES", "REVIEWER_ROLES", "add_attachment", "add_internal_note",
-    "answer_information", "approve_without_review", "assign", "attach_to_organisation", "close", "create_draft",
-    "deliver", "derive_requires_matching", "extend_review", "facts_of", "forward_to_cesrees", "next_reference",
-    "record_cesrees_opinion", "record_cnil_decision", "record_contract_signed", "record_matching_done", "reject",
-    "remove_attachment", "request_information", "scan_attachment", "scan_pending", "submit", "update_draft",
-    "withdraw",
+    "DRAFT_TEXT_FIELDS", "EDITABLE_STATES", "REVIEWER_ROLES", "add_attachment", "answer_information",
+    "approve_without_review", "assign", "attach_to_organisation", "claim_unnotified", "close", "create_draft",
+    "deliver", "derive_requires_matching", "extend_review", "facts_of", "forward_to_cesrees", "invite_expert",
+    "mark_read", "next_reference", "post_message", "record_cesrees_opinion", "record_cnil_decision",
+    "record_contract_signed", "record_expert_visit", "record_matching_done", "reject", "remove_attachment",
+    "request_information", "requests_with_unnotified_messages", "revoke_expert_invitation", "scan_attachment",
+    "scan_pending", "submit", "update_draft", "withdraw",
 ]

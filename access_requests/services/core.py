@@ -123,12 +123,15 @@ def facts_of(request: AccessRequest) -> Facts:
 def act(*, request_id: int, actor, action: str, comment: str = "", payload: dict | None = None,
         args: tuple = (), kwargs: dict | None = None, expected_state: str | None = None,
         transition: str | None = None, before: Callable[[AccessRequest], Any] | None = None,
+        after: Callable[[AccessRequest, Event, str], Any] | None = None,
         acting_as: Iterable[str] | None = None) -> AccessRequest:
     """Take the workflow ``action`` on a request, in the one shape (module docstring).
 
     ``transition`` overrides the one the workflow picks for the action (a CNIL refusal fires
     ``reject`` from the CNIL stage); ``before(request)`` runs once the row is locked and checked
-    (e.g. the completeness check of a submission), before the transition.
+    (e.g. the completeness check of a submission), before the transition; ``after(request, event,
+    role)`` once the event row is written, before the change is announced (the message of an
+    information request and of its answer).
     """
     with transaction.atomic():
         request = load_for_update(request_id)
@@ -161,6 +164,8 @@ def act(*, request_id: int, actor, action: str, comment: str = "", payload: dict
                 "reference": request.reference}) from None
         event = append_event(request, from_state=source, to_state=request.state, action=name, actor=actor,
                              role=role, comment=comment, payload=payload)
+        if after is not None:
+            after(request, event, role)
         signals.announce(request, event)
     return request
 

@@ -1,4 +1,4 @@
-"""Writes on a dossier's content: drafts, attachments, reviewers' notes, assignment.
+"""Writes on a dossier's content: drafts, attachments, assignment (messages: ``messages.py``).
 
 Same shape as the pathway: atomic block, one ``select_for_update``, the actor's role, then the
 write; assignment writes an event row (``assign``, from and to the same state).
@@ -17,13 +17,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from access_requests import signals
-from access_requests.attachments import check_upload
+from access_requests.attachments import CheckedUpload, check_upload
 from access_requests.exceptions import ActionNotPermitted, IllegalTransition, InvalidInput, RequestNotFound
 from access_requests.models import (
     AccessRequest,
     Attachment,
     AttachmentKind,
-    InternalNote,
     ReferenceSequence,
     ScanStatus,
 )
@@ -128,7 +127,7 @@ def attach_to_organisation(*, request_ids: Iterable[int], organisation: Any, app
             organisation=organisation, applicant=applicant)
 
 
-# --- dossier content: attachments, notes, assignment ------------------------------------------
+# --- dossier content: attachments, assignment --------------------------------------------------
 EDITABLE_STATES = frozenset({State.DRAFT, State.AWAITING_APPLICANT})
 
 
@@ -147,17 +146,28 @@ def add_attachment(*, request_id: int, actor, uploaded, kind: str):
             raise IllegalTransition(reference=request.reference, current=label(request.state),
                                     requested=label(request.state),
                                     reason=_("Les pièces se déposent sur un brouillon ou en réponse à une demande de compléments."))
-        attachment = Attachment(request=request, kind=kind, original_name=checked.name, content_type=checked.content_type,
-                                size=len(checked.content), sha256=checked.sha256, uploaded_by=actor,
-                                scan_status=initial_scan_status())
-        attachment.file.save(checked.name, ContentFile(checked.content), save=False)
-        try:
-            attachment.save()
-        except Exception:
-            attachment.file.delete(save=False)
-            raise
-        if attachment.scan_status == ScanStatus.PENDING:
-            scan_after_commit(attachment.pk)
+        attachment = store_attachment(request, checked, actor=actor, kind=kind)
+    return attachment
+
+
+def store_attachment(request: AccessRequest, checked: CheckedUpload, *, actor, kind: str,
+                     message: Any = None) -> Attachment:
+    """Store a checked upload (``check_upload``) of ``request``, inside the caller's transaction.
+
+    With an antivirus configured it is stored in quarantine and scanned after the commit; the file
+    is deleted if its row cannot be saved.
+    """
+    attachment = Attachment(request=request, message=message, kind=kind, original_name=checked.name,
+                            content_type=checked.content_type, size=len(checked.content), sha256=checked.sha256,
+                            uploaded_by=actor, scan_status=initial_scan_status())
+    attachment.file.save(checked.name, ContentFile(checked.content), save=False)
+    try:
+        attachment.save()
+    except Exception:
+        attachment.file.delete(save=False)
+        raise
+    if attachment.scan_status == ScanStatus.PENDING:
+        scan_after_commit(attachment.pk)
     return attachment
 
 
@@ -176,14 +186,6 @@ def remove_attachment(*, attachment_id: int, actor) -> None:
         storage = attachment.file.storage
         attachment.delete()
         transaction.on_commit(lambda: storage.delete(name))
-
-
-def add_internal_note(*, request_id: int, actor, body: str):
-    body = text(body, _("note"), max_length=5000)
-    with transaction.atomic():
-        request = load_for_update(request_id)
-        acting_role(request, actor, REVIEWER_ROLES)
-        return InternalNote.objects.create(request=request, author=actor, body=body)
 
 
 def assign(*, request_id: int, actor, assignee) -> AccessRequest:

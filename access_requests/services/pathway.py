@@ -9,15 +9,16 @@ withdraws in the portal).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from django.utils.translation import gettext as _
 
 from access_requests.completeness import completeness_problems
 from access_requests.exceptions import InvalidInput
-from access_requests.models import AccessRequest
+from access_requests.models import AccessRequest, MessageKind
 from access_requests.services.core import act, text
-from access_requests.workflow import CesreesOpinion, InformationReason, State
+from access_requests.services.messages import MESSAGE_MAX_LENGTH, check_uploads, record_pathway_message
+from access_requests.workflow import CesreesOpinion, InformationReason, Role, State
 
 
 def _complete(request: AccessRequest) -> None:
@@ -44,24 +45,37 @@ def withdraw(*, request_id: int, actor, reason: str = "", expected_state: str | 
 def request_information(*, request_id: int, actor, question: str, reason: str = "",
                         expected_state: str | None = None, acting_as: Iterable[str] | None = None) -> AccessRequest:
     """Hand the dossier back to the applicant with a question and its reason
-    (``InformationReason``; none recorded counts as incomplete): the clock stops."""
-    question = text(question, _("question"))
+    (``InformationReason``; none recorded counts as incomplete): the clock stops. The question is
+    also a message of the thread (``MessageKind.INFORMATION_REQUEST``)."""
+    question = text(question, _("question"), max_length=MESSAGE_MAX_LENGTH)
     payload = {"question": question}
     if reason:
         if reason not in InformationReason.values:
             raise InvalidInput(_("Motif de la demande de précisions inconnu : %(reason)s.") % {"reason": reason})
         payload["reason"] = reason
+
+    def message(request, event, role):
+        record_pathway_message(request, event, actor=actor, role=role, kind=MessageKind.INFORMATION_REQUEST,
+                               body=question)
+
     return act(request_id=request_id, actor=actor, action="request_information", comment=question,
-               payload=payload, expected_state=expected_state, acting_as=acting_as)
+               payload=payload, expected_state=expected_state, acting_as=acting_as, after=message)
 
 
-def answer_information(*, request_id: int, actor, answer: str, expected_state: str | None = None,
-        acting_as: Iterable[str] | None = None) -> AccessRequest:
-    """The applicant answers: the stage that asked resumes."""
-    answer = text(answer, _("réponse"))
+def answer_information(*, request_id: int, actor, answer: str, uploads: Sequence = (),
+                       expected_state: str | None = None, acting_as: Iterable[str] | None = None) -> AccessRequest:
+    """The applicant answers, with documents if need be (``uploads``, checked like the dossier's):
+    the stage that asked resumes. The answer is also a message of the thread (``MessageKind.ANSWER``)
+    carrying the documents."""
+    answer = text(answer, _("réponse"), max_length=MESSAGE_MAX_LENGTH)
+    checked = check_uploads(uploads)  # before any write: nothing is stored on a refusal
+
+    def message(request, event, role):
+        record_pathway_message(request, event, actor=actor, role=Role.APPLICANT, kind=MessageKind.ANSWER,
+                               body=answer, checked=checked)
+
     return act(request_id=request_id, actor=actor, action="resume", comment=answer, payload={"answer": answer},
-               expected_state=expected_state,
-               acting_as=acting_as)
+               expected_state=expected_state, acting_as=acting_as, after=message)
 
 
 def forward_to_cesrees(*, request_id: int, actor, comment: str = "", urgent: bool = False,

@@ -65,7 +65,7 @@ def reviewed(named, make_request):
     """With the CESREES, assigned to Claire Bernard, with a note by Paul Martin."""
     request = make_request(State.CESREES_REVIEW)
     services.assign(request_id=request.pk, actor=named["secretariat"], assignee=named["cesrees"])
-    services.add_internal_note(request_id=request.pk, actor=named["secretariat"], body="Dossier solide.")
+    services.post_message(request_id=request.pk, actor=named["secretariat"], body="Dossier solide.", internal=True)
     return request
 
 
@@ -80,8 +80,8 @@ def test_the_back_office_names_the_applicant_the_actors_the_assignee_and_the_not
     assert "· Marie Curie (Inserm U1018) (Demandeur)" in history
     assert "· Paul Martin (Secrétariat du HDH)" in history
     assert "Attribuée à Claire Bernard" in history
-    notes = html.split('id="h-notes"')[1].split("</section>")[0]
-    assert "· Paul Martin</p>" in notes
+    notes = html.split('id="h-messages"')[1].split("</section>")[0]
+    assert "<strong>Paul Martin</strong> (Secrétariat du HDH)" in notes
     assert '<h2 id="h-assign" class="fr-h4">Instructeur</h2> <p>Claire Bernard</p>' in html
     # No address shown anywhere else: not the reviewers', and the applicant's only in the mailto link.
     assert re.findall(r"[\w.-]+@[\w.-]+\.example", html) == ["porteur@inserm.example", "porteur@inserm.example"]

@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 
 from access_requests import services
-from access_requests.models import AccessRequest, Event, InternalNote
+from access_requests.models import AccessRequest, Event, Message
 from access_requests.workflow import Role, State
 from tests.backoffice.helpers import backoffice_settings, materialise_all  # noqa: F401  (autouse)
 from tests.conftest import datasets, make_user, with_form_token
@@ -28,7 +28,7 @@ def act(client, request, action, expected_state=None, **data):
 def snapshot(request) -> tuple:
     fresh = AccessRequest.objects.get(pk=request.pk)
     return (fresh.state, fresh.updated_at, fresh.assignee_id, Event.objects.filter(request=request).count(),
-            InternalNote.objects.filter(request=request).count())
+            Message.objects.filter(request=request).count())
 
 
 # --- what each action does ----------------------------------------------------------------------
@@ -229,13 +229,15 @@ def test_internal_notes_are_kept_and_an_empty_note_is_refused(client, personas, 
     request = make_request(State.CESREES_REVIEW)
     client.force_login(personas["cesrees"])
     before = snapshot(request)
-    response = client.post(reverse("backoffice:notes", args=[request.reference]), with_form_token(client, {"body": "  "}))
+    notes = reverse("backoffice:post_message", args=[request.reference])
+    response = client.post(notes, with_form_token(client, {"body": "  ", "internal": "on"}))
     assert response.status_code == 400
     assert snapshot(request) == before
-    response = client.post(reverse("backoffice:notes", args=[request.reference]), with_form_token(client, {"body": "Rapporteur : Pr Morel."}))
+    response = client.post(notes, with_form_token(client, {"body": "Rapporteur : Pr Morel.", "internal": "on"}))
     assert response.status_code == 303
-    note = InternalNote.objects.get(request=request)
-    assert (note.author, note.body) == (personas["cesrees"], "Rapporteur : Pr Morel.")
+    note = Message.objects.get(request=request)
+    assert (note.author, note.body, note.internal, note.role) == (personas["cesrees"], "Rapporteur : Pr Morel.",
+                                                                   True, "cesrees")
     client.force_login(personas["management"])
     assert "Rapporteur : Pr Morel." in client.get(reverse("backoffice:detail", args=[request.reference])).content.decode()
 

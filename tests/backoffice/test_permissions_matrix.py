@@ -15,7 +15,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from access_requests import services
-from access_requests.models import AccessRequest, Event, InternalNote
+from access_requests.models import AccessRequest, Event, Message
 from access_requests.workflow import Route, State
 from tests.backoffice.helpers import backoffice_settings  # noqa: F401  (autouse)
 from tests.conftest import datasets, with_form_token
@@ -165,26 +165,26 @@ def test_each_action_succeeds_for_its_roles_only_and_writes_nothing_otherwise(cl
     assert mismatches == []
 
 
-@pytest.mark.parametrize("page", ["notes", "assign"])
+@pytest.mark.parametrize("page", ["post_message", "assign"])
 def test_notes_and_assignment_are_for_reviewers_of_the_request_not_for_management(client, personas, make_request,
                                                                                   page):
     request = make_request(State.EXTRACTION)
     mismatches = []
     for who in PERSONAS:
         c = client_for(client, personas, who)
-        notes = InternalNote.objects.count()
-        data = {"body": f"Note de {who}"} if page == "notes" else {"assignee": ""}
+        notes = Message.objects.count()
+        data = {"body": f"Note de {who}", "internal": "on"} if page == "post_message" else {"assignee": ""}
         if page == "assign":
             services.assign(request_id=request.pk, actor=personas["platform"], assignee=personas["platform"])
         response = c.post(reverse(f"backoffice:{page}", args=[request.reference]), with_form_token(c, data))
         assigned = AccessRequest.objects.get(pk=request.pk).assignee_id
         if who in READERS - {"management"}:
             ok = response.status_code == 303 and (
-                InternalNote.objects.count() == notes + 1 if page == "notes" else assigned is None)
+                Message.objects.count() == notes + 1 if page == "post_message" else assigned is None)
         else:
             expected = expected_refusal(who)
             ok = response.status_code == expected and (
-                InternalNote.objects.count() == notes if page == "notes" else assigned == personas["platform"].pk)
+                Message.objects.count() == notes if page == "post_message" else assigned == personas["platform"].pk)
         if not ok:
             mismatches.append((who, response.status_code))
     assert mismatches == []

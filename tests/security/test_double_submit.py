@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from access_requests import services
 from access_requests.form_tokens import FIELD_NAME, issue_token
-from access_requests.models import AccessRequest, Event, FormSubmission, InternalNote
+from access_requests.models import AccessRequest, Event, FormSubmission, Message
 from access_requests.workflow import State
 from catalog.models import Dataset
 from hdh_access.celery import app
@@ -144,11 +144,11 @@ def test_a_backoffice_transition_posted_twice_writes_one_event(client, personas,
 def test_a_note_posted_twice_is_kept_once(client, personas, make_request):
     request = make_request(State.CESREES_REVIEW)
     client.force_login(personas["cesrees"])
-    notes = reverse("backoffice:notes", args=[request.reference])
-    data = {"body": "Rapporteur : Pr Morel.",
+    notes = reverse("backoffice:post_message", args=[request.reference])
+    data = {"body": "Rapporteur : Pr Morel.", "internal": "on",
             FIELD_NAME: token_of(client, reverse("backoffice:detail", args=[request.reference]), notes)}
     assert [client.post(notes, data).status_code for _ in range(2)] == [303, 303]
-    assert InternalNote.objects.filter(request=request).count() == 1
+    assert Message.objects.filter(request=request, internal=True).count() == 1
 
 
 # --- refused tokens ------------------------------------------------------------------------------
@@ -236,9 +236,10 @@ def test_every_form_that_writes_carries_its_own_token(client, personas, make_req
     forms += posted_forms(client, reverse("backoffice:detail", args=[reviewed.reference]))
     writing = [(action, body) for action, body in forms if action not in (reverse("logout"), reverse("set_language"))]
     # The portal's draft form (new and edit), upload, removal, submission, answer, withdrawal; the
-    # back office's actions, note and assignment.
+    # back office's actions, message (and internal note), expert invitation and assignment; the thread's
+    # message form on both sides.
     for path in ("/portal/new/", "/edit/", "/attachments/", "/remove/", "/submit/", "/answer/", "/withdraw/",
-                 "/act/forward_to_cesrees/", "/act/reject/", "/notes/", "/assign/"):
+                 "/act/forward_to_cesrees/", "/act/reject/", "/messages/", "/experts/", "/assign/"):
         assert any(action.endswith(path) for action, _body in writing), path
     tokens = {action: TOKEN.findall(body) for action, body in writing}
     assert {action: len(found) for action, found in tokens.items() if len(found) != 1} == {}

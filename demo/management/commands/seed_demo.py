@@ -8,7 +8,10 @@ Demo data, dated from the moment it is seeded, so the demo looks right whenever 
   and the demo's scenarios (demo.scenarios: a realistic load in every queue), imported through
   the history import, which validates every row with the workflow;
 - what happens "now", through the services: the demo applicant files a dossier, the secretariat
-  asks the applicant for information, reviewers take dossiers of their queue;
+  asks the applicant for information, reviewers take dossiers of their queue; messages: the
+  secretariat asks for a missing document on the dossier just filed and the applicant answers
+  with it, an exchange with the CESREES read by both sides, an internal note, a question of the
+  applicant waiting for the secretariat, and an external expert invited by the CESREES;
 - the delay rows and the forecast baseline refreshed, then a summary of each queue.
 
 Once loaded, running it again changes no dossier (it only updates the demo accounts);
@@ -32,7 +35,7 @@ from django.utils import timezone
 from access_requests import services
 from access_requests.history_import import HistoryImportError, import_history
 from access_requests.models import AccessRequest
-from access_requests.workflow import InformationReason, Role, State
+from access_requests.workflow import REVIEWER_ROLES, InformationReason, Role, State
 from accounts.models import Organisation, Profile
 from backoffice import selectors
 from catalog.models import DataHolder, Dataset
@@ -90,6 +93,17 @@ FILED_NOW = {
 }
 QUESTION = ("Le plan de gestion des données ne précise pas la durée de conservation des données "
             "appariées : merci de le compléter.")
+# The thread of the dossier the demo applicant files now, and of two of their other dossiers.
+MISSING_LETTER = ("Il manque la lettre d'engagement du responsable de traitement, signée : merci de la joindre "
+                  "à votre réponse.")
+LETTER_SENT = "Voici la lettre d'engagement signée par la directrice de l'unité."
+CESREES_NEWS = ("Le rapporteur de votre dossier est désigné ; le comité l'examinera lors de sa prochaine séance. "
+                "Vous recevrez son avis par cette messagerie et par courriel.")
+CESREES_THANKS = "Merci. Nous restons disponibles pour présenter le protocole au comité si besoin."
+INTERNAL_NOTE = "Dossier complet, en attente de la relecture du protocole par le référent méthodologie."
+APPLICANT_QUESTION = ("Faut-il une durée de conservation précise, ou une fourchette selon la durée du suivi "
+                      "suffit-elle ?")
+EXPERT_EMAIL = "rapporteur.externe@example.org"
 
 
 class Command(BaseCommand):
@@ -191,10 +205,11 @@ class Command(BaseCommand):
             return 0
         for key, email in ASSIGNED:
             services.assign(request_id=pk(key), actor=personas[email], assignee=personas[email])
-        services.add_internal_note(
-            request_id=pk("secretariat-overdue"), actor=personas["secretariat@example.org"],
-            body="Dossier complet, en attente de la relecture du protocole par le référent méthodologie.")
+        secretariat, cesrees = personas["secretariat@example.org"], personas["cesrees@example.org"]
+        services.post_message(request_id=pk("secretariat-overdue"), actor=secretariat, body=INTERNAL_NOTE,
+                              internal=True, acting_as=REVIEWER_ROLES)
         applicant = personas["demandeur@example.org"]
+        self._threads(pk, applicant, secretariat, cesrees)
         draft = services.create_draft(actor=applicant, title=FILED_NOW["title"], summary=FILED_NOW["summary"],
                                       datasets=Dataset.objects.filter(code__in=("snds", "apriorics")))
         services.update_draft(request_id=draft.pk, actor=applicant, public_interest=FILED_NOW["public_interest"],
@@ -203,7 +218,27 @@ class Command(BaseCommand):
             services.add_attachment(request_id=draft.pk, actor=applicant, kind=kind,
                                     uploaded=SimpleUploadedFile(f"{kind}.pdf", DEMO_PDF, content_type="application/pdf"))
         services.submit(request_id=draft.pk, actor=applicant, expected_state=State.DRAFT)
+        # An information request on it, and the applicant's answer with the missing document.
+        services.request_information(request_id=draft.pk, actor=secretariat, question=MISSING_LETTER,
+                                     reason=InformationReason.INCOMPLETE, expected_state=State.SUBMITTED,
+                                     acting_as=REVIEWER_ROLES)
+        services.answer_information(
+            request_id=draft.pk, actor=applicant, answer=LETTER_SENT, expected_state=State.AWAITING_APPLICANT,
+            uploads=[SimpleUploadedFile("lettre-engagement.pdf", DEMO_PDF, content_type="application/pdf")])
         return 1
+
+    def _threads(self, pk, applicant: User, secretariat: User, cesrees: User) -> None:
+        """Messages read by both sides on a dossier at the CESREES, an external expert invited to
+        read it, and a question of the applicant on the paused dossier, for the secretariat."""
+        reviewed = pk("cesrees-extended")
+        news = services.post_message(request_id=reviewed, actor=cesrees, body=CESREES_NEWS, acting_as=REVIEWER_ROLES)
+        services.mark_read(request_id=reviewed, actor=applicant, message_ids=[news.pk], acting_as={Role.APPLICANT})
+        thanks = services.post_message(request_id=reviewed, actor=applicant, body=CESREES_THANKS,
+                                       acting_as={Role.APPLICANT})
+        services.mark_read(request_id=reviewed, actor=cesrees, message_ids=[thanks.pk], acting_as=REVIEWER_ROLES)
+        services.invite_expert(request_id=reviewed, actor=cesrees, email=EXPERT_EMAIL, acting_as=REVIEWER_ROLES)
+        services.post_message(request_id=pk(PAUSED_NOW), actor=applicant, body=APPLICANT_QUESTION,
+                              acting_as={Role.APPLICANT})
 
     # --- the summary --------------------------------------------------------------------------------
     def _summary(self, personas: dict[str, User]) -> None:
