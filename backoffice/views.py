@@ -355,7 +355,7 @@ def post_message(request, reference: str):
                                     acting_as=services.REVIEWER_ROLES)
     sent = _("Note interne ajoutée.") if message.internal else _("Message envoyé au demandeur.")
     if any(a.scan_status == ScanStatus.PENDING for a in message.attachments.all()):
-        sent = f"{sent} {_('Ses pièces jointes sont en cours d’analyse antivirus.')}"
+        sent = _("%(sent)s Ses pièces jointes sont en cours d'analyse antivirus.") % {"sent": sent}
     messages.success(request, sent)
     return _see_other(reverse("backoffice:detail", args=[ar.reference]) + "#messages")
 

@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from access_requests import services
 from access_requests.models import AccessRequest
-from access_requests.workflow import State
+from access_requests.workflow import Role, State
 from accounts.models import MembershipRequest
 from tests.conftest import PASSWORD, make_user, use_private_media
 from tests.e2e.conftest import AXE, login
@@ -195,7 +196,20 @@ def world(personas, make_request, organisation, production_completeness):
         State.DRAFT, State.AWAITING_APPLICANT, State.SUBMITTED, State.CESREES_REVIEW, State.CNIL_REVIEW,
         State.CONTRACTING, State.DELIVERED, State.REJECTED)}
     MembershipRequest.objects.create(user=make_user("nouvelle@inserm.example"), organisation=organisation)
-    return {state: request.reference for state, request in requests.items()}
+    # A thread on the dossier at the CESREES (a message each way, a read receipt, an internal note),
+    # an external expert's link and a revoked one.
+    reviewed = requests[State.CESREES_REVIEW]
+    asked = services.post_message(request_id=reviewed.pk, actor=personas["cesrees"], body="Précisez la cohorte.")
+    services.mark_read(request_id=reviewed.pk, actor=personas["applicant"], message_ids=[asked.pk],
+                       acting_as={Role.APPLICANT})
+    services.post_message(request_id=reviewed.pk, actor=personas["applicant"], body="12 000 patients.",
+                          acting_as={Role.APPLICANT})
+    services.post_message(request_id=reviewed.pk, actor=personas["cesrees"], body="À voir en séance.", internal=True)
+    expert = services.invite_expert(request_id=reviewed.pk, actor=personas["cesrees"], email="expert@univ.example")
+    revoked = services.invite_expert(request_id=reviewed.pk, actor=personas["cesrees"], email="ancien@univ.example")
+    services.revoke_expert_invitation(invitation_id=revoked.invitation.pk, actor=personas["cesrees"])
+    return {**{state: request.reference for state, request in requests.items()},
+            "expert": expert.token, "expert_revoked": revoked.token}
 
 
 def detail(reference: str) -> str:
@@ -230,6 +244,7 @@ def pages_of(who: str, refs: dict) -> list[Visit]:
             *(Visit(path) for path in PUBLIC),
             Visit("/nulle-part/", 404), Visit("/tests/refused/", 403), Visit("/tests/suspicious/", 400),
             Visit("/tests/broken/", 500),
+            Visit(f"/expert/{refs['expert']}/"), Visit(f"/expert/{refs['expert_revoked']}/", 410),
         ]
     if who == "applicant":
         return [
@@ -240,6 +255,7 @@ def pages_of(who: str, refs: dict) -> list[Visit]:
             Visit(portal(refs[State.AWAITING_APPLICANT])),
             Visit(portal(refs[State.AWAITING_APPLICANT]), submit="#complements button[type=submit]"),
             Visit(portal(refs[State.CESREES_REVIEW])), Visit(portal(refs[State.DELIVERED])),
+            Visit(portal(refs[State.CESREES_REVIEW]), submit="#messages form button[type=submit]"),
             Visit(portal(refs[State.REJECTED])), Visit(portal(refs[State.SUBMITTED], "withdraw/")),
             Visit("/accounts/profile/"), Visit("/accounts/organisation/"),
             Visit("/accounts/password-change/"),
@@ -255,7 +271,8 @@ def pages_of(who: str, refs: dict) -> list[Visit]:
             Visit("/backoffice/?scope=all&submitted_from=2024-02-31&q=AVC"),  # a bad filter, a warning
             Visit(detail(refs[State.SUBMITTED])),
             Visit(detail(refs[State.SUBMITTED]), **action("request_information")),
-            Visit(detail(refs[State.SUBMITTED]), submit="#notes button[type=submit]"),
+            Visit(detail(refs[State.SUBMITTED]), submit="#messages button[type=submit]"),
+            Visit(detail(refs[State.SUBMITTED]), submit="#experts button[type=submit]"),
             Visit(detail(refs[State.AWAITING_APPLICANT])), Visit(detail(refs[State.DELIVERED])),
             Visit("/backoffice/organisations/"),
             Visit("/backoffice/organisations/", submit="#merge ~ form button[type=submit]"),
@@ -263,7 +280,8 @@ def pages_of(who: str, refs: dict) -> list[Visit]:
         ]
     if who == "cesrees":
         return [*reviewer_pages, Visit(detail(refs[State.CESREES_REVIEW])),
-                Visit(detail(refs[State.CESREES_REVIEW]), **action("record_cesrees_opinion"))]
+                Visit(detail(refs[State.CESREES_REVIEW]), **action("record_cesrees_opinion")),
+                Visit(detail(refs[State.CESREES_REVIEW]), submit="#messages button[type=submit]")]
     if who == "cnil":
         return [*reviewer_pages, Visit(detail(refs[State.CNIL_REVIEW])),
                 Visit(detail(refs[State.CNIL_REVIEW]), **action("record_cnil_decision"))]
@@ -280,7 +298,8 @@ def pages_of(who: str, refs: dict) -> list[Visit]:
                 Visit("/backoffice/organisations/"), Visit("/accounts/profile/"), Visit("/plan-du-site/"),
                 Visit("/admin/"), Visit("/admin/access_requests/accessrequest/"),
                 Visit(f"/admin/access_requests/accessrequest/{submitted}/change/"), Visit("/admin/auth/user/add/"),
-                Visit("/admin/notifications/outboxmessage/")]
+                Visit("/admin/notifications/outboxmessage/"), Visit("/admin/access_requests/message/"),
+                Visit("/admin/access_requests/expertinvitation/")]
     raise AssertionError(who)
 
 

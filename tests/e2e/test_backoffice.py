@@ -97,8 +97,9 @@ def test_a_request_goes_from_the_secretariat_to_delivery_in_the_back_office(brow
 
     # Back to the secretariat: the dossier is complete, it goes to the CESREES.
     page.reload()
-    page.fill("#note-body", "Protocole reçu ; dossier complet.")
-    page.click("#notes button[type=submit]")
+    page.fill("#message-body", "Protocole reçu ; dossier complet.")
+    page.click("label[for=message-internal]")
+    page.click("#messages button[type=submit]")
     open_action(page, "Déclarer le dossier recevable")
     page.click("#action-forward_to_cesrees button[type=submit]")
     assert page.locator("#current-state").text_content() == "Avis du CESREES"
