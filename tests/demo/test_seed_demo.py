@@ -16,7 +16,7 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import formats, timezone, translation
 
-from access_requests.models import AccessRequest, Attachment, Event
+from access_requests.models import AccessRequest, Attachment, Event, ExpertInvitation, Message, MessageReceipt
 from access_requests.workflow import EventAction, InformationReason, Route, State
 from backoffice import selectors
 from backoffice.selectors import Badge, QueueFilters, Scope
@@ -229,3 +229,32 @@ def test_seeding_again_changes_no_dossier_and_if_empty_does_nothing(seeded, caps
     assert "nothing to do" in capsys.readouterr().out
     assert (AccessRequest.objects.count(), Event.objects.count(), RequestDelay.objects.count()) == counts
     assert persona("demandeur@example.org").check_password("Un-Mot-De-Passe-42")
+
+
+def test_the_demo_has_threads_an_answered_information_request_an_internal_note_and_an_expert(seeded, client):
+    applicant, cesrees = persona("demandeur@example.org"), persona("cesrees@example.org")
+    # The dossier filed now: the secretariat asked for a missing letter, the applicant sent it.
+    asked = Message.objects.get(kind="information_request", author=persona("secretariat@example.org"),
+                                request__applicant=applicant, request__state=State.SUBMITTED)
+    answer = Message.objects.get(kind="answer", request=asked.request)
+    assert asked.event.payload["reason"] == InformationReason.INCOMPLETE
+    assert answer.attachments.get().original_name == "lettre-engagement.pdf"
+    assert Message.objects.filter(internal=True, role="secretariat").exists()
+    # A conversation with the CESREES, read on both sides, and an expert invited to the same dossier.
+    conversation = Message.objects.filter(request__messages__author=cesrees, kind="message", internal=False).distinct()
+    assert {m.role for m in conversation} == {"cesrees", "applicant"}
+    assert MessageReceipt.objects.filter(user=applicant, message__author=cesrees).exists()
+    assert MessageReceipt.objects.filter(user=cesrees, message__author=applicant).exists()
+    invitation = ExpertInvitation.objects.get()
+    assert invitation.invited_by == cesrees and invitation.is_active()
+    assert Event.objects.filter(request=invitation.request, action=EventAction.INVITE_EXPERT).exists()
+    # A question of the applicant waits for the secretariat's email.
+    assert Message.objects.filter(author=applicant, notified_at__isnull=True,
+                                  request__state=State.AWAITING_APPLICANT).exists()
+    # The pages show them.
+    client.force_login(applicant)
+    html = client.get(reverse("portal:detail", args=[asked.request.reference])).content.decode()
+    assert "lettre-engagement.pdf" in html and "Votre réponse à la demande de compléments" in html
+    client.force_login(cesrees)
+    html = client.get(reverse("backoffice:detail", args=[invitation.request.reference])).content.decode()
+    assert "rapporteur.externe@example.org" in html and "Lu par Camille Durand" in html
