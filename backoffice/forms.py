@@ -47,8 +47,9 @@ SCOPE_LABELS = {
     Scope.ARCHIVED: _("Archivées (terminées depuis longtemps)"),
     Scope.FOLLOWED: _("Mes dossiers suivis"),
 }
+DEFAULT_SORT = "due"
 SORT_LABELS = {
-    "due": _("Échéance légale la plus proche"),
+    DEFAULT_SORT: _("Échéance légale la plus proche"),
     "waiting": _("Attente la plus longue dans l'étape"),
     "submitted": _("Dépôt le plus ancien"),
     "reference": _("Référence"),
@@ -131,21 +132,26 @@ class QueueFilterForm(forms.Form):
             assignee=data.get("assignee") or "",
             submitted_from=data.get("submitted_from"),
             submitted_to=data.get("submitted_to") if "submitted_to" not in self.errors else None,
-            sort=data.get("sort") or "due",
+            sort=data.get("sort") or DEFAULT_SORT,
         )
 
 
+# Values that mean the same as no value (QueueFilterForm.filters): the page's form always sends them.
+QUERY_DEFAULTS = {"sort": DEFAULT_SORT}
+
+
 def normalised_query(form: QueueFilterForm) -> str:
-    """The querystring of the filters ``form`` validated, in the form's field order: empty fields
-    and fields with an error left out, a dataset or holder by its id, a date as YYYY-MM-DD, no page
-    number. What a saved filter stores; the same filters always give the same string."""
+    """The querystring of the filters ``form`` validated, in the form's field order: empty fields,
+    default values and fields with an error left out, a dataset or holder by its id, a date as
+    YYYY-MM-DD, no page number. What a saved filter stores; the same filters always give the same
+    string."""
     if not form.is_bound:
         return ""
     form.is_valid()
     pairs = []
     for name in form.fields:
         value = form.cleaned_data.get(name)
-        if name in form.errors or value in (None, ""):
+        if name in form.errors or value in (None, "") or QUERY_DEFAULTS.get(name) == value:
             continue
         if isinstance(value, Model):
             value = value.pk
