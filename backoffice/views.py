@@ -210,7 +210,9 @@ def _filters_page(request, *, bound: RenameFilterForm | None = None, bound_pk: i
         else:
             form = RenameFilterForm(user=request.user, initial={"name": saved.name}, auto_id=f"rename-{saved.pk}-%s")
         rows.append({"filter": saved, "form": form})
-    return render(request, "backoffice/saved_filters.html", {"rows": rows, "section": "queue"}, status=status)
+    # ``bound``: the form sent back with its errors, where the page title's "Erreur :" looks for it.
+    return render(request, "backoffice/saved_filters.html", {"rows": rows, "bound": bound, "section": "queue"},
+                  status=status)
 
 
 @require_GET
