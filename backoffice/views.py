@@ -198,7 +198,8 @@ def open_filter(request, filter_id: int):
             "Le filtre « %(name)s » contient une valeur qui n'est plus valable (%(fields)s) : elle est ignorée. "
             "Choisissez une autre valeur et enregistrez le filtre à nouveau, ou supprimez-le.") % {
             "name": saved.name, "fields": ", ".join(invalid)})
-    return redirect(_queue_url(saved.query))
+    # Re-encoded from its parsed values: whatever the stored row holds, the redirect is a clean URL.
+    return redirect(_queue_url(QueryDict(saved.query).urlencode()))
 
 
 def _filters_page(request, *, bound: RenameFilterForm | None = None, bound_pk: int | None = None,

@@ -183,9 +183,12 @@ def test_a_stored_value_that_no_longer_validates_opens_with_a_message_naming_it(
 
 def test_a_stored_query_tampered_with_opens_never_a_500(client, personas, dossiers):
     saved = SavedFilter.objects.create(user=personas["secretariat"], name="Abîmé",
-                                       query="state=bogus&sort=x;DROP&submitted_from=2025-13-45&%ZZ=&scope=everything")
+                                       query="state=bogus&sort=x;DROP&submitted_from=2025-13-45&%ZZ=&scope=everything"
+                                             "&q=avc\r\nSet-Cookie: x=1")
     client.force_login(personas["secretariat"])
-    response = client.get(reverse("backoffice:open_filter", args=[saved.pk]), follow=True)
+    redirect = client.get(reverse("backoffice:open_filter", args=[saved.pk]))
+    assert "\n" not in redirect["Location"] and "Set-Cookie" not in redirect.headers
+    response = client.get(redirect["Location"])
     assert response.status_code == 200
     assert "n&#x27;est plus valable (Demandes, État, Déposée à partir du, Trier par)" in response.content.decode()
 
