@@ -81,7 +81,7 @@ ASSIGNED = (
     ("hospital-extraction-long", "chu-bordeaux@example.org"),
 )
 # Each reviewer's saved queue filters: (email, name, the queue's parameters; a dataset by its code).
-SAVED_FILTERS = (
+SAVED_FILTERS: tuple[tuple[str, str, dict[str, str]], ...] = (
     ("secretariat@example.org", "Délai légal dépassé", {"badge": "overdue"}),
     ("secretariat@example.org", "Cancers, toutes étapes", {"q": "cancer", "scope": "all"}),
     ("cesrees@example.org", "Objectif de 7 mois à risque", {"scope": "open", "status": "at_risk"}),
@@ -235,9 +235,10 @@ class Command(BaseCommand):
         """Reviewers' saved filters (stored as the queue's form would store them) and followed
         dossiers, last: the follows cause no email of the seeding's own actions."""
         for email, name, params in SAVED_FILTERS:
-            if "dataset" in params:
-                params = {**params, "dataset": Dataset.objects.get(code=params["dataset"]).pk}
-            form = QueueFilterForm(QueryDict(urlencode(params)))
+            values = dict(params)
+            if "dataset" in values:
+                values["dataset"] = str(Dataset.objects.get(code=values["dataset"]).pk)
+            form = QueueFilterForm(QueryDict(urlencode(values)))
             if not form.is_valid():  # the demo and the queue's form disagree: a bug
                 raise CommandError(f"demo filter {name!r} refused by the queue's form: {form.errors.as_json()}")
             backoffice_services.save_filter(actor=personas[email], name=name, query=normalised_query(form))
