@@ -27,7 +27,7 @@ from access_requests.workflow import (
     roles_for,
 )
 
-__all__ = ["AccessRequest", "Attachment", "AttachmentKind", "CesreesOpinion", "Event", "EventAction",
+__all__ = ["AccessRequest", "Attachment", "AttachmentKind", "CesreesOpinion", "Event", "EventAction", "Follow",
            "InternalNote", "ReferenceSequence", "private_storage"]
 from catalog.models import Dataset
 
@@ -353,6 +353,25 @@ class InternalNote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.request_id}: {self.body[:40]}"
+
+
+class Follow(models.Model):
+    """A reviewer follows a request: they get an email for each event on it that they did not make
+    themselves (notifications.messages), as long as they may still read it. A personal choice, not
+    a step of the dossier: no event row (services.follow, services.unfollow)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follows")
+    request = models.ForeignKey(AccessRequest, on_delete=models.CASCADE, related_name="follows")
+    created_at = models.DateTimeField(_("suivie depuis le"), default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["user", "request"], name="follow_once_per_user")]
+        verbose_name = _("suivi d'une demande")
+        verbose_name_plural = _("suivis de demandes")
+
+    def __str__(self) -> str:
+        return f"{self.user_id} follows {self.request_id}"
 
 
 class FormSubmission(models.Model):

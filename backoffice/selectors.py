@@ -31,7 +31,7 @@ from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from access_requests import services
-from access_requests.models import AccessRequest, Event, InternalNote
+from access_requests.models import AccessRequest, Event, Follow, InternalNote
 from access_requests.roles import (  # noqa: F401 - the back office's view of roles
     ROLE_PERMISSIONS,
     VIEW_PERMISSION,
@@ -53,6 +53,7 @@ from access_requests.workflow import (
 )
 from accounts.models import Profile
 from accounts.people import PERSON_RELATIONS, display_name, related
+from backoffice.models import SavedFilter
 from hdh_access.lib.dates import add_working_days, paris_date, start_of_paris_day
 
 ACTING_ROLES = (Role.SECRETARIAT, Role.CESREES, Role.CNIL, Role.DATA_HOLDER, Role.PLATFORM)
@@ -153,6 +154,7 @@ class Scope:
     OPEN = "open"
     ALL = "all"  # every request but the archived ones
     ARCHIVED = "archived"
+    FOLLOWED = "followed"  # the requests the user follows (but the archived ones)
 
 
 def archived_condition(now: dt.datetime | None = None) -> Q:
@@ -270,6 +272,10 @@ class _Matches(Func):
     output_field = BooleanField()
 
 
+def _followed_by(user) -> Exists:
+    return Exists(Follow.objects.filter(request_id=OuterRef("pk"), user_id=user.pk))
+
+
 def queue(user, filters: QueueFilters, *, today: dt.date | None = None) -> QuerySet[AccessRequest]:
     """The filtered, sorted requests of a queue, with what a row shows joined in."""
     today = today or timezone.localdate()
@@ -284,6 +290,8 @@ def queue(user, filters: QueueFilters, *, today: dt.date | None = None) -> Query
         qs = qs.filter(paused_condition(user))
     elif filters.scope == Scope.OPEN:
         qs = qs.filter(state__in=IN_PROGRESS_STATES)
+    elif filters.scope == Scope.FOLLOWED:
+        qs = qs.filter(_followed_by(user))
     qs = qs.annotate(
         due_date=F("delay__current_due_date"),
         stage_since=F("delay__current_since"),
@@ -356,9 +364,11 @@ def dataset_names(requests: QuerySet[AccessRequest]) -> dict[int, list[str]]:
 
 # --- one request --------------------------------------------------------------------------------
 def request_for_reviewer(user, reference: str) -> AccessRequest | None:
-    """The request with everything its page shows, if ``user`` may read it."""
+    """The request with everything its page shows, if ``user`` may read it; ``followed``: whether
+    ``user`` follows it."""
     return (
         visible_requests(user)
+        .annotate(followed=_followed_by(user))
         .select_related("organisation", "applicant", "assignee", *related("applicant"), *related("assignee"))
         .prefetch_related("datasets__holder", "attachments",
                           Prefetch("internal_notes", InternalNote.objects.select_related("author", *related("author"))))
@@ -407,3 +417,14 @@ def assignable_users(request: AccessRequest):
     return (User.objects.filter(Q(pk__in=ids) | Q(pk__in=extra)).select_related(*PERSON_RELATIONS)
             .order_by("last_name", "first_name", "email"))
 
+
+
+# --- saved filters ------------------------------------------------------------------------------
+def saved_filters(user) -> QuerySet[SavedFilter]:
+    """``user``'s saved queue filters, by name."""
+    return SavedFilter.objects.filter(user_id=user.pk).order_by("name", "pk")
+
+
+def saved_filter(user, filter_id: int) -> SavedFilter | None:
+    """One of ``user``'s saved filters; None for another user's (a 404, as for a missing one)."""
+    return saved_filters(user).filter(pk=filter_id).first()

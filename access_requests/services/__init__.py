@@ -1,7 +1,8 @@
 """Every write on an access request, in one shape (see ``core``).
 
 ``pathway`` holds one service per workflow action, ``dossier`` the writes on a dossier's
-content (drafts, attachments, notes, assignment), ``scanning`` the antivirus. Callers import this package:
+content (drafts, attachments, notes, assignment), ``follows`` a reviewer following a request,
+``scanning`` the antivirus. Callers import this package:
 ``from access_requests import services``.
 """
 
@@ -19,6 +20,7 @@ from access_requests.services.dossier import (
     remove_attachment,
     update_draft,
 )
+from access_requests.services.follows import follow, unfollow
 from access_requests.services.pathway import (
     answer_information,
     approve_without_review,
@@ -41,8 +43,9 @@ from access_requests.workflow import REVIEWER_ROLES
 __all__ = [
     "DRAFT_TEXT_FIELDS", "EDITABLE_STATES", "REVIEWER_ROLES", "add_attachment", "add_internal_note",
     "answer_information", "approve_without_review", "assign", "attach_to_organisation", "close", "create_draft",
-    "deliver", "derive_requires_matching", "extend_review", "facts_of", "forward_to_cesrees", "next_reference",
+    "deliver", "derive_requires_matching", "extend_review", "facts_of", "follow", "forward_to_cesrees",
+    "next_reference",
     "record_cesrees_opinion", "record_cnil_decision", "record_contract_signed", "record_matching_done", "reject",
-    "remove_attachment", "request_information", "scan_attachment", "scan_pending", "submit", "update_draft",
-    "withdraw",
+    "remove_attachment", "request_information", "scan_attachment", "scan_pending", "submit", "unfollow",
+    "update_draft", "withdraw",
 ]
