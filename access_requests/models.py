@@ -30,7 +30,8 @@ from access_requests.workflow import (
 )
 
 __all__ = ["AccessRequest", "Attachment", "AttachmentKind", "CesreesOpinion", "Event", "EventAction",
-           "ExpertInvitation", "Message", "MessageKind", "MessageReceipt", "ReferenceSequence", "private_storage"]
+           "ExpertInvitation", "Follow", "Message", "MessageKind", "MessageReceipt", "ReferenceSequence",
+           "private_storage"]
 from catalog.models import Dataset
 
 
@@ -455,6 +456,25 @@ class ExpertInvitation(models.Model):
     def is_active(self, at=None) -> bool:
         """Neither revoked nor expired at ``at`` (now by default)."""
         return self.revoked_at is None and (at or timezone.now()) < self.expires_at
+
+
+class Follow(models.Model):
+    """A reviewer follows a request: they get an email for each event on it that they did not make
+    themselves (notifications.messages), as long as they may still read it. A personal choice, not
+    a step of the dossier: no event row (services.follow, services.unfollow)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follows")
+    request = models.ForeignKey(AccessRequest, on_delete=models.CASCADE, related_name="follows")
+    created_at = models.DateTimeField(_("suivie depuis le"), default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["user", "request"], name="follow_once_per_user")]
+        verbose_name = _("suivi d'une demande")
+        verbose_name_plural = _("suivis de demandes")
+
+    def __str__(self) -> str:
+        return f"{self.user_id} follows {self.request_id}"
 
 
 class FormSubmission(models.Model):

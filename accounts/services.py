@@ -37,6 +37,7 @@ from access_requests.workflow import Role
 from accounts.models import MembershipRequest, MembershipStatus, Organisation, Profile
 from accounts.names import clean_organisation_name, organisation_name_key
 from accounts.signals import account_email
+from hdh_access.lib.emails import normalise_address
 from hdh_access.lib.errors import ActionNotPermitted, ConcurrentUpdate, InvalidInput, NotFound
 from hdh_access.lib.urls import absolute_reverse, absolute_url
 
@@ -85,7 +86,7 @@ def confirmation_path(user) -> str:
 
 # --- sign-up -----------------------------------------------------------------------------------
 def normalise_email(email: str) -> str:
-    return (email or "").strip().lower()
+    return normalise_address(email)
 
 
 def organisation_for_sign_up(*, name: str) -> Organisation | None:

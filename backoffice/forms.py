@@ -13,7 +13,9 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
+from django.db.models import Model
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from access_requests import services
@@ -22,7 +24,8 @@ from access_requests.services.messages import MAX_MESSAGE_ATTACHMENTS, MESSAGE_M
 from access_requests.workflow import RECORDED_OPINIONS, REVIEWER_ROLES, InformationReason, Route, State
 from accounts.models import Organisation
 from accounts.people import display_name
-from backoffice.selectors import Badge, QueueFilters, Scope
+from backoffice.models import NAME_MAX_LENGTH
+from backoffice.selectors import Badge, QueueFilters, Scope, saved_filters
 from catalog.models import DataHolder
 from delays.labels import STATUS_LABELS
 from hdh_access.lib.upload_fields import MultipleFileField
@@ -44,9 +47,11 @@ SCOPE_LABELS = {
     Scope.OPEN: _("Toutes les demandes en cours (avant mise à disposition)"),
     Scope.ALL: _("Toutes, y compris terminées"),
     Scope.ARCHIVED: _("Archivées (terminées depuis longtemps)"),
+    Scope.FOLLOWED: _("Mes dossiers suivis"),
 }
+DEFAULT_SORT = "due"
 SORT_LABELS = {
-    "due": _("Échéance légale la plus proche"),
+    DEFAULT_SORT: _("Échéance légale la plus proche"),
     "waiting": _("Attente la plus longue dans l'étape"),
     "submitted": _("Dépôt le plus ancien"),
     "reference": _("Référence"),
@@ -129,8 +134,78 @@ class QueueFilterForm(forms.Form):
             assignee=data.get("assignee") or "",
             submitted_from=data.get("submitted_from"),
             submitted_to=data.get("submitted_to") if "submitted_to" not in self.errors else None,
-            sort=data.get("sort") or "due",
+            sort=data.get("sort") or DEFAULT_SORT,
         )
+
+
+# Values that mean the same as no value (QueueFilterForm.filters): the page's form always sends them.
+QUERY_DEFAULTS = {"sort": DEFAULT_SORT}
+
+
+def normalised_query(form: QueueFilterForm) -> str:
+    """The querystring of the filters ``form`` validated, in the form's field order: empty fields,
+    default values and fields with an error left out, a dataset or holder by its id, a date as
+    YYYY-MM-DD, no page number. What a saved filter stores; the same filters always give the same
+    string."""
+    if not form.is_bound:
+        return ""
+    form.is_valid()
+    pairs = []
+    for name in form.fields:
+        value = form.cleaned_data.get(name)
+        if name in form.errors or value in (None, "") or QUERY_DEFAULTS.get(name) == value:
+            continue
+        if isinstance(value, Model):
+            value = value.pk
+        elif isinstance(value, dt.date):
+            value = value.isoformat()
+        pairs.append((name, str(value)))
+    return urlencode(pairs)
+
+
+def invalid_filter_labels(form: QueueFilterForm) -> list[str]:
+    """The labels of the fields of ``form`` whose value does not validate (bound forms only)."""
+    if not form.is_bound or form.is_valid():
+        return []
+    return [str(form.fields[name].label) for name in form.fields if name in form.errors]
+
+
+class SaveFilterForm(forms.Form):
+    """Save the queue's current filters under a name (the filters come from the page's query)."""
+
+    name = forms.CharField(label=_("Nom du filtre"), max_length=NAME_MAX_LENGTH,
+                           help_text=_("Par exemple « CNIL en retard » : il s'affiche au-dessus de la liste."),
+                           error_messages={"required": _("Donnez un nom à ce filtre.")})
+
+    def __init__(self, *args, user, filter_form: QueueFilterForm | None = None, exclude_pk: int | None = None,
+                 **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user, self.filter_form, self.exclude_pk = user, filter_form, exclude_pk
+
+    def clean_name(self) -> str:
+        name = " ".join(self.cleaned_data["name"].split())
+        if not name:
+            raise forms.ValidationError(_("Donnez un nom à ce filtre."), code="required")
+        taken = saved_filters(self.user).filter(name=name)
+        if self.exclude_pk is not None:
+            taken = taken.exclude(pk=self.exclude_pk)
+        if taken.exists():
+            raise forms.ValidationError(
+                _("Vous avez déjà un filtre nommé « %(name)s » : choisissez un autre nom."), code="duplicate",
+                params={"name": name})
+        return name
+
+    def clean(self):
+        data = super().clean() or {}
+        if self.filter_form is not None and self.filter_form.is_bound and not self.filter_form.is_valid():
+            raise forms.ValidationError(_("Certains filtres sont invalides : corrigez-les avant d'enregistrer."),
+                                        code="invalid_filters")
+        return data
+
+
+class RenameFilterForm(SaveFilterForm):
+    name = forms.CharField(label=_("Nouveau nom"), max_length=NAME_MAX_LENGTH,
+                           error_messages={"required": _("Donnez un nom à ce filtre.")})
 
 
 # --- actions on a request -----------------------------------------------------------------------

@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from access_requests import selectors as request_selectors
 from access_requests import services
-from access_requests.models import AccessRequest, Attachment, Event, ExpertInvitation, Message
+from access_requests.models import AccessRequest, Attachment, Event, ExpertInvitation, Follow, Message
 from access_requests.roles import (  # noqa: F401 - the back office's view of roles
     ROLE_PERMISSIONS,
     VIEW_PERMISSION,
@@ -55,6 +55,7 @@ from access_requests.workflow import (
 )
 from accounts.models import Profile
 from accounts.people import PERSON_RELATIONS, display_name, related
+from backoffice.models import SavedFilter
 from hdh_access.lib.dates import add_working_days, paris_date, start_of_paris_day
 
 ACTING_ROLES = (Role.SECRETARIAT, Role.CESREES, Role.CNIL, Role.DATA_HOLDER, Role.PLATFORM)
@@ -155,6 +156,7 @@ class Scope:
     OPEN = "open"
     ALL = "all"  # every request but the archived ones
     ARCHIVED = "archived"
+    FOLLOWED = "followed"  # the requests the user follows (but the archived ones)
 
 
 def archived_condition(now: dt.datetime | None = None) -> Q:
@@ -272,6 +274,10 @@ class _Matches(Func):
     output_field = BooleanField()
 
 
+def _followed_by(user) -> Exists:
+    return Exists(Follow.objects.filter(request_id=OuterRef("pk"), user_id=user.pk))
+
+
 def queue(user, filters: QueueFilters, *, today: dt.date | None = None) -> QuerySet[AccessRequest]:
     """The filtered, sorted requests of a queue, with what a row shows joined in."""
     today = today or timezone.localdate()
@@ -286,6 +292,8 @@ def queue(user, filters: QueueFilters, *, today: dt.date | None = None) -> Query
         qs = qs.filter(paused_condition(user))
     elif filters.scope == Scope.OPEN:
         qs = qs.filter(state__in=IN_PROGRESS_STATES)
+    elif filters.scope == Scope.FOLLOWED:
+        qs = qs.filter(_followed_by(user))
     qs = qs.annotate(
         due_date=F("delay__current_due_date"),
         stage_since=F("delay__current_since"),
@@ -358,9 +366,11 @@ def dataset_names(requests: QuerySet[AccessRequest]) -> dict[int, list[str]]:
 
 # --- one request --------------------------------------------------------------------------------
 def request_for_reviewer(user, reference: str) -> AccessRequest | None:
-    """The request with everything its page shows, if ``user`` may read it."""
+    """The request with everything its page shows, if ``user`` may read it; ``followed``: whether
+    ``user`` follows it."""
     return (
         visible_requests(user)
+        .annotate(followed=_followed_by(user))
         .select_related("organisation", "applicant", "assignee", *related("applicant"), *related("assignee"))
         # The dossier's own documents under ``attachments`` (those sent with a message show in the thread).
         .prefetch_related("datasets__holder", Prefetch("attachments", Attachment.objects.filter(message__isnull=True)))
@@ -459,3 +469,14 @@ def assignable_users(request: AccessRequest):
     return (User.objects.filter(Q(pk__in=ids) | Q(pk__in=extra)).select_related(*PERSON_RELATIONS)
             .order_by("last_name", "first_name", "email"))
 
+
+
+# --- saved filters ------------------------------------------------------------------------------
+def saved_filters(user) -> QuerySet[SavedFilter]:
+    """``user``'s saved queue filters, by name."""
+    return SavedFilter.objects.filter(user_id=user.pk).order_by("name", "pk")
+
+
+def saved_filter(user, filter_id: int) -> SavedFilter | None:
+    """One of ``user``'s saved filters; None for another user's (a 404, as for a missing one)."""
+    return saved_filters(user).filter(pk=filter_id).first()

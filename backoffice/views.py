@@ -20,11 +20,12 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.db.models import prefetch_related_objects
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse, QueryDict
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
@@ -40,6 +41,7 @@ from accounts import services as account_services
 from accounts.people import display_name
 from backoffice import exports
 from backoffice import selectors as sel
+from backoffice import services as backoffice_services
 from backoffice.forms import (
     ACTION_FORMS,
     BADGE_LABELS,
@@ -51,6 +53,10 @@ from backoffice.forms import (
     MergeOrganisationsForm,
     MessageForm,
     QueueFilterForm,
+    RenameFilterForm,
+    SaveFilterForm,
+    invalid_filter_labels,
+    normalised_query,
 )
 from delays.clock import request_clock
 from delays.dashboard import SEGMENTS, DashboardFilters, cache_seconds, cached_dashboard
@@ -100,6 +106,10 @@ def _filter_form(request) -> QueueFilterForm:
 @require_GET
 @backoffice_required
 def queue(request):
+    return _queue_page(request)
+
+
+def _queue_page(request, *, save_form: SaveFilterForm | None = None, status: int = 200):
     form = _filter_form(request)
     filters = form.filters()
     qs = sel.queue(request.user, filters)
@@ -110,17 +120,22 @@ def queue(request):
     rows = sel.queue_page_rows(listed)
     for row in rows:  # classes and labels here rather than one include per row: the table renders fast
         row["badge_class"], row["badge_label"] = BADGE_CLASSES.get(row["badge"], ""), BADGE_LABELS.get(row["badge"], "")
-        status = row["request"].target_status
-        row["status_class"], row["status_label"] = STATUS_CLASSES.get(status, ""), STATUS_LABELS.get(status, "")
+        status_code = row["request"].target_status
+        row["status_class"], row["status_label"] = STATUS_CLASSES.get(status_code, ""), STATUS_LABELS.get(status_code, "")
     query = request.GET.copy()
     query.pop("page", None)
     roles = sel.staff_roles(request.user)
+    current = normalised_query(form)
     return render(request, "backoffice/queue.html", {
         "form": form, "filters": filters, "page": page, "rows": rows, "query": query.urlencode(),
         "scope_label": SCOPE_LABELS.get(filters.scope, ""), "badge_labels": BADGE_LABELS,
         "status_labels": STATUS_LABELS, "role_labels": _role_labels(roles),
         "read_only": sel.is_read_only(request.user), "page_range": _page_range(page), "section": "queue",
-    })
+        "saved_filters": [{"filter": f, "current": bool(current) and f.query == current}
+                          for f in sel.saved_filters(request.user)],
+        "save_form": save_form or SaveFilterForm(user=request.user, auto_id="save-%s"),
+        "followed_query": urlencode({"scope": sel.Scope.FOLLOWED}),
+    }, status=status)
 
 
 def _role_labels(roles) -> list[str]:
@@ -141,6 +156,95 @@ def export(request, fmt: str):
                                         today=timezone.localdate(), months=settings.HDH_TARGET_MONTHS)
     return tabular.download(rows, columns, format=fmt, sheet_title=_("Demandes"),
                             filename=_("instruction-%(date)s") % {"date": exports.file_date()})
+
+
+# --- saved filters ------------------------------------------------------------------------------
+@require_POST
+@backoffice_required
+@once_per_form
+def save_filter(request):
+    """Save the filters of the page's query (the form's action carries it) under the name typed."""
+    filter_form = _filter_form(request)
+    form = SaveFilterForm(request.POST, user=request.user, filter_form=filter_form, auto_id="save-%s")
+    if not form.is_valid():
+        return _queue_page(request, save_form=form, status=400)
+    saved = backoffice_services.save_filter(actor=request.user, name=form.cleaned_data["name"],
+                                            query=normalised_query(filter_form))
+    messages.success(request, _("Filtre « %(name)s » enregistré : retrouvez-le au-dessus de la liste.") % {
+        "name": saved.name})
+    return _see_other(_queue_url(saved.query))
+
+
+def _queue_url(query: str) -> str:
+    return reverse("backoffice:queue") + (f"?{query}" if query else "")
+
+
+def _own_filter(request, filter_id: int):
+    saved = sel.saved_filter(request.user, filter_id)
+    if saved is None:
+        raise Http404(_("Filtre introuvable."))
+    return saved
+
+
+@require_GET
+@backoffice_required
+def open_filter(request, filter_id: int):
+    """Reopen a saved filter: the queue with its query. A value that no longer validates (a
+    dataset removed from the catalogue) is named, and the queue ignores it."""
+    saved = _own_filter(request, filter_id)
+    form = QueueFilterForm(QueryDict(saved.query), default_scope=sel.Scope.QUEUE)
+    invalid = invalid_filter_labels(form)
+    if invalid:
+        messages.warning(request, _(
+            "Le filtre « %(name)s » contient une valeur qui n'est plus valable (%(fields)s) : elle est ignorée. "
+            "Choisissez une autre valeur et enregistrez le filtre à nouveau, ou supprimez-le.") % {
+            "name": saved.name, "fields": ", ".join(invalid)})
+    # Re-encoded from its parsed values: whatever the stored row holds, the redirect is a clean URL.
+    return redirect(_queue_url(QueryDict(saved.query).urlencode()))
+
+
+def _filters_page(request, *, bound: RenameFilterForm | None = None, bound_pk: int | None = None,
+                  status: int = 200):
+    rows = []
+    for saved in sel.saved_filters(request.user):
+        if bound is not None and saved.pk == bound_pk:
+            form = bound
+        else:
+            form = RenameFilterForm(user=request.user, initial={"name": saved.name}, auto_id=f"rename-{saved.pk}-%s")
+        rows.append({"filter": saved, "form": form})
+    # ``bound``: the form sent back with its errors, where the page title's "Erreur :" looks for it.
+    return render(request, "backoffice/saved_filters.html", {"rows": rows, "bound": bound, "section": "queue"},
+                  status=status)
+
+
+@require_GET
+@backoffice_required
+def saved_filters(request):
+    """The user's saved filters, to rename or delete."""
+    return _filters_page(request)
+
+
+@require_POST
+@backoffice_required
+@once_per_form
+def rename_filter(request, filter_id: int):
+    saved = _own_filter(request, filter_id)
+    form = RenameFilterForm(request.POST, user=request.user, exclude_pk=saved.pk, auto_id=f"rename-{saved.pk}-%s")
+    if not form.is_valid():
+        return _filters_page(request, bound=form, bound_pk=saved.pk, status=400)
+    renamed = backoffice_services.rename_filter(actor=request.user, filter_id=saved.pk, name=form.cleaned_data["name"])
+    messages.success(request, _("Filtre renommé « %(name)s ».") % {"name": renamed.name})
+    return _see_other(reverse("backoffice:saved_filters"))
+
+
+@require_POST
+@backoffice_required
+@once_per_form
+def delete_filter(request, filter_id: int):
+    saved = _own_filter(request, filter_id)
+    name = backoffice_services.delete_filter(actor=request.user, filter_id=saved.pk)
+    messages.success(request, _("Filtre « %(name)s » supprimé.") % {"name": name})
+    return _see_other(reverse("backoffice:saved_filters"))
 
 
 # --- a request ----------------------------------------------------------------------------------
@@ -190,6 +294,7 @@ def _render_detail(request, ar, *, status: int = 200, error: str = "", bound=Non
         "assign_form": assign_form, "thread": thread, "expert_form": expert_form,
         "experts": sel.expert_invitations(ar), "now": now,
         "can_assign_self": reviewer and candidates is not None and any(c.pk == user.pk for c in candidates),
+        "followed": getattr(ar, "followed", False),
         "reviewer": reviewer, "read_only": not reviewer, "timeline": _timeline(clock),
         "clock": _current(ar, clock), "target": _target(clock),
         "history": [_event_row(e, names) for e in events], "questions": _open_question(ar, events),
@@ -413,6 +518,22 @@ def assign(request, reference: str):
         messages.success(request, _("La demande n'est plus attribuée."))
     else:
         messages.success(request, _("Demande attribuée à %(name)s.") % {"name": display_name(assignee)})
+    return _see_other(reverse("backoffice:detail", args=[ar.reference]))
+
+
+@require_POST
+@backoffice_required
+@once_per_form
+def follow(request, reference: str, following: bool):
+    """Follow the request (an email for each event on it made by someone else), or stop."""
+    ar = _load(request, reference)
+    if following:
+        services.follow(request_id=ar.pk, actor=request.user)
+        messages.success(request, _("Vous suivez la demande %(reference)s : vous recevrez un courriel à chacune "
+                                    "de ses étapes.") % {"reference": ar.reference})
+    else:
+        services.unfollow(request_id=ar.pk, actor=request.user)
+        messages.success(request, _("Vous ne suivez plus la demande %(reference)s.") % {"reference": ar.reference})
     return _see_other(reverse("backoffice:detail", args=[ar.reference]))
 
 

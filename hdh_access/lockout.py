@@ -32,6 +32,8 @@ from axes.signals import user_locked_out
 from django.conf import settings
 from django.db.models import Max, Sum
 
+from hdh_access.lib.emails import normalise_address
+
 # The request attribute that carries the wait from the handler to the login form.
 WAIT_ATTRIBUTE = "hdh_login_wait_seconds"
 
@@ -41,7 +43,7 @@ def username_of(request, credentials: dict | None) -> str | None:
     so that "Porteur@X" and "porteur@x" are one account (``AXES_USERNAME_CALLABLE``)."""
     source = credentials if credentials else getattr(request, "POST", {})
     value = source.get("username")
-    return value.strip().lower() if isinstance(value, str) else None
+    return normalise_address(value) if isinstance(value, str) else None
 
 
 def wait_after(failures: int) -> int:

@@ -16,7 +16,16 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from hdh_access.lib import clamav
-from hdh_access.lib.env import env_bool, env_int, env_list, env_networks, env_origin, env_str
+from hdh_access.lib.env import (
+    contact_address,
+    env_bool,
+    env_checked,
+    env_int,
+    env_list,
+    env_networks,
+    env_origin,
+    env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -152,10 +161,8 @@ CONTENT_SECURITY_POLICY = {
 CSRF_FAILURE_VIEW = "hdh_access.error_pages.csrf_failure"
 # Where users report an accessibility problem (the accessibility statement, /accessibilite/): an
 # email address, or the https:// address of a contact form.
-HDH_ACCESSIBILITY_CONTACT = env_str("HDH_ACCESSIBILITY_CONTACT", "accessibilite@health-data-hub.example").strip()
-if not (HDH_ACCESSIBILITY_CONTACT.startswith("https://") or "@" in HDH_ACCESSIBILITY_CONTACT.strip("@")):
-    raise ImproperlyConfigured("HDH_ACCESSIBILITY_CONTACT must be an email address or an https:// address, "
-                               f"got {HDH_ACCESSIBILITY_CONTACT!r}")
+HDH_ACCESSIBILITY_CONTACT = env_checked("HDH_ACCESSIBILITY_CONTACT", "accessibilite@health-data-hub.example",
+                                        contact_address, required=True)
 
 # Embedded default: a SQLite file in the project folder.
 DATABASES = {
@@ -211,12 +218,7 @@ HDH_UPLOAD_MAX_ZIP_ENTRIES = env_int("HDH_UPLOAD_MAX_ZIP_ENTRIES", 2000, minimum
 # Antivirus: with a clamd address (a Unix socket path or tcp://host:port), every new attachment is
 # quarantined (not downloadable) until clamd says it is clean; an infected one loses its content.
 # Empty: attachments are stored "not scanned" and served at once.
-HDH_CLAMAV_SOCKET = env_str("HDH_CLAMAV_SOCKET").strip()
-if HDH_CLAMAV_SOCKET:
-    try:
-        clamav.parse_address(HDH_CLAMAV_SOCKET)
-    except ValueError as _error:
-        raise ImproperlyConfigured(f"HDH_CLAMAV_SOCKET: {_error}") from None
+HDH_CLAMAV_SOCKET = env_checked("HDH_CLAMAV_SOCKET", "", clamav.parse_address)
 # Seconds clamd has to accept, read and answer (each step); the sweep rescans what is still pending.
 HDH_CLAMAV_TIMEOUT = env_int("HDH_CLAMAV_TIMEOUT", 30, minimum=1)
 HDH_CLAMAV_SWEEP_SECONDS = env_int("HDH_CLAMAV_SWEEP_SECONDS", 300, minimum=1)

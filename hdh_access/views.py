@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET
 
 from hdh_access import lockout
 from hdh_access.celery import app as celery_app
+from hdh_access.lib.emails import normalise_address
 from hdh_access.lib.urls import site_url
 
 
@@ -177,7 +178,7 @@ class EmailAuthenticationForm(SaysHowLongToWait, AuthenticationForm):
         self.fields["password"].label = _("Mot de passe")
 
     def clean_username(self):
-        return (self.cleaned_data.get("username") or "").strip().lower()
+        return normalise_address(self.cleaned_data.get("username"))
 
 
 class AdminLoginForm(SaysHowLongToWait, AdminAuthenticationForm):

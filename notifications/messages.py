@@ -1,8 +1,8 @@
 """What to send to whom: the emails a change of a request causes, in each recipient's language.
 
-``on_transition`` is called inside the transaction of every change of a request, right after
-its event row (the services send ``access_requests.signals.request_changed``; see
-notifications/receivers.py); it renders the emails that change causes (templates
+``on_transition`` is called inside the transaction of every change of a request (and of every
+assignment or extension), right after its event row (the services send
+``access_requests.signals.request_changed``; see notifications/receivers.py); it renders the emails that change causes (templates
 ``notifications/templates/emails/<name>/{subject.txt,body.txt,body.html}``) and writes them as
 outbox rows. Nothing is sent inside a transaction.
 """
@@ -21,7 +21,9 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from access_requests.models import AccessRequest, CesreesOpinion, Event
-from access_requests.workflow import STAGE_ROLES, TRANSITIONS, Role, Route, State, roles_for
+from access_requests.selectors import followers_of
+from access_requests.workflow import STAGE_ROLES, TRANSITIONS, EventAction, Role, Route, State, roles_for
+from accounts.people import display_name
 from delays.clock import request_clock
 from hdh_access.lib.urls import absolute_reverse, site_url
 from notifications.models import OutboxMessage
@@ -220,7 +222,10 @@ def on_transition(*, request: AccessRequest, event: Event) -> list[OutboxMessage
     - the applicant hears of every change of state, of every information request, and of a
       review period extended (its due date moves);
     - the members of the roles whose queue the request enters are told, but not the person
-      who moved it there.
+      who moved it there;
+    - the request's followers hear of every event (changes of state, assignment, extension),
+      except the events they made themselves, once each: not when another email of this event
+      already reaches them.
     """
     clock = current_clock(request, now=event.at)
     base = {**request_context(request), "state": event.to_state, "state_label": lazy_label(event.to_state),
@@ -229,22 +234,33 @@ def on_transition(*, request: AccessRequest, event: Event) -> list[OutboxMessage
     applicant = request.applicant if request.applicant_id else None
     applicants = [applicant] if applicant is not None and applicant.is_active else []
     prefix = f"event:{event.pk}"
+    told: list = []  # everyone another email of this event reaches
 
     if event.action == "extend_review":
         rows += queue_for(applicants, key_prefix=f"{prefix}:applicant", name="review_extended",
                            context={**base, "stage": event.to_state})
-        return rows
-    if event.from_state == event.to_state:
-        return rows
+        told += applicants
+    elif event.from_state != event.to_state:
+        rows += _queue_for_change(request, event, base=base, applicants=applicants, told=told)
+    rows += queue_for_followers(request, event, base=base, told=told)
+    return rows
+
+
+def _queue_for_change(request: AccessRequest, event: Event, *, base: dict, applicants: list,
+                      told: list) -> list[OutboxMessage]:
+    """A change of state: the applicant's email and the email of the queue it enters."""
+    rows: list[OutboxMessage] = []
+    prefix = f"event:{event.pk}"
     if event.action == "request_information":
         question = (event.payload or {}).get("question") or event.comment
         rows += queue_for(applicants, key_prefix=f"{prefix}:applicant", name="information_requested",
                            context={**base, "question": question, "paused_from_label": lazy_label(event.from_state)})
+        told += applicants
     elif event.action in APPLICANT_MESSAGES:
         rows += _queue_for_applicant_status(applicants, key_prefix=f"{prefix}:applicant", request=request,
                                             event=event, context=base)
-    actor_pk = event.actor_id
-    members = queue_members(request, event.to_state, exclude_pk=actor_pk)
+        told += applicants
+    members = queue_members(request, event.to_state, exclude_pk=event.actor_id)
     if members:
         answer = (event.payload or {}).get("answer", "") if event.action == "resume" else ""
         rows += queue_for(members, key_prefix=f"{prefix}:queue", name="queue_entered",
@@ -252,7 +268,39 @@ def on_transition(*, request: AccessRequest, event: Event) -> list[OutboxMessage
                                     if event.action in TRANSITIONS else event.action,
                                     "route": _route_label(request.route),
                                     "datasets": ", ".join(sorted(d.name for d in request.datasets.all()))})
+        told += members
     return rows
+
+
+def queue_for_followers(request: AccessRequest, event: Event, *, base: dict, told: Iterable) -> list[OutboxMessage]:
+    """One email per follower of ``request`` about ``event`` (template ``followed_event``), in their
+    language: not to the event's actor, nor to a follower who lost access to the request
+    (``followers_of``), nor to anyone ``told`` (another email of this event reaches them: same
+    account or same address)."""
+    told_pks = {user.pk for user in told if user.email}
+    told_addresses = {user.email.lower() for user in told if user.email}
+    followers = []
+    for user in followers_of(request):
+        address = (user.email or "").lower()
+        if user.pk == event.actor_id or user.pk in told_pks or not address or address in told_addresses:
+            continue
+        told_addresses.add(address)
+        followers.append(user)
+    if not followers:
+        return []
+    payload = event.payload or {}
+    assignee = ""
+    if event.action == EventAction.ASSIGN:
+        assignee = display_name(request.assignee) if request.assignee_id else ""
+    context = {
+        **base, "event_label": EventAction(event.action).label if event.action in EventAction.values else event.action,
+        "actor": display_name(event.actor) if event.actor_id else "", "moved": event.from_state != event.to_state,
+        "from_label": lazy_label(event.from_state), "assigned": event.action == EventAction.ASSIGN,
+        "assignee": assignee, "question": payload.get("question", "") if event.action == "request_information" else "",
+        "answer": payload.get("answer", "") if event.action == "resume" else "",
+        "extended": event.action == EventAction.EXTEND_REVIEW,
+    }
+    return queue_for(followers, key_prefix=f"event:{event.pk}:follower", name="followed_event", context=context)
 
 
 def _queue_for_applicant_status(users, *, key_prefix: str, request: AccessRequest, event: Event,

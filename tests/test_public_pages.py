@@ -118,8 +118,12 @@ def test_every_page_starts_with_skip_links_to_targets_that_exist(client, make_re
         assert body.lstrip().startswith('<div class="fr-skiplinks">'), address
 
 
-@pytest.mark.parametrize("value", ["", "nobody", "http://contact.example"])
-def test_an_accessibility_contact_that_is_neither_an_address_nor_https_stops_the_start(value):
+@pytest.mark.parametrize(("value", "message"), [
+    ("", "HDH_ACCESSIBILITY_CONTACT must be set"),
+    ("nobody", "HDH_ACCESSIBILITY_CONTACT: must be an email address or an https:// address, got 'nobody'"),
+    ("http://contact.example", "HDH_ACCESSIBILITY_CONTACT: must be an email address or an https:// address"),
+])
+def test_an_accessibility_contact_that_is_neither_an_address_nor_https_stops_the_start(value, message):
     result = _manage("check", DEBUG="true", HDH_ACCESSIBILITY_CONTACT=value)
     assert result.returncode != 0
-    assert "HDH_ACCESSIBILITY_CONTACT must be an email address or an https:// address" in result.stderr
+    assert message in result.stderr

@@ -79,8 +79,9 @@ def test_env_networks_reads_addresses_and_networks_and_rejects_nonsense(monkeypa
     ("HDH_TRUSTED_PROXIES", "10.0.0.300", "HDH_TRUSTED_PROXIES must list IP addresses or networks"),
     ("HDH_LOGIN_IP_FAILURE_LIMIT", "0", "HDH_LOGIN_IP_FAILURE_LIMIT must be at least 1"),
     ("HDH_LOGIN_DELAY_SECONDS", "600", "HDH_LOGIN_DELAY_SECONDS must be between 0 and HDH_LOGIN_DELAY_MAX_SECONDS"),
+    ("HDH_CLAMAV_SOCKET", "tcp://clamd:port", "HDH_CLAMAV_SOCKET: expected tcp://host:port"),
 ])
-def test_bad_sign_in_protection_settings_stop_the_start(name, value, message):
+def test_bad_settings_stop_the_start(name, value, message):
     result = _manage("check", DEBUG="true", **{name: value})
     assert result.returncode != 0
     assert message in result.stderr

@@ -11,7 +11,9 @@ from collections.abc import Sequence
 
 from django.db.models import Prefetch, QuerySet
 
-from access_requests.models import AccessRequest, Attachment, Event, ExpertInvitation, Message, MessageReceipt
+from access_requests.models import AccessRequest, Attachment, Event, ExpertInvitation, Follow, Message, MessageReceipt
+from access_requests.roles import user_roles
+from access_requests.workflow import REVIEWER_ROLES
 
 # The event log's order: by instant, then by insertion (two events can share an instant).
 EVENT_ORDER = ("at", "id")
@@ -73,3 +75,11 @@ def expert_invitations_of(request: AccessRequest) -> list[ExpertInvitation]:
     """The request's invitations, newest first, with who invited and revoked."""
     return list(ExpertInvitation.objects.filter(request_id=request.pk)
                 .select_related("invited_by", "revoked_by").order_by("-created_at", "-id"))
+
+
+def followers_of(request: AccessRequest) -> list:
+    """The users who follow ``request`` and may still act on it as reviewers (active, with a
+    reviewer role on it: a data holder's staff only while it asks for their datasets), oldest
+    follow first. Someone who lost that access keeps their follow row but is not listed."""
+    follows = Follow.objects.filter(request_id=request.pk, user__is_active=True).select_related("user__profile")
+    return [f.user for f in follows.order_by("created_at", "id") if user_roles(f.user, request) & REVIEWER_ROLES]

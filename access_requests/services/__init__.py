@@ -2,7 +2,8 @@
 
 ``pathway`` holds one service per workflow action, ``dossier`` the writes on a dossier's
 content (drafts, attachments, assignment), ``messages`` the thread (messages, internal notes,
-read receipts), ``experts`` the external experts' invitations, ``scanning`` the antivirus. Callers import this package:
+read receipts), ``experts`` the external experts' invitations, ``follows`` a reviewer following a
+request, ``scanning`` the antivirus. Callers import this package:
 ``from access_requests import services``.
 """
 
@@ -20,6 +21,7 @@ from access_requests.services.dossier import (
     update_draft,
 )
 from access_requests.services.experts import invite_expert, record_expert_visit, revoke_expert_invitation
+from access_requests.services.follows import follow, unfollow
 from access_requests.services.messages import (
     claim_unnotified,
     mark_read,
@@ -48,9 +50,9 @@ from access_requests.workflow import REVIEWER_ROLES
 __all__ = [
     "DRAFT_TEXT_FIELDS", "EDITABLE_STATES", "REVIEWER_ROLES", "add_attachment", "answer_information",
     "approve_without_review", "assign", "attach_to_organisation", "claim_unnotified", "close", "create_draft",
-    "deliver", "derive_requires_matching", "extend_review", "facts_of", "forward_to_cesrees", "invite_expert",
-    "mark_read", "next_reference", "post_message", "record_cesrees_opinion", "record_cnil_decision",
+    "deliver", "derive_requires_matching", "extend_review", "facts_of", "follow", "forward_to_cesrees",
+    "invite_expert", "mark_read", "next_reference", "post_message", "record_cesrees_opinion", "record_cnil_decision",
     "record_contract_signed", "record_expert_visit", "record_matching_done", "reject", "remove_attachment",
     "request_information", "requests_with_unnotified_messages", "revoke_expert_invitation", "scan_attachment",
-    "scan_pending", "submit", "update_draft", "withdraw",
+    "scan_pending", "submit", "unfollow", "update_draft", "withdraw",
 ]

@@ -28,7 +28,13 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.message import SafeMIMEMultipart
 
-__all__ = ["build", "is_permanent", "is_unreachable", "message_id", "send"]
+__all__ = ["build", "is_permanent", "is_unreachable", "message_id", "normalise_address", "send"]
+
+
+def normalise_address(address: str | None) -> str:
+    """An email address as accounts store and compare it: trimmed and in lower case. Sign-up,
+    sign-in and the login lockout (hdh_access.lockout) all ask this one function."""
+    return (address or "").strip().lower()
 
 
 class _RelatedEmail(EmailMultiAlternatives):

@@ -7,6 +7,7 @@ start-up rather than a silent default.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from urllib.parse import urlsplit
 
@@ -80,3 +81,24 @@ def env_origin(name: str, default: str) -> str:
             or parts.fragment or parts.username or parts.password:
         raise ImproperlyConfigured(f"{name} must be http(s)://host[:port] with no path, got {raw!r}")
     return value
+
+
+def env_checked(name: str, default: str, check: Callable[[str], object], *, required: bool = False) -> str:
+    """A trimmed string that ``check`` accepts (it raises ValueError with the reason otherwise).
+    An empty value is returned unchecked (the feature it configures is off) unless ``required``."""
+    value = env_str(name, default).strip()
+    if required and not value:
+        raise ImproperlyConfigured(f"{name} must be set")
+    if value:
+        try:
+            check(value)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{name}: {exc}") from None
+    return value
+
+
+def contact_address(value: str) -> str:
+    """An email address or an https:// address (where users write to), else ValueError."""
+    if value.startswith("https://") or "@" in value.strip("@"):
+        return value
+    raise ValueError(f"must be an email address or an https:// address, got {value!r}")

@@ -1,4 +1,4 @@
-"""Migration access_requests 0011: the internal notes become internal messages, and the
+"""Migration access_requests 0012: the internal notes become internal messages, and the
 information requests and answers already in the log become messages of the thread, all marked
 notified (nobody is emailed about the past); backwards, the notes come back."""
 
@@ -14,8 +14,8 @@ from access_requests import services
 from access_requests.workflow import State
 
 pytestmark = pytest.mark.django_db(transaction=True)
-BEFORE = [("access_requests", "0010_attachment_scan")]
-AFTER = [("access_requests", "0011_messages")]
+BEFORE = [("access_requests", "0011_follow")]
+AFTER = [("access_requests", "0012_messages")]
 AT = dt.datetime(2025, 3, 4, 9, 30, tzinfo=dt.UTC)
 
 

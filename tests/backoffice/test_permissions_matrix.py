@@ -15,7 +15,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from access_requests import services
-from access_requests.models import AccessRequest, Event, Message
+from access_requests.models import AccessRequest, Event, Follow, Message
 from access_requests.workflow import Route, State
 from tests.backoffice.helpers import backoffice_settings  # noqa: F401  (autouse)
 from tests.conftest import datasets, with_form_token
@@ -56,6 +56,7 @@ PAGES = {
     "delays_csv": lambda r, a: reverse("backoffice:delays_csv"),
     "delays_xlsx": lambda r, a: reverse("backoffice:delays_xlsx"),
     "delays_json": lambda r, a: reverse("backoffice:delays_json"),
+    "saved_filters": lambda r, a: reverse("backoffice:saved_filters"),
 }
 SCOPED_PAGES = {"detail", "attachment"}  # about one request: the CNAM sees it, Curie does not
 
@@ -185,6 +186,22 @@ def test_notes_and_assignment_are_for_reviewers_of_the_request_not_for_managemen
             expected = expected_refusal(who)
             ok = response.status_code == expected and (
                 Message.objects.count() == notes if page == "post_message" else assigned == personas["platform"].pk)
+        if not ok:
+            mismatches.append((who, response.status_code))
+    assert mismatches == []
+
+
+def test_following_is_for_reviewers_of_the_request_not_for_management(client, personas, make_request):
+    request = make_request(State.CNIL_REVIEW)
+    mismatches = []
+    for who in PERSONAS:
+        c = client_for(client, personas, who)
+        response = c.post(reverse("backoffice:follow", args=[request.reference]), with_form_token(c))
+        follows = Follow.objects.filter(request=request, user__username=getattr(personas.get(who), "username", ""))
+        if who in READERS - {"management"}:
+            ok = response.status_code == 303 and follows.count() == 1
+        else:
+            ok = response.status_code == expected_refusal(who) and not follows.exists()
         if not ok:
             mismatches.append((who, response.status_code))
     assert mismatches == []

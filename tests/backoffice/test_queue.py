@@ -250,7 +250,7 @@ def test_the_queue_and_its_export_run_the_same_number_of_queries_at_two_sizes(cl
     materialise_all()
     large = _queries(client, url, dataset=datasets("snds")[0].pk)
     assert small == large
-    assert large <= 12
+    assert large <= 13  # the queue page lists the user's saved filters: one query (test_saved_filters.py)
 
 
 @pytest.mark.parametrize("language", ["fr", "en"])

@@ -12,13 +12,16 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db import transaction
+from django.http import QueryDict
 from django.test import override_settings
 from django.urls import reverse
 from django.utils import formats, timezone, translation
 
-from access_requests.models import AccessRequest, Attachment, Event, ExpertInvitation, Message, MessageReceipt
+from access_requests.models import AccessRequest, Attachment, Event, ExpertInvitation, Follow, Message, MessageReceipt
 from access_requests.workflow import EventAction, InformationReason, Route, State
 from backoffice import selectors
+from backoffice.forms import QueueFilterForm, normalised_query
+from backoffice.models import SavedFilter
 from backoffice.selectors import Badge, QueueFilters, Scope
 from catalog.models import Dataset
 from delays import rules
@@ -229,6 +232,22 @@ def test_seeding_again_changes_no_dossier_and_if_empty_does_nothing(seeded, caps
     assert "nothing to do" in capsys.readouterr().out
     assert (AccessRequest.objects.count(), Event.objects.count(), RequestDelay.objects.count()) == counts
     assert persona("demandeur@example.org").check_password("Un-Mot-De-Passe-42")
+
+
+def test_reviewers_have_saved_filters_that_reopen_cleanly_and_follow_dossiers(seeded, client):
+    saved = SavedFilter.objects.select_related("user")
+    assert {f.user.username for f in saved} == {
+        email for email, role, _holder, _applicant in ACCOUNTS if role}
+    for saved_filter in saved:
+        assert normalised_query(QueueFilterForm(QueryDict(saved_filter.query))) == saved_filter.query
+        client.force_login(saved_filter.user)
+        response = client.get(reverse("backoffice:open_filter", args=[saved_filter.pk]), follow=True)
+        assert response.status_code == 200
+        assert "plus valable" not in response.content.decode() and "invalides" not in response.content.decode()
+    for email in ("secretariat@example.org", "cesrees@example.org", "cnil@example.org", "cnam@example.org",
+                  "chu-bordeaux@example.org", "plateforme@example.org"):
+        followed = Follow.objects.filter(user=persona(email)).values_list("request__reference", flat=True)
+        assert set(queue(email, scope=Scope.FOLLOWED).values_list("reference", flat=True)) == set(followed) != set()
 
 
 def test_the_demo_has_threads_an_answered_information_request_an_internal_note_and_an_expert(seeded, client):

@@ -23,10 +23,12 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from access_requests import services
+from access_requests import services as request_services
 from access_requests.models import AccessRequest
 from access_requests.workflow import Role, State
 from accounts.models import MembershipRequest
+from backoffice import services as backoffice_services
+from backoffice.models import SavedFilter
 from tests.conftest import PASSWORD, make_user, use_private_media
 from tests.e2e.conftest import AXE, login
 
@@ -196,18 +198,21 @@ def world(personas, make_request, organisation, production_completeness):
         State.DRAFT, State.AWAITING_APPLICANT, State.SUBMITTED, State.CESREES_REVIEW, State.CNIL_REVIEW,
         State.CONTRACTING, State.DELIVERED, State.REJECTED)}
     MembershipRequest.objects.create(user=make_user("nouvelle@inserm.example"), organisation=organisation)
+    # The secretariat's saved filter and a dossier it follows (backoffice: "Mes filtres", "Suivi").
+    backoffice_services.save_filter(actor=personas["secretariat"], name="Objectif dépassé", query="status=late")
+    request_services.follow(request_id=requests[State.SUBMITTED].pk, actor=personas["secretariat"])
     # A thread on the dossier at the CESREES (a message each way, a read receipt, an internal note),
     # an external expert's link and a revoked one.
     reviewed = requests[State.CESREES_REVIEW]
-    asked = services.post_message(request_id=reviewed.pk, actor=personas["cesrees"], body="Précisez la cohorte.")
-    services.mark_read(request_id=reviewed.pk, actor=personas["applicant"], message_ids=[asked.pk],
+    asked = request_services.post_message(request_id=reviewed.pk, actor=personas["cesrees"], body="Précisez la cohorte.")
+    request_services.mark_read(request_id=reviewed.pk, actor=personas["applicant"], message_ids=[asked.pk],
                        acting_as={Role.APPLICANT})
-    services.post_message(request_id=reviewed.pk, actor=personas["applicant"], body="12 000 patients.",
+    request_services.post_message(request_id=reviewed.pk, actor=personas["applicant"], body="12 000 patients.",
                           acting_as={Role.APPLICANT})
-    services.post_message(request_id=reviewed.pk, actor=personas["cesrees"], body="À voir en séance.", internal=True)
-    expert = services.invite_expert(request_id=reviewed.pk, actor=personas["cesrees"], email="expert@univ.example")
-    revoked = services.invite_expert(request_id=reviewed.pk, actor=personas["cesrees"], email="ancien@univ.example")
-    services.revoke_expert_invitation(invitation_id=revoked.invitation.pk, actor=personas["cesrees"])
+    request_services.post_message(request_id=reviewed.pk, actor=personas["cesrees"], body="À voir en séance.", internal=True)
+    expert = request_services.invite_expert(request_id=reviewed.pk, actor=personas["cesrees"], email="expert@univ.example")
+    revoked = request_services.invite_expert(request_id=reviewed.pk, actor=personas["cesrees"], email="ancien@univ.example")
+    request_services.revoke_expert_invitation(invitation_id=revoked.invitation.pk, actor=personas["cesrees"])
     return {**{state: request.reference for state, request in requests.items()},
             "expert": expert.token, "expert_revoked": revoked.token}
 
@@ -266,9 +271,15 @@ def pages_of(who: str, refs: dict) -> list[Visit]:
     reviewer_pages = [Visit("/backoffice/"), Visit("/backoffice/delays/"), Visit("/accounts/profile/"),
                       Visit("/plan-du-site/")]
     if who == "secretariat":
+        saved = SavedFilter.objects.get(name="Objectif dépassé").pk
         return [
             *reviewer_pages, Visit("/backoffice/?scope=all"),
             Visit("/backoffice/?scope=all&submitted_from=2024-02-31&q=AVC"),  # a bad filter, a warning
+            Visit("/backoffice/?scope=followed"),
+            Visit("/backoffice/?status=late", open="#save-filter > summary", submit="#save-filter button[type=submit]"),
+            Visit("/backoffice/filters/"),
+            Visit("/backoffice/filters/", submit=f"#filter-{saved} form button:has-text('Renommer')",
+                  fill={f"#rename-{saved}-name": ""}),
             Visit(detail(refs[State.SUBMITTED])),
             Visit(detail(refs[State.SUBMITTED]), **action("request_information")),
             Visit(detail(refs[State.SUBMITTED]), submit="#messages button[type=submit]"),

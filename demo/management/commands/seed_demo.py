@@ -8,10 +8,11 @@ Demo data, dated from the moment it is seeded, so the demo looks right whenever 
   and the demo's scenarios (demo.scenarios: a realistic load in every queue), imported through
   the history import, which validates every row with the workflow;
 - what happens "now", through the services: the demo applicant files a dossier, the secretariat
-  asks the applicant for information, reviewers take dossiers of their queue; messages: the
-  secretariat asks for a missing document on the dossier just filed and the applicant answers
-  with it, an exchange with the CESREES read by both sides, an internal note, a question of the
-  applicant waiting for the secretariat, and an external expert invited by the CESREES;
+  asks the applicant for information, reviewers take dossiers of their queue, save a few queue
+  filters and follow a few dossiers; messages: the secretariat asks for a missing document on the
+  dossier just filed and the applicant answers with it, an exchange with the CESREES read by both
+  sides, an internal note, a question of the applicant waiting for the secretariat, and an
+  external expert invited by the CESREES;
 - the delay rows and the forecast baseline refreshed, then a summary of each queue.
 
 Once loaded, running it again changes no dossier (it only updates the demo accounts);
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from django.conf import settings
@@ -30,7 +31,9 @@ from django.contrib.auth.models import Group, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Count
+from django.http import QueryDict
 from django.utils import timezone
+from django.utils.http import urlencode
 
 from access_requests import services
 from access_requests.history_import import HistoryImportError, import_history
@@ -38,6 +41,8 @@ from access_requests.models import AccessRequest
 from access_requests.workflow import REVIEWER_ROLES, InformationReason, Role, State
 from accounts.models import Organisation, Profile
 from backoffice import selectors
+from backoffice import services as backoffice_services
+from backoffice.forms import QueueFilterForm, normalised_query
 from catalog.models import DataHolder, Dataset
 from delays import rules
 from delays.materialise import refresh_open_delays
@@ -77,6 +82,25 @@ ASSIGNED = (
     ("secretariat-overdue", "secretariat@example.org"), ("cesrees-urgent", "cesrees@example.org"),
     ("cnil-overdue", "cnil@example.org"), ("cnam-matching-long", "cnam@example.org"),
     ("hospital-extraction-long", "chu-bordeaux@example.org"),
+)
+# Each reviewer's saved queue filters: (email, name, the queue's parameters; a dataset by its code).
+SAVED_FILTERS: tuple[tuple[str, str, dict[str, str]], ...] = (
+    ("secretariat@example.org", "Délai légal dépassé", {"badge": "overdue"}),
+    ("secretariat@example.org", "Cancers, toutes étapes", {"q": "cancer", "scope": "all"}),
+    ("cesrees@example.org", "Objectif de 7 mois à risque", {"scope": "open", "status": "at_risk"}),
+    ("cesrees@example.org", "Mes dossiers", {"assignee": "me"}),
+    ("cnil@example.org", "Échéance proche", {"badge": "due_soon"}),
+    ("cnam@example.org", "SNDS en appariement", {"dataset": "snds", "state": State.MATCHING}),
+    ("chu-bordeaux@example.org", "En attente du demandeur", {"scope": "paused"}),
+    ("plateforme@example.org", "Données livrées, à clôturer", {"state": State.DELIVERED, "sort": "waiting"}),
+    ("direction@example.org", "Objectif de 7 mois dépassé", {"scope": "open", "status": "late"}),
+)
+# Who follows which scenario's dossier (an email at each of its events made by someone else).
+FOLLOWED = (
+    ("secretariat@example.org", "cnil-overdue"), ("secretariat@example.org", "cnam-matching-long"),
+    ("cesrees@example.org", "cnil-paused"), ("cnil@example.org", "cnam-contracting"),
+    ("cnam@example.org", "cnam-matching-long"), ("chu-bordeaux@example.org", "hospital-extraction-long"),
+    ("plateforme@example.org", "cnam-extraction"),
 )
 # A one-page PDF: the attachments of the dossier the demo applicant files.
 DEMO_PDF = (b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
@@ -193,8 +217,10 @@ class Command(BaseCommand):
 
     # --- what happens now, through the services ---------------------------------------------------
     def _act_now(self, history: DemoHistory, ids: dict[str, int], personas: dict[str, User]) -> int:
-        """The secretariat pauses a dossier; with the demo accounts, the applicant files one and
-        reviewers take dossiers in hand. Returns how many dossiers the applicant filed."""
+        """The secretariat pauses a dossier; with the demo accounts, the applicant files one (and
+        answers an information request on it), reviewers take dossiers in hand, write messages and
+        a note, invite an expert, save filters and follow dossiers. Returns how many dossiers the
+        applicant filed."""
         def pk(key: str) -> int:
             return ids[history.scenarios[key][0]]
 
@@ -225,9 +251,10 @@ class Command(BaseCommand):
         services.answer_information(
             request_id=draft.pk, actor=applicant, answer=LETTER_SENT, expected_state=State.AWAITING_APPLICANT,
             uploads=[SimpleUploadedFile("lettre-engagement.pdf", DEMO_PDF, content_type="application/pdf")])
+        self._finding_things(personas, pk)
         return 1
 
-    def _threads(self, pk, applicant: User, secretariat: User, cesrees: User) -> None:
+    def _threads(self, pk: Callable[[str], int], applicant: User, secretariat: User, cesrees: User) -> None:
         """Messages read by both sides on a dossier at the CESREES, an external expert invited to
         read it, and a question of the applicant on the paused dossier, for the secretariat."""
         reviewed = pk("cesrees-extended")
@@ -239,6 +266,20 @@ class Command(BaseCommand):
         services.invite_expert(request_id=reviewed, actor=cesrees, email=EXPERT_EMAIL, acting_as=REVIEWER_ROLES)
         services.post_message(request_id=pk(PAUSED_NOW), actor=applicant, body=APPLICANT_QUESTION,
                               acting_as={Role.APPLICANT})
+
+    def _finding_things(self, personas: dict[str, User], pk: Callable[[str], int]) -> None:
+        """Reviewers' saved filters (stored as the queue's form would store them) and followed
+        dossiers, last: the follows cause no email of the seeding's own actions."""
+        for email, name, params in SAVED_FILTERS:
+            values = dict(params)
+            if "dataset" in values:
+                values["dataset"] = str(Dataset.objects.get(code=values["dataset"]).pk)
+            form = QueueFilterForm(QueryDict(urlencode(values)))
+            if not form.is_valid():  # the demo and the queue's form disagree: a bug
+                raise CommandError(f"demo filter {name!r} refused by the queue's form: {form.errors.as_json()}")
+            backoffice_services.save_filter(actor=personas[email], name=name, query=normalised_query(form))
+        for email, key in FOLLOWED:
+            services.follow(request_id=pk(key), actor=personas[email])
 
     # --- the summary --------------------------------------------------------------------------------
     def _summary(self, personas: dict[str, User]) -> None:

@@ -51,7 +51,7 @@ def internal_notes_back(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('access_requests', '0010_attachment_scan'),
+        ('access_requests', '0011_follow'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
