@@ -457,3 +457,33 @@ def route_misfit(route: str, *, dataset_codes: frozenset[str] | set[str], brings
         return str(_("Une méthodologie de référence ne permet pas d'apparier plusieurs sources : "
                      "transmettez la demande au CESREES."))
     return ""
+
+
+# --- holder tasks (coordinator's provisional API for the import; reconcile with the task pathway) ---
+TASK_STATES: tuple[str, ...] = (State.CONTRACTING, State.MATCHING, State.EXTRACTION, State.DELIVERED)
+TASK_ORDER: dict[str, int] = {str(state): index for index, state in enumerate(TASK_STATES)}
+
+
+def task_edge_allowed(source: str, target: str, *, requires_matching: bool) -> bool:
+    """Whether a holder's task may move from ``source`` to ``target``."""
+    if source == State.CONTRACTING:
+        return target == (State.MATCHING if requires_matching else State.EXTRACTION)
+    return (source, target) in {(State.MATCHING, State.EXTRACTION), (State.EXTRACTION, State.DELIVERED)}
+
+
+def request_moves(current: str, task_states: Iterable[str], *, requires_matching: bool) -> list[str]:
+    """The states a request in ``current`` passes through to reach its least advanced task's state."""
+    states = list(task_states)
+    if current not in TASK_ORDER or not states:
+        return []
+    low = min(TASK_ORDER[state] for state in states)
+    moves: list[str] = []
+    while TASK_ORDER[current] < low:
+        if current == State.CONTRACTING:
+            current = State.MATCHING if requires_matching else State.EXTRACTION
+        elif current == State.MATCHING:
+            current = State.EXTRACTION
+        else:
+            current = State.DELIVERED
+        moves.append(str(current))
+    return moves

@@ -441,6 +441,7 @@ def delays(request):
         "computed_at": dt.datetime.fromisoformat(data["computed_at"]),
         "forecasts_computed_at": dt.datetime.fromisoformat(data["forecasts_computed_at"]) if data["forecasts_computed_at"] else None,
         "late": [_listed_row(r) for r in data["late"]], "at_risk": [_listed_row(r) for r in data["at_risk"]],
+        "holders": data["holders"], "bottleneck_holder": data["bottleneck_holder"],
         "query": query.urlencode(), "section": "delays", "cache_minutes": cache_seconds() // 60,
     })
 
