@@ -45,6 +45,9 @@ number (the header is line 1). On any error nothing is written. Otherwise, in on
   file's ``(to_state, at)`` sequence is left alone, so importing a file twice changes nothing;
   when its events are a strict prefix of the file's history the missing events are appended and
   its state moves on; any other difference is an error;
+- each request whose history reached contracting gets one holder task per data holder of its
+  datasets, following its post-decision rows (services.tasks.open_imported_tasks; an extended
+  history moves its tasks on);
 - the yearly ``ReferenceSequence`` is raised past every imported ``HDH-YYYY-NNNN`` reference;
 - the delays of the requests written are recomputed, and the forecast baseline with them
   (delays/receivers.py): no other command is needed.
@@ -75,7 +78,7 @@ from access_requests import signals
 from access_requests.models import AccessRequest, Event, ReferenceSequence
 from access_requests.references import REFERENCE_MAX_LENGTH, REFERENCE_RULE, is_valid_reference
 from access_requests.selectors.clock import ClockLog, visit_statutes
-from access_requests.services import derive_requires_matching
+from access_requests.services import ImportedHistory, derive_requires_matching, open_imported_tasks
 from access_requests.workflow import (
     EXTENSION_ROLES,
     RECORDED_OPINIONS,
@@ -610,6 +613,7 @@ def import_history(path: str | os.PathLike[str], *, batch_size: int = DEFAULT_BA
     started = time.monotonic()
     result = ImportResult()
     dataset_ids = dict(Dataset.objects.values_list("code", "id"))
+    holder_ids = dict(Dataset.objects.values_list("code", "holder_id"))
     histories = read_history(path, dataset_codes=dataset_ids)
     result.rows = sum(len(history.rows) for history in histories)
     result.validated = time.monotonic() - started
@@ -620,7 +624,8 @@ def import_history(path: str | os.PathLike[str], *, batch_size: int = DEFAULT_BA
     with transaction.atomic():
         for start in range(0, len(histories), batch_size):
             chunk = histories[start:start + batch_size]
-            _import_chunk(chunk, dataset_ids=dataset_ids, batch_size=batch_size, result=result, issues=issues)
+            _import_chunk(chunk, dataset_ids=dataset_ids, holder_ids=holder_ids, batch_size=batch_size,
+                          result=result, issues=issues)
         if issues:
             raise HistoryImportError(issues)
         _bump_reference_sequences(history.reference for history in histories)
@@ -629,8 +634,8 @@ def import_history(path: str | os.PathLike[str], *, batch_size: int = DEFAULT_BA
     return result
 
 
-def _import_chunk(chunk: list[History], *, dataset_ids: dict[str, int], batch_size: int,
-                  result: ImportResult, issues: list[ImportIssue]) -> None:
+def _import_chunk(chunk: list[History], *, dataset_ids: dict[str, int], holder_ids: dict[str, int],
+                  batch_size: int, result: ImportResult, issues: list[ImportIssue]) -> None:
     """Compare one chunk of references with the database, then write what is new."""
     existing = dict(AccessRequest.objects.filter(reference__in=[h.reference for h in chunk])
                     .values_list("reference", "id"))
@@ -660,12 +665,22 @@ def _import_chunk(chunk: list[History], *, dataset_ids: dict[str, int], batch_si
     if issues:
         return  # the transaction will be rolled back: keep comparing, stop writing
     events = _EventWriter(batch_size)
+    written: list[tuple[int, History, int]] = []
     if new:
-        _create_requests(new, dataset_ids=dataset_ids, batch_size=batch_size, events=events, result=result)
+        written += _create_requests(new, dataset_ids=dataset_ids, batch_size=batch_size, events=events,
+                                    result=result)
     if extensions:
         _extend_requests(extensions, events=events, result=result)
+        written += extensions
     events.flush()
     result.events_written += events.written
+    # One task per data holder for each history that reached contracting (services.tasks).
+    open_imported_tasks(
+        (ImportedHistory(request_id=request_id, requires_matching=history.requires_matching,
+                         holder_ids=sorted({holder_ids[code] for code in history.datasets}),
+                         rows=[(state, at, line) for line, at, state, _extra in history.rows], known=known)
+         for request_id, history, known in written),
+        batch_size=batch_size)
 
 
 def _diff_reason(known: list[tuple[str, dt.datetime]], in_file: list[tuple[str, dt.datetime]]) -> str:
@@ -713,7 +728,7 @@ class _EventWriter:
 
 
 def _create_requests(histories: list[History], *, dataset_ids: dict[str, int], batch_size: int,
-                     events: _EventWriter, result: ImportResult) -> None:
+                     events: _EventWriter, result: ImportResult) -> list[tuple[int, History, int]]:
     requests = [
         AccessRequest(
             reference=h.reference, title=h.title, brings_own_data=h.brings_own_data,
@@ -734,6 +749,7 @@ def _create_requests(histories: list[History], *, dataset_ids: dict[str, int], b
         events.add_history(request.pk, history, 0)
         result.request_ids.append(request.pk)
     result.created += len(requests)
+    return [(request.pk, history, 0) for request, history in zip(requests, histories, strict=True)]
 
 
 def _set_created_at(values: list[tuple[int, dt.datetime]], *, batch_size: int) -> None:
