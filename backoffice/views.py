@@ -204,6 +204,9 @@ def _render_detail(request, ar, *, status: int = 200, error: str = "", bound=Non
             form = ACTION_FORMS[name](initial={"expected_state": ar.state}, auto_id=f"{name}-%s")
         action_forms.append(form)
     task_rows = [_task_row(ar, task, user, paris_date(now), bound_task) for task in tasks]
+    actionable = [row for row in task_rows if row["forms"]]
+    if len(actionable) == 1:  # the one task the user may move (a holder's own): its panel is open
+        actionable[0]["open"] = True
     if bound_task is not None and not any(
             bound_task[2] is f for row in task_rows for f in (*row["forms"], row["due_form"], row["assign_form"])
     ) and not error:
