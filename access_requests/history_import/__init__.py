@@ -85,12 +85,12 @@ from access_requests import signals
 from access_requests.models import AccessRequest, Event, HolderTask, HolderTaskEvent, ReferenceSequence
 from access_requests.references import REFERENCE_MAX_LENGTH, REFERENCE_RULE, is_valid_reference
 from access_requests.selectors.clock import ClockLog, visit_statutes
-from access_requests.services import derive_requires_matching
+from access_requests.services import derive_requires_matching, task_due_date
 from access_requests.workflow import (
     EXTENSION_ROLES,
     RECORDED_OPINIONS,
     TASK_ORDER,
-    TASK_STATES,
+    TRANSITIONS,
     EventAction,
     InformationReason,
     Role,
@@ -100,6 +100,7 @@ from access_requests.workflow import (
     edge_allowed,
     extension_refusal_of,
     request_moves,
+    request_state_of_tasks,
     task_edge_allowed,
     transition_for_edge,
 )
@@ -116,8 +117,9 @@ SIMPLIFIED_DATASET = "esnd"
 
 _STATES = frozenset(State.values)
 # The states a holder's own row may enter, and the request states where tasks exist.
-POST_DECISION_STATES: tuple[str, ...] = tuple(str(state) for state in TASK_STATES)
+POST_DECISION_STATES: tuple[str, ...] = tuple(TASK_ORDER)
 HOLDER_ROW_STATES = POST_DECISION_STATES[1:]
+_RANK = {state: index for index, state in enumerate(POST_DECISION_STATES)}
 _ROUTES = frozenset(Route.values)
 _BOOLEANS = {"true": True, "false": False}
 _REFERENCE_PATTERN = re.compile(r"^HDH-(\d{4})-(\d+)$")
@@ -177,6 +179,7 @@ class ImportResult:
     extended: int = 0
     unchanged: int = 0
     events_written: int = 0
+    task_events_written: int = 0  # the holders' tasks' events (HolderTaskEvent)
     rows: int = 0
     validated: float = 0.0  # seconds spent reading and validating the file
     elapsed: float = 0.0  # seconds in all
@@ -653,7 +656,7 @@ def _split_holder_rows(reference: str, sequence: list[Row], holders: tuple[str, 
                 moves += [TaskMove(line, at, holder, "", State.CONTRACTING.value) for holder in holders]
             elif state in HOLDER_ROW_STATES and tasks is not None and current in POST_DECISION_STATES:
                 for holder, task_state in tasks.items():
-                    if TASK_ORDER[task_state] < TASK_ORDER[state]:
+                    if _RANK[task_state] < _RANK[state]:
                         moves.append(TaskMove(line, at, holder, task_state, state))
                         tasks[holder] = state
             continue
@@ -675,8 +678,9 @@ def _split_holder_rows(reference: str, sequence: list[Row], holders: tuple[str, 
             continue
         tasks[extra.holder] = state
         moves.append(TaskMove(line, at, extra.holder, source, state))
-        for target in request_moves(current, tasks.values(), requires_matching=requires_matching):
-            rows.append((line, at, target, NO_EXTRA))
+        low = request_state_of_tasks(tasks.values())
+        for name in request_moves(current, low, requires_matching=requires_matching):
+            rows.append((line, at, str(TRANSITIONS[name].target), NO_EXTRA))
     return rows, moves
 
 
@@ -785,9 +789,9 @@ def _import_chunk(chunk: list[History], *, dataset_ids: dict[str, int], batch_si
         _extend_requests(extensions, events=events, result=result)
     events.flush()
     result.events_written += events.written
-    task_events = _write_tasks([(request_id_of[h.reference], h, 0) for h in new] + task_extensions,
-                               batch_size=batch_size) if new or task_extensions else 0
-    result.events_written += task_events
+    if new or task_extensions:
+        result.task_events_written += _write_tasks(
+            [(request_id_of[h.reference], h, 0) for h in new] + task_extensions, batch_size=batch_size)
 
 
 def _diff_reason(known: list[tuple[str, dt.datetime]], in_file: list[tuple[str, dt.datetime]]) -> str:
@@ -905,7 +909,7 @@ def _extend_requests(extensions: list[tuple[int, History, int]], *, events: _Eve
 def _move_key(move: tuple[str, str, dt.datetime]) -> tuple[dt.datetime, int, str]:
     """Task moves in a stable order: by instant, then the pathway's order, then the holder."""
     holder, state, at = move
-    return at, TASK_ORDER.get(state, -1), holder
+    return at, _RANK.get(state, -1), holder
 
 
 def _task_diff_reason(known: list[tuple[str, str, dt.datetime]], in_file: list[tuple[str, str, dt.datetime]]) -> str:
@@ -926,7 +930,7 @@ def _write_tasks(items: list[tuple[int, History, int]], *, batch_size: int) -> i
     """Open the tasks of ``items`` (request id, history, moves already stored) and append their
     moves from that index on: new tasks in bulk with their final state, then every event in bulk
     (a task that exists already, a rare re-import, is updated on its own). Returns the events written."""
-    holders = {code: (pk, days) for code, pk, days in DataHolder.objects.values_list("code", "pk", "median_delivery_days")}
+    holders = {holder.code: holder for holder in DataHolder.objects.all()}
     existing = {(task.request_id, task.holder.code): task for task in HolderTask.objects.filter(
         request_id__in=[request_id for request_id, _history, _start in items]).select_related("holder")}
     plans: dict[tuple[int, str], tuple[bool, list[TaskMove]]] = {}
@@ -943,17 +947,16 @@ def _write_tasks(items: list[tuple[int, History, int]], *, batch_size: int) -> i
                 values["delivered_at"] = delivered
             HolderTask.objects.filter(pk=task.pk).update(**values)
             continue
-        holder_id, days = holders[holder]
         existing[request_id, holder] = task = HolderTask(
-            request_id=request_id, holder_id=holder_id, state=moves[-1].to_state, requires_matching=requires_matching,
-            created_at=moves[0].at, entered_at=moves[-1].at, delivered_at=delivered,
-            due_date=default_due_date(moves[0].at, days))
+            request_id=request_id, holder_id=holders[holder].pk, state=moves[-1].to_state,
+            requires_matching=requires_matching, created_at=moves[0].at, entered_at=moves[-1].at, delivered_at=delivered,
+            due_date=task_due_date(holders[holder], moves[0].at))
         created.append(task)
     HolderTask.objects.bulk_create(created, batch_size=batch_size)
     events = [
         HolderTaskEvent(task_id=existing[request_id, holder].pk, from_state=move.from_state, to_state=move.to_state,
                         action=IMPORT_ACTION if not move.from_state else _action(move.from_state, move.to_state),
-                        at=move.at, actor=None, role=Role.SYSTEM.value)
+                        at=move.at, actor=None, role=Role.SYSTEM.value, payload={"source": "import", "line": move.line})
         for (request_id, holder), (_matching, moves) in plans.items() for move in moves
     ]
     HolderTaskEvent.objects.bulk_create(events, batch_size=batch_size)

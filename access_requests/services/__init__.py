@@ -1,11 +1,12 @@
 """Every write on an access request, in one shape (see ``core``).
 
 ``pathway`` holds one service per workflow action, ``dossier`` the writes on a dossier's
-content (drafts, attachments, notes, assignment), ``scanning`` the antivirus. Callers import this package:
+content (drafts, attachments, notes, assignment), ``tasks`` the data holders' tasks after the
+decision, ``scanning`` the antivirus. Callers import this package:
 ``from access_requests import services``.
 """
 
-from access_requests.services.core import facts_of
+from access_requests.services.core import facts_of, task_due_date
 from access_requests.services.dossier import (
     DRAFT_TEXT_FIELDS,
     EDITABLE_STATES,
@@ -36,10 +37,20 @@ from access_requests.services.pathway import (
     withdraw,
 )
 from access_requests.services.scanning import scan_attachment, scan_pending
+from access_requests.services.tasks import (
+    act_on_task,
+    assign_task,
+    deliver_task,
+    record_task_contract_signed,
+    record_task_matching_done,
+    set_task_due_date,
+)
 from access_requests.workflow import REVIEWER_ROLES
 
 __all__ = [
-    "DRAFT_TEXT_FIELDS", "EDITABLE_STATES", "REVIEWER_ROLES", "add_attachment", "add_internal_note",
+    "DRAFT_TEXT_FIELDS", "EDITABLE_STATES", "REVIEWER_ROLES", "act_on_task", "add_attachment",
+    "add_internal_note", "assign_task", "deliver_task", "record_task_contract_signed",
+    "record_task_matching_done", "set_task_due_date", "task_due_date",
     "answer_information", "approve_without_review", "assign", "attach_to_organisation", "close", "create_draft",
     "deliver", "derive_requires_matching", "extend_review", "facts_of", "forward_to_cesrees", "next_reference",
     "record_cesrees_opinion", "record_cnil_decision", "record_contract_signed", "record_matching_done", "reject",

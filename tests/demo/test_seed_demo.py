@@ -16,7 +16,7 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import formats, timezone, translation
 
-from access_requests.models import AccessRequest, Attachment, Event
+from access_requests.models import AccessRequest, Attachment, Event, HolderTask
 from access_requests.workflow import EventAction, InformationReason, Route, State
 from backoffice import selectors
 from backoffice.selectors import Badge, QueueFilters, Scope
@@ -148,6 +148,25 @@ def test_each_data_holder_has_contracting_matching_and_extraction_some_long_runn
     assert all(ar.datasets.filter(holder=holder).exists() for ar in mine)
     assigned = mine.filter(assignee=persona(email))
     assert email == "cnam@example.org" or assigned.exists()
+
+
+def test_a_dossier_has_three_holders_at_three_stages_and_each_holder_queues_its_own_tasks(seeded):
+    three = AccessRequest.objects.get(title="Cancers du rein : parcours hospitaliers et survie — trois sources")
+    states = dict(HolderTask.objects.filter(request=three).values_list("holder__code", "state"))
+    assert states == {"cnam": "extraction", "atih": "matching", "chu-bordeaux": "contracting"}
+    assert three.state == State.CONTRACTING  # its least advanced task's
+    for email in ("cnam@example.org", "atih@example.org", "chu-bordeaux@example.org"):
+        user = persona(email)
+        tasks = selectors.holder_task_queue(user, QueueFilters())
+        assert tasks.count() >= 3, email
+        assert set(tasks.values_list("holder_id", flat=True)) == {user.profile.data_holder_id}
+        assert tasks.filter(request=three).exists()
+        assert len(set(tasks.values_list("state", flat=True))) >= 2, email
+        assert f"{email}: " in seeded and "open tasks in the queue" in seeded
+    # Every dossier that reached contracting has its holders' tasks.
+    decided = AccessRequest.objects.filter(state__in=[State.CONTRACTING, State.MATCHING, State.EXTRACTION,
+                                                      State.DELIVERED, State.CLOSED])
+    assert decided.exists() and not decided.filter(holder_tasks__isnull=True).exists()
 
 
 def test_the_platform_team_has_a_few_deliveries_to_close_and_the_old_ones_are_closed(seeded):
