@@ -63,12 +63,13 @@ class HolderFigures:
         return data
 
 
-def _days(start: dt.datetime, end: dt.datetime) -> float:
+def _days(start: dt.datetime, end: dt.datetime | None) -> float:
+    assert end is not None  # delivered tasks only
     return (end - start).total_seconds() / SECONDS_PER_DAY
 
 
-def _tasks(request_ids: QuerySet | None, holder_id: int | None) -> QuerySet[HolderTask]:
-    tasks = HolderTask.objects.all()
+def _tasks(request_ids: QuerySet[Any, Any] | None, holder_id: int | None) -> QuerySet[HolderTask]:
+    tasks: QuerySet[HolderTask] = HolderTask.objects.all()
     if request_ids is not None:
         tasks = tasks.filter(request_id__in=request_ids)
     if holder_id is not None:
@@ -76,30 +77,37 @@ def _tasks(request_ids: QuerySet | None, holder_id: int | None) -> QuerySet[Hold
     return tasks
 
 
-def _delivered_percentiles(delivered: QuerySet[HolderTask]) -> dict[int, tuple[int, float | None, float | None]]:
+_Holder = tuple[int, str, str]  # id, code, name
+
+
+def _delivered_percentiles(delivered: QuerySet[HolderTask]) -> dict[_Holder, tuple[int, float | None, float | None]]:
     """Per holder: (count, median days, 90th percentile days) of ``delivered`` tasks."""
     if connection.vendor == "postgresql":
-        inner, params = delivered.values("holder_id", "created_at", "delivered_at").query.sql_with_params()
-        days = f"(extract(epoch FROM (delivered_at - created_at)) / {SECONDS_PER_DAY})"
-        sql = (f"SELECT holder_id, count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY {days}), "
-               f"percentile_cont(0.9) WITHIN GROUP (ORDER BY {days}) FROM ({inner}) AS t GROUP BY holder_id")
+        inner, params = delivered.values("holder_id", "holder__code", "holder__name", "created_at",
+                                         "delivered_at").query.sql_with_params()
+        days = f"(extract(epoch FROM (t.delivered_at - t.created_at)) / {SECONDS_PER_DAY})"
+        sql = (f"SELECT t.holder_id, t.code, t.name, count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY {days}), "
+               f"percentile_cont(0.9) WITHIN GROUP (ORDER BY {days}) "
+               f"FROM ({inner}) AS t (holder_id, code, name, created_at, delivered_at) "
+               "GROUP BY t.holder_id, t.code, t.name")
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            return {holder: (count, median, p90) for holder, count, median, p90 in cursor.fetchall()}
-    by_holder: defaultdict[int, list[float]] = defaultdict(list)
-    for holder, created, delivered_at in delivered.values_list("holder_id", "created_at", "delivered_at"):
-        by_holder[holder].append(_days(created, delivered_at))
+            return {(pk, code, name): (count, median, p90) for pk, code, name, count, median, p90 in cursor.fetchall()}
+    by_holder: defaultdict[_Holder, list[float]] = defaultdict(list)
+    for pk, code, name, created, delivered_at in delivered.values_list(
+            "holder_id", "holder__code", "holder__name", "created_at", "delivered_at"):
+        by_holder[pk, code, name].append(_days(created, delivered_at))
     return {holder: (len(values), rules.percentile_cont(values, 0.5), rules.percentile_cont(values, 0.9))
             for holder, values in by_holder.items()}
 
 
-def holder_figures(as_of: dt.datetime | None = None, *, request_ids: QuerySet | None = None,
+def holder_figures(as_of: dt.datetime | None = None, *, request_ids: QuerySet[Any, Any] | None = None,
                    holder_id: int | None = None) -> list[HolderFigures]:
     """Each holder's figures as of ``as_of`` (default now), over the tasks of ``request_ids``
     (a queryset of request ids; default every request) and of ``holder_id`` only when given.
 
-    Holders appear when they have at least one task opened by ``as_of``; the slowest median first
-    (holders without a delivery last). Four queries, whatever the number of tasks.
+    Holders appear when they have a task delivered or open then; the slowest median first (holders
+    without a delivery last). Three queries, whatever the number of tasks.
     """
     as_of = as_of or timezone.now()
     today = paris_date(as_of)
@@ -107,8 +115,8 @@ def holder_figures(as_of: dt.datetime | None = None, *, request_ids: QuerySet | 
     delivered = tasks.filter(delivered_at__lte=as_of)
     percentiles = _delivered_percentiles(delivered)
     is_open = Q(delivered_at__isnull=True) | Q(delivered_at__gt=as_of)
-    counts = {row["holder_id"]: row for row in (
-        tasks.exclude(request__state__in=_ABANDONED).filter(is_open).values("holder_id")
+    counts = {(row["holder_id"], row["holder__code"], row["holder__name"]): row for row in (
+        tasks.exclude(request__state__in=_ABANDONED).filter(is_open).values("holder_id", "holder__code", "holder__name")
         .annotate(open=Count("id"), overdue=Count("id", filter=Q(due_date__lt=today))))}
     # The last delivery of a multi-holder request all delivered by as_of (ties: the later id).
     siblings = HolderTask.objects.filter(request_id=OuterRef("request_id"))
@@ -117,14 +125,13 @@ def holder_figures(as_of: dt.datetime | None = None, *, request_ids: QuerySet | 
         delivered.filter(Exists(siblings.exclude(pk=OuterRef("pk"))))
         .exclude(Exists(siblings.filter(Q(delivered_at__isnull=True) | Q(delivered_at__gt=as_of))))
         .filter(pk=Subquery(last)).values("holder_id").annotate(n=Count("id")).values_list("holder_id", "n"))
-    ids = set(percentiles) | set(counts) | set(tasks.values_list("holder_id", flat=True).distinct())
-    holders = {h.pk: h for h in DataHolder.objects.filter(pk__in=ids)}
     figures = []
-    for pk, holder in holders.items():
-        count, median, p90 = percentiles.get(pk, (0, None, None))
-        row = counts.get(pk, {})
+    for holder in set(percentiles) | set(counts):
+        count, median, p90 = percentiles.get(holder, (0, None, None))
+        row = counts.get(holder, {})
+        pk, code, name = holder
         figures.append(HolderFigures(
-            holder_id=pk, code=holder.code, name=holder.name, delivered=count, median_days=median, p90_days=p90,
+            holder_id=pk, code=code, name=name, delivered=count, median_days=median, p90_days=p90,
             open=row.get("open", 0), overdue=row.get("overdue", 0), last_to_deliver=lasts.get(pk, 0)))
     figures.sort(key=lambda f: (f.median_days is None, -(f.median_days or 0), -(f.p90_days or 0), f.name))
     return figures
@@ -143,11 +150,12 @@ def refresh_holder_medians(as_of: dt.datetime | None = None) -> int:
     default due date of its next tasks. A holder without a delivered task keeps None (the setting
     HDH_HOLDER_DEFAULT_DAYS applies). Returns how many holders changed."""
     as_of = as_of or timezone.now()
-    medians = {pk: median for pk, (_count, median, _p90)
+    medians = {pk: median for (pk, _code, _name), (_count, median, _p90)
                in _delivered_percentiles(HolderTask.objects.filter(delivered_at__lte=as_of)).items()}
     changed = 0
     for holder in DataHolder.objects.all():
-        value = math.ceil(medians[holder.pk]) if medians.get(holder.pk) is not None else None
+        median = medians.get(holder.pk)
+        value = math.ceil(median) if median is not None else None
         if holder.median_delivery_days != value:
             DataHolder.objects.filter(pk=holder.pk).update(median_delivery_days=value)
             changed += 1
