@@ -11,7 +11,9 @@ delivered). A task's **days** run from its opening (the request entering contrac
 - ``last_to_deliver``: multi-holder requests whose every task was delivered by then and whose
   last delivery was this holder's: the holder the applicant waited for.
 
-The **bottleneck holder** is the one with the highest median (ties: the higher 90th percentile).
+The **bottleneck holder** is the one requests wait for: the most often last to deliver (ties: the
+higher median, then the higher 90th percentile); before any multi-holder request is delivered, the
+one with the highest median.
 The report (``delay_report``), the dashboard and the nightly refresh of each holder's typical
 duration (``DataHolder.median_delivery_days``, the default of a new task's due date) read these
 figures; nothing else computes them. Percentiles are ``percentile_cont`` in SQL on PostgreSQL
@@ -138,11 +140,13 @@ def holder_figures(as_of: dt.datetime | None = None, *, request_ids: QuerySet[An
 
 
 def bottleneck_holder(figures: Iterable[HolderFigures]) -> HolderFigures | None:
-    """The holder with the highest median (ties: the higher 90th percentile), None without deliveries."""
+    """The holder requests wait for: the most often last to deliver a multi-holder request (ties:
+    the higher median, then 90th percentile); without such a request, the highest median. None
+    without deliveries."""
     delivered = [f for f in figures if f.median_days is not None]
     if not delivered:
         return None
-    return max(delivered, key=lambda f: (f.median_days or 0, f.p90_days or 0))
+    return max(delivered, key=lambda f: (f.last_to_deliver, f.median_days or 0, f.p90_days or 0))
 
 
 def refresh_holder_medians(as_of: dt.datetime | None = None) -> int:

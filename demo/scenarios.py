@@ -36,7 +36,7 @@ from hdh_access.lib.dates import PARIS, add_working_days, is_working_day, paris_
 PAUSED_NOW = "secretariat-paused"
 HOLDERS_APART = "holders-three"
 # The columns the import reads beyond demo.history.COLUMNS.
-EXTRA_COLUMNS = ("route", "reason", "opinion", "urgent")
+EXTRA_COLUMNS = ("route", "reason", "opinion", "urgent", "holder")
 
 # Typical stays (days) before the current stage: what a dossier went through to get there.
 TYPICAL_DAYS: dict[str, float] = {
@@ -357,15 +357,17 @@ class DemoHistory:
         return (*COLUMNS, *EXTRA_COLUMNS)
 
 
-def demo_history(now: dt.datetime, *, requests: int, seed: int) -> DemoHistory:
-    """The generated past (demo.history with the demo's calibration, up to ``now``) and the
-    scenarios, references HDH-YYYY-NNNN numbered together in order of creation."""
+def demo_history(now: dt.datetime, *, requests: int, seed: int,
+                 holders_of: Mapping[str, str] | None = None) -> DemoHistory:
+    """The generated past (demo.history with the demo's calibration, up to ``now``; each data
+    holder at its own pace after the decision when ``holders_of`` maps dataset codes to holder
+    codes) and the scenarios, references HDH-YYYY-NNNN numbered together in order of creation."""
     histories: list[tuple[dt.datetime, list[dict[str, str]], str, Scenario | None]] = []
     current: list[dict[str, str]] = []
     now = now.astimezone(dt.UTC)
     start = demo_start(now)
     for row in generate(requests, seed=seed, as_of=now, start=start, end=now,
-                        calibration=demo_calibration(now)):
+                        calibration=demo_calibration(now), holders_of=holders_of):
         if current and current[0]["reference"] != row["reference"]:
             histories.append((_parsed(current[0]["at"]), current, "", None))
             current = []

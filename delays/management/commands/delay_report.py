@@ -98,8 +98,8 @@ class Command(BaseCommand):
             out(f"{stage:<20} {st['count']:>7} {num(st['mean_days']):>9} {num(st['median_days']):>9} "
                 f"{num(st['p90_days']):>9}")
         out("")
-        out(f"Bottleneck data holder: {s['bottleneck_holder'] or '—'} (after the decision: the highest median "
-            "days from contracting to delivery)")
+        out(f"Bottleneck data holder: {s['bottleneck_holder'] or '—'} (after the decision: the most often last "
+            "to deliver a multi-holder request)")
         out(f"{'holder':<20} {'delivered':>9} {'median':>9} {'p90':>9} {'open':>6} {'overdue':>8} {'last':>6}")
         for code, h in report["holders"].items():
             out(f"{code:<20} {h['delivered']:>9} {num(h['median_days']):>9} {num(h['p90_days']):>9} "

@@ -122,7 +122,9 @@ class Command(BaseCommand):
             return
 
         now = timezone.now()
-        history = demo_history(now, requests=requests, seed=SEED)
+        # Each data holder at its own pace after the decision (the import's holder column).
+        holders_of = dict(Dataset.objects.values_list("code", "holder__code"))
+        history = demo_history(now, requests=requests, seed=SEED, holders_of=holders_of)
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "demo.csv"
             write_demo_csv(path, history)
