@@ -34,7 +34,7 @@ from access_requests.attachments import ensure_downloadable
 from access_requests.form_tokens import once_per_form
 from access_requests.models import Attachment, CesreesOpinion
 from access_requests.roles import user_roles
-from access_requests.workflow import EventAction, InformationReason, Role, Route, State
+from access_requests.workflow import EventAction, HolderTaskState, InformationReason, Role, Route, State
 from accounts import selectors as account_selectors
 from accounts import services as account_services
 from accounts.people import display_name
@@ -254,7 +254,7 @@ def _task_row(ar, task, user, today: dt.date, bound_task) -> dict:
         assign_form = form("assign", lambda: AssignForm(initial={"assignee": task.assignee_id},
                                                         candidates=sel.task_assignees(task),
                                                         auto_id=f"task{task.pk}-assign-%s"))
-    overdue = task.state != "delivered" and task.due_date is not None and today > task.due_date
+    overdue = task.state != HolderTaskState.DELIVERED and task.due_date is not None and today > task.due_date
     return {"task": task, "forms": forms, "due_form": due_form, "assign_form": assign_form, "manage": manage,
             "overdue": overdue, "open": bound_id == task.pk}
 
