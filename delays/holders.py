@@ -9,7 +9,8 @@ delivered). A task's **days** run from its opening (the request entering contrac
 - ``open``: tasks opened and not delivered by then (of requests not withdrawn or refused), and
   ``overdue`` among them: past their due date (``HolderTask.due_date``, a Paris date);
 - ``last_to_deliver``: multi-holder requests whose every task was delivered by then and whose
-  last delivery was this holder's: the holder the applicant waited for.
+  last delivery was this holder's (each of the holders delivering at that last instant): the
+  holder the applicant waited for.
 
 The **bottleneck holder** is the one requests wait for: the most often last to deliver (ties: the
 higher median, then the higher 90th percentile); before any multi-holder request is delivered, the
@@ -120,13 +121,14 @@ def holder_figures(as_of: dt.datetime | None = None, *, request_ids: QuerySet[An
     counts = {(row["holder_id"], row["holder__code"], row["holder__name"]): row for row in (
         tasks.exclude(request__state__in=_ABANDONED).filter(is_open).values("holder_id", "holder__code", "holder__name")
         .annotate(open=Count("id"), overdue=Count("id", filter=Q(due_date__lt=today))))}
-    # The last delivery of a multi-holder request all delivered by as_of (ties: the later id).
+    # The last delivery of a multi-holder request all delivered by as_of (holders delivering at
+    # that same instant are each counted).
     siblings = HolderTask.objects.filter(request_id=OuterRef("request_id"))
-    last = siblings.filter(delivered_at__lte=as_of).order_by("-delivered_at", "-id").values("pk")[:1]
+    last = siblings.filter(delivered_at__lte=as_of).order_by("-delivered_at").values("delivered_at")[:1]
     lasts = dict(
         delivered.filter(Exists(siblings.exclude(pk=OuterRef("pk"))))
         .exclude(Exists(siblings.filter(Q(delivered_at__isnull=True) | Q(delivered_at__gt=as_of))))
-        .filter(pk=Subquery(last)).values("holder_id").annotate(n=Count("id")).values_list("holder_id", "n"))
+        .filter(delivered_at=Subquery(last)).values("holder_id").annotate(n=Count("id")).values_list("holder_id", "n"))
     figures = []
     for holder in set(percentiles) | set(counts):
         count, median, p90 = percentiles.get(holder, (0, None, None))
@@ -146,6 +148,7 @@ def bottleneck_holder(figures: Iterable[HolderFigures]) -> HolderFigures | None:
     delivered = [f for f in figures if f.median_days is not None]
     if not delivered:
         return None
+    # max keeps the first of equals: ``holder_figures`` lists the slowest first, then by name.
     return max(delivered, key=lambda f: (f.last_to_deliver, f.median_days or 0, f.p90_days or 0))
 
 
