@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from access_requests.models import AccessRequest, Event, ExpertInvitation, Message
+from access_requests.models import AccessRequest, Event, ExpertInvitation, HolderTask, HolderTaskEvent, Message
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -23,6 +23,30 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class _ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class HolderTaskInline(_ReadOnlyInline):
+    model = HolderTask
+    fields = ("holder", "state", "entered_at", "due_date", "assignee", "delivered_at")
+    readonly_fields = fields
+
+
+class HolderTaskEventInline(_ReadOnlyInline):
+    model = HolderTaskEvent
+    fields = ("at", "from_state", "to_state", "action", "actor", "role", "comment")
+    readonly_fields = fields
 
 
 class EventInline(admin.TabularInline):
@@ -47,7 +71,16 @@ class AccessRequestAdmin(ReadOnlyAdmin):
     search_fields = ("reference", "title", "organisation__name", "applicant__email")
     list_select_related = ("organisation", "applicant")
     date_hierarchy = "created_at"
-    inlines = [EventInline]
+    inlines = [HolderTaskInline, EventInline]
+
+
+@admin.register(HolderTask)
+class HolderTaskAdmin(ReadOnlyAdmin):
+    list_display = ("request", "holder", "state", "entered_at", "due_date", "assignee", "delivered_at")
+    list_filter = ("state", "holder")
+    search_fields = ("request__reference", "holder__name")
+    list_select_related = ("request", "holder", "assignee")
+    inlines = [HolderTaskEventInline]
 
 
 @admin.register(Event)

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from access_requests.models import AccessRequest
-from access_requests.workflow import STAGE_OWNER, STAGE_ROLES, TRANSITIONS, Role, State
+from access_requests.models import AccessRequest, HolderTask
+from access_requests.workflow import (
+    STAGE_OWNER,
+    STAGE_ROLES,
+    TASK_TRANSITIONS,
+    TRANSITIONS,
+    HolderTaskState,
+    Role,
+    State,
+)
 
 
 def declared_edges() -> list[tuple[str, str, str]]:
@@ -16,6 +24,14 @@ def declared_edges() -> list[tuple[str, str, str]]:
         for t in targets:
             result.add((str(transition.source), str(t), transition.name))
     order = list(State.values)
+    return sorted(result, key=lambda e: (order.index(e[0]), order.index(e[1]), e[2]))
+
+
+def declared_task_edges() -> list[tuple[str, str, str]]:
+    """(source, target, transition name) for every transition django-fsm knows on a holder task."""
+    field = HolderTask._meta.get_field("state")
+    result = {(str(t.source), str(t.target), t.name) for t in field.get_all_transitions(HolderTask)}
+    order = list(HolderTaskState.values)
     return sorted(result, key=lambda e: (order.index(e[0]), order.index(e[1]), e[2]))
 
 
@@ -47,6 +63,29 @@ def render_markdown() -> str:
     for source, target, name in declared_edges():
         condition = _condition_text(source, target)
         lines.append(f"| {source} | {target} | {name} | {_roles(name, source)} | {condition} |")
+    lines += [
+        "",
+        "## Holder tasks",
+        "",
+        "After the decision each data holder of the request's datasets has its own task "
+        "(`HolderTask`), opened in contracting when the request enters it. A task moves only while the "
+        "request is in contracting, matching or extraction; the request's state is its least advanced "
+        "task's, so the request's own transitions above fire when that task moves, and the request is "
+        "delivered with its last task. `data_holder` here is the staff of the task's own holder.",
+        "",
+        "```mermaid",
+        "stateDiagram-v2",
+    ]
+    for task_state in HolderTaskState:
+        lines.append(f"    {task_state.value}: {task_state.value} — {task_state.label}")
+    lines.append("    [*] --> contracting")
+    for source, target, name in declared_task_edges():
+        lines.append(f"    {source} --> {target}: {name}")
+    lines += ["    delivered --> [*]", "```", "", "| from | to | transition | roles | condition |",
+              "|---|---|---|---|---|"]
+    for source, target, name in declared_task_edges():
+        roles = ", ".join(sorted(str(Role(r).value) for r in TASK_TRANSITIONS[name].roles))
+        lines.append(f"| {source} | {target} | {name} | {roles} | {_condition_text(source, target)} |")
     lines.append("")
     return "\n".join(lines)
 

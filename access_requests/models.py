@@ -16,23 +16,26 @@ from django_fsm import GET_STATE, ConcurrentTransitionMixin, FSMField, transitio
 
 from access_requests.exceptions import EventLogImmutable
 from access_requests.references import REFERENCE_MAX_LENGTH, REFERENCE_REGEX, reference_validator
-from access_requests.roles import user_roles
+from access_requests.roles import task_roles, user_roles
 from access_requests.workflow import (
     PAUSABLE_STATES,
+    TASK_TRANSITIONS,
     TRANSITIONS,
     CesreesOpinion,
     EventAction,
+    HolderTaskState,
     Role,
     Route,
     State,
     condition_holds,
     roles_for,
+    task_condition_refusal,
 )
 
 __all__ = ["AccessRequest", "Attachment", "AttachmentKind", "CesreesOpinion", "Event", "EventAction",
-           "ExpertInvitation", "Follow", "Message", "MessageKind", "MessageReceipt", "ReferenceSequence",
-           "private_storage"]
-from catalog.models import Dataset
+           "ExpertInvitation", "Follow", "HolderTask", "HolderTaskEvent", "HolderTaskState", "Message", "MessageKind",
+           "MessageReceipt", "ReferenceSequence", "private_storage"]
+from catalog.models import DataHolder, Dataset
 
 
 def _fsm(name: str) -> dict:
@@ -253,6 +256,114 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.request_id}: {self.from_state or '∅'} → {self.to_state} @ {self.at.isoformat()}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise EventLogImmutable(str(_("Le journal des événements est en ajout seul.")))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise EventLogImmutable(str(_("Le journal des événements est en ajout seul.")))
+
+
+def _task_fsm(name: str) -> dict:
+    """django-fsm ``transition`` arguments for the spec ``name`` of workflow.TASK_TRANSITIONS."""
+    spec = TASK_TRANSITIONS[name]
+
+    def condition(instance) -> bool:
+        return task_condition_refusal(instance.state, str(spec.target),
+                                      requires_matching=instance.requires_matching) is None
+
+    def permission(instance, user) -> bool:
+        return bool(task_roles(user, instance) & spec.roles)
+
+    condition.__name__ = f"task_{name}_condition"
+    permission.__name__ = f"task_{name}_permission"
+    return {
+        "field": "state", "source": list(spec.sources), "target": spec.target,
+        "conditions": [condition], "permission": permission, "custom": {"label": spec.label},
+    }
+
+
+class HolderTask(ConcurrentTransitionMixin, models.Model):
+    """One data holder's part of a request after the decision: its contract, its matching (when
+    the request links sources) and its extraction, with its own assignee and due date.
+
+    Opened, one per holder of the request's datasets, when the request enters contracting; the
+    request's post-decision state is its least advanced task's (workflow.request_state_of_tasks),
+    and it is delivered when every task is. Writes go through access_requests.services.tasks.
+    """
+
+    request = models.ForeignKey(AccessRequest, on_delete=models.CASCADE, related_name="holder_tasks",
+                                verbose_name=_("demande"))
+    holder = models.ForeignKey(DataHolder, on_delete=models.PROTECT, related_name="tasks",
+                               verbose_name=_("détenteur"))
+    state = FSMField(_("état"), max_length=32, choices=HolderTaskState.choices, default=HolderTaskState.CONTRACTING,
+                     protected=True, db_index=True)
+    requires_matching = models.BooleanField(_("appariement nécessaire"), default=False)
+    entered_at = models.DateTimeField(_("dans l'état depuis"), default=timezone.now)
+    due_date = models.DateField(_("échéance"), null=True, blank=True)
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="assigned_holder_tasks", verbose_name=_("chargé de la tâche"))
+    delivered_at = models.DateTimeField(_("mise à disposition le"), null=True, blank=True)
+    created_at = models.DateTimeField(_("ouverte le"), default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["request", "holder"], name="holder_task_one_per_holder")]
+        indexes = [models.Index(fields=["holder", "state", "due_date"], name="holder_task_queue_idx")]
+        verbose_name = _("tâche d'un détenteur")
+        verbose_name_plural = _("tâches des détenteurs")
+
+    def __str__(self) -> str:
+        return f"{self.request_id} / {self.holder_id}: {self.state}"
+
+    # --- transitions: rules and field updates only (the service sets the instants) -----
+    @transition(**_task_fsm("start_matching"))
+    def start_matching(self) -> None:
+        pass
+
+    @transition(**_task_fsm("start_extraction"))
+    def start_extraction(self) -> None:
+        pass
+
+    @transition(**_task_fsm("deliver"))
+    def deliver(self) -> None:
+        pass
+
+
+class HolderTaskEventQuerySet(EventQuerySet):
+    """Append-only, like the request's log."""
+
+
+class HolderTaskEvent(models.Model):
+    """One entry in a holder task's history: its opening, a transition, a due date or an
+    assignee set. Append-only like ``Event`` (the ORM and the database refuse updates and
+    deletes)."""
+
+    task = models.ForeignKey(HolderTask, on_delete=models.PROTECT, related_name="events")
+    from_state = models.CharField(_("état de départ"), max_length=32, choices=HolderTaskState.choices, blank=True)
+    to_state = models.CharField(_("état d'arrivée"), max_length=32, choices=HolderTaskState.choices)
+    action = models.CharField(_("action"), max_length=40, choices=EventAction.choices)
+    at = models.DateTimeField(_("instant"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("acteur"),
+    )
+    role = models.CharField(_("rôle"), max_length=32, choices=Role.choices)
+    comment = models.TextField(_("commentaire"), blank=True)
+    payload = models.JSONField(_("données"), default=dict, blank=True)
+
+    objects = HolderTaskEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["task", "at", "id"], name="holder_task_event_idx")]
+        verbose_name = _("événement d'une tâche")
+        verbose_name_plural = _("événements des tâches")
+
+    def __str__(self) -> str:
+        return f"{self.task_id}: {self.from_state or '∅'} → {self.to_state} @ {self.at.isoformat()}"
 
     def save(self, *args, **kwargs):
         if not self._state.adding:

@@ -8,8 +8,9 @@ An applicant acts on the requests of their own organisation.
 from __future__ import annotations
 
 from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import ObjectDoesNotExist
 
-from access_requests.workflow import Role
+from access_requests.workflow import TASK_ROLES, Role
 
 # role -> codename of the permission on AccessRequest that grants it
 ROLE_PERMISSIONS: dict[str, str] = {
@@ -85,3 +86,28 @@ def user_roles(user, request) -> set[str]:
             continue
         roles.add(role)
     return roles
+
+
+def task_roles(user, task) -> set[str]:
+    """Every role ``user`` can act in on a holder ``task`` (roles that act on tasks only): the
+    secretariat and the platform team on every task, a data holder's staff on their own
+    holder's tasks (``Profile.data_holder``), a superuser in each."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return set()
+    roles: set[str] = set()
+    for role in TASK_ROLES:
+        if not user.has_perm(f"access_requests.{ROLE_PERMISSIONS[role]}"):
+            continue
+        if role == Role.DATA_HOLDER and not user.is_superuser and holder_of(user) != task.holder_id:
+            continue
+        roles.add(role)
+    return roles
+
+
+def holder_of(user) -> int | None:
+    """The id of the data holder whose staff ``user`` belongs to (``Profile.data_holder``), or None."""
+    try:
+        profile = user.profile
+    except (AttributeError, ObjectDoesNotExist):
+        return None
+    return profile.data_holder_id if profile is not None else None

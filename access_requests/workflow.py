@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -104,6 +104,7 @@ class EventAction(models.TextChoices):
     START_EXTRACTION = "start_extraction", _("Lancer l'extraction")
     DELIVER = "deliver", _("Mettre les données à disposition")
     CLOSE = "close", _("Clôturer")
+    SET_DUE_DATE = "set_due_date", _("Échéance de la tâche modifiée")
 
 
 TERMINAL_STATES = frozenset({State.REJECTED, State.WITHDRAWN, State.CLOSED})
@@ -460,3 +461,124 @@ def route_misfit(route: str, *, dataset_codes: frozenset[str] | set[str], brings
         return str(_("Une méthodologie de référence ne permet pas d'apparier plusieurs sources : "
                      "transmettez la demande au CESREES."))
     return ""
+
+
+# --- holder tasks: the post-decision part, once per data holder -----------------------------------
+class HolderTaskState(models.TextChoices):
+    """Where one data holder's part of a request stands: the request's post-decision states,
+    same values and labels (a request's post-decision state is its least advanced task's)."""
+
+    CONTRACTING = "contracting", _("Conventionnement")
+    MATCHING = "matching", _("Appariement")
+    EXTRACTION = "extraction", _("Extraction")
+    DELIVERED = "delivered", _("Données mises à disposition")
+
+
+_When = TypeVar("_When")  # what dates a step: an instant, or whatever the caller carries with it
+# The task states in pathway order, and the request states that follow the tasks.
+TASK_ORDER: tuple[str, ...] = tuple(HolderTaskState.values)
+POST_DECISION_STATES = frozenset({State.CONTRACTING, State.MATCHING, State.EXTRACTION, State.DELIVERED})
+# The request states in which a task may move: decided, not paused, not ended, not yet delivered.
+TASK_ACTIVE_REQUEST_STATES = frozenset({State.CONTRACTING, State.MATCHING, State.EXTRACTION})
+
+# A task's transitions mirror the request's own (same names, same roles): the data holder's
+# staff act on their holder's tasks only (Profile.data_holder), the secretariat may record a
+# contract signed before matching, the platform team may deliver.
+TASK_TRANSITIONS: dict[str, TransitionSpec] = {
+    name: _spec(name, [s for s in TRANSITIONS[name].sources if s in TASK_ORDER], TRANSITIONS[name].target,
+                TRANSITIONS[name].roles, TRANSITIONS[name].label)
+    for name in ("start_matching", "start_extraction", "deliver")
+}
+# Every role that acts on tasks (who may also set a task's due date or assignee).
+TASK_ROLES: frozenset[str] = frozenset().union(*(spec.roles for spec in TASK_TRANSITIONS.values()))
+# The actions on a task, in the order the back office lists them (names of the request's own).
+TASK_ACTIONS: tuple[str, ...] = ("record_contract_signed", "record_matching_done", "deliver")
+
+
+def task_condition_refusal(source: str, target: str, *, requires_matching: bool) -> str | None:
+    """The business condition of a task's edge (the request's: matching only when required)."""
+    return condition_refusal(source, target, requires_matching=requires_matching, route=Route.STANDARD,
+                             paused_from="")
+
+
+def task_action_transition(action: str, *, requires_matching: bool) -> str:
+    """The task transition ``action`` (one of TASK_ACTIONS) fires."""
+    return action_transition(action, Facts(state=State.CONTRACTING, requires_matching=requires_matching)) or action
+
+
+def task_action_refusal(action: str, state: str, *, requires_matching: bool) -> str | None:
+    """None when ``action`` may be taken on a task in ``state``; else why not, in words."""
+    if action not in TASK_ACTIONS:
+        return str(_("Action inconnue."))
+    if action == "record_matching_done" and state != HolderTaskState.MATCHING:
+        return str(_("Seul un appariement en cours se déclare terminé."))
+    spec = TASK_TRANSITIONS[task_action_transition(action, requires_matching=requires_matching)]
+    if state not in spec.sources:
+        return str(_("Cette action n'est pas possible à l'étape « %(state)s » de la tâche.") % {
+            "state": HolderTaskState(state).label if state in HolderTaskState.values else state})
+    return task_condition_refusal(state, str(spec.target), requires_matching=requires_matching)
+
+
+def task_action_roles(action: str, *, requires_matching: bool) -> frozenset[str]:
+    """The roles that may take ``action`` on a task (DATA_HOLDER: the task's holder's staff)."""
+    return TASK_TRANSITIONS[task_action_transition(action, requires_matching=requires_matching)].roles
+
+
+def available_task_actions(state: str, roles: frozenset[str] | set[str], *, requires_matching: bool) -> list[str]:
+    """The actions someone holding ``roles`` on a task (roles.task_roles) may take on it now."""
+    return [action for action in TASK_ACTIONS
+            if set(roles) & task_action_roles(action, requires_matching=requires_matching)
+            and task_action_refusal(action, state, requires_matching=requires_matching) is None]
+
+
+def task_edge_allowed(source: str, target: str, *, requires_matching: bool) -> bool:
+    """Whether a task may move from ``source`` to ``target`` (the history import's holder rows)."""
+    return any(source in spec.sources and spec.target == target for spec in TASK_TRANSITIONS.values()) and \
+        task_condition_refusal(source, target, requires_matching=requires_matching) is None
+
+
+def request_state_of_tasks(task_states: Iterable[str]) -> str | None:
+    """The request's post-decision state: its least advanced task's (None without a task)."""
+    states = [s for s in task_states if s in TASK_ORDER]
+    return min(states, key=TASK_ORDER.index) if states else None
+
+
+def task_path(*, requires_matching: bool) -> tuple[str, ...]:
+    """The states a task (and its request) goes through after the decision."""
+    return tuple(s for s in TASK_ORDER if requires_matching or s != HolderTaskState.MATCHING)
+
+
+def request_moves(current: str, target: str | None, *, requires_matching: bool) -> list[str]:
+    """The request transitions that take a request in ``current`` to ``target`` (its least
+    advanced task's state), in order; none when it is there already, or not on the path."""
+    path = task_path(requires_matching=requires_matching)
+    if target is None or current not in path or target not in path or path.index(target) <= path.index(current):
+        return []
+    names = []
+    for source, to in zip(path[path.index(current):path.index(target)], path[path.index(current) + 1:], strict=False):
+        spec = transition_for_edge(source, to)
+        assert spec is not None, (source, to)
+        names.append(spec.name)
+    return names
+
+
+def task_steps(states: Iterable[tuple[str, _When]]) -> list[tuple[str, str, _When]]:
+    """A holder task's history, read from its request's (state entered, instant) in order:
+    (from, to, instant) for each step. The task opens ("" → contracting) when the request first
+    enters contracting and follows each post-decision state the request enters after it; a
+    closed request was delivered; waits on the applicant, refusals and withdrawals are not steps.
+    The history import writes imported tasks with it."""
+    steps: list[tuple[str, str, _When]] = []
+    current = ""
+    for state, at in states:
+        if state not in TASK_ORDER:
+            continue
+        if not current:
+            if state == HolderTaskState.CONTRACTING:
+                steps.append(("", state, at))
+                current = state
+            continue
+        if TASK_ORDER.index(state) > TASK_ORDER.index(current):
+            steps.append((current, state, at))
+            current = state
+    return steps

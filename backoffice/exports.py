@@ -115,6 +115,11 @@ def _measures(months: int) -> dict[str, str]:
         "forecast_at": _("Mise à disposition prévue le"),
         "days_past_deadline": _("Jours après la date limite"),
         "elapsed_days": _("Durée écoulée (jours)"),
+        # by data holder, after the decision (delays.holders)
+        "holder_delivered": _("Tâches livrées"),
+        "open": _("Tâches en cours"),
+        "overdue": _("Tâches en retard sur leur échéance"),
+        "last_to_deliver": _("Dernier détenteur à livrer (demandes multi-détenteurs)"),
     }
 
 
@@ -130,6 +135,7 @@ def _figures() -> dict[str, str]:
         "current_stage": _("Demandes en cours par étape"),
         "late": _("Demandes en cours ayant dépassé l'objectif"),
         "at_risk": _("Demandes en cours à risque de le dépasser"),
+        "holder": _("Après la décision, par détenteur de données (contrat à livraison)"),
     }
 
 
@@ -179,6 +185,9 @@ def dashboard_table(data: dict[str, Any], *, filter_names: dict[str, str]) -> Ta
     for current in data["current_stages"]:
         out += [row("current_stage", states.get(current["stage"], current["stage"]), key, current[key])
                 for key in (*SEGMENTS, "total")]
+    for holder in data["holders"]:
+        out += [row("holder", holder["name"], "holder_delivered" if key == "delivered" else key, holder[key])
+                for key in ("delivered", "median_days", "p90_days", "open", "overdue", "last_to_deliver")]
     for figure in ("late", "at_risk"):
         for listed in data[figure]:
             out += [row(figure, listed["reference"], key, listed[key])

@@ -21,7 +21,14 @@ from django.utils.translation import gettext_lazy as _
 from access_requests import services
 from access_requests.models import CesreesOpinion
 from access_requests.services.messages import MAX_MESSAGE_ATTACHMENTS, MESSAGE_MAX_LENGTH
-from access_requests.workflow import RECORDED_OPINIONS, REVIEWER_ROLES, InformationReason, Route, State
+from access_requests.workflow import (
+    RECORDED_OPINIONS,
+    REVIEWER_ROLES,
+    HolderTaskState,
+    InformationReason,
+    Route,
+    State,
+)
 from accounts.models import Organisation
 from accounts.people import display_name
 from backoffice.models import NAME_MAX_LENGTH
@@ -406,6 +413,59 @@ ACTION_FORMS: dict[str, type[ActionForm]] = {
         RejectForm, WithdrawForm,
     )
 }
+
+
+# --- actions on a data holder's task ---------------------------------------------------------------
+class TaskActionForm(forms.Form):
+    """One action on one holder task; ``perform`` calls services.act_on_task with the task state
+    the user saw."""
+
+    action = ""
+    title: StrOrPromise = ""
+    submit_label: StrOrPromise = _("Valider")
+    help_text: StrOrPromise = ""
+
+    expected_state = forms.ChoiceField(choices=HolderTaskState.choices, widget=forms.HiddenInput)
+    comment = _comment()
+
+    def perform(self, *, task_id: int, actor):
+        return services.act_on_task(task_id=task_id, actor=actor, action=self.action,
+                                    comment=self.cleaned_data["comment"],
+                                    expected_state=self.cleaned_data["expected_state"], acting_as=REVIEWER_ROLES)
+
+
+class TaskContractSignedForm(TaskActionForm):
+    action = "record_contract_signed"
+    title = ContractSignedForm.title
+    submit_label = ContractSignedForm.submit_label
+    help_text = _("Pour ce détenteur : appariement si des sources sont liées, sinon extraction. La demande avance "
+                  "quand tous ses détenteurs ont signé.")
+
+
+class TaskMatchingDoneForm(TaskActionForm):
+    action = "record_matching_done"
+    title = MatchingDoneForm.title
+    submit_label = MatchingDoneForm.submit_label
+
+
+class TaskDeliverForm(TaskActionForm):
+    action = "deliver"
+    title = DeliverForm.title
+    submit_label = DeliverForm.submit_label
+    help_text = _("Les données de ce détenteur sont dans l'espace projet. La demande est mise à disposition "
+                  "quand tous ses détenteurs ont livré.")
+
+
+TASK_ACTION_FORMS: dict[str, type[TaskActionForm]] = {
+    form.action: form for form in (TaskContractSignedForm, TaskMatchingDoneForm, TaskDeliverForm)
+}
+
+
+class TaskDueDateForm(forms.Form):
+    due_date = PeriodDateField(label=_("Nouvelle échéance"), widget=DateInput(),
+                               error_messages={"required": _("Choisissez la nouvelle échéance.")})
+    comment = forms.CharField(label=_("Motif (facultatif)"), required=False, max_length=5000,
+                              widget=forms.Textarea(attrs={"rows": 2}))
 
 
 # --- messages, experts and assignment ------------------------------------------------------------

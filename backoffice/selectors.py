@@ -9,7 +9,10 @@ Visibility rules:
   management see every submitted request; drafts belong to the applicant and are never shown;
 * a queue holds the requests whose current state is a stage the user's role owns
   (``workflow.QUEUE_ROLES``: the stage owners, and the platform team for a delivered request);
-  management and superusers see every request in progress (submitted and not yet delivered).
+  management and superusers see every request in progress (submitted and not yet delivered);
+* a data holder's staff (with no other role) queue their own holder's tasks instead
+  (``holder_task_queue``): its open tasks, one row each, by due date; among requests, theirs
+  in the queue are those where their holder's task is still open.
 
 Every function returns querysets or plain data with their joins done here, so a list page runs
 the same number of queries whatever the number of requests.
@@ -32,26 +35,32 @@ from django.utils import timezone
 
 from access_requests import selectors as request_selectors
 from access_requests import services
-from access_requests.models import AccessRequest, Attachment, Event, ExpertInvitation, Follow, Message
+from access_requests.models import AccessRequest, Attachment, Event, ExpertInvitation, Follow, HolderTask, Message
 from access_requests.roles import (  # noqa: F401 - the back office's view of roles
     ROLE_PERMISSIONS,
     VIEW_PERMISSION,
     can_open_backoffice,
     sees_every_request,
     staff_roles,
+    task_roles,
 )
 from access_requests.selectors import event_log
 from access_requests.workflow import (
     PAUSABLE_STATES,
     QUEUE_ROLES,
     REVIEWER_ROLES,
+    TASK_ACTIONS,
+    TASK_ACTIVE_REQUEST_STATES,
+    TASK_ROLES,
     TERMINAL_STATES,
     EventAction,
+    HolderTaskState,
     InformationReason,
     Role,
     State,
     acting_roles,
     available_actions,
+    available_task_actions,
 )
 from accounts.models import Profile
 from accounts.people import PERSON_RELATIONS, display_name, related
@@ -135,8 +144,14 @@ def queue_condition(user) -> Q:
     if Role.DATA_HOLDER in roles:
         holder = holder_id(user)
         if holder is not None:
-            condition |= Q(state__in=DATA_HOLDER_STATES) & Q(_concerns_holder(holder))
+            condition |= Q(state__in=DATA_HOLDER_STATES) & Q(_open_task_of(holder))
     return condition
+
+
+def _open_task_of(holder: int) -> Exists:
+    """The request has a task of ``holder`` not yet delivered (its part still waits on the holder)."""
+    return Exists(HolderTask.objects.filter(request_id=OuterRef("pk"), holder_id=holder)
+                  .exclude(state=HolderTaskState.DELIVERED))
 
 
 def paused_condition(user) -> Q:
@@ -353,6 +368,122 @@ def queue_page_rows(requests: Iterable[AccessRequest], *, now: dt.datetime | Non
     return rows
 
 
+# --- a data holder's queue: its open tasks ---------------------------------------------------------
+def sees_holder_tasks(user) -> bool:
+    """A data holder's staff with no other back-office role: their queue lists their holder's tasks."""
+    return Role.DATA_HOLDER in staff_roles(user) and not sees_every_request(user) and holder_id(user) is not None
+
+
+TASK_SORTS = {
+    "due": (F("due_date").asc(nulls_last=True), F("entered_at").asc(), "pk"),
+    "waiting": (F("entered_at").asc(), "pk"),
+    "submitted": (F("request__delay__submitted_at").asc(nulls_last=True), "pk"),
+    "reference": ("request__reference", "pk"),
+}
+
+
+def holder_task_queue(user, filters: QueueFilters, *, today: dt.date | None = None) -> QuerySet[HolderTask]:
+    """The open tasks of ``user``'s data holder (not delivered, their request neither ended nor
+    archived), filtered and sorted (by due date, the ones without last), with what a row shows."""
+    today = today or timezone.localdate()
+    holder = holder_id(user)
+    if holder is None or not can_open_backoffice(user):
+        return HolderTask.objects.none()
+    qs = (HolderTask.objects.filter(holder_id=holder).exclude(state=HolderTaskState.DELIVERED)
+          .exclude(request__state__in=TERMINAL_STATES))
+    if filters.q:
+        qs = qs.filter(request__in=search(AccessRequest.objects.all(), filters.q).values("pk"))
+    if filters.state == State.AWAITING_APPLICANT:
+        qs = qs.filter(request__state=State.AWAITING_APPLICANT)
+    elif filters.state:
+        qs = qs.filter(state=filters.state)
+    if filters.route:
+        qs = qs.filter(request__route=filters.route)
+    if filters.dataset_id:
+        qs = qs.filter(Exists(DataThrough.objects.filter(accessrequest_id=OuterRef("request_id"),
+                                                         dataset_id=filters.dataset_id)))
+    if filters.badge:
+        limit = due_soon_limit(today)
+        qs = qs.filter({
+            Badge.OVERDUE: Q(due_date__lt=today),
+            Badge.DUE_SOON: Q(due_date__gte=today, due_date__lte=limit),
+            Badge.ON_TIME: Q(due_date__gt=limit),
+            Badge.NO_CLOCK: Q(due_date__isnull=True),
+        }[filters.badge])
+    if filters.status:
+        qs = qs.filter(request__delay__status=filters.status)
+    if filters.assignee == "me":
+        qs = qs.filter(assignee=user)
+    elif filters.assignee == "none":
+        qs = qs.filter(assignee__isnull=True)
+    if filters.submitted_from:
+        qs = qs.filter(request__delay__submitted_at__gte=start_of_paris_day(filters.submitted_from))
+    if filters.submitted_to:
+        qs = qs.filter(request__delay__submitted_at__lt=start_of_paris_day(filters.submitted_to + dt.timedelta(days=1)))
+    return qs.select_related("request", "request__organisation", "holder", "assignee", *related("assignee")).order_by(
+        *TASK_SORTS.get(filters.sort, TASK_SORTS["due"]))
+
+
+def task_queue_rows(tasks: Iterable[HolderTask], *, now: dt.datetime | None = None) -> list[dict]:
+    """What each row of a data holder's queue shows; ``tasks`` have their request's datasets
+    prefetched (``request__datasets``)."""
+    now = now or timezone.now()
+    today = paris_date(now)
+    rows = []
+    for task in tasks:
+        days = (now - task.entered_at).total_seconds() / 86400
+        paused = task.request.state == State.AWAITING_APPLICANT
+        rows.append({
+            "task": task, "request": task.request,
+            "datasets": sorted(d.name for d in task.request.datasets.all() if d.holder_id == task.holder_id),
+            "days_in_stage": days, "whole_days": int(days),
+            "badge": "paused" if paused else badge_of(task.due_date, today),
+            "overdue": task.due_date is not None and today > task.due_date,
+        })
+    return rows
+
+
+def request_tasks(request: AccessRequest) -> list[HolderTask]:
+    """The holder tasks of one request, by holder name, with what the request's page shows."""
+    return list(HolderTask.objects.filter(request_id=request.pk)
+                .select_related("holder", "assignee", *related("assignee")).order_by("holder__name", "pk"))
+
+
+def task_of(request: AccessRequest, task_id: int) -> HolderTask | None:
+    """One task of ``request`` (which the caller may read), or None."""
+    return HolderTask.objects.filter(request_id=request.pk, pk=task_id).select_related("holder").first()
+
+
+def task_actions(request: AccessRequest, task: HolderTask, user) -> list[str]:
+    """The task actions ``user`` may take on ``task`` now (a holder's staff: on their own holder's
+    tasks only), under the reviewer roles the back office acts in; the services check again."""
+    if request.state not in TASK_ACTIVE_REQUEST_STATES:
+        return []
+    roles = task_roles(user, task) & REVIEWER_ROLES
+    return available_task_actions(task.state, roles, requires_matching=task.requires_matching)
+
+
+def may_manage_task(task: HolderTask, user) -> bool:
+    """Whether ``user`` may set the task's due date and assignee (its holder's staff, the
+    secretariat, the platform team), while it is open."""
+    return task.state != HolderTaskState.DELIVERED and bool(task_roles(user, task) & TASK_ROLES)
+
+
+def task_assignees(task: HolderTask):
+    """Who a task may be given to: its holder's staff, the secretariat and the platform team."""
+    User = get_user_model()
+
+    def holding(codenames: list[str]) -> Q:
+        return Q(groups__permissions__codename__in=codenames) | Q(user_permissions__codename__in=codenames)
+
+    staff = holding([ROLE_PERMISSIONS[Role.DATA_HOLDER]]) & Q(profile__data_holder_id=task.holder_id)
+    others = holding([ROLE_PERMISSIONS[r] for r in TASK_ROLES - {Role.DATA_HOLDER}])
+    ids = User.objects.filter(is_active=True).filter(staff | others).values("pk")
+    extra = [task.assignee_id] if task.assignee_id else []
+    return (User.objects.filter(Q(pk__in=ids) | Q(pk__in=extra)).select_related(*PERSON_RELATIONS)
+            .order_by("last_name", "first_name", "email"))
+
+
 def dataset_names(requests: QuerySet[AccessRequest]) -> dict[int, list[str]]:
     """The catalogue names of the datasets of every request of ``requests``, in one query (exports)."""
     out: dict[int, list[str]] = {}
@@ -441,13 +572,15 @@ def assignee_names(events: Iterable[Event]) -> dict[int, str]:
             for user in get_user_model().objects.filter(pk__in=ids).select_related(*PERSON_RELATIONS)}
 
 
-def allowed_actions(request: AccessRequest, roles: Iterable[str]) -> list[str]:
+def allowed_actions(request: AccessRequest, roles: Iterable[str], *, has_tasks: bool = False) -> list[str]:
     """The back-office actions ``roles`` (user_roles on this request) may take now, in page order.
 
     The workflow decides (``available_actions``), under the reviewer roles the back office acts
-    in; the services check again when the form is posted.
+    in; the services check again when the form is posted. A request with holder tasks offers the
+    contract, matching and delivery on each task instead (``task_actions``).
     """
-    return available_actions(services.facts_of(request), set(roles) & REVIEWER_ROLES)
+    actions = available_actions(services.facts_of(request), set(roles) & REVIEWER_ROLES)
+    return [a for a in actions if a not in TASK_ACTIONS] if has_tasks else actions
 
 
 def assignable_users(request: AccessRequest):

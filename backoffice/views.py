@@ -35,7 +35,7 @@ from access_requests.attachments import ensure_downloadable
 from access_requests.form_tokens import once_per_form
 from access_requests.models import Attachment, CesreesOpinion, ScanStatus
 from access_requests.roles import user_roles
-from access_requests.workflow import EventAction, InformationReason, Role, Route, State
+from access_requests.workflow import EventAction, HolderTaskState, InformationReason, Role, Route, State
 from accounts import selectors as account_selectors
 from accounts import services as account_services
 from accounts.people import display_name
@@ -47,6 +47,7 @@ from backoffice.forms import (
     BADGE_LABELS,
     SCOPE_LABELS,
     STATUS_LABELS,
+    TASK_ACTION_FORMS,
     AssignForm,
     DashboardFilterForm,
     ExpertInvitationForm,
@@ -55,12 +56,14 @@ from backoffice.forms import (
     QueueFilterForm,
     RenameFilterForm,
     SaveFilterForm,
+    TaskDueDateForm,
     invalid_filter_labels,
     normalised_query,
 )
 from delays.clock import request_clock
 from delays.dashboard import SEGMENTS, DashboardFilters, cache_seconds, cached_dashboard
 from hdh_access.lib import tabular
+from hdh_access.lib.dates import paris_date
 
 PAGE_SIZE = 50
 BADGE_CLASSES = {"overdue": "fr-badge--error", "due_soon": "fr-badge--warning", "on_time": "fr-badge--success",
@@ -112,6 +115,8 @@ def queue(request):
 def _queue_page(request, *, save_form: SaveFilterForm | None = None, status: int = 200):
     form = _filter_form(request)
     filters = form.filters()
+    if filters.scope == sel.Scope.QUEUE and sel.sees_holder_tasks(request.user):
+        return _task_queue(request, form, filters)
     qs = sel.queue(request.user, filters)
     paginator = Paginator(qs, PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
@@ -136,6 +141,33 @@ def _queue_page(request, *, save_form: SaveFilterForm | None = None, status: int
         "save_form": save_form or SaveFilterForm(user=request.user, auto_id="save-%s"),
         "followed_query": urlencode({"scope": sel.Scope.FOLLOWED}),
     }, status=status)
+
+
+def _task_queue(request, form: QueueFilterForm, filters):
+    """A data holder's queue: one row per open task of its holder, by due date."""
+    paginator = Paginator(sel.holder_task_queue(request.user, filters), PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    listed = list(page.object_list)
+    prefetch_related_objects(listed, "request__datasets")
+    rows = sel.task_queue_rows(listed)
+    for row in rows:
+        row["badge_class"], row["badge_label"] = BADGE_CLASSES.get(row["badge"], ""), TASK_BADGE_LABELS.get(
+            row["badge"], "")
+    query = request.GET.copy()
+    query.pop("page", None)
+    holder = sel.data_holder(request.user)
+    return render(request, "backoffice/queue.html", {
+        "form": form, "filters": filters, "page": page, "rows": rows, "task_queue": True, "holder": holder,
+        "query": query.urlencode(), "scope_label": SCOPE_LABELS.get(filters.scope, ""),
+        "role_labels": _role_labels(sel.staff_roles(request.user)), "read_only": False,
+        "page_range": _page_range(page), "section": "queue",
+    })
+
+
+# A task's due date is the holder's own, not a statutory one: its badges say so.
+TASK_BADGE_LABELS = {"overdue": gettext_lazy("Échéance dépassée"), "due_soon": gettext_lazy("Échéance proche"),
+                     "on_time": gettext_lazy("Dans les temps"), "no_clock": gettext_lazy("Sans échéance"),
+                     "paused": gettext_lazy("Demande en attente du demandeur")}
 
 
 def _role_labels(roles) -> list[str]:
@@ -263,18 +295,27 @@ def detail(request, reference: str):
 
 
 def _render_detail(request, ar, *, status: int = 200, error: str = "", bound=None, message_form=None,
-                   assign_form=None, expert_form=None, mark_read: bool = False):
+                   assign_form=None, expert_form=None, mark_read: bool = False, bound_task=None):
     user = request.user
     now = timezone.now()
     roles = user_roles(user, ar)
     reviewer = bool(roles & services.REVIEWER_ROLES)
+    tasks = sel.request_tasks(ar)
     action_forms = []
-    for name in sel.allowed_actions(ar, roles):
+    for name in sel.allowed_actions(ar, roles, has_tasks=bool(tasks)):
         if bound is not None and bound.action == name:
             form = bound
         else:
             form = ACTION_FORMS[name](initial={"expected_state": ar.state}, auto_id=f"{name}-%s")
         action_forms.append(form)
+    task_rows = [_task_row(ar, task, user, paris_date(now), bound_task) for task in tasks]
+    actionable = [row for row in task_rows if row["forms"]]
+    if len(actionable) == 1:  # the one task the user may move (a holder's own): its panel is open
+        actionable[0]["open"] = True
+    if bound_task is not None and not any(
+            bound_task[2] is f for row in task_rows for f in (*row["forms"], row["due_form"], row["assign_form"])
+    ) and not error:
+        error = _("Le formulaire contient des erreurs : corrigez-les et validez à nouveau.")
     if bound is not None and bound not in action_forms and not error:
         # The form sent is not offered at this stage: no form of the page holds its error summary.
         error = _("Le formulaire contient des erreurs : corrigez-les et validez à nouveau.")
@@ -301,6 +342,7 @@ def _render_detail(request, ar, *, status: int = 200, error: str = "", bound=Non
         "route_label": Route(ar.route).label if ar.route in Route.values else ar.route,
         "opinion_label": CesreesOpinion(ar.cesrees_opinion).label if ar.cesrees_opinion in CesreesOpinion.values else "",
         "badge_labels": BADGE_LABELS, "status_labels": STATUS_LABELS, "section": "queue",
+        "task_rows": task_rows, "task_badge_labels": TASK_BADGE_LABELS,
     }
     response = render(request, "backoffice/detail.html", context, status=status)
     if mark_read and thread:
@@ -308,6 +350,29 @@ def _render_detail(request, ar, *, status: int = 200, error: str = "", bound=Non
         services.mark_read(request_id=ar.pk, actor=user, acting_as=services.REVIEWER_ROLES,
                            message_ids=[row.message.pk for row in thread])
     return response
+
+
+def _task_row(ar, task, user, today: dt.date, bound_task) -> dict:
+    """A holder task as the request's page shows it, with the forms ``user`` may post on it."""
+    bound_id, bound_kind, bound_form = bound_task if bound_task is not None else (None, "", None)
+
+    def form(kind: str, make):
+        return bound_form if bound_id == task.pk and bound_kind == kind else make()
+
+    forms = [form(name, lambda name=name: TASK_ACTION_FORMS[name](
+        initial={"expected_state": task.state}, auto_id=f"task{task.pk}-{name}-%s"))
+        for name in sel.task_actions(ar, task, user)]
+    manage = sel.may_manage_task(task, user)
+    due_form = assign_form = None
+    if manage:
+        due_form = form("due_date", lambda: TaskDueDateForm(initial={"due_date": task.due_date},
+                                                            auto_id=f"task{task.pk}-due-%s"))
+        assign_form = form("assign", lambda: AssignForm(initial={"assignee": task.assignee_id},
+                                                        candidates=sel.task_assignees(task),
+                                                        auto_id=f"task{task.pk}-assign-%s"))
+    overdue = task.state != HolderTaskState.DELIVERED and task.due_date is not None and today > task.due_date
+    return {"task": task, "forms": forms, "due_form": due_form, "assign_form": assign_form, "manage": manage,
+            "overdue": overdue, "open": bound_id == task.pk}
 
 
 def _reason_label(reason: str) -> str:
@@ -537,6 +602,71 @@ def follow(request, reference: str, following: bool):
     return _see_other(reverse("backoffice:detail", args=[ar.reference]))
 
 
+# --- a data holder's task on a request ------------------------------------------------------------
+def _task(ar, task_id: int):
+    task = sel.task_of(ar, task_id)
+    if task is None:
+        raise Http404(_("Tâche introuvable."))
+    return task
+
+
+def _task_done(request, ar, message: str) -> HttpResponse:
+    messages.success(request, message)
+    return _see_other(reverse("backoffice:detail", args=[ar.reference]) + "#taches")
+
+
+@require_POST
+@backoffice_required
+@once_per_form
+def act_on_task(request, reference: str, task_id: int, action: str):
+    ar = _load(request, reference)
+    task = _task(ar, task_id)
+    form_class = TASK_ACTION_FORMS.get(action)
+    if form_class is None:
+        raise Http404(_("Action inconnue."))
+    form = form_class(request.POST, auto_id=f"task{task.pk}-{action}-%s")
+    if not form.is_valid():
+        if "expected_state" in form.errors:
+            return _render_detail(request, ar, status=400, error=_(
+                "Le formulaire est incomplet ou a été modifié : rechargez la page et recommencez."))
+        return _render_detail(request, ar, status=400, bound_task=(task.pk, action, form))
+    form.perform(task_id=task.pk, actor=request.user)
+    return _task_done(request, ar, _("%(action)s : c'est enregistré pour %(holder)s (demande %(reference)s).") % {
+        "action": form.title, "holder": task.holder.name, "reference": ar.reference})
+
+
+@require_POST
+@backoffice_required
+@once_per_form
+def set_task_due_date(request, reference: str, task_id: int):
+    ar = _load(request, reference)
+    task = _task(ar, task_id)
+    form = TaskDueDateForm(request.POST, auto_id=f"task{task.pk}-due-%s")
+    if not form.is_valid():
+        return _render_detail(request, ar, status=400, bound_task=(task.pk, "due_date", form))
+    services.set_task_due_date(task_id=task.pk, actor=request.user, due_date=form.cleaned_data["due_date"],
+                               comment=form.cleaned_data["comment"], acting_as=services.REVIEWER_ROLES)
+    return _task_done(request, ar, _("Échéance de %(holder)s : %(date)s.") % {
+        "holder": task.holder.name, "date": date_format(form.cleaned_data["due_date"], "DATE_FORMAT")})
+
+
+@require_POST
+@backoffice_required
+@once_per_form
+def assign_task(request, reference: str, task_id: int):
+    ar = _load(request, reference)
+    task = _task(ar, task_id)
+    form = AssignForm(request.POST, candidates=sel.task_assignees(task), auto_id=f"task{task.pk}-assign-%s")
+    if not form.is_valid():
+        return _render_detail(request, ar, status=400, bound_task=(task.pk, "assign", form))
+    assignee = form.cleaned_data["assignee"]
+    services.assign_task(task_id=task.pk, actor=request.user, assignee=assignee, acting_as=services.REVIEWER_ROLES)
+    if assignee is None:
+        return _task_done(request, ar, _("La tâche de %(holder)s n'est plus attribuée.") % {"holder": task.holder.name})
+    return _task_done(request, ar, _("Tâche de %(holder)s attribuée à %(name)s.") % {
+        "holder": task.holder.name, "name": display_name(assignee)})
+
+
 @require_GET
 @backoffice_required
 def attachment(request, attachment_id: int):
@@ -635,6 +765,7 @@ def delays(request):
         "computed_at": dt.datetime.fromisoformat(data["computed_at"]),
         "forecasts_computed_at": dt.datetime.fromisoformat(data["forecasts_computed_at"]) if data["forecasts_computed_at"] else None,
         "late": [_listed_row(r) for r in data["late"]], "at_risk": [_listed_row(r) for r in data["at_risk"]],
+        "holders": data["holders"], "bottleneck_holder": data["bottleneck_holder"],
         "query": query.urlencode(), "section": "delays", "cache_minutes": cache_seconds() // 60,
     })
 

@@ -10,7 +10,7 @@ class DatasetInline(admin.TabularInline):
 
 @admin.register(DataHolder)
 class DataHolderAdmin(admin.ModelAdmin):
-    list_display = ("name", "code")
+    list_display = ("name", "code", "median_delivery_days")
     search_fields = ("name", "code")
     inlines = [DatasetInline]
 

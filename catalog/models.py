@@ -14,6 +14,10 @@ class DataHolder(models.Model):
 
     code = models.SlugField(_("code"), max_length=50, unique=True)
     name = models.CharField(_("nom"), max_length=200)
+    # Refreshed by the delays job; None until it knows (settings.HDH_HOLDER_DEFAULT_DAYS stands in).
+    median_delivery_days = models.PositiveIntegerField(
+        _("délai médian de mise à disposition (jours)"), null=True, blank=True,
+        help_text=_("Médiane des jours entre l'ouverture d'une tâche et sa mise à disposition."))
 
     class Meta:
         ordering = ["name"]

@@ -48,6 +48,7 @@ from django.utils import timezone
 from access_requests.models import AccessRequest
 from delays import rules
 from delays.clock import ROW_FIELDS, evaluate_row
+from delays.holders import bottleneck_holder, holder_figures
 from delays.models import RequestDelay
 from delays.statistics import aggregate_rows, headline, headline_by_quarter, headline_json
 from hdh_access.lib.dates import PARIS, paris_date, start_of_paris_day
@@ -227,6 +228,10 @@ def build_dashboard(filters: DashboardFilters | None = None, *, now: dt.datetime
                 "p90_days": _r(s["p90_days"])}
         for stage, s in stats.items()
     }
+    # After the decision, by data holder (delays.holders): the tasks of the filtered requests; a
+    # holder's staff see their own line only (filters.holder_id).
+    holders = holder_figures(now, request_ids=rows.values("request_id"), holder_id=filters.holder_id)
+    slowest = bottleneck_holder(holders)
     return {
         "computed_at": now.isoformat(),
         "forecasts_computed_at": oldest.isoformat() if oldest else None,
@@ -251,6 +256,8 @@ def build_dashboard(filters: DashboardFilters | None = None, *, now: dt.datetime
         "delivery_quarters": by_delivery_quarter(quarters),
         "headline_quarters": quarters,
         "current_stages": stages,
+        "holders": [figure.as_json() for figure in holders],
+        "bottleneck_holder": slowest.as_json() if slowest else None,
         "late": late_requests(target_open, now, today, list_limit),
         "at_risk": at_risk_requests(target_open, now, today, list_limit),
     }
@@ -266,7 +273,7 @@ def cache_seconds() -> int:
 
 def _cache_key(filters: DashboardFilters, list_limit: int | None) -> str:
     raw = json.dumps([filters.as_json(), list_limit], sort_keys=True)
-    return "hdh:backoffice:dashboard:v2:" + hashlib.sha256(raw.encode()).hexdigest()
+    return "hdh:backoffice:dashboard:v3:" + hashlib.sha256(raw.encode()).hexdigest()
 
 
 def cached_dashboard(filters: DashboardFilters | None = None, *, list_limit: int | None = LIST_LIMIT,

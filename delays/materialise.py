@@ -21,6 +21,7 @@ from access_requests.models import AccessRequest
 from access_requests.selectors.clock import clock_logs, clock_policy
 from access_requests.workflow import ROUTES_WITHOUT_REVIEW, Route, State
 from delays import rules
+from delays.holders import refresh_holder_medians
 from delays.models import STAGE_FIELDS, DelayBaseline, RequestDelay
 from delays.statistics import forecast_baseline, route_medians
 
@@ -164,9 +165,11 @@ def refresh_baseline(*, now: dt.datetime | None = None) -> dict[bool, dict[str, 
 
 
 def refresh_open_delays(*, now: dt.datetime | None = None) -> int:
-    """Nightly: time passes for open requests. Refresh the baseline, then every open row."""
+    """Nightly: time passes for open requests. Refresh the baseline and each data holder's typical
+    duration (the default due date of its next tasks), then every open row."""
     now = now or timezone.now()
     medians = refresh_baseline(now=now)
+    refresh_holder_medians(now)
     open_ids = list(
         AccessRequest.objects.exclude(state=State.DRAFT)
         .exclude(delay__ended_at__isnull=False).values_list("pk", flat=True)

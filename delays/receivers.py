@@ -8,6 +8,7 @@ from django.dispatch import receiver
 
 from access_requests.signals import request_committed, requests_imported
 from delays import materialise, tasks
+from delays.holders import refresh_holder_medians
 from delays.models import RequestDelay
 from hdh_access.lib.broker import enqueue
 
@@ -23,6 +24,7 @@ def materialise_imported(sender: Any, *, request_ids: list[int], **kwargs: Any) 
     the forecasts of the imported requests still open (read with that baseline)."""
     materialise.materialise_requests(request_ids)
     medians = materialise.refresh_baseline()
+    refresh_holder_medians()
     still_open = list(RequestDelay.objects.filter(request_id__in=request_ids, ended_at__isnull=True)
                       .values_list("request_id", flat=True))
     if still_open:

@@ -16,6 +16,7 @@ from django.db.models import Q
 
 from delays import rules
 from delays.clock import ROW_FIELDS, Medians, RequestClock, VisitClock, clocks_as_of
+from delays.holders import bottleneck_holder, holder_figures, tasks_as_of
 from delays.models import RequestDelay
 from delays.statistics import aggregate, delivered_target_rows, forecast_baseline, headline, headline_json
 
@@ -54,6 +55,9 @@ def build_report(as_of: dt.datetime, *, detail: bool = False) -> dict[str, Any]:
         counts[clock.status] += 1
     # The headline (delivered, met, share_met, institution days): one definition, statistics.headline.
     figures = headline_json(headline(delivered_target_rows(as_of)))
+    # Post-decision time by data holder (delays.holders): every request's tasks, not only the target's.
+    holders = holder_figures(as_of)
+    slowest = bottleneck_holder(holders)
     report = {
         "as_of": as_of.isoformat(),
         "target_months": settings.HDH_TARGET_MONTHS,
@@ -71,16 +75,19 @@ def build_report(as_of: dt.datetime, *, detail: bool = False) -> dict[str, Any]:
             "mean_access_days": _r(access["mean"]),
             "median_access_days": _r(access["median"]),
             "bottleneck_stage": rules.bottleneck_stage(stats),
+            "bottleneck_holder": slowest.code if slowest else None,
         },
         "stages": {
             stage: {"count": s["count"], "mean_days": _r(s["mean_days"]), "median_days": _r(s["median_days"]),
                     "p90_days": _r(s["p90_days"])}
             for stage, s in stats.items()
         },
+        "holders": {figure.code: figure.as_json() for figure in holders},
     }
     if detail:
         rows = evaluate(as_of, only_open=False, requires_matching=None, medians_by_population=medians)
-        report["applications"] = [_application_json(r) for r in rows]
+        tasks = tasks_as_of(as_of)
+        report["applications"] = [_application_json(r, tasks.get(r.request_id, [])) for r in rows]
     return report
 
 
@@ -109,7 +116,7 @@ VISIT_FIELDS = ("stage", "entered_at", "left_at", "due_date", "extended", "urgen
                 "tacit_decision", "tacit_effect_date", "projected")
 
 
-def _application_json(clock: RequestClock) -> dict[str, Any]:
+def _application_json(clock: RequestClock, holder_tasks: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "reference": clock.reference,
         "state": clock.state,
@@ -124,4 +131,6 @@ def _application_json(clock: RequestClock) -> dict[str, Any]:
         "status": clock.status,
         "forecast_at": _iso(clock.forecast_at),
         "visits": [_visit_json(v) for v in clock.visits],
+        # One per data holder once the request reached contracting (delays.holders.TASK_FIELDS).
+        "holder_tasks": holder_tasks,
     }

@@ -311,14 +311,48 @@ def _history(rng: random.Random, reference: str, created: dt.datetime,
     return timeline.rows, attributes
 
 
+# After the decision each data holder works at its own pace: the slowest (the CNAM, when it is one
+# of them; SNDS extractions take 10 to 12 months) moves when the request does, the others earlier.
+SLOWEST_HOLDER = "cnam"
+POST_DECISION = ("contracting", "matching", "extraction")
+HOLDER_PACE = (0.3, 0.9)  # where in the request's own step the faster holders move
+
+
+def _holder_rows(rng: random.Random, rows: list[tuple[dt.datetime, str]], holders: list[str]
+                 ) -> list[tuple[dt.datetime, str, str]]:
+    """``rows`` with each post-decision move (into matching, extraction or delivered, from the
+    state before) made by each holder's own row (the history import's ``holder`` column): the
+    slowest holder's at the request's instant, the others' part-way through the step. The import
+    writes the request's own move when its last holder moves, at the same instants as before."""
+    slowest = SLOWEST_HOLDER if SLOWEST_HOLDER in holders else rng.choice(holders)
+    out: list[tuple[dt.datetime, str, str]] = []
+    for index, (instant, state) in enumerate(rows):
+        previous = rows[index - 1] if index else None
+        if previous is None or state not in ("matching", "extraction", "delivered") or previous[1] not in POST_DECISION:
+            out.append((instant, state, ""))
+            continue
+        step = instant - previous[0]
+        for holder in holders:
+            at = instant if holder == slowest else (previous[0] + step * rng.uniform(*HOLDER_PACE)).replace(microsecond=0)
+            out.append((min(max(at, previous[0] + dt.timedelta(seconds=1)), instant), state, holder))
+    out.sort(key=lambda row: row[0])
+    return out
+
+
 def _format(instant: dt.datetime) -> str:
     return instant.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def generate(n_requests: int, *, seed: int = 42, as_of: dt.datetime,
              start: dt.datetime = FIRST_SUBMISSION, end: dt.datetime | None = None,
-             calibration: Calibration = BENCHMARK) -> Iterator[dict[str, str]]:
+             calibration: Calibration = BENCHMARK, holders_of: Mapping[str, str] | None = None
+             ) -> Iterator[dict[str, str]]:
     """Yield the CSV rows (dicts keyed by ``COLUMNS``) of ``n_requests`` realistic histories.
+
+    With ``holders_of`` (each dataset code's data holder code), the rows also have a ``holder``
+    key: a request with two holders or more moves after the decision holder by holder
+    (``_holder_rows``), from a random stream of its own, so the requests' histories are the same
+    with or without it.
 
     Requests are created from ``start`` to ``end`` (default: ``as_of``, at the latest
     LAST_SUBMISSION) and their histories cut at ``as_of``. Deterministic for a given seed. Each
@@ -337,11 +371,17 @@ def generate(n_requests: int, *, seed: int = 42, as_of: dt.datetime,
         numbers[created.year] += 1
         reference = f"HDH-{created.year}-{numbers[created.year]:04d}"
         rows, attributes = _history(rng, reference, created, calibration)
-        for index, (instant, state) in enumerate(rows):
+        holders = sorted({holders_of[code] for code in attributes["datasets"].split(";") if code in holders_of}
+                         ) if holders_of is not None else []
+        marked = (_holder_rows(random.Random(f"{seed}:{reference}"), rows, holders) if len(holders) >= 2
+                  else [(instant, state, "") for instant, state in rows])
+        for index, (instant, state, holder) in enumerate(marked):
             if instant > as_of:
                 break
             row = {"reference": reference, "at": _format(instant), "state": state,
                    "datasets": "", "requires_matching": "", "title": ""}
+            if holders_of is not None:
+                row["holder"] = holder
             if index == 0:
                 row.update(attributes)
             yield row

@@ -4,8 +4,9 @@ The generated history (demo.history) gives the past and a random flow of open do
 scenarios make sure each role finds, on first login, the cases a demo must show: dossiers just
 filed, due within two working days, overdue, paused while the applicant answers, the CESREES's
 urgent procedure and extension, the CNIL's renewal and tacit authorisation, long-running work at
-the data holders (the CNAM and a hospital, the CHU de Bordeaux), deliveries waiting to be closed;
-and, for management, open dossiers on track, at risk and late.
+the data holders (the CNAM, the ATIH and a hospital, the CHU de Bordeaux; one dossier has all three,
+each holder's task at its own stage), deliveries waiting to be closed; and, for management, open
+dossiers on track, at risk and late.
 
 Every instant is computed from ``now`` (the statutory due dates by ``delays.rules``, with the
 deployment's holidays), so the same badges show whenever the demo is seeded. The histories go
@@ -33,8 +34,9 @@ from hdh_access.lib.dates import PARIS, add_working_days, is_working_day, paris_
 
 # Keys of the scenarios the seed command acts on "now".
 PAUSED_NOW = "secretariat-paused"
+HOLDERS_APART = "holders-three"
 # The columns the import reads beyond demo.history.COLUMNS.
-EXTRA_COLUMNS = ("route", "reason", "opinion", "urgent")
+EXTRA_COLUMNS = ("route", "reason", "opinion", "urgent", "holder")
 
 # Typical stays (days) before the current stage: what a dossier went through to get there.
 TYPICAL_DAYS: dict[str, float] = {
@@ -305,6 +307,24 @@ def scenarios(now: dt.datetime) -> list[Scenario]:
         ("uroccr",), tuple(_story(PATH_MATCHING, State.MATCHING, c.days_ago(35), extras=FAVOURABLE)),
         brings_own_data=True, tags=frozenset({"hospital"})))
 
+    # Three data holders on one request (the CNAM, the ATIH, the CHU de Bordeaux): imported in
+    # contracting, the seed command moves the CNAM's task to extraction and the ATIH's to matching
+    # now, through the services (HOLDERS_APART); the request waits on the CHU's contract.
+    out.append(Scenario(
+        HOLDERS_APART, Role.DATA_HOLDER, "Cancers du rein : parcours hospitaliers et survie — trois sources",
+        ("snds", "pmsi", "uroccr"),
+        tuple(_story(PATH_MATCHING, State.CONTRACTING, c.days_ago(95), extras=FAVOURABLE)),
+        demo_applicant=True, tags=frozenset({"cnam", "atih", "hospital", "three_holders"})))
+    out.append(Scenario(
+        "atih-matching", Role.DATA_HOLDER, "Insuffisance cardiaque : séjours hospitaliers et consommation de soins",
+        ("snds", "pmsi"), tuple(_story(PATH_MATCHING, State.MATCHING, c.days_ago(40), extras=FAVOURABLE)),
+        tags=frozenset({"cnam", "atih"})))
+    out.append(Scenario(
+        "atih-extraction-long", Role.DATA_HOLDER, "Recours aux urgences et hospitalisations — étude en vie réelle",
+        ("pmsi", "oscour"),
+        tuple(_story(PATH_MATCHING, State.EXTRACTION, c.days_ago(85), extras=FAVOURABLE)),
+        tags=frozenset({"atih", "long_running"})))
+
     # --- the platform team: delivered, waiting to be closed ---------------------------------------
     delivered: tuple[tuple[str, int, str, tuple[str, ...], tuple[str, ...], str, bool], ...] = (
         ("platform-delivered-2-days", 2, "Vaccination et infections respiratoires — cohorte nationale",
@@ -337,15 +357,17 @@ class DemoHistory:
         return (*COLUMNS, *EXTRA_COLUMNS)
 
 
-def demo_history(now: dt.datetime, *, requests: int, seed: int) -> DemoHistory:
-    """The generated past (demo.history with the demo's calibration, up to ``now``) and the
-    scenarios, references HDH-YYYY-NNNN numbered together in order of creation."""
+def demo_history(now: dt.datetime, *, requests: int, seed: int,
+                 holders_of: Mapping[str, str] | None = None) -> DemoHistory:
+    """The generated past (demo.history with the demo's calibration, up to ``now``; each data
+    holder at its own pace after the decision when ``holders_of`` maps dataset codes to holder
+    codes) and the scenarios, references HDH-YYYY-NNNN numbered together in order of creation."""
     histories: list[tuple[dt.datetime, list[dict[str, str]], str, Scenario | None]] = []
     current: list[dict[str, str]] = []
     now = now.astimezone(dt.UTC)
     start = demo_start(now)
     for row in generate(requests, seed=seed, as_of=now, start=start, end=now,
-                        calibration=demo_calibration(now)):
+                        calibration=demo_calibration(now), holders_of=holders_of):
         if current and current[0]["reference"] != row["reference"]:
             histories.append((_parsed(current[0]["at"]), current, "", None))
             current = []

@@ -253,6 +253,9 @@ HDH_DASHBOARD_CACHE_SECONDS = env_int("HDH_DASHBOARD_CACHE_SECONDS", 600)
 # Closed, rejected or withdrawn requests leave the back office's lists this many days after their
 # last event; the "Archivées" scope shows them (backoffice.selectors.archived_condition).
 HDH_ARCHIVE_AFTER_DAYS = env_int("HDH_ARCHIVE_AFTER_DAYS", 90)
+# A data holder's task is due this many days after it opens, until the holder's own median
+# delivery time is known (catalog.DataHolder.median_delivery_days, refreshed by the delays job).
+HDH_HOLDER_DEFAULT_DAYS = env_int("HDH_HOLDER_DEFAULT_DAYS", 180, minimum=1)
 
 # Celery: with REDIS_URL unset, tasks run eagerly in-process so the app needs no broker.
 REDIS_URL = env_str("REDIS_URL")

@@ -212,6 +212,24 @@ def complete_dossier(request, actor) -> None:
                                 uploaded=SimpleUploadedFile(f"{kind}.pdf", SAMPLE_PDF, content_type="application/pdf"))
 
 
+def advance_other_holders(request, action: str | None = None, *, keep: str = "cnam") -> None:
+    """The system takes ``action`` (every task action in turn when None: up to delivery) on the
+    holder tasks of ``request`` other than ``keep``'s, when ``keep`` has one: what the other data
+    holders did before the persona of ``keep`` acts (tests written before holder tasks walk a
+    request with the CNAM persona alone)."""
+    from access_requests.models import HolderTask
+    from access_requests.workflow import TASK_ACTIONS, task_action_refusal
+
+    if not HolderTask.objects.filter(request_id=request.pk, holder__code=keep).exists():
+        return
+    for task_id in HolderTask.objects.filter(request_id=request.pk).exclude(holder__code=keep).values_list(
+            "pk", flat=True):
+        for name in ([action] if action else TASK_ACTIONS):
+            task = HolderTask.objects.get(pk=task_id)
+            if task_action_refusal(name, task.state, requires_matching=task.requires_matching) is None:
+                services.act_on_task(task_id=task_id, actor=None, action=name)
+
+
 # Standard path from draft, as (service, actor persona, kwargs).
 def _steps(requires_matching: bool):
     import datetime as dt
@@ -239,10 +257,15 @@ def make_request(personas):
 
     ``state`` may be any state of the standard path, or awaiting_applicant (paused from
     ``paused_from``), rejected (by the secretariat) or withdrawn.
+
+    Past the decision the CNAM persona acts on the CNAM's holder task only: with
+    ``other_holders="done"`` (the default) the other holders' tasks are delivered by the system
+    as soon as they open, so the CNAM's actions move the request as for a single holder (the
+    holder tasks' own tests pass ``other_holders="open"``).
     """
 
     def make(state: str = State.DRAFT, *, codes=("snds", "oscour"), route: str = Route.STANDARD,
-             brings_own_data: bool = False, paused_from: str = State.SUBMITTED):
+             brings_own_data: bool = False, paused_from: str = State.SUBMITTED, other_holders: str = "done"):
         request = services.create_draft(
             actor=personas["applicant"], title="Parcours de soins après un AVC", summary="Étude de cohorte",
             datasets=datasets(*codes), route=route, brings_own_data=brings_own_data,
@@ -257,6 +280,8 @@ def make_request(personas):
             target = State.SUBMITTED
         for reached, service, who, kwargs in _steps(request.requires_matching):
             request = service(request_id=request.pk, actor=personas[who], **kwargs)
+            if reached == State.CONTRACTING and other_holders == "done":
+                advance_other_holders(request)
             if reached == target:
                 break
         else:
@@ -323,6 +348,7 @@ def reload_reference_data() -> None:
     from access_requests.roles import ensure_role_groups
 
     importlib.import_module("catalog.migrations.0002_load_catalogue").load(django_apps, None)
+    importlib.import_module("catalog.migrations.0004_pmsi_dataset").load(django_apps, None)
     ensure_role_groups()
 
 
@@ -347,6 +373,10 @@ def _reference_data(request):
 STAGE_OWNER = {State.SUBMITTED: "secretariat", State.CESREES_REVIEW: "cesrees", State.CNIL_REVIEW: "cnil",
                State.CONTRACTING: "cnam", State.MATCHING: "cnam"}
 CNIL_DECISION_DATE = dt.date(2025, 1, 6)
+
+
+# The story steps that act on holder tasks, and their task action.
+TASK_STEPS = {"contract": "record_contract_signed", "matched": "record_matching_done", "deliver": "deliver"}
 
 
 def story_step(name: str, *, opinion: str = "favourable"):
@@ -393,6 +423,9 @@ class Player:
         service, who, kwargs = story_step(name, opinion=opinion)
         if who is None:
             who = STAGE_OWNER[AccessRequest.objects.get(pk=request.pk).state]
+        if name in TASK_STEPS:
+            # The other data holders act at the same instant, then the CNAM's act moves the request.
+            self.run_at(when, advance_other_holders, request=request, action=TASK_STEPS[name])
         return self.run_at(when, service, request_id=request.pk, actor=self.personas[who], **kwargs)
 
     def story(self, *steps, codes=("snds", "oscour"), opinion: str = "favourable", created=None,

@@ -28,6 +28,7 @@ from delays import tasks as delay_tasks
 from delays.materialise import materialise_request
 from delays.models import DelayBaseline, RequestDelay
 from hdh_access.celery import app
+from tests.conftest import advance_other_holders
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -149,6 +150,8 @@ def _new_request(personas, *, until: str):
     ]
     for reached, service, who, kwargs in steps:
         request = service(request_id=request.pk, actor=personas[who], **kwargs)
+        if reached == State.CONTRACTING:
+            advance_other_holders(request)  # Santé publique France delivers: the CNAM's moves the request
         if reached == until:
             return request
     raise AssertionError(f"{until} is not on the path")
@@ -182,9 +185,10 @@ def test_the_nightly_task_sent_to_the_broker_refreshes_open_rows_on_the_worker(p
     ran_at_start = worker.processed(RECOMPUTE)
     opened = _new_request(personas, until=State.CNIL_REVIEW)
     delivered = _new_request(personas, until=State.DELIVERED)
-    # 4 + 8 tasks: wait for every one (a task reads the latest committed state, so the row can
-    # look final before the last task has rewritten it).
-    _wait_for(lambda: worker.processed(RECOMPUTE) == ran_at_start + 12, timeout=TASK_TIMEOUT,
+    # 4 + 8 tasks, and 3 for the other holder's task moves (a task alone changes its delays): wait
+    # for every one (a task reads the latest committed state, so the row can look final before the
+    # last task has rewritten it).
+    _wait_for(lambda: worker.processed(RECOMPUTE) == ran_at_start + 15, timeout=TASK_TIMEOUT,
               what="the walks' tasks", log=worker.log)
     assert _row_in_state(opened.pk, State.CNIL_REVIEW) and _row_in_state(delivered.pk, State.DELIVERED)
     open_before = RequestDelay.objects.get(pk=opened.pk).computed_at
@@ -207,8 +211,9 @@ def test_the_nightly_task_sent_to_the_broker_refreshes_open_rows_on_the_worker(p
 def test_a_task_delivered_twice_leaves_one_correct_row(personas, worker):
     ran_at_start = worker.processed(RECOMPUTE)
     request = _new_request(personas, until=State.DELIVERED)
-    # create and seven transitions: wait for all eight tasks, so that none rewrites the row later.
-    _wait_for(lambda: worker.processed(RECOMPUTE) == ran_at_start + 8, timeout=TASK_TIMEOUT,
+    # create, seven transitions and the other holder's three task moves: wait for all eleven
+    # tasks, so that none rewrites the row later.
+    _wait_for(lambda: worker.processed(RECOMPUTE) == ran_at_start + 11, timeout=TASK_TIMEOUT,
               what="the walk's tasks", log=worker.log)
     assert _row_in_state(request.pk, State.DELIVERED)
     RequestDelay.objects.filter(pk=request.pk).delete()  # a cache: the task rebuilds it

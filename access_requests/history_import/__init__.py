@@ -31,6 +31,14 @@ and an optional ``route`` column. Each row is one state entered by one request:
   CESREES opinion (whether the CNIL's silence authorises).
 - ``urgent`` (optional column, on rows entering ``cesrees_review``): ``true`` for the urgent
   15-day procedure, ``false`` or blank otherwise.
+- ``holder`` (optional column, on rows entering ``matching``, ``extraction`` or ``delivered``): a
+  data holder's code (``catalog.DataHolder.code``) holding one of the request's datasets. Once the
+  request enters ``contracting`` it has one task per holder of its datasets (issue #15); a row
+  with ``holder`` moves that holder's task only (contract → matching when needed → extraction →
+  delivered, ``workflow.task_edge_allowed``), and the request follows its least advanced task:
+  when that one moves on, the request's own events are written at the same instant (so a
+  request is delivered when its last holder delivers). A post-decision row without ``holder``
+  applies to every task of the request not yet there, as before tasks existed.
 - No row may be dated after the moment of the import.
 
 Validation runs first, in pure Python on plain tuples, and reports every error with its line
@@ -45,6 +53,8 @@ number (the header is line 1). On any error nothing is written. Otherwise, in on
   file's ``(to_state, at)`` sequence is left alone, so importing a file twice changes nothing;
   when its events are a strict prefix of the file's history the missing events are appended and
   its state moves on; any other difference is an error;
+- the holders' tasks are opened and moved with their own events (actor none, role ``system``),
+  compared like the request's events on a second import;
 - the yearly ``ReferenceSequence`` is raised past every imported ``HDH-YYYY-NNNN`` reference;
 - the delays of the requests written are recomputed, and the forecast baseline with them
   (delays/receivers.py): no other command is needed.
@@ -62,9 +72,9 @@ import os
 import re
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from django.db import connection, transaction
 from django.db.models import F, Q
@@ -72,13 +82,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from access_requests import signals
-from access_requests.models import AccessRequest, Event, ReferenceSequence
+from access_requests.models import AccessRequest, Event, HolderTask, HolderTaskEvent, ReferenceSequence
 from access_requests.references import REFERENCE_MAX_LENGTH, REFERENCE_RULE, is_valid_reference
 from access_requests.selectors.clock import ClockLog, visit_statutes
-from access_requests.services import derive_requires_matching
+from access_requests.services import derive_requires_matching, task_due_date
 from access_requests.workflow import (
     EXTENSION_ROLES,
     RECORDED_OPINIONS,
+    TASK_ORDER,
+    TRANSITIONS,
     EventAction,
     InformationReason,
     Role,
@@ -87,13 +99,16 @@ from access_requests.workflow import (
     condition_refusal,
     edge_allowed,
     extension_refusal_of,
+    request_moves,
+    request_state_of_tasks,
+    task_edge_allowed,
     transition_for_edge,
 )
-from catalog.models import Dataset
+from catalog.models import DataHolder, Dataset
 from delays import rules
 
 REQUIRED_COLUMNS = ("reference", "at", "state", "datasets", "requires_matching", "title")
-OPTIONAL_COLUMNS = ("route", "reason", "opinion", "urgent")
+OPTIONAL_COLUMNS = ("route", "reason", "opinion", "urgent", "holder")
 DEFAULT_BATCH_SIZE = 5000
 IMPORT_ACTION = "import"
 TITLE_MAX_LENGTH = AccessRequest._meta.get_field("title").max_length
@@ -101,6 +116,10 @@ STARTING_STATES = (State.DRAFT.value, State.SUBMITTED.value)
 SIMPLIFIED_DATASET = "esnd"
 
 _STATES = frozenset(State.values)
+# The states a holder's own row may enter, and the request states where tasks exist.
+POST_DECISION_STATES: tuple[str, ...] = tuple(TASK_ORDER)
+HOLDER_ROW_STATES = POST_DECISION_STATES[1:]
+_RANK = {state: index for index, state in enumerate(POST_DECISION_STATES)}
 _ROUTES = frozenset(Route.values)
 _BOOLEANS = {"true": True, "false": False}
 _REFERENCE_PATTERN = re.compile(r"^HDH-(\d{4})-(\d+)$")
@@ -160,6 +179,7 @@ class ImportResult:
     extended: int = 0
     unchanged: int = 0
     events_written: int = 0
+    task_events_written: int = 0  # the holders' tasks' events (HolderTaskEvent)
     rows: int = 0
     validated: float = 0.0  # seconds spent reading and validating the file
     elapsed: float = 0.0  # seconds in all
@@ -174,6 +194,7 @@ class Extra:
     reason: str = ""
     opinion: str = ""
     urgent: bool = False
+    holder: str = ""  # a data holder's code: the row moves that holder's task only
 
     def payload(self) -> dict[str, object]:
         values: dict[str, object] = {}
@@ -191,6 +212,16 @@ NO_EXTRA = Extra()
 Row = tuple[int, dt.datetime, str, Extra]
 
 
+class TaskMove(NamedTuple):
+    """A holder's task entering ``to_state`` (from "" when it opens) at ``at``, from file line ``line``."""
+
+    line: int
+    at: dt.datetime
+    holder: str
+    from_state: str
+    to_state: str
+
+
 @dataclass(slots=True)
 class History:
     """A validated reference: its attributes and its rows ``(line, at, state)`` in time order."""
@@ -206,6 +237,7 @@ class History:
     cesrees_opinion: str = ""
     cesrees_extended: bool = False
     cnil_extended: bool = False
+    task_moves: list[TaskMove] = field(default_factory=list)
 
     @property
     def state(self) -> str:
@@ -270,10 +302,19 @@ def _parse_instant(value: str) -> tuple[dt.datetime | None, str]:
     return instant, ""
 
 
-def _parse_extra(state: str, reason: str, opinion: str, urgent: str) -> tuple[Extra, list[str]]:
+def _parse_extra(state: str, reason: str, opinion: str, urgent: str, holder: str = "",
+                 holders: frozenset[str] = frozenset()) -> tuple[Extra, list[str]]:
     """The optional columns of a row, and what is wrong with them. The opinion is checked
-    against the previous state later (it belongs on the row leaving cesrees_review)."""
+    against the previous state later (it belongs on the row leaving cesrees_review), the holder
+    against the request's datasets and its task's state later too."""
     issues = []
+    if holder:
+        if holder not in holders:
+            issues.append(_("détenteur (holder) « %(value)s » inconnu (%(choices)s)") % {
+                "value": _shown(holder), "choices": ", ".join(sorted(holders)) or "—"})
+        elif state not in HOLDER_ROW_STATES:
+            issues.append(_("détenteur (holder) sur une ligne qui n'entre pas dans %(states)s") % {
+                "states": ", ".join(HOLDER_ROW_STATES)})
     if reason:
         if reason not in InformationReason.values:
             issues.append(_("motif « %(value)s » inconnu (%(choices)s)") % {
@@ -290,9 +331,9 @@ def _parse_extra(state: str, reason: str, opinion: str, urgent: str) -> tuple[Ex
         issues.append(_("urgent sur une ligne qui n'entre pas dans cesrees_review"))
     if issues:
         return NO_EXTRA, issues
-    if not (reason or opinion or flag):
+    if not (reason or opinion or flag or holder):
         return NO_EXTRA, []
-    return Extra(reason=reason, opinion=opinion, urgent=bool(flag)), []
+    return Extra(reason=reason, opinion=opinion, urgent=bool(flag), holder=holder), []
 
 
 def _parse_datasets(value: str, known: Iterable[str]) -> tuple[tuple[str, ...], list[str]]:
@@ -327,13 +368,16 @@ def _header_issues(header: list[str]) -> tuple[dict[str, int], list[ImportIssue]
     return {name: index for index, name in enumerate(names)}, [ImportIssue(1, "", message) for message in issues]
 
 
-def read_history(path: str | os.PathLike[str], *, dataset_codes: Iterable[str]) -> list[History]:
+def read_history(path: str | os.PathLike[str], *, dataset_codes: Iterable[str],
+                 dataset_holders: Mapping[str, str] | None = None) -> list[History]:
     """Read and validate a history file without touching the database.
 
-    ``dataset_codes`` are the catalogue codes that exist. Returns the validated histories, or
-    raises ``HistoryImportError`` listing every error found.
+    ``dataset_codes`` are the catalogue codes that exist, ``dataset_holders`` each one's data
+    holder code (needed by the ``holder`` column). Returns the validated histories, or raises
+    ``HistoryImportError`` listing every error found.
     """
     known = frozenset(dataset_codes)
+    holder_of = dict(dataset_holders or {})
     try:
         raw = open(path, "rb")  # closed by the with block below
     except FileNotFoundError:
@@ -344,7 +388,7 @@ def read_history(path: str | os.PathLike[str], *, dataset_codes: Iterable[str]) 
             "path": path, "error": exc.strerror or exc})]) from None
     with raw:
         try:
-            drafts, issues, rows = _read_rows(raw, known)
+            drafts, issues, rows = _read_rows(raw, known, frozenset(holder_of.values()))
         except _NotUtf8 as exc:
             message = _("le fichier n'est pas encodé en UTF-8 (octets invalides) : "
                         "enregistrez-le en UTF-8 et recommencez")
@@ -355,7 +399,7 @@ def read_history(path: str | os.PathLike[str], *, dataset_codes: Iterable[str]) 
         issues.append(ImportIssue(1, "", _("aucune ligne de données après l'en-tête")))
     histories = []
     for draft in drafts.values():
-        history = _check_history(draft, issues)
+        history = _check_history(draft, issues, holder_of)
         if history is not None:
             histories.append(history)
     if issues:
@@ -363,7 +407,8 @@ def read_history(path: str | os.PathLike[str], *, dataset_codes: Iterable[str]) 
     return histories
 
 
-def _read_rows(raw: BinaryIO, known: frozenset[str]) -> tuple[dict[str, _Draft], list[ImportIssue], int | None]:
+def _read_rows(raw: BinaryIO, known: frozenset[str], holders: frozenset[str]
+               ) -> tuple[dict[str, _Draft], list[ImportIssue], int | None]:
     """Parse every row: per-row checks, grouped by reference. ``None`` rows: the file is empty."""
     issues: list[ImportIssue] = []
     drafts: dict[str, _Draft] = {}
@@ -382,6 +427,7 @@ def _read_rows(raw: BinaryIO, known: frozenset[str]) -> tuple[dict[str, _Draft],
     i_datasets, i_matching, i_title = columns["datasets"], columns["requires_matching"], columns["title"]
     i_route = columns.get("route")
     i_reason, i_opinion, i_urgent = columns.get("reason"), columns.get("opinion"), columns.get("urgent")
+    i_holder = columns.get("holder")
     now = timezone.now()
     rows = 0
     previous_end = reader.line_num
@@ -434,7 +480,8 @@ def _read_rows(raw: BinaryIO, known: frozenset[str]) -> tuple[dict[str, _Draft],
         extra, extra_issues = _parse_extra(
             state, row[i_reason].strip() if i_reason is not None else "",
             row[i_opinion].strip() if i_opinion is not None else "",
-            row[i_urgent].strip() if i_urgent is not None else "")
+            row[i_urgent].strip() if i_urgent is not None else "",
+            row[i_holder].strip() if i_holder is not None else "", holders)
         for message in extra_issues:
             issues.append(ImportIssue(line, reference, message))
             draft.broken = True
@@ -470,7 +517,7 @@ def _read_rows(raw: BinaryIO, known: frozenset[str]) -> tuple[dict[str, _Draft],
     return drafts, issues, rows
 
 
-def _check_history(draft: _Draft, issues: list[ImportIssue]) -> History | None:
+def _check_history(draft: _Draft, issues: list[ImportIssue], holder_of: Mapping[str, str]) -> History | None:
     """Check one reference's attributes and sequence of states; None when it has an error."""
     if draft.broken or not draft.rows:
         return None
@@ -512,17 +559,17 @@ def _check_history(draft: _Draft, issues: list[ImportIssue]) -> History | None:
                     "first": route_line}))
     datasets = datasets or ()
 
-    # Duplicates: the same state at the same instant twice.
-    seen: dict[tuple[dt.datetime, str], int] = {}
+    # Duplicates: the same state at the same instant twice (for the request, or for one holder).
+    seen: dict[tuple[dt.datetime, str, str], int] = {}
     sequence = []
     for row in rows:
-        line, instant, state, _extra = row
-        if (instant, state) in seen:
+        line, instant, state, extra = row
+        if (instant, state, extra.holder) in seen:
             issues.append(ImportIssue(line, reference, _(
                 "ligne en double (même état « %(state)s » au même instant que la ligne %(first)d)") % {
-                "state": state, "first": seen[instant, state]}))
+                "state": state, "first": seen[instant, state, extra.holder]}))
             continue
-        seen[instant, state] = line
+        seen[instant, state, extra.holder] = line
         sequence.append(row)
 
     if draft.unsure:
@@ -541,6 +588,11 @@ def _check_history(draft: _Draft, issues: list[ImportIssue]) -> History | None:
     brings_own_data = bool(matching) and len(datasets) < 2
     requires_matching = matching if matching is not None else derive_requires_matching(
         dataset_count=len(datasets), brings_own_data=False)
+    # The holders' rows move their own task; the request follows its least advanced task.
+    holders = tuple(sorted({holder_of[code] for code in datasets if code in holder_of}))
+    sequence, task_moves = _split_holder_rows(reference, sequence, holders, requires_matching, issues)
+    if not sequence:
+        return None
 
     # Sequence: a legal start, then legal transitions.
     if sequence[0][2] not in STARTING_STATES:
@@ -578,7 +630,58 @@ def _check_history(draft: _Draft, issues: list[ImportIssue]) -> History | None:
     return History(reference=reference, title=title, datasets=datasets, requires_matching=requires_matching,
                    brings_own_data=brings_own_data, route=route, rows=sequence, paused_from=paused_from,
                    cesrees_opinion=opinion, cesrees_extended=extended[State.CESREES_REVIEW],
-                   cnil_extended=extended[State.CNIL_REVIEW])
+                   cnil_extended=extended[State.CNIL_REVIEW], task_moves=task_moves)
+
+
+def _split_holder_rows(reference: str, sequence: list[Row], holders: tuple[str, ...], requires_matching: bool,
+                       issues: list[ImportIssue]) -> tuple[list[Row], list[TaskMove]]:
+    """The request's own rows, and every task's moves, from rows in time order.
+
+    A row without ``holder`` is the request's: entering contracting opens one task per holder of
+    its datasets; a later post-decision state moves every task not yet there (as before holders
+    had tasks). A row with ``holder`` moves that holder's task along the task pathway
+    (``workflow.task_edge_allowed``); when the least advanced task moves on, the request follows
+    (``workflow.request_state_of_tasks``), with rows at the same instant and line as its cause.
+    """
+    rows: list[Row] = []
+    tasks: dict[str, str] | None = None
+    moves: list[TaskMove] = []
+    for row in sequence:
+        line, at, state, extra = row
+        current = rows[-1][2] if rows else ""
+        if not extra.holder:
+            rows.append(row)
+            if state == State.CONTRACTING and tasks is None:
+                tasks = dict.fromkeys(holders, State.CONTRACTING.value)
+                moves += [TaskMove(line, at, holder, "", State.CONTRACTING.value) for holder in holders]
+            elif state in HOLDER_ROW_STATES and tasks is not None and current in POST_DECISION_STATES:
+                for holder, task_state in tasks.items():
+                    if _RANK[task_state] < _RANK[state]:
+                        moves.append(TaskMove(line, at, holder, task_state, state))
+                        tasks[holder] = state
+            continue
+        if tasks is None or current not in POST_DECISION_STATES[:-1]:
+            issues.append(ImportIssue(line, reference, _(
+                "ligne d'un détenteur (holder) alors que la demande n'est pas au conventionnement, à "
+                "l'appariement ou à l'extraction (état : « %(state)s »)") % {"state": current or "—"}))
+            continue
+        if extra.holder not in tasks:
+            issues.append(ImportIssue(line, reference, _(
+                "le détenteur « %(holder)s » ne détient aucune des bases de la demande (détenteurs : %(holders)s)") % {
+                "holder": extra.holder, "holders": ", ".join(holders) or "—"}))
+            continue
+        source = tasks[extra.holder]
+        if not task_edge_allowed(source, state, requires_matching=requires_matching):
+            issues.append(ImportIssue(line, reference, _(
+                "passage impossible de « %(source)s » à « %(target)s » pour la tâche du détenteur « %(holder)s »") % {
+                "source": source, "target": state, "holder": extra.holder}))
+            continue
+        tasks[extra.holder] = state
+        moves.append(TaskMove(line, at, extra.holder, source, state))
+        low = request_state_of_tasks(tasks.values())
+        for name in request_moves(current, low, requires_matching=requires_matching):
+            rows.append((line, at, str(TRANSITIONS[name].target), NO_EXTRA))
+    return rows, moves
 
 
 def _extension_refusal(log: ClockLog, at: dt.datetime, *, route: str, opinion: str) -> str | None:
@@ -610,7 +713,8 @@ def import_history(path: str | os.PathLike[str], *, batch_size: int = DEFAULT_BA
     started = time.monotonic()
     result = ImportResult()
     dataset_ids = dict(Dataset.objects.values_list("code", "id"))
-    histories = read_history(path, dataset_codes=dataset_ids)
+    histories = read_history(path, dataset_codes=dataset_ids,
+                             dataset_holders=dict(Dataset.objects.values_list("code", "holder__code")))
     result.rows = sum(len(history.rows) for history in histories)
     result.validated = time.monotonic() - started
     if progress:
@@ -635,7 +739,13 @@ def _import_chunk(chunk: list[History], *, dataset_ids: dict[str, int], batch_si
     existing = dict(AccessRequest.objects.filter(reference__in=[h.reference for h in chunk])
                     .values_list("reference", "id"))
     known_events: dict[int, list[tuple[str, dt.datetime]]] = defaultdict(list)
+    known_moves: dict[int, list[tuple[str, str, dt.datetime]]] = defaultdict(list)
     if existing:
+        stored_moves = (HolderTaskEvent.objects.filter(task__request_id__in=list(existing.values()))
+                        .exclude(from_state=F("to_state"))
+                        .values_list("task__request_id", "task__holder__code", "to_state", "at"))
+        for request_id, holder, to_state, at in stored_moves.iterator(chunk_size=batch_size * 4):
+            known_moves[request_id].append((holder, to_state, at))
         # The state changes and the extensions (not the assignments, which are no history).
         stored = (Event.objects.filter(request_id__in=list(existing.values()))
                   .exclude(Q(from_state=F("to_state")) & ~Q(action=EventAction.EXTEND_REVIEW))
@@ -644,6 +754,7 @@ def _import_chunk(chunk: list[History], *, dataset_ids: dict[str, int], batch_si
             known_events[request_id].append((to_state, at))
     new: list[History] = []
     extensions: list[tuple[int, History, int]] = []
+    task_extensions: list[tuple[int, History, int]] = []
     for history in chunk:
         request_id = existing.get(history.reference)
         if request_id is None:
@@ -651,21 +762,36 @@ def _import_chunk(chunk: list[History], *, dataset_ids: dict[str, int], batch_si
             continue
         known = known_events.get(request_id, [])
         in_file = [(state, at) for _line, at, state, _extra in history.rows]
-        if known == in_file:
+        moves_known = sorted(known_moves.get(request_id, []), key=_move_key)
+        moves_in_file = [(move.holder, move.to_state, move.at) for move in history.task_moves]
+        if known == in_file and moves_known == moves_in_file:
             result.unchanged += 1
-        elif len(known) < len(in_file) and in_file[:len(known)] == known:
-            extensions.append((request_id, history, len(known)))
-        else:
+        elif in_file[:len(known)] != known:
             issues.append(ImportIssue(history.first_line, history.reference, _diff_reason(known, in_file)))
+        elif moves_in_file[:len(moves_known)] != moves_known:
+            issues.append(ImportIssue(history.first_line, history.reference, _task_diff_reason(
+                moves_known, moves_in_file)))
+        else:
+            if len(known) < len(in_file):
+                extensions.append((request_id, history, len(known)))
+            else:
+                result.extended += 1  # only tasks move on (their request's rows were all known)
+                result.request_ids.append(request_id)
+            task_extensions.append((request_id, history, len(moves_known)))
     if issues:
         return  # the transaction will be rolled back: keep comparing, stop writing
     events = _EventWriter(batch_size)
+    request_id_of: dict[str, int] = {}
     if new:
-        _create_requests(new, dataset_ids=dataset_ids, batch_size=batch_size, events=events, result=result)
+        request_id_of = _create_requests(new, dataset_ids=dataset_ids, batch_size=batch_size, events=events,
+                                         result=result)
     if extensions:
         _extend_requests(extensions, events=events, result=result)
     events.flush()
     result.events_written += events.written
+    if new or task_extensions:
+        result.task_events_written += _write_tasks(
+            [(request_id_of[h.reference], h, 0) for h in new] + task_extensions, batch_size=batch_size)
 
 
 def _diff_reason(known: list[tuple[str, dt.datetime]], in_file: list[tuple[str, dt.datetime]]) -> str:
@@ -713,7 +839,8 @@ class _EventWriter:
 
 
 def _create_requests(histories: list[History], *, dataset_ids: dict[str, int], batch_size: int,
-                     events: _EventWriter, result: ImportResult) -> None:
+                     events: _EventWriter, result: ImportResult) -> dict[str, int]:
+    """Create the new requests and their events; their ids by reference."""
     requests = [
         AccessRequest(
             reference=h.reference, title=h.title, brings_own_data=h.brings_own_data,
@@ -734,6 +861,7 @@ def _create_requests(histories: list[History], *, dataset_ids: dict[str, int], b
         events.add_history(request.pk, history, 0)
         result.request_ids.append(request.pk)
     result.created += len(requests)
+    return {request.reference: request.pk for request in requests}
 
 
 def _set_created_at(values: list[tuple[int, dt.datetime]], *, batch_size: int) -> None:
@@ -776,6 +904,63 @@ def _extend_requests(extensions: list[tuple[int, History, int]], *, events: _Eve
             values["cnil_extended"] = True
         AccessRequest.objects.filter(pk__in=ids).update(**values)
     result.extended += len(extensions)
+
+
+def _move_key(move: tuple[str, str, dt.datetime]) -> tuple[dt.datetime, int, str]:
+    """Task moves in a stable order: by instant, then the pathway's order, then the holder."""
+    holder, state, at = move
+    return at, _RANK.get(state, -1), holder
+
+
+def _task_diff_reason(known: list[tuple[str, str, dt.datetime]], in_file: list[tuple[str, str, dt.datetime]]) -> str:
+    index = next((i for i, (a, b) in enumerate(zip(known, in_file, strict=False)) if a != b),
+                 min(len(known), len(in_file)))
+    if index < len(known) and index < len(in_file):
+        detail = _("mouvement n° %(n)d : « %(db_holder)s » vers « %(db_state)s » le %(db_at)s en base, "
+                   "« %(file_holder)s » vers « %(file_state)s » le %(file_at)s dans le fichier") % {
+            "n": index + 1, "db_holder": known[index][0], "db_state": known[index][1],
+            "db_at": known[index][2].astimezone(_UTC).isoformat(), "file_holder": in_file[index][0],
+            "file_state": in_file[index][1], "file_at": in_file[index][2].isoformat()}
+    else:
+        detail = _("la base a %(db)d mouvements, le fichier %(file)d") % {"db": len(known), "file": len(in_file)}
+    return _("tâches des détenteurs différentes de celles de la base de données (%(detail)s)") % {"detail": detail}
+
+
+def _write_tasks(items: list[tuple[int, History, int]], *, batch_size: int) -> int:
+    """Open the tasks of ``items`` (request id, history, moves already stored) and append their
+    moves from that index on: new tasks in bulk with their final state, then every event in bulk
+    (a task that exists already, a rare re-import, is updated on its own). Returns the events written."""
+    holders = {holder.code: holder for holder in DataHolder.objects.all()}
+    existing = {(task.request_id, task.holder.code): task for task in HolderTask.objects.filter(
+        request_id__in=[request_id for request_id, _history, _start in items]).select_related("holder")}
+    plans: dict[tuple[int, str], tuple[bool, list[TaskMove]]] = {}
+    for request_id, history, start in items:
+        for move in history.task_moves[start:]:
+            plans.setdefault((request_id, move.holder), (history.requires_matching, []))[1].append(move)
+    created: list[HolderTask] = []
+    for (request_id, holder), (requires_matching, moves) in plans.items():
+        delivered = next((move.at for move in moves if move.to_state == State.DELIVERED), None)
+        task = existing.get((request_id, holder))
+        if task is not None:
+            values: dict[str, object] = {"state": moves[-1].to_state, "entered_at": moves[-1].at}
+            if delivered is not None:
+                values["delivered_at"] = delivered
+            HolderTask.objects.filter(pk=task.pk).update(**values)
+            continue
+        existing[request_id, holder] = task = HolderTask(
+            request_id=request_id, holder_id=holders[holder].pk, state=moves[-1].to_state,
+            requires_matching=requires_matching, created_at=moves[0].at, entered_at=moves[-1].at, delivered_at=delivered,
+            due_date=task_due_date(holders[holder], moves[0].at))
+        created.append(task)
+    HolderTask.objects.bulk_create(created, batch_size=batch_size)
+    events = [
+        HolderTaskEvent(task_id=existing[request_id, holder].pk, from_state=move.from_state, to_state=move.to_state,
+                        action=IMPORT_ACTION if not move.from_state else _action(move.from_state, move.to_state),
+                        at=move.at, actor=None, role=Role.SYSTEM.value, payload={"source": "import", "line": move.line})
+        for (request_id, holder), (_matching, moves) in plans.items() for move in moves
+    ]
+    HolderTaskEvent.objects.bulk_create(events, batch_size=batch_size)
+    return len(events)
 
 
 def _bump_reference_sequences(references: Iterable[str]) -> None:

@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,7 +27,7 @@ from access_requests.exceptions import (
     InvalidInput,
     RequestNotFound,
 )
-from access_requests.models import AccessRequest, Event
+from access_requests.models import AccessRequest, Event, HolderTask, HolderTaskEvent
 from access_requests.roles import user_roles
 from access_requests.selectors.clock import open_visit
 from access_requests.workflow import (
@@ -41,7 +42,9 @@ from access_requests.workflow import (
     condition_refusal,
     route_misfit,
 )
+from catalog.models import DataHolder
 from delays import rules
+from hdh_access.lib.dates import paris_date
 
 _ROLE_ORDER = [r.value for r in Role]
 
@@ -120,6 +123,22 @@ def facts_of(request: AccessRequest) -> Facts:
                  cesrees_extended=cesrees_extended, cnil_extended=cnil_extended, period_over=period_over)
 
 
+def check_transition(request: AccessRequest, action: str, facts: Facts, name: str) -> None:
+    """IllegalTransition unless the transition ``name`` (that ``action`` fires) leaves the request's
+    state, its condition holds and the action's own rules agree (the role aside)."""
+    spec = TRANSITIONS[name]
+    source = request.state
+    requested = spec.target or request.paused_from or State.AWAITING_APPLICANT
+    if source not in spec.sources:
+        raise IllegalTransition(reference=request.reference, current=label(source), requested=label(requested))
+    refusal = condition_refusal(source, requested, requires_matching=request.requires_matching,
+                                route=request.route, paused_from=request.paused_from)
+    refusal = refusal or action_refusal(action, facts)
+    if refusal:
+        raise IllegalTransition(reference=request.reference, current=label(source), requested=label(requested),
+                                reason=refusal)
+
+
 def act(*, request_id: int, actor, action: str, comment: str = "", payload: dict | None = None,
         args: tuple = (), kwargs: dict | None = None, expected_state: str | None = None,
         transition: str | None = None, before: Callable[[AccessRequest], Any] | None = None,
@@ -141,16 +160,7 @@ def act(*, request_id: int, actor, action: str, comment: str = "", payload: dict
         source = request.state
         if name is None:
             return _extend(request, facts, actor=actor, comment=comment, acting_as=acting_as)
-        spec = TRANSITIONS[name]
-        requested = spec.target or request.paused_from or State.AWAITING_APPLICANT
-        if source not in spec.sources:
-            raise IllegalTransition(reference=request.reference, current=label(source), requested=label(requested))
-        refusal = condition_refusal(source, requested, requires_matching=request.requires_matching,
-                                    route=request.route, paused_from=request.paused_from)
-        refusal = refusal or action_refusal(action, facts)
-        if refusal:
-            raise IllegalTransition(reference=request.reference, current=label(source), requested=label(requested),
-                                    reason=refusal)
+        check_transition(request, action, facts, name)
         role = acting_role(request, actor, action_roles(action, facts), acting_as)
         if before is not None:
             before(request)
@@ -166,8 +176,44 @@ def act(*, request_id: int, actor, action: str, comment: str = "", payload: dict
                              role=role, comment=comment, payload=payload)
         if after is not None:
             after(request, event, role)
+        if request.state == State.CONTRACTING:
+            # Decided: one task per data holder (none more when it resumes after a wait).
+            open_tasks(request, at=event.at, actor=actor, role=role, action=name)
         signals.announce(request, event)
     return request
+
+
+# --- holder tasks: opened with the contracting ----------------------------------------------------
+def task_due_date(holder: DataHolder, opened_at: dt.datetime) -> dt.date:
+    """A new task's due date: its opening day plus the holder's median delivery time (or
+    HDH_HOLDER_DEFAULT_DAYS while the delays job does not know it)."""
+    days = holder.median_delivery_days
+    return paris_date(opened_at) + dt.timedelta(days=days if days is not None else settings.HDH_HOLDER_DEFAULT_DAYS)
+
+
+def append_task_event(task: HolderTask, *, from_state: str, to_state: str, action: str, actor, role: str,
+                      comment: str = "", payload: dict | None = None, at: dt.datetime | None = None
+                      ) -> HolderTaskEvent:
+    return HolderTaskEvent.objects.create(
+        task=task, from_state=from_state, to_state=to_state, action=action, at=at or timezone.now(), actor=actor,
+        role=role, comment=comment, payload=payload or {},
+    )
+
+
+def open_tasks(request: AccessRequest, *, at: dt.datetime, actor, role: str, action: str) -> list[HolderTask]:
+    """Open a contracting task for each holder of the request's datasets that has none yet, each
+    with its opening event (the request's action that decided it). In the caller's transaction,
+    the request locked."""
+    existing = set(HolderTask.objects.filter(request=request).values_list("holder_id", flat=True))
+    opened = []
+    for holder in DataHolder.objects.filter(datasets__access_requests=request).distinct().order_by("name"):
+        if holder.pk in existing:
+            continue
+        task = HolderTask.objects.create(request=request, holder=holder, requires_matching=request.requires_matching,
+                                         entered_at=at, created_at=at, due_date=task_due_date(holder, at))
+        append_task_event(task, from_state="", to_state=task.state, action=action, actor=actor, role=role, at=at)
+        opened.append(task)
+    return opened
 
 
 def _extend(request: AccessRequest, facts: Facts, *, actor, comment: str,

@@ -18,6 +18,7 @@ from access_requests.exceptions import InvalidInput
 from access_requests.models import AccessRequest, MessageKind
 from access_requests.services.core import act, text
 from access_requests.services.messages import MESSAGE_MAX_LENGTH, check_uploads, record_pathway_message
+from access_requests.services.tasks import act_on_tasks
 from access_requests.workflow import CesreesOpinion, InformationReason, Role, State
 
 
@@ -135,24 +136,27 @@ def record_cnil_decision(*, request_id: int, actor, authorised: bool, decision_n
 def record_contract_signed(*, request_id: int, actor, comment: str = "",
                            expected_state: str | None = None,
         acting_as: Iterable[str] | None = None) -> AccessRequest:
-    """The contract is signed: matching when several sources are linked, else extraction."""
-    return act(request_id=request_id, actor=actor, action="record_contract_signed", comment=comment,
-               expected_state=expected_state,
-               acting_as=acting_as)
+    """The contract is signed, for every holder task the actor may act on (a holder's staff: their
+    own): matching when several sources are linked, else extraction. The request follows its
+    least advanced task (services.tasks)."""
+    return act_on_tasks(request_id=request_id, actor=actor, action="record_contract_signed", comment=comment,
+                        expected_state=expected_state, acting_as=acting_as)
 
 
 def record_matching_done(*, request_id: int, actor, comment: str = "",
                          expected_state: str | None = None,
         acting_as: Iterable[str] | None = None) -> AccessRequest:
-    return act(request_id=request_id, actor=actor, action="record_matching_done", comment=comment,
-               expected_state=expected_state,
-               acting_as=acting_as)
+    """The matching is done for every holder task in matching the actor may act on."""
+    return act_on_tasks(request_id=request_id, actor=actor, action="record_matching_done", comment=comment,
+                        expected_state=expected_state, acting_as=acting_as)
 
 
 def deliver(*, request_id: int, actor, comment: str = "", expected_state: str | None = None,
         acting_as: Iterable[str] | None = None) -> AccessRequest:
-    return act(request_id=request_id, actor=actor, action="deliver", comment=comment, expected_state=expected_state,
-               acting_as=acting_as)
+    """The data is delivered for every holder task in extraction the actor may act on; the request
+    is delivered once every task is."""
+    return act_on_tasks(request_id=request_id, actor=actor, action="deliver", comment=comment,
+                        expected_state=expected_state, acting_as=acting_as)
 
 
 def close(*, request_id: int, actor, comment: str = "", expected_state: str | None = None,

@@ -13,6 +13,7 @@ from django.db.models import ProtectedError
 from access_requests import services
 from access_requests.exceptions import DomainError, EventLogImmutable
 from access_requests.models import AccessRequest, Event
+from tests.conftest import advance_other_holders
 
 CNIL_DECISION = {"decision_number": "DR-2025-042", "decision_date": dt.date(2025, 4, 2)}
 
@@ -66,6 +67,8 @@ MOVES = [
     (lambda rid, u: services.extend_review(request_id=rid, actor=u), ["cesrees", "cnil"],
      ("cesrees_review", "cnil_review")),
 ]
+# The moves that act on holder tasks (services.tasks.act_on_tasks).
+TASK_MOVES = {10, 11, 12}
 # Withdrawals and rejections end a walk: make them rarer so walks get far.
 WEIGHTS = [4, 1, 3, 4, 4, 2, 1, 4, 4, 1, 4, 4, 4, 4, 2]
 
@@ -100,7 +103,10 @@ def test_any_sequence_of_services_keeps_the_log_chained_and_the_state_equal_to_t
             assert AccessRequest.objects.get(pk=request.pk).state == state
         else:
             outcomes["done"] += 1
-            assert Event.objects.filter(request=request).count() == count + 1
+            written = Event.objects.filter(request=request).count() - count
+            # One event per request move: an action on holder tasks moves the request only once its
+            # least advanced task moves (tests/access_requests/test_holder_tasks.py).
+            assert written == 1 or (index in TASK_MOVES and written == 0)
         assert_log_is_consistent(request.pk)
         if AccessRequest.objects.get(pk=request.pk).state in ("rejected", "withdrawn", "closed"):
             request = new_request()
@@ -120,6 +126,7 @@ def test_full_pathway_with_pauses_is_one_unbroken_chain(make_request, personas):
     services.extend_review(request_id=request.pk, actor=personas["cesrees"])
     services.record_cesrees_opinion(request_id=request.pk, actor=personas["cesrees"], opinion="favourable")
     services.record_cnil_decision(request_id=request.pk, actor=personas["cnil"], authorised=True, **CNIL_DECISION)
+    advance_other_holders(request)  # Santé publique France delivers its part: the CNAM's moves the request
     services.request_information(request_id=request.pk, actor=personas["cnam"], question="Signataire ?")
     services.answer_information(request_id=request.pk, actor=personas["colleague"], answer="La directrice.")
     services.record_contract_signed(request_id=request.pk, actor=personas["cnam"])

@@ -11,7 +11,7 @@ from django.contrib.auth.models import AnonymousUser
 from django_fsm import has_transition_perm
 
 from access_requests import services
-from access_requests.exceptions import ActionNotPermitted
+from access_requests.exceptions import ActionNotPermitted, IllegalTransition
 from access_requests.models import AccessRequest, Event
 
 PERSONAS = ["applicant", "colleague", "outsider", "secretariat", "cesrees", "cnil", "cnam", "curie", "platform",
@@ -226,11 +226,19 @@ def test_cnam_may_not_act_on_a_request_that_does_not_ask_for_its_datasets(make_r
     assert AccessRequest.objects.get(pk=request.pk).state == state
 
 
-def test_data_holder_of_one_requested_dataset_may_act_on_the_whole_request(make_request, personas):
-    # snds (CNAM) + realigist (Curie): both holders are concerned.
-    request = make_request("contracting", codes=("snds", "realigist"))
+def test_each_data_holder_of_a_request_acts_on_its_own_task_and_the_request_follows_the_last(make_request,
+                                                                                            personas):
+    # snds (CNAM) + realigist (Curie): each holder has its task; the request waits for both.
+    request = make_request("contracting", codes=("snds", "realigist"), other_holders="open")
     services.record_contract_signed(request_id=request.pk, actor=personas["curie"])
+    assert AccessRequest.objects.get(pk=request.pk).state == "contracting"  # the CNAM has not signed
+    services.record_contract_signed(request_id=request.pk, actor=personas["cnam"])
+    assert AccessRequest.objects.get(pk=request.pk).state == "matching"
     services.record_matching_done(request_id=request.pk, actor=personas["cnam"])
+    assert AccessRequest.objects.get(pk=request.pk).state == "matching"  # Curie still matches
+    with pytest.raises(IllegalTransition):  # the CNAM's own task is past matching
+        services.record_matching_done(request_id=request.pk, actor=personas["cnam"])
+    services.record_matching_done(request_id=request.pk, actor=personas["curie"])
     assert AccessRequest.objects.get(pk=request.pk).state == "extraction"
 
 

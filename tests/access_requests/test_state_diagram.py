@@ -3,8 +3,8 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import translation
 
-from access_requests.diagram import declared_edges, render_markdown
-from access_requests.workflow import edges
+from access_requests.diagram import declared_edges, declared_task_edges, render_markdown
+from access_requests.workflow import TASK_TRANSITIONS, edges
 
 
 def test_docs_state_diagram_is_the_one_generated_from_the_code():
@@ -16,6 +16,13 @@ def test_docs_state_diagram_is_the_one_generated_from_the_code():
 
 def test_fsm_declared_edges_equal_the_workflow_table():
     assert {(s, t) for s, t, _ in declared_edges()} == edges()
+
+
+def test_fsm_declared_task_edges_equal_the_task_transitions_and_mirror_the_requests():
+    declared = {(s, t, name) for s, t, name in declared_task_edges()}
+    assert declared == {(str(source), str(spec.target), name) for name, spec in TASK_TRANSITIONS.items()
+                        for source in spec.sources}
+    assert {(s, t) for s, t, _ in declared} <= edges()  # each task edge is an edge of the request
 
 
 def test_the_pure_delay_rules_use_the_workflow_s_state_codes():

@@ -122,7 +122,8 @@ def test_model_declares_one_django_fsm_method_per_workflow_transition():
 
 # What an event row may record (Event.action has EventAction's choices): each transition by its
 # name, and these, which move no state or are not transitions. Typed in by hand.
-EVENTS_BESIDE_TRANSITIONS = {"create", "import", "assign", "extend_review", "invite_expert", "revoke_expert"}
+EVENTS_BESIDE_TRANSITIONS = {"create", "import", "assign", "extend_review", "invite_expert", "revoke_expert",
+                             "set_due_date"}
 
 
 def test_every_transition_has_its_event_action_of_the_same_name_and_label():

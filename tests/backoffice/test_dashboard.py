@@ -187,7 +187,7 @@ def test_the_dashboard_runs_the_same_number_of_queries_at_two_sizes(client, pers
                 assert client.get(reverse(url), {"dataset": datasets("snds")[0].pk}).status_code == 200
             counts.append(len(ctx.captured_queries))
     assert counts[:2] == counts[2:]
-    assert max(counts) <= 16
+    assert max(counts) <= 19  # 16, and 3 for the data holders' figures (delays.holders)
 
 
 def test_figures_are_kept_for_a_while_the_page_says_when_and_can_recompute_them(client, personas, history, settings):

@@ -33,7 +33,10 @@ TARGET_CODES = ("snds", "oscour")
 SUMMARY_KEYS = {"delivered", "met", "missed", "late", "at_risk", "on_track", "share_met", "mean_access_days",
                 "median_access_days", "bottleneck_stage",
                 # the headline's institution days (delays.statistics.headline), added by delay_report
-                "mean_institution_days", "median_institution_days", "p90_institution_days"}
+                "mean_institution_days", "median_institution_days", "p90_institution_days",
+                # the data holder requests wait for (delays.holders)
+                "bottleneck_holder"}
+HOLDER_KEYS = {"code", "name", "delivered", "median_days", "p90_days", "open", "overdue", "last_to_deliver"}
 STAGE_KEYS = {"count", "mean_days", "median_days", "p90_days"}
 
 
@@ -127,6 +130,10 @@ def test_summary_counts_delivered_met_missed_and_open_statuses_of_the_target_pop
         "mean_access_days": 187.625,  # (197 + 225 + 141) / 3 - 1 h
         "median_access_days": 196.958,  # 197 - 1 h
         "bottleneck_stage": "cnil_review",
+        # The CNAM and Santé publique France deliver together (tests.conftest.Player), each last
+        # as often: the higher median wins, Santé publique France's (the CNAM's counts the quick
+        # single-source request too).
+        "bottleneck_holder": "spf",
     }
 
 
@@ -320,12 +327,13 @@ def test_json_has_exactly_the_documented_keys_and_applications_only_with_detail(
     plain = json.loads(run_command("--as-of", "2024-10-01", "--format", "json"))
     detailed = json.loads(run_command("--as-of", "2024-10-01", "--format", "json", "--detail"))
 
-    assert set(plain) == {"as_of", "target_months", "summary", "stages"}
-    assert set(detailed) == {"as_of", "target_months", "summary", "stages", "applications"}
+    assert set(plain) == {"as_of", "target_months", "summary", "stages", "holders"}
+    assert set(detailed) == {"as_of", "target_months", "summary", "stages", "holders", "applications"}
     for report in (plain, detailed):
         assert set(report["summary"]) == SUMMARY_KEYS
         assert set(report["stages"]) == set(STAGES)
         assert all(set(stage) == STAGE_KEYS for stage in report["stages"].values())
+        assert report["holders"] and all(set(holder) == HOLDER_KEYS for holder in report["holders"].values())
     assert plain["summary"] == detailed["summary"] and plain["stages"] == detailed["stages"]
     assert len(detailed["applications"]) == 9
     assert {"reference", "state", "status", "requires_matching", "stage_days"} <= set(detailed["applications"][0])

@@ -14,8 +14,9 @@ from demo.history import demo_calibration, demo_start, generate
 from demo.scenarios import EXTRA_COLUMNS, demo_history, scenarios, write_demo_csv
 from hdh_access.lib.dates import PARIS, add_working_days, paris_date
 
-# The catalogue's dataset codes (catalog migration 0002).
-CATALOGUE = ("snds", "esnd", "oscour", "deepsarc", "apriorics", "precision_predict", "isis", "realigist", "uroccr")
+# The catalogue's dataset codes (catalog migrations 0002 and 0004).
+CATALOGUE = ("snds", "esnd", "oscour", "deepsarc", "apriorics", "precision_predict", "isis", "realigist", "uroccr",
+             "pmsi")
 # Seeding instants: a Monday morning, a Saturday, Christmas Eve before the holidays, just after
 # midnight, the night of the spring clock change, a 31st (months that have no 31st).
 NOWS = [
@@ -82,7 +83,8 @@ def test_every_queue_has_its_cases_among_the_scenarios():
     assert {"just_filed", "due_soon", "overdue", "paused"} <= tags[Role.SECRETARIAT]
     assert {"urgent", "due_soon", "overdue", "extended"} <= tags[Role.CESREES]
     assert {"due_soon", "overdue", "extended"} <= tags[Role.CNIL]
-    assert {"cnam", "hospital", "long_running", "late", "at_risk", "on_track"} <= tags[Role.DATA_HOLDER]
+    assert {"cnam", "atih", "hospital", "long_running", "late", "at_risk", "on_track",
+            "three_holders"} <= tags[Role.DATA_HOLDER]
     assert Role.PLATFORM in tags
 
 

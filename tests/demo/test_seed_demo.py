@@ -6,6 +6,7 @@ figures through delays.clock, as the pages read them.
 
 import datetime as dt
 import io
+import math
 import time
 
 import pytest
@@ -17,16 +18,26 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import formats, timezone, translation
 
-from access_requests.models import AccessRequest, Attachment, Event, ExpertInvitation, Follow, Message, MessageReceipt
+from access_requests.models import (
+    AccessRequest,
+    Attachment,
+    Event,
+    ExpertInvitation,
+    Follow,
+    HolderTask,
+    Message,
+    MessageReceipt,
+)
 from access_requests.workflow import EventAction, InformationReason, Route, State
 from backoffice import selectors
 from backoffice.forms import QueueFilterForm, normalised_query
 from backoffice.models import SavedFilter
 from backoffice.selectors import Badge, QueueFilters, Scope
-from catalog.models import Dataset
+from catalog.models import DataHolder, Dataset
 from delays import rules
 from delays.clock import request_clock
 from delays.dashboard import build_dashboard
+from delays.holders import refresh_holder_medians
 from delays.materialise import baseline_medians, forecast_path
 from delays.models import DelayBaseline, RequestDelay
 from delays.statistics import route_medians
@@ -153,6 +164,25 @@ def test_each_data_holder_has_contracting_matching_and_extraction_some_long_runn
     assert email == "cnam@example.org" or assigned.exists()
 
 
+def test_a_dossier_has_three_holders_at_three_stages_and_each_holder_queues_its_own_tasks(seeded):
+    three = AccessRequest.objects.get(title="Cancers du rein : parcours hospitaliers et survie — trois sources")
+    states = dict(HolderTask.objects.filter(request=three).values_list("holder__code", "state"))
+    assert states == {"cnam": "extraction", "atih": "matching", "chu-bordeaux": "contracting"}
+    assert three.state == State.CONTRACTING  # its least advanced task's
+    for email in ("cnam@example.org", "atih@example.org", "chu-bordeaux@example.org"):
+        user = persona(email)
+        tasks = selectors.holder_task_queue(user, QueueFilters())
+        assert tasks.count() >= 3, email
+        assert set(tasks.values_list("holder_id", flat=True)) == {user.profile.data_holder_id}
+        assert tasks.filter(request=three).exists()
+        assert len(set(tasks.values_list("state", flat=True))) >= 2, email
+        assert f"{email}: " in seeded and "open tasks in the queue" in seeded
+    # Every dossier that reached contracting has its holders' tasks.
+    decided = AccessRequest.objects.filter(state__in=[State.CONTRACTING, State.MATCHING, State.EXTRACTION,
+                                                      State.DELIVERED, State.CLOSED])
+    assert decided.exists() and not decided.filter(holder_tasks__isnull=True).exists()
+
+
 def test_the_platform_team_has_a_few_deliveries_to_close_and_the_old_ones_are_closed(seeded):
     delivered = queue("plateforme@example.org", state=State.DELIVERED)
     assert 3 <= delivered.count() <= 20
@@ -174,6 +204,26 @@ def test_management_sees_a_full_dashboard_with_forecasts_on_every_route(seeded):
     for key, route in routes:
         assert rules.enough_history(route_medians(baselines[key], route)), (key, route)
     assert queue("direction@example.org").count() >= 3
+
+
+def test_after_the_decision_each_holder_works_at_its_own_pace_and_the_cnam_is_the_bottleneck(seeded):
+    data = build_dashboard()
+    holders = {h["code"]: h for h in data["holders"]}
+    assert data["bottleneck_holder"]["code"] == "cnam"
+    slower = [code for code, h in holders.items() if h["median_days"] is not None and h["delivered"] >= 3]
+    assert len(slower) >= 3  # several holders with enough deliveries to compare
+    # Requests linking the SNDS wait for the CNAM: it delivers last far more often than any other.
+    assert all(holders["cnam"]["last_to_deliver"] > 2 * h["last_to_deliver"] for code, h in holders.items()
+               if code != "cnam")
+    # The holders' own rows moved their tasks: some multi-holder dossier's tasks were delivered apart.
+    delivered = HolderTask.objects.filter(state=State.DELIVERED).values_list("request_id", "delivered_at")
+    by_request: dict[int, set] = {}
+    for request_id, at in delivered:
+        by_request.setdefault(request_id, set()).add(at)
+    assert any(len(instants) > 1 for instants in by_request.values())
+    # Nightly: each holder's median becomes the default due date of its next tasks.
+    refresh_holder_medians()
+    assert DataHolder.objects.get(code="cnam").median_delivery_days == math.ceil(holders["cnam"]["median_days"])
 
 
 def _remaining_days(ar, medians) -> float:

@@ -1,7 +1,7 @@
 """The back office in Chromium: a request goes from the secretariat to delivery, and the dashboard.
 
 The secretariat asks for information, the applicant answers in the portal, the secretariat forwards the dossier,
-the CESREES records its opinion, the CNIL authorises, the CNAM signs, matches and delivers; then
+the CESREES records its opinion, the CNIL authorises, the CNAM signs, matches and delivers its task; then
 management reads the delay dashboard. Screenshots: backoffice-*.png (tests/e2e/conftest.py: screenshots_dir).
 """
 
@@ -13,11 +13,11 @@ import pytest
 from django.utils import timezone
 
 from access_requests import services
-from access_requests.models import AccessRequest
+from access_requests.models import AccessRequest, HolderTask
 from access_requests.workflow import Role, State
 from catalog.models import DataHolder
 from tests.backoffice.helpers import backoffice_settings, import_sample  # noqa: F401  (autouse)
-from tests.conftest import PASSWORD, datasets, make_user
+from tests.conftest import PASSWORD, advance_other_holders, datasets, make_user
 from tests.e2e.conftest import login, screenshot, serious_accessibility_violations
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -135,13 +135,18 @@ def test_a_request_goes_from_the_secretariat_to_delivery_in_the_back_office(brow
     assert page.locator("#current-state").text_content() == "Conventionnement"
     page.context.close()
 
-    # The CNAM signs the contract, matches the sources, extracts and delivers.
+    # Santé publique France delivers its part of the data (OSCOUR) first; then the CNAM signs its
+    # contract, matches the sources, extracts and delivers, each on its own task, and the request
+    # follows the CNAM's task, the last one open.
+    advance_other_holders(request)
+    cnam_task = HolderTask.objects.get(request=request, holder__code="cnam")
     page = as_user(browser, live_server, "cnam@cnam.example")
     page.goto("/backoffice/")
     page.locator("tbody tr", has_text=request.reference).locator("a").first.click()
-    for title, after in (("Convention signée", "Appariement"), ("Appariement réalisé", "Extraction"),
-                         ("Extraction réalisée, données mises à disposition", "Données mises à disposition")):
-        open_action(page, title).locator("button[type=submit]").click()
+    for action, after in (("record_contract_signed", "Appariement"), ("record_matching_done", "Extraction"),
+                          ("deliver", "Données mises à disposition")):
+        assert page.locator(f"#task-{cnam_task.pk}").get_attribute("open") is not None  # its own task, unfolded
+        page.click(f"#task-{cnam_task.pk}-{action} button[type=submit]")
         assert page.locator("#current-state").text_content() == after
     screenshot(page, "backoffice-delivered")
     page.context.close()

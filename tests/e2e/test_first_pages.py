@@ -21,8 +21,9 @@ FIRST_PAGES = [
     ("secretariat@example.org", "/backoffice/", "demandes"),
     ("cesrees@example.org", "/backoffice/", "demandes"),
     ("cnil@example.org", "/backoffice/", "demandes"),
-    ("cnam@example.org", "/backoffice/", "demandes"),
-    ("chu-bordeaux@example.org", "/backoffice/", "demandes"),
+    ("cnam@example.org", "/backoffice/", "tâches ouvertes"),  # a data holder's queue: its own tasks
+    ("atih@example.org", "/backoffice/", "tâches ouvertes"),
+    ("chu-bordeaux@example.org", "/backoffice/", "tâches ouvertes"),
     ("plateforme@example.org", "/backoffice/", "demandes"),
     ("direction@example.org", "/backoffice/", "demandes"),
 ]

@@ -97,6 +97,13 @@ class Command(BaseCommand):
         for stage, st in report["stages"].items():
             out(f"{stage:<20} {st['count']:>7} {num(st['mean_days']):>9} {num(st['median_days']):>9} "
                 f"{num(st['p90_days']):>9}")
+        out("")
+        out(f"Bottleneck data holder: {s['bottleneck_holder'] or '—'} (after the decision: the most often last "
+            "to deliver a multi-holder request)")
+        out(f"{'holder':<20} {'delivered':>9} {'median':>9} {'p90':>9} {'open':>6} {'overdue':>8} {'last':>6}")
+        for code, h in report["holders"].items():
+            out(f"{code:<20} {h['delivered']:>9} {num(h['median_days']):>9} {num(h['p90_days']):>9} "
+                f"{h['open']:>6} {h['overdue']:>8} {h['last_to_deliver']:>6}")
         if detail:
             out("")
             out(f"{'reference':<16} {'state':<20} {'submitted':<11} {'deadline':<11} {'elapsed':>8} "

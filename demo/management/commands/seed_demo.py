@@ -8,11 +8,12 @@ Demo data, dated from the moment it is seeded, so the demo looks right whenever 
   and the demo's scenarios (demo.scenarios: a realistic load in every queue), imported through
   the history import, which validates every row with the workflow;
 - what happens "now", through the services: the demo applicant files a dossier, the secretariat
-  asks the applicant for information, reviewers take dossiers of their queue, save a few queue
-  filters and follow a few dossiers; messages: the secretariat asks for a missing document on the
-  dossier just filed and the applicant answers with it, an exchange with the CESREES read by both
-  sides, an internal note, a question of the applicant waiting for the secretariat, and an
-  external expert invited by the CESREES;
+  asks the applicant for information, the CNAM and the ATIH move their tasks of a three-holder
+  dossier on, reviewers take dossiers of their queue, save a few queue filters and follow a few
+  dossiers; messages: the secretariat asks for a missing document on the dossier just filed and
+  the applicant answers with it, an exchange with the CESREES read by both sides, an internal
+  note, a question of the applicant waiting for the secretariat, and an external expert invited
+  by the CESREES;
 - the delay rows and the forecast baseline refreshed, then a summary of each queue.
 
 Once loaded, running it again changes no dossier (it only updates the demo accounts);
@@ -37,7 +38,7 @@ from django.utils.http import urlencode
 
 from access_requests import services
 from access_requests.history_import import HistoryImportError, import_history
-from access_requests.models import AccessRequest
+from access_requests.models import AccessRequest, HolderTask
 from access_requests.workflow import REVIEWER_ROLES, InformationReason, Role, State
 from accounts.models import Organisation, Profile
 from backoffice import selectors
@@ -48,7 +49,7 @@ from delays import rules
 from delays.materialise import refresh_open_delays
 from delays.models import DelayBaseline, RequestDelay
 from delays.statistics import route_medians
-from demo.scenarios import PAUSED_NOW, DemoHistory, demo_history, write_demo_csv
+from demo.scenarios import HOLDERS_APART, PAUSED_NOW, DemoHistory, demo_history, write_demo_csv
 from hdh_access.lib.dates import paris_date
 
 DEFAULT_PASSWORD = "Demo-HDH-2026!"
@@ -66,6 +67,7 @@ ACCOUNTS = [
     ("cesrees@example.org", Role.CESREES, None, False),
     ("cnil@example.org", Role.CNIL, None, False),
     ("cnam@example.org", Role.DATA_HOLDER, "cnam", False),
+    ("atih@example.org", Role.DATA_HOLDER, "atih", False),
     ("chu-bordeaux@example.org", Role.DATA_HOLDER, "chu-bordeaux", False),
     ("plateforme@example.org", Role.PLATFORM, None, False),
     ("direction@example.org", Role.MANAGEMENT, None, False),
@@ -74,7 +76,8 @@ ACCOUNTS = [
 NAMES = {
     "demandeur@example.org": ("Camille", "Durand"), "secretariat@example.org": ("Sophie", "Bernard"),
     "cesrees@example.org": ("Marc", "Lefèvre"), "cnil@example.org": ("Nadia", "Benali"),
-    "cnam@example.org": ("Julien", "Moreau"), "chu-bordeaux@example.org": ("Élise", "Garnier"),
+    "cnam@example.org": ("Julien", "Moreau"), "atih@example.org": ("Claire", "Fontaine"),
+    "chu-bordeaux@example.org": ("Élise", "Garnier"),
     "plateforme@example.org": ("Thomas", "Petit"), "direction@example.org": ("Hélène", "Roux"),
 }
 # Who takes which scenario's dossier in hand now (an assignment event).
@@ -92,6 +95,7 @@ SAVED_FILTERS: tuple[tuple[str, str, dict[str, str]], ...] = (
     ("cnil@example.org", "Échéance proche", {"badge": "due_soon"}),
     ("cnam@example.org", "SNDS en appariement", {"dataset": "snds", "state": State.MATCHING}),
     ("chu-bordeaux@example.org", "En attente du demandeur", {"scope": "paused"}),
+    ("atih@example.org", "PMSI, toutes étapes", {"dataset": "pmsi", "scope": "all"}),
     ("plateforme@example.org", "Données livrées, à clôturer", {"state": State.DELIVERED, "sort": "waiting"}),
     ("direction@example.org", "Objectif de 7 mois dépassé", {"scope": "open", "status": "late"}),
 )
@@ -157,7 +161,9 @@ class Command(BaseCommand):
             return
 
         now = timezone.now()
-        history = demo_history(now, requests=requests, seed=SEED)
+        # Each data holder at its own pace after the decision (the import's holder column).
+        holders_of = dict(Dataset.objects.values_list("code", "holder__code"))
+        history = demo_history(now, requests=requests, seed=SEED, holders_of=holders_of)
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "demo.csv"
             write_demo_csv(path, history)
@@ -227,8 +233,19 @@ class Command(BaseCommand):
         services.request_information(
             request_id=pk(PAUSED_NOW), actor=personas.get("secretariat@example.org"), question=QUESTION,
             reason=InformationReason.INCOMPLETE, expected_state=State.SUBMITTED)
+        # Three holders, three stages: the CNAM extracts, the ATIH matches, the CHU has not signed.
+        tasks = {t.holder.code: t for t in HolderTask.objects.filter(request_id=pk(HOLDERS_APART))
+                 .select_related("holder")}
+        for code, email, actions in (
+            ("cnam", "cnam@example.org", ("record_contract_signed", "record_matching_done")),
+            ("atih", "atih@example.org", ("record_contract_signed",)),
+        ):
+            for action in actions:
+                services.act_on_task(task_id=tasks[code].pk, actor=personas.get(email), action=action)
         if not personas:
             return 0
+        services.assign_task(task_id=tasks["cnam"].pk, actor=personas["cnam@example.org"],
+                             assignee=personas["cnam@example.org"])
         for key, email in ASSIGNED:
             services.assign(request_id=pk(key), actor=personas[email], assignee=personas[email])
         secretariat, cesrees = personas["secretariat@example.org"], personas["cesrees@example.org"]
@@ -291,6 +308,14 @@ class Command(BaseCommand):
                                   f"{mine.filter(state=State.AWAITING_APPLICANT).count()} awaiting their answer")
                 continue
             if not selectors.can_open_backoffice(user):
+                continue
+            if selectors.sees_holder_tasks(user):
+                tasks = selectors.holder_task_queue(user, selectors.QueueFilters(), today=today)
+                overdue = selectors.holder_task_queue(user, selectors.QueueFilters(badge=selectors.Badge.OVERDUE),
+                                                      today=today).count()
+                by_state = tasks.order_by().values_list("state").annotate(n=Count("pk")).order_by("state")
+                self.stdout.write(f"  {email}: {tasks.count()} open tasks in the queue "
+                                  f"({', '.join(f'{n} {state}' for state, n in by_state)}); {overdue} overdue")
                 continue
             queue = selectors.queue(user, selectors.QueueFilters(), today=today)
             counts = {badge: selectors.queue(user, selectors.QueueFilters(badge=badge), today=today).count()

@@ -1,0 +1,209 @@
+"""Post-decision time split by data holder (issue #15): where the months after the CNIL go.
+
+Every request that reaches contracting has one task per data holder of its datasets
+(``access_requests.models.HolderTask``: contract → matching when needed → extraction →
+delivered). A task's **days** run from its opening (the request entering contracting,
+``HolderTask.created_at``) to its delivery (``delivered_at``). Per holder, as of an instant:
+
+- ``delivered``: tasks delivered by then, with the **median** and **90th percentile** of their days;
+- ``open``: tasks opened and not delivered by then (of requests not withdrawn or refused), and
+  ``overdue`` among them: past their due date (``HolderTask.due_date``, a Paris date);
+- ``last_to_deliver``: multi-holder requests whose every task was delivered by then and whose
+  last delivery was this holder's (each of the holders delivering at that last instant): the
+  holder the applicant waited for.
+
+The **bottleneck holder** is the one requests wait for: the most often last to deliver (ties: the
+higher median, then the higher 90th percentile); before any multi-holder request is delivered, the
+one with the highest median.
+The report (``delay_report``), the dashboard and the nightly refresh of each holder's typical
+duration (``DataHolder.median_delivery_days``, the default of a new task's due date) read these
+figures; nothing else computes them. Percentiles are ``percentile_cont`` in SQL on PostgreSQL
+and its Python twin (``delays.rules.percentile_cont``) elsewhere, in a fixed number of queries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from django.db import connection
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+
+from access_requests.models import HolderTask, HolderTaskEvent
+from access_requests.workflow import TERMINAL_STATES, State
+from catalog.models import DataHolder
+from delays import rules
+from hdh_access.lib.dates import paris_date
+
+ROUND = 3
+SECONDS_PER_DAY = 86400.0
+# Requests whose open tasks no longer wait for anyone (a delivered request is closed, not here).
+_ABANDONED = tuple(str(state) for state in TERMINAL_STATES if state != State.CLOSED)
+
+
+@dataclass(frozen=True)
+class HolderFigures:
+    holder_id: int
+    code: str
+    name: str
+    delivered: int
+    median_days: float | None
+    p90_days: float | None
+    open: int
+    overdue: int
+    last_to_deliver: int
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("holder_id")
+        for key in ("median_days", "p90_days"):
+            data[key] = None if data[key] is None else round(float(data[key]), ROUND)
+        return data
+
+
+def _days(start: dt.datetime, end: dt.datetime | None) -> float:
+    assert end is not None  # delivered tasks only
+    return (end - start).total_seconds() / SECONDS_PER_DAY
+
+
+def _tasks(request_ids: QuerySet[Any, Any] | None, holder_id: int | None) -> QuerySet[HolderTask]:
+    tasks: QuerySet[HolderTask] = HolderTask.objects.all()
+    if request_ids is not None:
+        tasks = tasks.filter(request_id__in=request_ids)
+    if holder_id is not None:
+        tasks = tasks.filter(holder_id=holder_id)
+    return tasks
+
+
+_Holder = tuple[int, str, str]  # id, code, name
+
+
+def _delivered_percentiles(delivered: QuerySet[HolderTask]) -> dict[_Holder, tuple[int, float | None, float | None]]:
+    """Per holder: (count, median days, 90th percentile days) of ``delivered`` tasks."""
+    if connection.vendor == "postgresql":
+        inner, params = delivered.values("holder_id", "holder__code", "holder__name", "created_at",
+                                         "delivered_at").query.sql_with_params()
+        days = f"(extract(epoch FROM (t.delivered_at - t.created_at)) / {SECONDS_PER_DAY})"
+        sql = (f"SELECT t.holder_id, t.code, t.name, count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY {days}), "
+               f"percentile_cont(0.9) WITHIN GROUP (ORDER BY {days}) "
+               f"FROM ({inner}) AS t (holder_id, code, name, created_at, delivered_at) "
+               "GROUP BY t.holder_id, t.code, t.name")
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return {(pk, code, name): (count, median, p90) for pk, code, name, count, median, p90 in cursor.fetchall()}
+    by_holder: defaultdict[_Holder, list[float]] = defaultdict(list)
+    for pk, code, name, created, delivered_at in delivered.values_list(
+            "holder_id", "holder__code", "holder__name", "created_at", "delivered_at"):
+        by_holder[pk, code, name].append(_days(created, delivered_at))
+    return {holder: (len(values), rules.percentile_cont(values, 0.5), rules.percentile_cont(values, 0.9))
+            for holder, values in by_holder.items()}
+
+
+def holder_figures(as_of: dt.datetime | None = None, *, request_ids: QuerySet[Any, Any] | None = None,
+                   holder_id: int | None = None) -> list[HolderFigures]:
+    """Each holder's figures as of ``as_of`` (default now), over the tasks of ``request_ids``
+    (a queryset of request ids; default every request) and of ``holder_id`` only when given.
+
+    Holders appear when they have a task delivered or open then; the slowest median first (holders
+    without a delivery last). Three queries, whatever the number of tasks.
+    """
+    as_of = as_of or timezone.now()
+    today = paris_date(as_of)
+    tasks = _tasks(request_ids, holder_id).filter(created_at__lte=as_of)
+    delivered = tasks.filter(delivered_at__lte=as_of)
+    percentiles = _delivered_percentiles(delivered)
+    is_open = Q(delivered_at__isnull=True) | Q(delivered_at__gt=as_of)
+    counts = {(row["holder_id"], row["holder__code"], row["holder__name"]): row for row in (
+        tasks.exclude(request__state__in=_ABANDONED).filter(is_open).values("holder_id", "holder__code", "holder__name")
+        .annotate(open=Count("id"), overdue=Count("id", filter=Q(due_date__lt=today))))}
+    # The last delivery of a multi-holder request all delivered by as_of (holders delivering at
+    # that same instant are each counted).
+    siblings = HolderTask.objects.filter(request_id=OuterRef("request_id"))
+    last = siblings.filter(delivered_at__lte=as_of).order_by("-delivered_at").values("delivered_at")[:1]
+    lasts = dict(
+        delivered.filter(Exists(siblings.exclude(pk=OuterRef("pk"))))
+        .exclude(Exists(siblings.filter(Q(delivered_at__isnull=True) | Q(delivered_at__gt=as_of))))
+        .filter(delivered_at=Subquery(last)).values("holder_id").annotate(n=Count("id")).values_list("holder_id", "n"))
+    figures = []
+    for holder in set(percentiles) | set(counts):
+        count, median, p90 = percentiles.get(holder, (0, None, None))
+        row = counts.get(holder, {})
+        pk, code, name = holder
+        figures.append(HolderFigures(
+            holder_id=pk, code=code, name=name, delivered=count, median_days=median, p90_days=p90,
+            open=row.get("open", 0), overdue=row.get("overdue", 0), last_to_deliver=lasts.get(pk, 0)))
+    figures.sort(key=lambda f: (f.median_days is None, -(f.median_days or 0), -(f.p90_days or 0), f.name))
+    return figures
+
+
+def bottleneck_holder(figures: Iterable[HolderFigures]) -> HolderFigures | None:
+    """The holder requests wait for: the most often last to deliver a multi-holder request (ties:
+    the higher median, then 90th percentile); without such a request, the highest median. None
+    without deliveries."""
+    delivered = [f for f in figures if f.median_days is not None]
+    if not delivered:
+        return None
+    # max keeps the first of equals: ``holder_figures`` lists the slowest first, then by name.
+    return max(delivered, key=lambda f: (f.last_to_deliver, f.median_days or 0, f.p90_days or 0))
+
+
+def refresh_holder_medians(as_of: dt.datetime | None = None) -> int:
+    """Store each holder's median days to delivery (whole days, rounded up) on ``DataHolder``: the
+    default due date of its next tasks. A holder without a delivered task keeps None (the setting
+    HDH_HOLDER_DEFAULT_DAYS applies). Returns how many holders changed."""
+    as_of = as_of or timezone.now()
+    medians = {pk: median for (pk, _code, _name), (_count, median, _p90)
+               in _delivered_percentiles(HolderTask.objects.filter(delivered_at__lte=as_of)).items()}
+    changed = 0
+    for holder in DataHolder.objects.all():
+        median = medians.get(holder.pk)
+        value = math.ceil(median) if median is not None else None
+        if holder.median_delivery_days != value:
+            DataHolder.objects.filter(pk=holder.pk).update(median_delivery_days=value)
+            changed += 1
+    return changed
+
+
+# --- each request's tasks, as of an instant (delay_report --detail) ----------------------------
+#: The fields of a task in ``delay_report --detail`` (JSON keys of ``holder_tasks``).
+TASK_FIELDS = ("holder", "state", "entered_at", "due_date", "overdue", "delivered_at")
+
+
+def tasks_as_of(as_of: dt.datetime, request_ids: Iterable[int] | None = None) -> dict[int, list[dict[str, Any]]]:
+    """Each request's tasks opened by ``as_of``, in holder order, in the state they were in then
+    (their event log read up to ``as_of``): one query."""
+    today = paris_date(as_of)
+    events = HolderTaskEvent.objects.filter(at__lte=as_of)
+    if request_ids is not None:
+        events = events.filter(task__request_id__in=list(request_ids))
+    rows = events.order_by("task__request_id", "task__holder__code", "task_id", "at", "id").values_list(
+        "task__request_id", "task_id", "task__holder__code", "to_state", "at", "task__due_date")
+    by_task: dict[int, dict[str, Any]] = {}
+    by_request: defaultdict[int, list[dict[str, Any]]] = defaultdict(list)
+    for request_id, task_id, code, state, at, due_date in rows.iterator(chunk_size=5000):
+        task = by_task.get(task_id)
+        if task is None:
+            task = by_task[task_id] = {"holder": code, "state": state, "entered_at": at, "due_date": due_date,
+                                       "delivered_at": None}
+            by_request[request_id].append(task)
+        elif state != task["state"]:  # same-state rows (assignment, due date) do not move the task
+            task["state"], task["entered_at"] = state, at
+        if state == State.DELIVERED and task["delivered_at"] is None:
+            task["delivered_at"] = at
+    for tasks in by_request.values():
+        for task in tasks:
+            delivered = task["delivered_at"] is not None
+            task["overdue"] = bool(not delivered and task["due_date"] and task["due_date"] < today)
+            task["entered_at"] = task["entered_at"].isoformat()
+            task["due_date"] = task["due_date"].isoformat() if task["due_date"] else None
+            task["delivered_at"] = task["delivered_at"].isoformat() if delivered else None
+    return dict(by_request)
+
+
+__all__ = ["HolderFigures", "TASK_FIELDS", "bottleneck_holder", "holder_figures", "refresh_holder_medians",
+           "tasks_as_of"]
