@@ -47,6 +47,7 @@ from delays.clock import TACIT_LABELS, RequestClock, request_clock
 from documents import timeline
 from documents.pdf import render_pdf
 from hdh_access.lib.dates import paris_date
+from hdh_access.lib.urls import absolute_reverse
 
 if TYPE_CHECKING:  # a lazy translation (django-stubs; a dev dependency)
     from django_stubs_ext import StrPromise
@@ -172,6 +173,7 @@ def receipt_context(access_request: AccessRequest, clock: RequestClock) -> dict:
     return {
         "access_request": access_request, "clock": clock, "periods": periods, "tacit": expected_tacit(periods),
         "route_label": route_label(access_request.route), "generated_at": timezone.now(),
+        "portal_url": absolute_reverse("portal:detail", access_request.reference),
     }
 
 

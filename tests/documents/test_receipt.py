@@ -47,6 +47,7 @@ def test_the_receipt_holds_the_reference_the_submission_and_the_dates_the_portal
     assert "si l'avis du CESREES est expressément favorable" in text
     assert ("Date prévue de la décision implicite 18 février 2025 : sans décision d'ici là, le silence vaudra "
             "avis favorable (Avis scientifique et éthique du CESREES).") in text
+    assert "page de la demande HDH-2025-0001 : http://127.0.0.1:8000/portal/requests/HDH-2025-0001/" in text
 
 
 def test_the_expected_tacit_date_is_the_clock_s_own(submitted):
@@ -95,10 +96,11 @@ def test_a_draft_has_no_receipt(make_request):
     assert builders.receipt_pdf(make_request(State.DRAFT), language="fr") is None
 
 
-def test_the_pdf_is_tagged_titled_and_in_the_reader_s_language(submitted):
+def test_the_pdf_is_one_page_tagged_titled_and_in_the_reader_s_language(submitted):
     for language, title in (("fr", "Accusé de réception de la demande HDH-2025-0001"),
                             ("en", "Acknowledgement of receipt of request HDH-2025-0001")):
         reader = pdf_reader(builders.receipt_pdf(submitted, language=language))
+        assert len(reader.pages) == 1
         root = reader.trailer["/Root"]
         assert reader.metadata.title == title
         assert root["/Lang"] == language
