@@ -81,3 +81,11 @@ def test_the_detail_page_links_to_the_documents(client, personas, dossier):
     for name in DOCUMENTS:
         assert f'href="{url(name, dossier)}" download' in html
     assert url("receipt", dossier).endswith("/accuse-de-reception.pdf")
+
+
+def test_a_request_withdrawn_before_submission_offers_no_receipt(client, personas, make_request):
+    request = make_request("withdrawn")
+    client.force_login(personas["secretariat"])
+    html = client.get(reverse("backoffice:detail", args=[request.reference])).content.decode()
+    assert url("receipt", request) not in html and url("dossier_pdf", request) in html
+    assert client.get(url("receipt", request)).status_code == 404

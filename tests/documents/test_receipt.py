@@ -8,9 +8,10 @@ import datetime as dt
 import pytest
 import time_machine
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 
+from access_requests.models import AccessRequest
 from access_requests.workflow import Route, State
 from delays.clock import request_clock
 from documents import builders
@@ -109,3 +110,15 @@ def test_the_pdf_is_one_page_tagged_titled_and_in_the_reader_s_language(submitte
         assert "Marianne" in fonts, fonts  # the DSFR's font, read from the static files
     assert builders.receipt_filename(submitted, language="fr") == "accuse-de-reception-HDH-2025-0001.pdf"
     assert builders.receipt_filename(submitted, language="en") == "receipt-HDH-2025-0001.pdf"
+
+
+def test_an_imported_request_has_its_receipt_from_its_history(tmp_path):
+    from tests.backoffice.helpers import import_sample
+
+    import_sample(tmp_path, 5)
+    request = AccessRequest.objects.exclude(state=State.DRAFT).order_by("reference").first()
+    clock = request_clock(request, timezone.now())
+    with translation.override("fr"):
+        submitted_on = date_format(timezone.localtime(clock.submitted_at), "DATE_FORMAT")
+    text = pdf_text(builders.receipt_pdf(request, language="fr"))
+    assert request.reference in text and f"Déposée le {submitted_on} à " in text
