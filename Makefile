@@ -14,7 +14,7 @@ PYTEST_WORKERS ?= 2
 # Development and test commands run with DEBUG on; the settings default to off (production fails closed).
 export DEBUG ?= true
 
-.PHONY: install chromium clamav gettext messages compilemessages run test test-python smoke lint screenshots diagram bench clean
+.PHONY: install chromium clamav pango gettext messages compilemessages run test test-python smoke lint screenshots diagram bench clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -30,7 +30,8 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 # Debian packages: Chromium for the browser tests (Playwright cannot download browsers here),
-# gettext to compile the translation catalogues and clamav-daemon for the antivirus tests.
+# gettext to compile the translation catalogues, clamav-daemon for the antivirus tests and Pango
+# for the PDFs.
 # Installed when missing (as root).
 define apt_need
 	@command -v $(1) >/dev/null 2>&1 || { \
@@ -45,6 +46,14 @@ gettext:
 # socket with a test signature database; no freshclam, no internet).
 clamav:
 	$(call apt_need,/usr/sbin/clamd,clamav-daemon)
+# Pango and a fallback font for WeasyPrint (documents/pdf.py: the receipt and dossier PDFs): shared
+# libraries, not commands, so they are looked up in the linker's cache; DejaVu Sans and Sans Mono
+# cover what the Marianne font (static files) lacks and write the checksums.
+pango:
+	@{ ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so.0' && fc-list 2>/dev/null | grep -q 'DejaVuSansMono'; } || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core; \
+		else echo "libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core are missing: sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core" >&2; exit 1; fi; }
 
 # Translation catalogues: `make messages` extracts strings; `make compilemessages` compiles them.
 messages: install
@@ -56,13 +65,13 @@ compilemessages: install gettext
 # (demo data included) start with SITE_URL: the address served here, unless the environment gives one.
 SITE_URL ?= http://127.0.0.1:$(PORT)
 RUN_ENV = env -u DATABASE_URL -u REDIS_URL SITE_URL='$(SITE_URL)'
-run: install compilemessages
+run: install pango compilemessages
 	$(RUN_ENV) $(PY) manage.py migrate --noinput
 	$(RUN_ENV) $(PY) manage.py seed_demo --if-empty
 	$(RUN_ENV) $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 # The static checks, the whole suite on PostgreSQL and Redis, then a smoke run on SQLite.
-test: install chromium clamav compilemessages lint test-python smoke
+test: install chromium clamav pango compilemessages lint test-python smoke
 
 # Browser screenshots go to var/artefacts/screenshots/ (tests/e2e/conftest.py); `make screenshots` updates docs/.
 test-python:

@@ -26,8 +26,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.http import urlencode
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from access_requests import services
@@ -62,6 +63,7 @@ from backoffice.forms import (
 )
 from delays.clock import request_clock
 from delays.dashboard import SEGMENTS, DashboardFilters, cache_seconds, cached_dashboard
+from documents import responses as documents
 from hdh_access.lib import tabular
 from hdh_access.lib.dates import paris_date
 
@@ -684,6 +686,35 @@ def attachment(request, attachment_id: int):
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+# --- the dossier's documents (documents/) ------------------------------------------------------
+def _visible(request, reference: str):
+    ar = sel.visible_requests(request.user).filter(reference=reference).first()
+    if ar is None:
+        raise Http404(_("Demande introuvable."))
+    return ar
+
+
+@never_cache
+@require_GET
+@backoffice_required
+def receipt(request, reference: str):
+    return documents.receipt(_visible(request, reference), language=get_language())
+
+
+@never_cache
+@require_GET
+@backoffice_required
+def dossier_pdf(request, reference: str):
+    return documents.dossier_pdf(_visible(request, reference), language=get_language())
+
+
+@never_cache
+@require_GET
+@backoffice_required
+def dossier_zip(request, reference: str):
+    return documents.dossier_zip(_visible(request, reference), language=get_language())
 
 
 # --- delay dashboard ----------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy
 
 from access_requests.models import AccessRequest
+from access_requests.selectors.clock import clock_policy
 from access_requests.workflow import State
 from delays import rules
 from delays.materialise import baseline_medians, build_rows, forecast_path
@@ -194,6 +195,18 @@ class RequestClock:
             return None
         last = self.visits[-1]
         return last if last.is_open else None
+
+    def periods_ahead(self) -> tuple[rules.ExpectedPeriod, ...]:
+        """The legal periods of the stages still ahead on the request's route, each dated as if
+        every stage before it used its whole period, starting from the open stage's due date
+        (rules.expected_periods: the receipt's dates). Empty when the open stage has no legal
+        clock, or while the request waits on the applicant (the clock is suspended)."""
+        visit = self.current_visit
+        if visit is None or visit.due_date is None:
+            return ()
+        path = forecast_path(self.route)
+        ahead = path[path.index(visit.stage) + 1:] if visit.stage in path else ()
+        return tuple(rules.expected_periods(ahead, visit.due_date, policy=clock_policy()))
 
 
 def evaluate_row(row: Mapping[str, Any], at: dt.datetime, *, medians: Mapping[str, Any]) -> RequestClock:

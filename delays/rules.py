@@ -853,6 +853,55 @@ def statutory_visits(visits: Sequence[StageVisit], facts: ClockFacts = ClockFact
     return out
 
 
+# --- The legal periods still ahead (a receipt's dates) ----------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectedPeriod:
+    """A stage's legal period still ahead of a request, dated as if every stage before it used its
+    whole period: ``started_on`` is the due date of the stage before. ``needs_express_opinion``:
+    the silence decides ``tacit_decision`` only after an expressly favourable CESREES opinion."""
+
+    stage: str
+    started_on: date
+    due_date: date
+    tacit_decision: str | None
+    tacit_effect_date: date | None
+    needs_express_opinion: bool
+
+
+def expected_periods(stages: Sequence[str], after: date, *, policy: ClockPolicy = DEFAULT_POLICY) -> list[ExpectedPeriod]:
+    """The legal periods of ``stages`` (in pathway order; a stage without a legal clock is
+    skipped) run one after the other: the first starts on ``after`` (the due date of the stage in
+    progress), each next one on the due date of the one before.
+
+    These are the latest dates while nobody is asked for information: a decision taken earlier
+    brings every later date forward, an information request suspends the period it falls in (and
+    an incomplete dossier restarts it, CRPA L.114-5). Neither an urgent procedure nor an
+    extension is assumed. The tacit decision is the one the silence makes once the period runs
+    out (``silence_decision``); the CNIL's, which needs an expressly favourable CESREES opinion
+    unless the deployment says otherwise, is flagged ``needs_express_opinion``.
+    """
+    out: list[ExpectedPeriod] = []
+    start = after
+    for stage in stages:
+        end = period_end(stage, start, subdiv=policy.subdiv, periods=policy.periods)
+        if end is None:
+            continue
+        due = roll_to_working_day(end, policy.subdiv)
+        always = policy.cnil_silence_is_authorisation_always
+        silence = silence_decision(stage, cesrees_expressly_favourable=True, cnil_silence_is_authorisation_always=always)
+        unconditional = silence_decision(stage, cesrees_expressly_favourable=False,
+                                         cnil_silence_is_authorisation_always=always)
+        out.append(ExpectedPeriod(
+            stage=stage, started_on=start, due_date=due, tacit_decision=silence,
+            tacit_effect_date=due + timedelta(days=1) if silence is not None else None,
+            needs_express_opinion=silence is not None and unconditional is None,
+        ))
+        start = due
+    return out
+
+
 #: Why an extension is refused (the caller words the message).
 EXTENSION_NO_CLOCK = "no_clock"
 EXTENSION_ALREADY = "already_extended"

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "accounts",
     "access_requests",
     "delays",
+    "documents",
     "notifications",
     "portal",
     "backoffice",
@@ -311,7 +312,13 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     # In-process (eager) tasks would log every run at INFO; a real worker keeps them.
-    "loggers": {"celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"}},
+    "loggers": {
+        "celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"},
+        # WeasyPrint (documents/pdf.py) logs each step of every PDF at INFO, fontTools each font it
+        # reads: their warnings (a refused URL, an unknown CSS property) are what matters.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }
 
 # Outbox: every email is a row written with the change that causes it, sent by a task.

@@ -24,7 +24,8 @@ from access_requests.models import AccessRequest, CesreesOpinion, Event
 from access_requests.selectors import followers_of
 from access_requests.workflow import STAGE_ROLES, TRANSITIONS, EventAction, Role, Route, State, roles_for
 from accounts.people import display_name
-from delays.clock import request_clock
+from delays.clock import RequestClock, request_clock
+from documents import builders as documents
 from hdh_access.lib.urls import absolute_reverse, site_url
 from notifications.models import OutboxMessage
 from notifications.outbox import Rendered, queue
@@ -306,22 +307,40 @@ def queue_for_followers(request: AccessRequest, event: Event, *, base: dict, tol
 def _queue_for_applicant_status(users, *, key_prefix: str, request: AccessRequest, event: Event,
                                 context: dict) -> list[OutboxMessage]:
     created = []
+    # The submission's email carries the receipt (documents.builders), dated by the clock at that instant.
+    receipt_clock = submission_clock(request, event) if event.action == "submit" else None
     for user in users:
         if not user.email:
             continue
         language = language_of(user)
         with translation.override(language):
             headline, paragraph = _applicant_paragraph(event.action, request, event)
+        attachment = receipt_attachment(request, receipt_clock, language=language) if receipt_clock else None
         rendered = render("applicant_status", {**context, "headline": headline, "paragraph": paragraph,
                                                "terminal": event.to_state in (State.REJECTED, State.WITHDRAWN,
-                                                                             State.CLOSED)},
+                                                                             State.CLOSED),
+                                               "receipt_attached": attachment is not None},
                           language=language)
-        row, was_created = queue(key=f"{key_prefix}:{user.pk}", to=user.email, language=language, rendered=rendered)
+        row, was_created = queue(key=f"{key_prefix}:{user.pk}", to=user.email, language=language, rendered=rendered,
+                                 attachment=attachment)
         if was_created:
             created.append(row)
     return created
 
 
+
+
+def submission_clock(request: AccessRequest, event: Event) -> RequestClock | None:
+    """The clock at the submission ``event`` (from the events: read inside its transaction)."""
+    return request_clock(request, event.at, medians=documents.NO_MEDIANS, fresh=True)
+
+
+def receipt_attachment(request: AccessRequest, clock: RequestClock, *, language: str) -> tuple[str, str, bytes] | None:
+    """The receipt PDF in ``language``, as the outbox row's attachment (name, type, bytes)."""
+    pdf = documents.receipt_pdf(request, language=language, clock=clock)
+    if pdf is None:
+        return None
+    return documents.receipt_filename(request, language=language), documents.PDF, pdf
 
 
 # --- account emails (accounts.signals.account_email) ---------------------------------------

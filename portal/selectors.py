@@ -23,8 +23,6 @@ from access_requests.models import (
     AccessRequest,
     Attachment,
     AttachmentKind,
-    CesreesOpinion,
-    Event,
     HolderTask,
     Message,
     MessageKind,
@@ -32,9 +30,7 @@ from access_requests.models import (
 from access_requests.selectors import attachments_for_applicant, event_log
 from access_requests.workflow import (
     TERMINAL_STATES,
-    TRANSITIONS,
     WITHDRAWABLE_STATES,
-    EventAction,
     HolderTaskState,
     InformationReason,
     Role,
@@ -47,6 +43,8 @@ from catalog.models import Dataset
 from catalog.selectors import dataset_list
 from delays.clock import Medians, RequestClock, request_clock
 from delays.materialise import baseline_medians
+from documents import timeline
+from documents.timeline import ACTION_LABELS, HistoryRow  # noqa: F401 - the portal's names for them
 from hdh_access.lib.search import folded, folded_text
 
 EDITABLE_STATES = frozenset({State.DRAFT, State.AWAITING_APPLICANT})
@@ -63,28 +61,6 @@ STATUS_LABELS = {
     "missed": (gettext_lazy("Objectif manqué"), "error"),
     "closed": (gettext_lazy("Terminée sans mise à disposition"), "info"),
 }
-# Each event as the applicant reads it: what happened, in the past tense.
-ACTION_LABELS = {
-    "create": gettext_lazy("Brouillon créé"),
-    "import": gettext_lazy("Dossier repris de l'historique"),
-    "submit": gettext_lazy("Demande déposée"),
-    "withdraw": gettext_lazy("Demande retirée"),
-    "request_information": gettext_lazy("Compléments demandés"),
-    "resume": gettext_lazy("Réponse du demandeur envoyée"),
-    "forward_to_cesrees": gettext_lazy("Dossier déclaré complet et transmis au CESREES"),
-    "approve_without_review": gettext_lazy("Dossier validé sans examen (méthodologie de référence ou accès simplifié)"),
-    "reject": gettext_lazy("Demande refusée"),
-    "record_cesrees_opinion": gettext_lazy("Avis du CESREES rendu"),
-    "authorise": gettext_lazy("Autorisation de la CNIL délivrée"),
-    "start_matching": gettext_lazy("Convention signée : appariement lancé"),
-    "start_extraction": gettext_lazy("Extraction des données lancée"),
-    "deliver": gettext_lazy("Données mises à disposition"),
-    "close": gettext_lazy("Projet clôturé"),
-    "extend_review": gettext_lazy("Délai de l'étape prolongé"),
-}
-# Events of the reviewers' own organisation of work, left out of the applicant's history: who
-# instructs the request, and the external experts they asked to read it.
-BACKOFFICE_ONLY_ACTIONS = frozenset({EventAction.ASSIGN, EventAction.INVITE_EXPERT, EventAction.REVOKE_EXPERT})
 # Why the instructors asked the applicant for information (workflow.InformationReason), as they read it.
 REASON_LABELS = {
     InformationReason.INCOMPLETE.value: gettext_lazy("dossier incomplet"),
@@ -331,42 +307,10 @@ def stage_totals(figures: DelayFigures | None) -> list[StageTotal]:
             for stage, days in totals]
 
 
-@dataclass(frozen=True)
-class HistoryRow:
-    at: dt.datetime
-    label: str
-    from_label: str
-    to_label: str
-    role_label: str
-    comment: str
-    changes_state: bool
-    detail: str = ""
-
-
 def history(request: AccessRequest) -> list[HistoryRow]:
-    """The event log as the applicant reads it (roles, never reviewers' names)."""
-    rows = []
-    for event in request.events.all():
-        if event.action in BACKOFFICE_ONLY_ACTIONS:
-            continue  # the back office's own organisation of work, not a step of the dossier
-        spec = TRANSITIONS.get(event.action)
-        label = ACTION_LABELS.get(event.action) or (spec.label if spec else None) or state_label(event.to_state)
-        rows.append(HistoryRow(
-            at=event.at, label=str(label), from_label=state_label(event.from_state) if event.from_state else "",
-            to_label=state_label(event.to_state), role_label=str(Role(event.role).label) if event.role in Role.values else "",
-            comment=event.comment, changes_state=event.from_state != event.to_state, detail=_event_detail(event),
-        ))
-    return rows
-
-
-def _event_detail(event: Event) -> str:
-    """What the event decided, from its payload (the CESREES opinion, the CNIL decision)."""
-    payload = event.payload or {}
-    if event.action == "record_cesrees_opinion" and payload.get("opinion") in CesreesOpinion.values:
-        return _("Avis : %(opinion)s") % {"opinion": CesreesOpinion(payload["opinion"]).label}
-    if event.action == "authorise" and payload.get("decision_number"):
-        return _("Décision n° %(number)s") % {"number": payload["decision_number"]}
-    return ""
+    """The event log as the applicant reads it (roles, never reviewers' names): documents.timeline,
+    which the dossier PDF reads too."""
+    return timeline.history(request.events.all())
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,9 @@ urlpatterns = [
     path("requests/<reference:reference>/answer/", views.answer, name="answer"),
     path("requests/<reference:reference>/messages/", views.post_message, name="post_message"),
     path("requests/<reference:reference>/withdraw/", views.withdraw, name="withdraw"),
+    path("requests/<reference:reference>/accuse-de-reception.pdf", views.receipt, name="receipt"),
+    path("requests/<reference:reference>/dossier.pdf", views.dossier_pdf, name="dossier_pdf"),
+    path("requests/<reference:reference>/dossier.zip", views.dossier_zip, name="dossier_zip"),
     path("attachments/<int:attachment_id>/", views.download, name="download"),
     path("attachments/<int:attachment_id>/remove/", views.remove_attachment, name="remove_attachment"),
 ]

@@ -19,6 +19,7 @@ from django.http import FileResponse, Http404, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -29,6 +30,7 @@ from access_requests.form_tokens import created_by_page, once_per_form, posted_n
 from access_requests.models import AccessRequest, ScanStatus
 from access_requests.workflow import Role, State
 from delays.materialise import baseline_medians
+from documents import responses as documents
 from portal import selectors
 from portal.autosave import draft_of_page
 from portal.forms import AnswerForm, AttachmentForm, DraftForm, MessageForm, RequestListForm, SubmitForm, WithdrawForm
@@ -308,3 +310,26 @@ def withdraw(request, reference: str):
     return render(request, "portal/withdraw.html", {
         "access_request": access_request, "form": form, "state_label": selectors.state_label(access_request.state),
     }, status=status)
+
+
+# --- the dossier's documents (documents/) ------------------------------------------------------
+@never_cache
+@login_required
+@require_GET
+def receipt(request, reference: str):
+    """The receipt of the submission, in the page's language (a draft has none: 404 saying so)."""
+    return documents.receipt(selectors.request_for_action(request.user, reference), language=get_language())
+
+
+@never_cache
+@login_required
+@require_GET
+def dossier_pdf(request, reference: str):
+    return documents.dossier_pdf(selectors.request_for_action(request.user, reference), language=get_language())
+
+
+@never_cache
+@login_required
+@require_GET
+def dossier_zip(request, reference: str):
+    return documents.dossier_zip(selectors.request_for_action(request.user, reference), language=get_language())

@@ -18,6 +18,7 @@ from notifications import weekly_report
 from notifications.models import OutboxMessage
 from tests.accounts.helpers import ask_to_join
 from tests.conftest import paris
+from tests.documents.helpers import pdf_text
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = "http://example.test:9000"
@@ -32,7 +33,9 @@ def site(settings):
 def links(row: OutboxMessage) -> list[str]:
     found = LINK.findall(row.text) + LINK.findall(row.html)
     if row.attachment_content:
-        found += LINK.findall(bytes(row.attachment_content).decode("utf-8-sig"))
+        content = bytes(row.attachment_content)
+        text = pdf_text(content) if row.attachment_mimetype == "application/pdf" else content.decode("utf-8-sig")
+        found += LINK.findall(text)
     return found
 
 

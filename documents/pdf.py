@@ -1,0 +1,68 @@
+"""HTML to PDF with WeasyPrint, from Django templates, offline.
+
+Rendering fetches nothing from the network and reads no file outside the site's static files:
+``StaticFetcher`` answers only the static URLs of the page (the print stylesheet and the DSFR's
+Marianne fonts, found by the staticfiles finders) and refuses every other URL (http, https,
+file, data). User text reaches the templates escaped, so it cannot name a resource either; the
+fetcher is the second lock. The PDF is tagged (PDF/UA-1: headings, tables and reading order for
+screen readers) and carries the page's language.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import posixpath
+from urllib.parse import unquote, urlsplit
+
+import weasyprint
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.template.loader import render_to_string
+from django.utils import translation
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+# The documents' base URL: a host that cannot exist (RFC 2606), so that no relative URL can
+# resolve to a real server; the fetcher serves its STATIC_URL paths from the static files.
+BASE_URL = "https://documents.invalid/"
+PDF_VARIANT = "pdf/ua-1"
+
+
+class StaticFetcher(URLFetcher):
+    """Serves this site's static files under ``BASE_URL``; refuses everything else."""
+
+    def __init__(self) -> None:
+        super().__init__(allowed_protocols=("https",), allow_redirects=False, fail_on_errors=False)
+
+    def fetch(self, url: str, headers=None) -> URLFetcherResponse:
+        path = static_path(url)
+        if path is None:
+            raise ValueError(f"documents: only static files are fetched, not {url[:200]!r}")
+        content_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
+        with open(path, "rb") as handle:
+            body = handle.read()
+        return URLFetcherResponse(url, body, {"Content-Type": content_type})
+
+
+def static_path(url: str) -> str | None:
+    """The file of a static URL under ``BASE_URL`` (``…/static/documents/print.css``), or None."""
+    parts = urlsplit(url)
+    base = urlsplit(BASE_URL)
+    prefix = "/" + settings.STATIC_URL.strip("/") + "/"
+    if (parts.scheme, parts.netloc) != (base.scheme, base.netloc) or not parts.path.startswith(prefix):
+        return None
+    relative = unquote(parts.path[len(prefix):])
+    normal = posixpath.normpath(relative)
+    if normal != relative or normal.startswith(("/", "..")) or "\\" in normal or "\x00" in normal:
+        return None
+    found = finders.find(normal)
+    return found if isinstance(found, str) else None
+
+
+def render_pdf(template_name: str, context: dict, *, language: str) -> bytes:
+    """The PDF of ``template_name`` rendered with ``context`` in ``language``."""
+    with translation.override(language):
+        html = render_to_string(template_name, {**context, "language": language})
+    fonts = FontConfiguration()
+    document = weasyprint.HTML(string=html, base_url=BASE_URL, url_fetcher=StaticFetcher())
+    return document.write_pdf(font_config=fonts, pdf_variant=PDF_VARIANT)
