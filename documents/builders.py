@@ -37,7 +37,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from access_requests.attachments import EXTENSIONS, safe_name
 from access_requests.models import AccessRequest, Attachment, ScanStatus
-from access_requests.selectors import event_log
+from access_requests.selectors import attachments_for_applicant, event_log
 from access_requests.selectors.clock import clock_policy
 from access_requests.workflow import InformationReason, Route, State
 from accounts.people import related
@@ -74,8 +74,9 @@ def document_request(pk: int) -> AccessRequest:
         AccessRequest.objects.select_related("organisation", "applicant", *related("applicant"))
         .prefetch_related(
             Prefetch("datasets", queryset=dataset_list()),
-            Prefetch("attachments", queryset=Attachment.objects.select_related("uploaded_by", *related("uploaded_by"))
-                     .order_by("uploaded_at", "pk")),
+            # Never an internal note's documents: the files are the applicant's as much as the reviewers'.
+            Prefetch("attachments", queryset=attachments_for_applicant()
+                     .select_related("uploaded_by", *related("uploaded_by")).order_by("uploaded_at", "pk")),
             Prefetch("events", queryset=event_log()),
         )
         .get(pk=pk)

@@ -65,15 +65,18 @@ def test_every_role_against_every_document(client, personas, dossier):
 
 
 def test_the_reviewer_gets_the_applicant_s_documents_with_nothing_internal(client, personas, dossier):
+    note = SimpleUploadedFile("avis-interne.pdf", b"%PDF-1.4\n% avis interne\n", content_type="application/pdf")
     services.post_message(request_id=dossier.pk, actor=personas["secretariat"], body="Vérifier le protocole", internal=True,
-                          acting_as=services.REVIEWER_ROLES)
+                          uploads=[note], acting_as=services.REVIEWER_ROLES)
     client.force_login(personas["secretariat"])
     receipt = pdf_text(response_bytes(client.get(url("receipt", dossier))))
     assert "Accusé de réception" in receipt and dossier.reference in receipt
     text = pdf_text(response_bytes(client.get(url("dossier_pdf", dossier))))
     assert "protocole.pdf" in text and "Vérifier le protocole" not in text
+    assert "avis-interne" not in text  # an internal note's document is the reviewers' alone
     with archive(response_bytes(client.get(url("dossier_zip", dossier)))) as zipped:
         assert zipped.namelist() == ["dossier.pdf", "pieces/01-protocole.pdf", "manifeste.txt"]
+        assert "avis-interne" not in zipped.read("manifeste.txt").decode()
 
 
 def test_the_detail_page_links_to_the_documents(client, personas, dossier):
