@@ -36,7 +36,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from access_requests.attachments import EXTENSIONS, safe_name
-from access_requests.models import AccessRequest, Attachment, ScanStatus
+from access_requests.models import AccessRequest, Attachment, HolderTask, ScanStatus
 from access_requests.selectors import attachments_for_applicant, event_log
 from access_requests.selectors.clock import clock_policy
 from access_requests.workflow import InformationReason, Route, State
@@ -78,6 +78,7 @@ def document_request(pk: int) -> AccessRequest:
             Prefetch("attachments", queryset=attachments_for_applicant()
                      .select_related("uploaded_by", *related("uploaded_by")).order_by("uploaded_at", "pk")),
             Prefetch("events", queryset=event_log()),
+            Prefetch("holder_tasks", queryset=HolderTask.objects.select_related("holder").order_by("holder__name", "pk")),
         )
         .get(pk=pk)
     )
@@ -241,6 +242,7 @@ def dossier_context(access_request: AccessRequest, *, now: dt.datetime) -> dict:
     return {
         "access_request": access_request, "clock": clock, "visits": visit_rows(clock),
         "history": timeline.history(access_request.events.all()),
+        "holder_lines": timeline.holder_lines(access_request),
         "attachments": list(access_request.attachments.all()),
         "state_label": timeline.state_label(access_request.state), "route_label": route_label(access_request.route),
         "generated_at": now,

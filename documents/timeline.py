@@ -2,7 +2,7 @@
 
 Each event in the past tense ("Demande déposée"), with the role that acted, never a reviewer's
 name; assignments and the external experts' invitations are left out (the back office's own
-organisation of work). The portal's page
+organisation of work). And one line per data holder after the decision (``holder_lines``). The portal's page
 (portal.selectors.history) and the dossier PDF (documents.builders) read the same rows, so the
 applicant's page and the document both of them may hand on say the same thing.
 """
@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from access_requests.models import CesreesOpinion, Event
-from access_requests.workflow import TRANSITIONS, EventAction, Role, State
+from access_requests.models import AccessRequest, CesreesOpinion, Event
+from access_requests.workflow import TRANSITIONS, EventAction, HolderTaskState, Role, State
 
 # Each event as the applicant reads it: what happened, in the past tense.
 ACTION_LABELS = {
@@ -86,3 +86,46 @@ def _event_detail(event: Event) -> str:
     if event.action == "authorise" and payload.get("decision_number"):
         return _("Décision n° %(number)s") % {"number": payload["decision_number"]}
     return ""
+
+
+# --- one line per data holder --------------------------------------------------------------------
+# Before the decision the holders of the requested datasets are still to come.
+BEFORE_DECISION_STATES = frozenset({State.DRAFT, State.SUBMITTED, State.AWAITING_APPLICANT, State.CESREES_REVIEW,
+                                    State.CNIL_REVIEW})
+WAITING = "waiting"
+WAITING_LABEL = gettext_lazy("À venir, après l'autorisation")
+
+
+@dataclass(frozen=True)
+class HolderLine:
+    """One data holder's part of the request, as the applicant reads it."""
+
+    holder: str
+    state: str  # a HolderTaskState, or WAITING before the decision
+    label: str
+    since: dt.datetime | None = None
+    due_date: dt.date | None = None
+    delivered_at: dt.datetime | None = None
+
+    @property
+    def waiting(self) -> bool:
+        return self.state == WAITING
+
+    @property
+    def delivered(self) -> bool:
+        return self.state == HolderTaskState.DELIVERED
+
+
+def holder_lines(request: AccessRequest) -> list[HolderLine]:
+    """One line per data holder: its task's step, since when, its due date and its delivery;
+    before the decision, the holders of the requested datasets, waiting. Reads the prefetched
+    ``holder_tasks`` and ``datasets`` (portal.selectors.request_for_page, documents.builders.document_request)."""
+    tasks = list(request.holder_tasks.all())
+    if tasks:
+        return [HolderLine(holder=t.holder.name, state=t.state, label=str(HolderTaskState(t.state).label),
+                           since=t.entered_at, due_date=t.due_date if t.state != HolderTaskState.DELIVERED else None,
+                           delivered_at=t.delivered_at) for t in tasks]
+    if request.state not in BEFORE_DECISION_STATES:
+        return []
+    names = sorted({dataset.holder.name for dataset in request.datasets.all()})
+    return [HolderLine(holder=name, state=WAITING, label=str(WAITING_LABEL)) for name in names]

@@ -31,7 +31,6 @@ from access_requests.selectors import attachments_for_applicant, event_log
 from access_requests.workflow import (
     TERMINAL_STATES,
     WITHDRAWABLE_STATES,
-    HolderTaskState,
     InformationReason,
     Role,
     Route,
@@ -383,47 +382,9 @@ def progress(request: AccessRequest) -> Progress | None:
     return Progress(steps=steps, current=current)
 
 
-# --- one line per data holder --------------------------------------------------------------------
-# Before the decision the holders of the requested datasets are still to come.
-BEFORE_DECISION_STATES = frozenset({State.DRAFT, State.SUBMITTED, State.AWAITING_APPLICANT, State.CESREES_REVIEW,
-                                    State.CNIL_REVIEW})
-WAITING = "waiting"
-WAITING_LABEL = gettext_lazy("À venir, après l'autorisation")
-
-
-@dataclass(frozen=True)
-class HolderLine:
-    """One data holder's part of the request, as the applicant reads it."""
-
-    holder: str
-    state: str  # a HolderTaskState, or WAITING before the decision
-    label: str
-    since: dt.datetime | None = None
-    due_date: dt.date | None = None
-    delivered_at: dt.datetime | None = None
-
-    @property
-    def waiting(self) -> bool:
-        return self.state == WAITING
-
-    @property
-    def delivered(self) -> bool:
-        return self.state == HolderTaskState.DELIVERED
-
-
-def holder_lines(request: AccessRequest) -> list[HolderLine]:
-    """One line per data holder: its task's step, since when, its due date and its delivery;
-    before the decision, the holders of the requested datasets, waiting. Reads the prefetched
-    ``holder_tasks`` and ``datasets`` (request_for_page)."""
-    tasks = list(request.holder_tasks.all())
-    if tasks:
-        return [HolderLine(holder=t.holder.name, state=t.state, label=str(HolderTaskState(t.state).label),
-                           since=t.entered_at, due_date=t.due_date if t.state != HolderTaskState.DELIVERED else None,
-                           delivered_at=t.delivered_at) for t in tasks]
-    if request.state not in BEFORE_DECISION_STATES:
-        return []
-    names = sorted({dataset.holder.name for dataset in request.datasets.all()})
-    return [HolderLine(holder=name, state=WAITING, label=str(WAITING_LABEL)) for name in names]
+# --- one line per data holder: documents.timeline (the dossier PDF shows the same lines) ----------
+holder_lines = timeline.holder_lines
+HolderLine = timeline.HolderLine
 
 
 def can_edit(request: AccessRequest) -> bool:

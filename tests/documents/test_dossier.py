@@ -80,3 +80,11 @@ def test_a_draft_s_dossier_says_it_is_not_submitted_yet(make_request):
     assert "pas encore déposée (brouillon)" in text
     assert "Pas encore de délai : la demande n'a pas été déposée." in text
     assert "Aucune pièce pour l'instant." in text
+
+
+def test_after_the_decision_the_dossier_has_one_line_per_data_holder(make_request):
+    request = make_request("matching", codes=("snds", "oscour"))  # Santé publique France delivered at once
+    text = squeezed(pdf_text(builders.dossier_pdf(request, language="fr")))
+    assert squeezed("Détenteur par détenteur") in text
+    assert squeezed("Caisse nationale de l'Assurance maladie (CNAM) Appariement") in text
+    assert squeezed("Santé publique France Données mises à disposition") in text
