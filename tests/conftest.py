@@ -137,6 +137,18 @@ def language_restored():
     translation.activate(previous)
 
 
+@pytest.fixture(autouse=True)
+def _default_language_after_each_test():
+    """Every test starts in the default language, whatever the one before asked for (a page in
+    English leaves English active in the thread, and the next test on that worker would read
+    English strings)."""
+    from django.conf import settings
+    from django.utils import translation
+
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
 @pytest.fixture
 def small_history_is_enough(monkeypatch):
     """For tests about what an "at risk" request does (listed, counted, emailed), whose stories
