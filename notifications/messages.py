@@ -230,7 +230,9 @@ def on_transition(*, request: AccessRequest, event: Event) -> list[OutboxMessage
     """
     clock = current_clock(request, now=event.at)
     base = {**request_context(request), "state": event.to_state, "state_label": lazy_label(event.to_state),
-            "clock": clock, "comment": event.comment, "at": event.at}
+            # An information request's question and the applicant's answer are messages of the thread:
+            # no email quotes them (each links to the dossier; docs/architecture.md, "Messages").
+            "clock": clock, "comment": "" if event.action in THREAD_ACTIONS else event.comment, "at": event.at}
     rows: list[OutboxMessage] = []
     applicant = request.applicant if request.applicant_id else None
     applicants = [applicant] if applicant is not None and applicant.is_active else []
@@ -247,15 +249,18 @@ def on_transition(*, request: AccessRequest, event: Event) -> list[OutboxMessage
     return rows
 
 
+# Events whose text is a message of the thread (the question, the answer): never quoted in an email.
+THREAD_ACTIONS = frozenset({"request_information", "resume"})
+
+
 def _queue_for_change(request: AccessRequest, event: Event, *, base: dict, applicants: list,
                       told: list) -> list[OutboxMessage]:
     """A change of state: the applicant's email and the email of the queue it enters."""
     rows: list[OutboxMessage] = []
     prefix = f"event:{event.pk}"
     if event.action == "request_information":
-        question = (event.payload or {}).get("question") or event.comment
         rows += queue_for(applicants, key_prefix=f"{prefix}:applicant", name="information_requested",
-                           context={**base, "question": question, "paused_from_label": lazy_label(event.from_state)})
+                           context={**base, "paused_from_label": lazy_label(event.from_state)})
         told += applicants
     elif event.action in APPLICANT_MESSAGES:
         rows += _queue_for_applicant_status(applicants, key_prefix=f"{prefix}:applicant", request=request,
@@ -263,9 +268,8 @@ def _queue_for_change(request: AccessRequest, event: Event, *, base: dict, appli
         told += applicants
     members = queue_members(request, event.to_state, exclude_pk=event.actor_id)
     if members:
-        answer = (event.payload or {}).get("answer", "") if event.action == "resume" else ""
         rows += queue_for(members, key_prefix=f"{prefix}:queue", name="queue_entered",
-                           context={**base, "answer": answer, "action_label": TRANSITIONS[event.action].label
+                           context={**base, "action_label": TRANSITIONS[event.action].label
                                     if event.action in TRANSITIONS else event.action,
                                     "route": _route_label(request.route),
                                     "datasets": ", ".join(sorted(d.name for d in request.datasets.all()))})
@@ -289,7 +293,6 @@ def queue_for_followers(request: AccessRequest, event: Event, *, base: dict, tol
         followers.append(user)
     if not followers:
         return []
-    payload = event.payload or {}
     assignee = ""
     if event.action == EventAction.ASSIGN:
         assignee = display_name(request.assignee) if request.assignee_id else ""
@@ -297,8 +300,7 @@ def queue_for_followers(request: AccessRequest, event: Event, *, base: dict, tol
         **base, "event_label": EventAction(event.action).label if event.action in EventAction.values else event.action,
         "actor": display_name(event.actor) if event.actor_id else "", "moved": event.from_state != event.to_state,
         "from_label": lazy_label(event.from_state), "assigned": event.action == EventAction.ASSIGN,
-        "assignee": assignee, "question": payload.get("question", "") if event.action == "request_information" else "",
-        "answer": payload.get("answer", "") if event.action == "resume" else "",
+        "assignee": assignee,
         "extended": event.action == EventAction.EXTEND_REVIEW,
     }
     return queue_for(followers, key_prefix=f"event:{event.pk}:follower", name="followed_event", context=context)

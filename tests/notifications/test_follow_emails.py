@@ -94,8 +94,9 @@ def test_assignment_extension_and_information_asked_and_answered_reach_the_follo
     ]
     assert "Instructeur : cnil@cnil.example" in got["assigned"][0].text.splitlines()
     assert "Audition du porteur." in got["extended"][0].text
-    assert "Question posée au demandeur :\nQuelle durée de conservation ?" in got["asked"][0].text
-    assert "Réponse du demandeur :\nVingt ans." in got["answered"][0].text
+    # The question and the answer are messages of the thread: never quoted in an email.
+    assert "Quelle durée de conservation ?" not in got["asked"][0].text
+    assert "Vingt ans." not in got["answered"][0].text
     assert "Par : porteur@inserm.example (Inserm U1018)" in got["answered"][0].text.splitlines()
     assert "Instructeur : personne" in got["unassigned"][0].text.splitlines()
 

@@ -105,19 +105,22 @@ def test_each_email_has_a_text_and_an_html_version_with_the_statutory_dates(stor
     assert "http://127.0.0.1:8000/backoffice/requests/HDH-2025-0001/" in body_of(reviewer, "plain")
 
 
-def test_an_information_request_gives_the_applicant_the_question_and_the_reviewers_the_answer(story, smtp):
+def test_an_information_request_and_its_answer_are_emailed_without_their_text(story, smtp):
     story((paris(2025, 1, 6), "submit"), (paris(2025, 1, 7), "ask"), (paris(2025, 1, 9), "answer"))
 
     asked = smtp.to("porteur@inserm.example")[1]
     assert subject(asked) == "HDH-2025-0001 : des compléments sont demandés"
-    assert "Précisez la finalité du traitement ?" in body_of(asked, "plain")
-    assert "Précisez la finalité du traitement ?" in body_of(asked, "html")
+    # The question and the answer are messages of the thread: the emails link to it, never quote them.
+    for part in ("plain", "html"):
+        assert "Précisez la finalité du traitement ?" not in body_of(asked, part)
+        assert "La question est dans le fil de messages de votre demande" in body_of(asked, part)
     assert "suspendu" in body_of(asked, "plain")
     resumed = smtp.to("porteur@inserm.example")[2]
     assert subject(resumed) == "HDH-2025-0001 : réponse transmise, l'instruction reprend"
     back_in_queue = smtp.to("secretariat@hdh.example")[-1]
     assert subject(back_in_queue) == "HDH-2025-0001 : à traiter – Déposée (recevabilité)"
-    assert "Voici les précisions demandées." in body_of(back_in_queue, "plain")
+    assert "Voici les précisions demandées." not in body_of(back_in_queue, "plain")
+    assert "Voici les précisions demandées." not in body_of(back_in_queue, "html")
 
 
 def test_a_refusal_gives_the_reason_and_a_cnil_decision_its_number_and_date(story, smtp):
@@ -181,7 +184,7 @@ def test_each_recipient_reads_the_email_in_their_language(story, smtp, personas,
     assert body_of(french_mail, "plain").splitlines()[0] == "Bonjour,"
 
 
-def test_an_english_information_request_quotes_the_question_and_says_the_clock_is_paused(story, smtp, personas,
+def test_an_english_information_request_points_to_the_question_and_says_the_clock_is_paused(story, smtp, personas,
                                                                                          english):
     profile = personas["applicant"].profile
     profile.language = "en"
@@ -196,8 +199,7 @@ def test_an_english_information_request_quotes_the_question_and_says_the_clock_i
         "",
         "The review of your request (stage “CESREES review”) needs further information from you.",
         "",
-        "Question:",
-        "Précisez la finalité du traitement ?",  # the reviewer's own words
+        "The question is in your request's message thread (it is not copied into this email).",
         "",
         "The review clock is paused until you answer: this time does not count in the institutions' delay.",
         "",
