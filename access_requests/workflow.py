@@ -317,6 +317,12 @@ def acting_roles(state: str) -> frozenset[str]:
     return STAGE_ROLES.get(state) or frozenset({Role.SECRETARIAT})
 
 
+def expert_roles(state: str) -> frozenset[str]:
+    """Who invites an external expert to read a request in ``state``, and revokes any invitation:
+    the team that owns the stage, and the secretariat (whoever sent an invitation may also end it)."""
+    return acting_roles(state) | {Role.SECRETARIAT}
+
+
 # Whose back-office queue a request waits in, by state: the stage owners, and the platform
 # team for a delivered request (it closes it; the secretariat may too, but does not queue it).
 QUEUE_ROLES: dict[str, frozenset[str]] = {**STAGE_ROLES, State.DELIVERED: frozenset({Role.PLATFORM})}

@@ -36,7 +36,7 @@ from access_requests.attachments import ensure_downloadable
 from access_requests.form_tokens import once_per_form
 from access_requests.models import Attachment, CesreesOpinion, ScanStatus
 from access_requests.roles import user_roles
-from access_requests.workflow import EventAction, HolderTaskState, InformationReason, Role, Route, State
+from access_requests.workflow import EventAction, HolderTaskState, InformationReason, Role, Route, State, expert_roles
 from accounts import selectors as account_selectors
 from accounts import services as account_services
 from accounts.people import display_name
@@ -327,7 +327,9 @@ def _render_detail(request, ar, *, status: int = 200, error: str = "", bound=Non
         assign_form = AssignForm(initial={"assignee": ar.assignee_id}, candidates=candidates, auto_id="assign-%s")
     if reviewer and message_form is None:
         message_form = MessageForm(auto_id="message-%s")
-    if reviewer and expert_form is None:
+    # Experts: the team that owns the stage and the secretariat invite (workflow.expert_roles).
+    can_invite = bool(roles & expert_roles(ar.state))
+    if can_invite and expert_form is None:
         expert_form = ExpertInvitationForm(auto_id="expert-%s")
     thread = sel.thread(ar)
     events = sel.events_of(ar)
@@ -335,7 +337,7 @@ def _render_detail(request, ar, *, status: int = 200, error: str = "", bound=Non
     context = {
         "ar": ar, "error": error, "action_forms": action_forms, "message_form": message_form,
         "assign_form": assign_form, "thread": thread, "expert_form": expert_form,
-        "experts": sel.expert_invitations(ar), "now": now,
+        "experts": sel.expert_invitations(ar), "now": now, "can_invite": can_invite,
         "can_assign_self": reviewer and candidates is not None and any(c.pk == user.pk for c in candidates),
         "followed": getattr(ar, "followed", False),
         "reviewer": reviewer, "read_only": not reviewer, "timeline": _timeline(clock),

@@ -28,7 +28,7 @@ from access_requests import signals
 from access_requests.exceptions import InvalidInput, NotNow, RequestNotFound
 from access_requests.models import ExpertInvitation
 from access_requests.services.core import acting_role, append_event, load_for_update
-from access_requests.workflow import REVIEWER_ROLES, EventAction, State
+from access_requests.workflow import REVIEWER_ROLES, EventAction, State, expert_roles
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def invite_expert(*, request_id: int, actor, email: str, acting_as: Iterable[str
         raise InvalidInput(_("Saisissez une adresse électronique valide.")) from None
     with transaction.atomic():
         request = load_for_update(request_id)
-        role = acting_role(request, actor, REVIEWER_ROLES, acting_as)
+        role = acting_role(request, actor, expert_roles(request.state), acting_as)
         if request.state == State.DRAFT:
             raise NotNow(_("Un brouillon ne se montre pas à un expert."))
         token = secrets.token_urlsafe(32)
@@ -74,7 +74,8 @@ def revoke_expert_invitation(*, invitation_id: int, actor, acting_as: Iterable[s
         if invitation is None:
             raise RequestNotFound(_("Invitation introuvable."))
         request = load_for_update(invitation.request_id)
-        role = acting_role(request, actor, REVIEWER_ROLES, acting_as)
+        allowed = REVIEWER_ROLES if invitation.invited_by_id == actor.pk else expert_roles(request.state)
+        role = acting_role(request, actor, allowed, acting_as)
         invitation = ExpertInvitation.objects.select_for_update().get(pk=invitation_id)
         if invitation.revoked_at is not None:
             return invitation

@@ -13,7 +13,8 @@ from django.utils import timezone
 from access_requests import services
 from access_requests.models import ExpertInvitation
 from access_requests.workflow import REVIEWER_ROLES, State
-from tests.conftest import use_private_media
+from hdh_access.lib.errors import ActionNotPermitted
+from tests.conftest import use_private_media, with_form_token
 from tests.portal.conftest import PDF, upload
 
 pytestmark = pytest.mark.django_db
@@ -153,3 +154,31 @@ def test_an_invitation_is_active_until_it_expires_or_is_revoked(personas, review
     assert not invitation.is_active(invitation.expires_at)
     invitation.revoked_at = timezone.now()
     assert not invitation.is_active()
+
+
+# --- who invites and revokes ------------------------------------------------------------------------
+def test_only_the_stage_owners_and_the_secretariat_invite_and_revoke_an_expert(client, personas, reviewed):
+    # At the CESREES stage: the CESREES and the secretariat may; a data holder may not, though it
+    # reads the dossier (its datasets are asked for).
+    invited = invite(reviewed, personas)
+    services.invite_expert(request_id=reviewed.pk, actor=personas["secretariat"], email="autre@univ.example",
+                           acting_as=REVIEWER_ROLES)
+    with pytest.raises(ActionNotPermitted):
+        services.invite_expert(request_id=reviewed.pk, actor=personas["cnam"], email="ami@cnam.example",
+                               acting_as=REVIEWER_ROLES)
+    with pytest.raises(ActionNotPermitted):
+        services.revoke_expert_invitation(invitation_id=invited.invitation.pk, actor=personas["cnam"],
+                                          acting_as=REVIEWER_ROLES)
+    client.force_login(personas["cnam"])
+    html = client.get(reverse("backoffice:detail", args=[reviewed.reference])).content.decode()
+    assert "Inviter un expert" not in html and "Révoquer l'accès" not in html
+    response = client.post(reverse("backoffice:revoke_expert", args=[reviewed.reference, invited.invitation.pk]),
+                           with_form_token(client, {}))
+    assert response.status_code == 403
+    invited.invitation.refresh_from_db()
+    assert invited.invitation.revoked_at is None
+    # The team that owns the stage revokes any invitation.
+    services.revoke_expert_invitation(invitation_id=invited.invitation.pk, actor=personas["secretariat"],
+                                      acting_as=REVIEWER_ROLES)
+    invited.invitation.refresh_from_db()
+    assert invited.invitation.revoked_by == personas["secretariat"]
