@@ -18,6 +18,8 @@ class AccessRequestsConfig(AppConfig):
         post_migrate.connect(ensure_role_groups, sender=self)
         # <reference:...> in the pages' URL patterns: one pattern, access_requests/references.py.
         register_converter(ReferenceConverter, "reference")
-        # Framework hook: register the app's Celery tasks (the beat schedule names them; the
-        # antivirus scan is enqueued by name by services.scanning through hdh_access.lib.broker).
+        # Framework hooks: register the app's Celery tasks (the beat schedule names them; the
+        # antivirus scan is enqueued by name by services.scanning through hdh_access.lib.broker),
+        # and give SQLite connections the search's folding function (hdh_access.lib.search).
         from access_requests import tasks  # noqa: F401
+        from hdh_access.lib import search  # noqa: F401

@@ -101,3 +101,33 @@ def test_without_immediate_transactions_the_same_writers_collide(tmp_path):
     result = run_race(tmp_path / "db.sqlite3", keep_transaction_mode=False)
     assert sorted(result["outcomes"].values()) == ["database is locked", "ok"]
     assert result["value"] == 1
+
+
+def fold_search() -> None:
+    """In a project process on SQLite: titles with accents found whatever the accents and case typed."""
+    django.setup()
+    from django.core.management import call_command
+
+    from access_requests.models import AccessRequest
+    from hdh_access.lib.search import folded, folded_text
+
+    call_command("migrate", verbosity=0)
+    for number, title in enumerate(("Diabète de type 2", "Étude des AVC", "Cancer du rein"), start=1):
+        AccessRequest.objects.create(reference=f"HDH-2026-{number:04d}", title=title)
+    found = {}
+    for typed in ("diabète", "DIABÈTE", "diabete", "Diab", "étude", "ETUDE", "é", "rein"):
+        term = folded_text(typed)
+        titles = AccessRequest.objects.annotate(t=folded("title")).filter(t__contains=term).values_list("title", flat=True)
+        found[typed] = sorted(titles)
+    print(json.dumps(found))
+
+
+def test_on_sqlite_a_search_ignores_accents_and_case_even_outside_ascii(tmp_path):
+    code = "from tests.test_sqlite import fold_search; fold_search()"
+    found = json.loads(in_project(["-c", code], tmp_path / "search.sqlite3").strip().splitlines()[-1])
+    for typed in ("diabète", "DIABÈTE", "diabete", "Diab"):
+        assert found[typed] == ["Diabète de type 2"], typed
+    for typed in ("étude", "ETUDE"):
+        assert found[typed] == ["Étude des AVC"], typed
+    assert found["é"] == ["Cancer du rein", "Diabète de type 2", "Étude des AVC"]  # "é" is "e", as everywhere
+    assert found["rein"] == ["Cancer du rein"]
