@@ -20,9 +20,18 @@ from django.utils import translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
-from access_requests.models import AccessRequest, CesreesOpinion, Event
+from access_requests.models import AccessRequest, CesreesOpinion, Event, HolderTask
 from access_requests.selectors import followers_of
-from access_requests.workflow import STAGE_ROLES, TRANSITIONS, EventAction, Role, Route, State, roles_for
+from access_requests.workflow import (
+    STAGE_ROLES,
+    TRANSITIONS,
+    EventAction,
+    HolderTaskState,
+    Role,
+    Route,
+    State,
+    roles_for,
+)
 from accounts.people import display_name
 from delays.clock import RequestClock, request_clock
 from documents import builders as documents
@@ -88,12 +97,14 @@ def queue_for(users: Iterable, *, key_prefix: str, name: str, context: dict) -> 
 # --- who ---------------------------------------------------------------------------------
 def role_members(role: str, request: AccessRequest):
     """Active users holding ``role`` through its group; a data holder's staff only for the
-    holders of the request's datasets. Superusers stand in for every role but are not
+    holders of the request's datasets whose task (if the request has reached it) is not delivered. Superusers stand in for every role but are not
     written to for each: they are members of a group when they want its mail."""
     users = get_user_model().objects.filter(is_active=True, groups__name=str(role)).exclude(email="")
     if role == Role.DATA_HOLDER:
         holders = request.datasets.values_list("holder_id", flat=True)
-        users = users.filter(profile__data_holder_id__in=holders)
+        # After the decision, a holder whose task is delivered has nothing more to do on the request.
+        delivered = HolderTask.objects.filter(request=request, state=HolderTaskState.DELIVERED).values("holder_id")
+        users = users.filter(profile__data_holder_id__in=holders).exclude(profile__data_holder_id__in=delivered)
     return users.select_related("profile").distinct().order_by("pk")
 
 
