@@ -76,7 +76,7 @@ def document_request(pk: int) -> AccessRequest:
             Prefetch("datasets", queryset=dataset_list()),
             # Never an internal note's documents: the files are the applicant's as much as the reviewers'.
             Prefetch("attachments", queryset=attachments_for_applicant()
-                     .select_related("uploaded_by", *related("uploaded_by")).order_by("uploaded_at", "pk")),
+                     .select_related("uploaded_by", "message", *related("uploaded_by")).order_by("uploaded_at", "pk")),
             Prefetch("events", queryset=event_log()),
             Prefetch("holder_tasks", queryset=HolderTask.objects.select_related("holder").order_by("holder__name", "pk")),
         )

@@ -93,3 +93,16 @@ def test_a_request_withdrawn_before_submission_offers_no_receipt(client, persona
     html = client.get(reverse("backoffice:detail", args=[request.reference])).content.decode()
     assert url("receipt", request) not in html and url("dossier_pdf", request) in html
     assert client.get(url("receipt", request)).status_code == 404
+
+
+def test_a_reviewer_s_document_is_signed_by_its_role_never_the_reviewer_s_name(client, personas, dossier):
+    secretariat = personas["secretariat"]
+    secretariat.first_name, secretariat.last_name = "Sophie", "Bernard"
+    secretariat.save()
+    sent = SimpleUploadedFile("modele-convention.pdf", b"%PDF-1.4\n% modele\n", content_type="application/pdf")
+    services.post_message(request_id=dossier.pk, actor=secretariat, body="Voici le modèle de convention.",
+                          uploads=[sent], acting_as=services.REVIEWER_ROLES)
+    client.force_login(personas["applicant"])
+    text = pdf_text(response_bytes(client.get(reverse("portal:dossier_pdf", args=[dossier.reference]))))
+    assert "modele-convention.pdf" in text and "Secrétariat du HDH" in text
+    assert "Bernard" not in text
