@@ -293,6 +293,38 @@ def _followed_by(user) -> Exists:
     return Exists(Follow.objects.filter(request_id=OuterRef("pk"), user_id=user.pk))
 
 
+def shared_filters(filters: QueueFilters, user, today: dt.date, *, request: str = "") -> Q:
+    """The filters both queues apply (route, dataset, due-date badge, target status, assignee,
+    submission dates), as one condition: on requests, or through ``request="request__"`` on
+    holder tasks (whose own due date and assignee the badge and the assignee filter read)."""
+    condition = Q()
+    if filters.route:
+        condition &= Q(**{f"{request}route": filters.route})
+    if filters.dataset_id:
+        condition &= Q(Exists(DataThrough.objects.filter(accessrequest_id=OuterRef(f"{request}pk"),
+                                                         dataset_id=filters.dataset_id)))
+    if filters.badge:
+        limit = due_soon_limit(today)
+        condition &= {
+            Badge.OVERDUE: Q(due_date__lt=today),
+            Badge.DUE_SOON: Q(due_date__gte=today, due_date__lte=limit),
+            Badge.ON_TIME: Q(due_date__gt=limit),
+            Badge.NO_CLOCK: Q(due_date__isnull=True),
+        }[filters.badge]
+    if filters.status:
+        condition &= Q(**{f"{request}delay__status": filters.status})
+    if filters.assignee == "me":
+        condition &= Q(assignee=user)
+    elif filters.assignee == "none":
+        condition &= Q(assignee__isnull=True)
+    if filters.submitted_from:
+        condition &= Q(**{f"{request}delay__submitted_at__gte": start_of_paris_day(filters.submitted_from)})
+    if filters.submitted_to:
+        condition &= Q(**{f"{request}delay__submitted_at__lt":
+                          start_of_paris_day(filters.submitted_to + dt.timedelta(days=1))})
+    return condition
+
+
 def queue(user, filters: QueueFilters, *, today: dt.date | None = None) -> QuerySet[AccessRequest]:
     """The filtered, sorted requests of a queue, with what a row shows joined in."""
     today = today or timezone.localdate()
@@ -322,30 +354,9 @@ def queue(user, filters: QueueFilters, *, today: dt.date | None = None) -> Query
         qs = search(qs, filters.q)
     if filters.state:
         qs = qs.filter(state=filters.state)
-    if filters.route:
-        qs = qs.filter(route=filters.route)
-    if filters.dataset_id:
-        qs = qs.filter(Exists(DataThrough.objects.filter(accessrequest_id=OuterRef("pk"), dataset_id=filters.dataset_id)))
+    qs = qs.filter(shared_filters(filters, user, today))
     if filters.holder_id:
         qs = qs.filter(_concerns_holder(filters.holder_id))
-    if filters.badge:
-        limit = due_soon_limit(today)
-        qs = qs.filter({
-            Badge.OVERDUE: Q(due_date__lt=today),
-            Badge.DUE_SOON: Q(due_date__gte=today, due_date__lte=limit),
-            Badge.ON_TIME: Q(due_date__gt=limit),
-            Badge.NO_CLOCK: Q(due_date__isnull=True),
-        }[filters.badge])
-    if filters.status:
-        qs = qs.filter(delay__status=filters.status)
-    if filters.assignee == "me":
-        qs = qs.filter(assignee=user)
-    elif filters.assignee == "none":
-        qs = qs.filter(assignee__isnull=True)
-    if filters.submitted_from:
-        qs = qs.filter(delay__submitted_at__gte=start_of_paris_day(filters.submitted_from))
-    if filters.submitted_to:
-        qs = qs.filter(delay__submitted_at__lt=start_of_paris_day(filters.submitted_to + dt.timedelta(days=1)))
     return qs.select_related("organisation", "assignee", *related("assignee")).order_by(
         *SORTS.get(filters.sort, SORTS["due"]))
 
@@ -397,29 +408,7 @@ def holder_task_queue(user, filters: QueueFilters, *, today: dt.date | None = No
         qs = qs.filter(request__state=State.AWAITING_APPLICANT)
     elif filters.state:
         qs = qs.filter(state=filters.state)
-    if filters.route:
-        qs = qs.filter(request__route=filters.route)
-    if filters.dataset_id:
-        qs = qs.filter(Exists(DataThrough.objects.filter(accessrequest_id=OuterRef("request_id"),
-                                                         dataset_id=filters.dataset_id)))
-    if filters.badge:
-        limit = due_soon_limit(today)
-        qs = qs.filter({
-            Badge.OVERDUE: Q(due_date__lt=today),
-            Badge.DUE_SOON: Q(due_date__gte=today, due_date__lte=limit),
-            Badge.ON_TIME: Q(due_date__gt=limit),
-            Badge.NO_CLOCK: Q(due_date__isnull=True),
-        }[filters.badge])
-    if filters.status:
-        qs = qs.filter(request__delay__status=filters.status)
-    if filters.assignee == "me":
-        qs = qs.filter(assignee=user)
-    elif filters.assignee == "none":
-        qs = qs.filter(assignee__isnull=True)
-    if filters.submitted_from:
-        qs = qs.filter(request__delay__submitted_at__gte=start_of_paris_day(filters.submitted_from))
-    if filters.submitted_to:
-        qs = qs.filter(request__delay__submitted_at__lt=start_of_paris_day(filters.submitted_to + dt.timedelta(days=1)))
+    qs = qs.filter(shared_filters(filters, user, today, request="request__"))
     return qs.select_related("request", "request__organisation", "holder", "assignee", *related("assignee")).order_by(
         *TASK_SORTS.get(filters.sort, TASK_SORTS["due"]))
 
