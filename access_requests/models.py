@@ -226,7 +226,23 @@ class EventQuerySet(models.QuerySet):
 
 
 
-class Event(models.Model):
+class AppendOnly(models.Model):
+    """A log row: written once, never updated nor deleted (the ORM refuses here and in
+    ``EventQuerySet``; database triggers refuse too). ``Event`` and ``HolderTaskEvent``."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise EventLogImmutable(str(_("Le journal des événements est en ajout seul.")))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise EventLogImmutable(str(_("Le journal des événements est en ajout seul.")))
+
+
+class Event(AppendOnly):
     """One entry in a request's history: a transition (or creation, or an extension).
 
     Append-only: the ORM refuses updates and deletes here, and on PostgreSQL and SQLite a
@@ -257,13 +273,6 @@ class Event(models.Model):
     def __str__(self) -> str:
         return f"{self.request_id}: {self.from_state or '∅'} → {self.to_state} @ {self.at.isoformat()}"
 
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise EventLogImmutable(str(_("Le journal des événements est en ajout seul.")))
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise EventLogImmutable(str(_("Le journal des événements est en ajout seul.")))
 
 
 def _task_fsm(name: str) -> dict:
@@ -332,11 +341,7 @@ class HolderTask(ConcurrentTransitionMixin, models.Model):
         pass
 
 
-class HolderTaskEventQuerySet(EventQuerySet):
-    """Append-only, like the request's log."""
-
-
-class HolderTaskEvent(models.Model):
+class HolderTaskEvent(AppendOnly):
     """One entry in a holder task's history: its opening, a transition, a due date or an
     assignee set. Append-only like ``Event`` (the ORM and the database refuse updates and
     deletes)."""
@@ -354,7 +359,7 @@ class HolderTaskEvent(models.Model):
     comment = models.TextField(_("commentaire"), blank=True)
     payload = models.JSONField(_("données"), default=dict, blank=True)
 
-    objects = HolderTaskEventQuerySet.as_manager()
+    objects = EventQuerySet.as_manager()
 
     class Meta:
         ordering = ["at", "id"]
@@ -365,13 +370,6 @@ class HolderTaskEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.task_id}: {self.from_state or '∅'} → {self.to_state} @ {self.at.isoformat()}"
 
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise EventLogImmutable(str(_("Le journal des événements est en ajout seul.")))
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise EventLogImmutable(str(_("Le journal des événements est en ajout seul.")))
 
 
 class PrivateStorage(FileSystemStorage):
