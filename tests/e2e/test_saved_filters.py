@@ -5,6 +5,7 @@ is emailed through the outbox. Screenshots: backoffice-saved-filters*.png."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from access_requests import services
 from access_requests.models import AccessRequest
@@ -54,7 +55,7 @@ def test_a_reviewer_saves_a_filter_reopens_it_and_follows_a_dossier_another_revi
     page.locator("#more-filters summary").click()
     page.select_option("#id_state", State.CESREES_REVIEW)
     page.click("#search button[type=submit]")
-    assert page.locator("tbody tr").count() == 1
+    expect(page.locator("tbody tr")).to_have_count(1)  # waits for the page the click loads
     assert lung.reference in page.locator("tbody tr").inner_text()
 
     # It saves those filters under a name.
@@ -72,7 +73,7 @@ def test_a_reviewer_saves_a_filter_reopens_it_and_follows_a_dossier_another_revi
     page.goto("/backoffice/")
     assert lung.reference not in page.locator("main").inner_text()  # its own queue: the dossier just submitted
     page.locator("#saved-filters a", has_text="Poumon au CESREES").click()
-    assert page.locator("#id_q").input_value() == "poumon"
+    expect(page.locator("#id_q")).to_have_value("poumon")  # waits for the page the click loads
     assert page.locator("#id_state").input_value() == State.CESREES_REVIEW
     assert page.locator("tbody tr").count() == 1
     assert page.locator("#saved-filters a[aria-current=true]").inner_text() == "Poumon au CESREES"
@@ -101,8 +102,8 @@ def test_a_reviewer_saves_a_filter_reopens_it_and_follows_a_dossier_another_revi
     # Its followed dossiers are one click away; the saved filters have their own page.
     page.goto("/backoffice/")
     page.locator("#saved-filters a", has_text="Mes dossiers suivis").click()
+    expect(page.locator("tbody tr")).to_contain_text("Autorisation CNIL")  # waits for the page the click loads
     assert page.locator("tbody tr").count() == 1
-    assert "Autorisation CNIL" in page.locator("tbody tr").inner_text()
     page.click("text=Renommer ou supprimer mes filtres")
     page.fill(f"#rename-{saved.pk}-name", "Poumon, CESREES")
     page.click(f"#filter-{saved.pk} button:has-text('Renommer')")
