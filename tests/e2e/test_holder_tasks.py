@@ -4,6 +4,7 @@ holder; a holder's staff member finds only its own task in its queue and deliver
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from access_requests import services
 from access_requests.models import AccessRequest, HolderTask
@@ -78,7 +79,7 @@ def test_a_holder_sees_only_its_own_task_and_delivers_it(browser, live_server, t
     page.fill(f"{own}-deliver textarea", "Données PMSI déposées dans l'espace projet.")
     page.click(f"{own}-deliver button[type=submit]")
     atih_row = page.locator(f"#task-{tasks['atih'].pk}-row")
-    assert "Données mises à disposition" in atih_row.inner_text()
+    expect(atih_row).to_contain_text("Données mises à disposition")  # waits for the page the click loads
     assert page.locator("#current-state").text_content() == "Conventionnement"  # the CHU has not signed
     assert HolderTask.objects.get(pk=tasks["atih"].pk).state == "delivered"
     assert AccessRequest.objects.get(pk=request.pk).state == State.CONTRACTING
