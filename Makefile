@@ -14,7 +14,7 @@ PYTEST_WORKERS ?= 2
 # Development and test commands run with DEBUG on; the settings default to off (production fails closed).
 export DEBUG ?= true
 
-.PHONY: install chromium clamav pango gettext messages compilemessages run test test-python smoke lint screenshots diagram bench clean
+.PHONY: install bench-install chromium clamav pango gettext messages compilemessages run test test-python smoke lint screenshots diagram bench clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -104,7 +104,13 @@ screenshots: install chromium compilemessages
 diagram: install
 	$(PY) manage.py state_diagram --output docs/state-diagram.md
 
-bench: install
+# Benchmark-only tools (pandas, locust): `make bench-install`; `make bench` runs the import benchmark.
+bench-install: $(VENV)/.bench-installed
+$(VENV)/.bench-installed: requirements-bench.txt $(VENV)/.installed
+	$(PIP) install --quiet -r requirements-bench.txt
+	touch $@
+
+bench: bench-install
 	$(PY) benchmarks/bench_import.py
 
 clean:
