@@ -152,9 +152,10 @@ class ReplicaRouter:
 
 class UnitOfWorkMiddleware:
     """Each web request starts without writes (threads serve many requests one after another); one
-    that wrote sends its session's reads to the primary for DATABASE_REPLICA_PIN_SECONDS.
+    that wrote sends its signed-in session's reads to the primary for DATABASE_REPLICA_PIN_SECONDS.
 
-    Placed after SessionMiddleware, which saves what this puts in the session."""
+    Placed after SessionMiddleware, which saves what this puts in the session, and before
+    AuthenticationMiddleware (request.user is only read once the view has run)."""
 
     def __init__(self, get_response: Any) -> None:
         self.get_response = get_response
@@ -167,6 +168,8 @@ class UnitOfWorkMiddleware:
         until = session.get(SESSION_KEY)
         with unit_of_work(wrote_recently=isinstance(until, int | float) and until > time.time()):
             response = self.get_response(request)
-            if _has_written.get():
+            # Signed-in sessions only: a sign-out's new empty session, or a visitor's, gets no row for it.
+            user = getattr(request, "user", None)
+            if _has_written.get() and user is not None and user.is_authenticated:
                 session[SESSION_KEY] = time.time() + settings.DATABASE_REPLICA_PIN_SECONDS
         return response

@@ -241,3 +241,39 @@ def test_reads_inside_a_transaction_or_after_a_write_go_to_the_primary(people):
         assert AccessRequest.objects.all().db == REPLICA  # a new unit of work has not written
         db_router.pin_to_primary()  # what a raw-SQL writer says
         assert AccessRequest.objects.all().db == "default"
+
+
+# --- settings ------------------------------------------------------------------------------------
+def _settings_of(**env) -> subprocess.CompletedProcess:
+    full = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DATABASE_REPLICA_URL")}
+    full.update(DEBUG="true", **env)
+    code = "from django.conf import settings; import json; print(json.dumps(settings.DATABASES.get('replica')))"
+    return subprocess.run([sys.executable, "-c", f"import django; django.setup(); {code}"], cwd=ROOT,
+                          env={**full, "DJANGO_SETTINGS_MODULE": "hdh_access.settings"},
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_database_replica_url_adds_the_replica_alias_with_the_primarys_settings_and_its_address():
+    result = _settings_of(DATABASE_URL="postgres://app@db1.example:5432/hdh",
+                          DATABASE_REPLICA_URL="postgres://reader:secret@db2.example:6432/hdh?sslmode=require")
+    assert result.returncode == 0, result.stderr
+    replica = json.loads(result.stdout)
+    assert {k: replica[k] for k in ("ENGINE", "HOST", "PORT", "NAME", "USER", "PASSWORD")} == {
+        "ENGINE": "django.db.backends.postgresql", "HOST": "db2.example", "PORT": 6432, "NAME": "hdh",
+        "USER": "reader", "PASSWORD": "secret"}
+    assert replica["OPTIONS"] == {"sslmode": "require"}
+    assert replica["TEST"]["MIRROR"] == "default"  # tests never create a database on the replica
+    assert json.loads(_settings_of(DATABASE_URL="postgres://app@db1.example:5432/hdh").stdout) is None
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"DATABASE_URL": "postgres://app@db1.example/hdh", "DATABASE_REPLICA_URL": "mysql://reader:pw@db2.example/hdh"},
+     "DATABASE_REPLICA_URL: must be postgres://user[:password]@host[:port]/database"),
+    ({"DATABASE_URL": "sqlite:///tmp/x.sqlite3", "DATABASE_REPLICA_URL": "postgres://reader@db2.example/hdh"},
+     "DATABASE_REPLICA_URL needs a PostgreSQL DATABASE_URL"),
+])
+def test_a_replica_url_that_cannot_work_stops_the_start_without_showing_its_password(env, message):
+    result = _settings_of(**env)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "pw@" not in result.stderr
