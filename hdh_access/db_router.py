@@ -10,7 +10,7 @@ never inside a selector). Within it, the ORM's reads go to the replica, except:
   A write is anything the router routes for writing (``save``, ``create``, ``update``, ``delete``,
   ``select_for_update``, ``get_or_create``...); code that writes with a raw cursor calls
   ``pin_to_primary()``;
-- for ``DATABASE_REPLICA_PIN_SECONDS`` after a web request that wrote, the same session's
+- for ``DATABASE_REPLICA_PIN_SECONDS`` after a web request that wrote, the same signed-in session's
   requests read from the primary too (``UnitOfWorkMiddleware`` keeps the instant in the session):
   the page a form redirects to shows what the form just saved (a saved filter in the queue);
 - inside a transaction on the primary (``transaction.atomic``): reads see that transaction.

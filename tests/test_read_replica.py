@@ -243,6 +243,26 @@ def test_reads_inside_a_transaction_or_after_a_write_go_to_the_primary(people):
         assert AccessRequest.objects.all().db == "default"
 
 
+
+def test_a_task_in_a_worker_starts_without_the_writes_before_it_and_an_eager_one_shares_its_callers(clusters):
+    """The task_prerun receiver of hdh_access/celery.py, sent as Celery sends it before each task."""
+    from celery.signals import task_prerun
+
+    from delays.tasks import warm_dashboard
+
+    def starts(*, eager: bool) -> str:
+        warm_dashboard.push_request(is_eager=eager)
+        try:
+            task_prerun.send(sender=warm_dashboard, task_id="t", task=warm_dashboard, args=(), kwargs={})
+            return read_alias()
+        finally:
+            warm_dashboard.pop_request()
+
+    with unit_of_work(), replica_reads():
+        db_router.pin_to_primary()  # the request (or the task before, in this worker thread) wrote
+        assert starts(eager=True) == "default"
+        assert starts(eager=False) == REPLICA
+
 # --- settings ------------------------------------------------------------------------------------
 def _settings_of(**env) -> subprocess.CompletedProcess:
     full = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DATABASE_REPLICA_URL")}
