@@ -43,7 +43,7 @@ from tests.conftest import make_user, with_form_token
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE = "hdh"
-# Ports of the brief's range: two per xdist worker (primary, replica).
+# The clusters' ports: 5440 and 5441 for the first xdist worker (primary, replica), two more per worker.
 BASE_PORT = 5440
 
 pytestmark = pytest.mark.postgres
@@ -69,8 +69,10 @@ def django_on(primary: pgcluster.Cluster, replica: pgcluster.Cluster):
     """``default`` on the primary and ``replica`` on the standby (as DATABASE_REPLICA_URL would make them)."""
     default = connections["default"]
     default.close()
-    saved = {key: default.settings_dict[key] for key in ("HOST", "PORT", "NAME")}
-    default.settings_dict.update(HOST="127.0.0.1", PORT=primary.port, NAME=DATABASE)
+    saved = {key: default.settings_dict[key] for key in ("HOST", "PORT", "NAME", "USER", "PASSWORD", "OPTIONS")}
+    # The clusters' superuser, without password or TLS, whatever DATABASE_URL says.
+    default.settings_dict.update(HOST="127.0.0.1", PORT=primary.port, NAME=DATABASE, USER="postgres", PASSWORD="",
+                                 OPTIONS={})
     settings.DATABASES[REPLICA] = {**default.settings_dict, "PORT": replica.port, "TEST": {"MIRROR": "default"}}
     try:
         yield
