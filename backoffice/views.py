@@ -1,7 +1,8 @@
 """The back office: queues, a request's page and its actions, the delay dashboard, and (for the
 secretariat) the organisations: requests to join, merging duplicates.
 
-Reads go through ``selectors.backoffice`` and ``dashboard``; every write goes through
+Reads go through ``selectors.backoffice`` and ``dashboard`` (the queue, the dashboard and their
+downloads on the read replica when there is one: ``@replica_reads``); every write goes through
 ``services`` with the state the reviewer saw (``expected_state``). A form's own errors re-render
 the request's page; a refused action (a ``DomainError``) is not caught here: hdh_access.middleware
 shows the service's explanation with the matching HTTP status (400, 403, 409) and a link back.
@@ -64,6 +65,7 @@ from backoffice.forms import (
 from delays.clock import request_clock
 from delays.dashboard import SEGMENTS, DashboardFilters, cache_seconds, cached_dashboard
 from documents import responses as documents
+from hdh_access.db_router import replica_reads
 from hdh_access.lib import tabular
 from hdh_access.lib.dates import paris_date
 
@@ -110,6 +112,7 @@ def _filter_form(request) -> QueueFilterForm:
 
 @require_GET
 @backoffice_required
+@replica_reads
 def queue(request):
     return _queue_page(request)
 
@@ -183,6 +186,7 @@ def _page_range(page) -> list:
 
 @require_GET
 @backoffice_required
+@replica_reads
 def export(request, fmt: str):
     """The filtered list (every page), one row per request, as CSV or XLSX (backoffice.exports)."""
     form = _filter_form(request)
@@ -740,6 +744,7 @@ STAGE_ORDER = (State.SUBMITTED, State.CESREES_REVIEW, State.CNIL_REVIEW, State.C
 
 @require_GET
 @backoffice_required
+@replica_reads
 def delays(request):
     form, data = _dashboard(request, list_limit=25)
     months = data["target_months"]
@@ -810,6 +815,7 @@ def _listed_row(row: dict) -> dict:
 
 @require_GET
 @backoffice_required
+@replica_reads
 def delays_json(request):
     _form, data = _dashboard(request, list_limit=None)
     response = JsonResponse(data, json_dumps_params={"ensure_ascii": False, "indent": 2})
@@ -819,6 +825,7 @@ def delays_json(request):
 
 @require_GET
 @backoffice_required
+@replica_reads
 def delays_table(request, fmt: str):
     """Every figure of the dashboard in long form (table, category, measure, value), as CSV or XLSX."""
     form, data = _dashboard(request, list_limit=None)

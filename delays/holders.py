@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
@@ -93,7 +93,7 @@ def _delivered_percentiles(delivered: QuerySet[HolderTask]) -> dict[_Holder, tup
                f"percentile_cont(0.9) WITHIN GROUP (ORDER BY {days}) "
                f"FROM ({inner}) AS t (holder_id, code, name, created_at, delivered_at) "
                "GROUP BY t.holder_id, t.code, t.name")
-        with connection.cursor() as cursor:
+        with connections[delivered.db].cursor() as cursor:  # the replica in replica_reads()
             cursor.execute(sql, params)
             return {(pk, code, name): (count, median, p90) for pk, code, name, count, median, p90 in cursor.fetchall()}
     by_holder: defaultdict[_Holder, list[float]] = defaultdict(list)

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from typing import Any, TypedDict
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import F, QuerySet
 from django.db.models.functions import TruncQuarter
 
@@ -58,7 +58,7 @@ def _aggregate_sql(delivered: QuerySet[RequestDelay]) -> tuple[dict[str, Any], d
             f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {field}) FILTER (WHERE {field} > 0)",
             f"percentile_cont(0.9) WITHIN GROUP (ORDER BY {field}) FILTER (WHERE {field} > 0)",
         ]
-    with connection.cursor() as cursor:
+    with connections[delivered.db].cursor() as cursor:  # the rows' database: the replica in replica_reads()
         cursor.execute(f"SELECT {', '.join(parts)} FROM ({inner}) AS delivered", params)
         values = cursor.fetchone()
     access = {"delivered": values[0], "met": values[1], "mean": values[2], "median": values[3]}
@@ -190,7 +190,7 @@ def _headline_sql(rows: QuerySet[RequestDelay]) -> Headline:
         inner, params = _headline_values(rows).query.sql_with_params()
     except EmptyResultSet:  # e.g. rows.none(): nothing delivered
         return _headline(0, 0, None, None, None, None)
-    with connection.cursor() as cursor:
+    with connections[rows.db].cursor() as cursor:
         cursor.execute(f"SELECT {_HEADLINE_SQL} FROM ({inner}) AS delivered", params)
         return _headline(*cursor.fetchone())
 
@@ -227,7 +227,7 @@ def _by_quarter_sql(rows: QuerySet[RequestDelay]) -> dict[dt.date, Headline]:
         inner, params = values.query.sql_with_params()
     except EmptyResultSet:
         return {}
-    with connection.cursor() as cursor:
+    with connections[rows.db].cursor() as cursor:
         # quarter: the Paris wall-clock start of the quarter (timestamp without time zone).
         cursor.execute(f"SELECT quarter::date, {_HEADLINE_SQL} FROM ({inner}) AS delivered "
                        "GROUP BY quarter ORDER BY quarter", params)

@@ -6,6 +6,7 @@ from celery import shared_task
 from django.db import OperationalError
 
 from delays import dashboard, materialise
+from hdh_access.db_router import replica_reads
 
 
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
@@ -23,4 +24,5 @@ def refresh_open_delays() -> int:
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
 def warm_dashboard() -> None:
     """Recompute the unfiltered delay dashboard into the cache (idempotent)."""
-    dashboard.warm_cache()
+    with replica_reads():  # figures only: on the read replica when there is one
+        dashboard.warm_cache()

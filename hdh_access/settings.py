@@ -25,6 +25,7 @@ from hdh_access.lib.env import (
     env_networks,
     env_origin,
     env_str,
+    replica_url,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -100,6 +101,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Where the request's reads go, with a read replica (hdh_access/db_router.py); saves in the session.
+    "hdh_access.db_router.UnitOfWorkMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -183,6 +186,24 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         **DATABASES["default"].get("OPTIONS", {}),
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# A read replica (PostgreSQL streaming replication): the dashboard, the reports and the queues read
+# there (hdh_access/db_router.py says what goes where). Its alias is the primary's settings with
+# the replica's address; tests against it run on the primary's test database (MIRROR).
+DATABASE_REPLICA_URL = env_checked("DATABASE_REPLICA_URL", "", replica_url)
+if DATABASE_REPLICA_URL:
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL needs a PostgreSQL DATABASE_URL")
+    _replica = dj_database_url.parse(DATABASE_REPLICA_URL)
+    DATABASES["replica"] = {
+        **DATABASES["default"], "NAME": _replica["NAME"], "USER": _replica["USER"],
+        "PASSWORD": _replica["PASSWORD"], "HOST": _replica["HOST"], "PORT": _replica["PORT"],
+        "OPTIONS": {**DATABASES["default"].get("OPTIONS", {}), **_replica.get("OPTIONS", {})},
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["hdh_access.db_router.ReplicaRouter"]
+# After a web request that wrote, the same session reads from the primary for this long (the page a
+# form redirects to shows what it saved, whatever the replica's lag).
+DATABASE_REPLICA_PIN_SECONDS = env_int("DATABASE_REPLICA_PIN_SECONDS", 10, minimum=0)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

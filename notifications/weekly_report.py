@@ -38,6 +38,7 @@ from delays import rules
 from delays.labels import STATUS_LABELS
 from delays.report import build_report
 from delays.statistics import Headline, delivered_target_rows, headline_by_quarter, headline_from_json, quarter_start
+from hdh_access.db_router import replica_reads
 from hdh_access.lib.dates import paris_date
 from hdh_access.lib.tabular import CSV, Column, write_table
 from hdh_access.lib.urls import absolute_reverse
@@ -374,7 +375,8 @@ def queue_weekly_reports(*, as_of: dt.datetime | None = None, to: list[str] | No
     todo = [(address, language) for address, language in recipients if keys[address] not in existing]
     created: list[OutboxMessage] = []
     if todo:
-        content = build_content(as_of)
+        with replica_reads():  # figures only: on the read replica when there is one
+            content = build_content(as_of)
         by_language: dict[str, tuple[Rendered, bytes, str, bytes]] = {}
         with transaction.atomic():
             for address, language in todo:

@@ -102,3 +102,12 @@ def contact_address(value: str) -> str:
     if value.startswith("https://") or "@" in value.strip("@"):
         return value
     raise ValueError(f"must be an email address or an https:// address, got {value!r}")
+
+
+def replica_url(value: str) -> str:
+    """A postgres:// URL naming a host and a database (the read replica), else ValueError."""
+    parts = urlsplit(value)
+    if parts.scheme not in {"postgres", "postgresql", "pgsql"} or not parts.hostname or not parts.path.strip("/"):
+        # The value is not repeated: it may hold a password.
+        raise ValueError("must be postgres://user[:password]@host[:port]/database")
+    return value

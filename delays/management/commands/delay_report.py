@@ -17,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from delays import rules
 from delays.report import VISIT_FIELDS, build_report
+from hdh_access.db_router import replica_reads
 from hdh_access.lib import csvsafe
 from hdh_access.lib.cli import parse_as_of
 
@@ -43,7 +44,8 @@ class Command(BaseCommand):
         if fmt not in ("json", "text", "csv"):
             raise CommandError(f"--format: unknown format {fmt!r}; use json, text or csv")
         instant = parse_as_of(as_of)
-        report = build_report(instant, detail=detail or fmt == "csv")
+        with replica_reads():  # on the read replica when there is one (hdh_access/db_router.py)
+            report = build_report(instant, detail=detail or fmt == "csv")
         if fmt == "json":
             self.stdout.write(json.dumps(report, ensure_ascii=False, indent=2))
         elif fmt == "csv" and detail:
