@@ -78,7 +78,8 @@ class Cluster:
         name = f"notif-tests-{os.getpid()}-{self.starts}@{socket.gethostname()}"
         self.worker = CeleryProcess(
             "worker", env=self.env, log=self.folder / "worker.log", cwd=django_settings.BASE_DIR,
-            args=["--pool=solo", "--concurrency=1", "-l", "info", "-Q", "celery", "-n", name,
+            # No -Q: every queue of CELERY_TASK_QUEUES (the outbox's is "emails", the report's "reports").
+            args=["--pool=solo", "--concurrency=1", "-l", "info", "-n", name,
                   "--without-gossip", "--without-mingle", "--without-heartbeat"],
         ).start(" ready.")
 
