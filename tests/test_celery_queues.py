@@ -102,3 +102,4 @@ def test_tasks_sent_to_redis_by_name_and_by_enqueue_wait_in_the_list_of_their_qu
     for queue in app.amqp.queues:
         expected = sorted(name for name, kind in QUEUE_OF_TASK.items() if kind == queue)
         assert _tasks_in(publishing_to, queue) == sorted(expected * 2), queue
+

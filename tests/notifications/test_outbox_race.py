@@ -15,6 +15,7 @@ import re
 import socket
 
 import pytest
+import redis
 from django.conf import settings as django_settings
 from django.db import connection
 
@@ -120,6 +121,13 @@ def test_a_worker_started_without_q_consumes_every_queue_and_one_started_with_q_
     queues = workers.inspect().active_queues() or {}
     assert {name: {queue["name"] for queue in queues.get(name, [])} for name in workers.processes} == {
         name: EVERY_QUEUE if name.startswith("race-all-") else {"emails"} for name in workers.processes}
+    # The workers bound each queue in Redis with its own routing key: a message published with the
+    # key "celery" (as the code before the split did) reaches the default queue only, never a copy
+    # in each queue (a bare Queue(name) would have been bound with "celery").
+    # kombu keeps the bindings of the exchange "celery" as "<routing key>\x06\x16<pattern>\x06\x16<queue>".
+    bindings = redis.Redis.from_url(workers.redis.url).smembers("_kombu.binding.celery")
+    parsed = [binding.decode().split("\x06\x16") for binding in bindings]
+    assert sorted((key, queue) for key, _pattern, queue in parsed) == sorted((name, name) for name in EVERY_QUEUE)
 
 
 def test_two_workers_sweeping_the_outbox_at_once_send_each_message_exactly_once(workers, smtp):
