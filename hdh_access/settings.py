@@ -281,8 +281,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBIL
 # consumes every queue listed here, so one plain worker still runs everything. Each task's queue
 # and why it may be acknowledged late (it is idempotent): docs/operations.md, "Celery".
 CELERY_TASK_DEFAULT_QUEUE = "celery"  # the rest (scans, purges); also where tasks sent before the split wait
-# Each queue bound with its own routing key (a bare Queue(name) would be bound with "celery", and a
-# message published to that key would be copied into every queue).
+# Each queue bound with its own routing key. Celery publishes straight to a queue's list; a bare
+# Queue(name) would also be bound to the exchange "celery" with the key "celery", so that a message
+# published there by name (another client, a task sent with routing_key=) would be copied into all four.
 CELERY_TASK_QUEUES = [Queue(name, routing_key=name) for name in (CELERY_TASK_DEFAULT_QUEUE, "emails", "delays", "reports")]
 CELERY_TASK_CREATE_MISSING_QUEUES = False  # a route to an unlisted queue is an error, not a queue nobody reads
 # Exact names first, then patterns in this order; a task matching none goes to the default queue.

@@ -121,9 +121,9 @@ def test_a_worker_started_without_q_consumes_every_queue_and_one_started_with_q_
     queues = workers.inspect().active_queues() or {}
     assert {name: {queue["name"] for queue in queues.get(name, [])} for name in workers.processes} == {
         name: EVERY_QUEUE if name.startswith("race-all-") else {"emails"} for name in workers.processes}
-    # The workers bound each queue in Redis with its own routing key: a message published with the
-    # key "celery" (as the code before the split did) reaches the default queue only, never a copy
-    # in each queue (a bare Queue(name) would have been bound with "celery").
+    # The workers bound each queue in Redis with its own routing key: a message published to the
+    # exchange "celery" with the key "celery" reaches the default queue only, never a copy in each
+    # queue (a bare Queue(name) would have been bound with "celery": hdh_access/settings.py).
     # kombu keeps the bindings of the exchange "celery" as "<routing key>\x06\x16<pattern>\x06\x16<queue>".
     bindings = redis.Redis.from_url(workers.redis.url).smembers("_kombu.binding.celery")
     parsed = [binding.decode().split("\x06\x16") for binding in bindings]
