@@ -7,6 +7,7 @@ docs/operations.md for the full list.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -14,6 +15,7 @@ from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 from hdh_access.lib import clamav
 from hdh_access.lib.env import (
@@ -287,10 +289,31 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # with acks_late: a process reserves only the task it runs
+# Processes of each worker (prefork pool): by default one per core this process may use. Deployments
+# with one worker per queue set it per queue (deploy/hdh-worker@.service reads worker-<queue>.env).
+_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", _CORES, minimum=1)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+# Queues by kind of work, so that a long report never holds up an email and a deployment can give
+# each kind its own workers (`celery -A hdh_access worker -Q emails`). A worker started without -Q
+# consumes every queue listed here, so one plain worker still runs everything. Each task's queue
+# and why it may be acknowledged late (it is idempotent): docs/operations.md, "Celery".
+CELERY_TASK_DEFAULT_QUEUE = "celery"  # the rest (scans, purges); also where tasks sent before the split wait
+# Each queue bound with its own routing key. Celery publishes straight to a queue's list; a bare
+# Queue(name) would also be bound to the exchange "celery" with the key "celery", so that a message
+# published there by name (another client, a task sent with routing_key=) would be copied into all four.
+CELERY_TASK_QUEUES = [Queue(name, routing_key=name) for name in (CELERY_TASK_DEFAULT_QUEUE, "emails", "delays", "reports")]
+CELERY_TASK_CREATE_MISSING_QUEUES = False  # a route to an unlisted queue is an error, not a queue nobody reads
+# Exact names first, then patterns in this order; a task matching none goes to the default queue.
+CELERY_TASK_ROUTES = {
+    "notifications.tasks.send_weekly_report": {"queue": "reports"},  # computes the report, then queues mail
+    "delays.tasks.warm_dashboard": {"queue": "reports"},
+    "notifications.tasks.*": {"queue": "emails"},  # the outbox, new-message emails, reminders
+    "delays.tasks.*": {"queue": "delays"},  # recompute one request, the nightly refresh
+}
 
 # /healthz answers anyone with its status only; its details (database, broker, queue depth,
 # outbox) go to staff and to a monitor sending "Authorization: Bearer <HDH_HEALTHZ_TOKEN>".

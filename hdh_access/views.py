@@ -88,8 +88,8 @@ def _database_ok() -> bool:
         return False
 
 
-def _broker() -> tuple[str, int | str]:
-    """The broker's status and the number of tasks waiting in its default queue ("eager" for both
+def _broker() -> tuple[str, dict[str, int] | str]:
+    """The broker's status and the number of tasks waiting in each Celery queue ("eager" for both
     when tasks run in-process, "unavailable" when Redis does not answer)."""
     if not settings.REDIS_URL:
         return "eager", "eager"
@@ -97,7 +97,11 @@ def _broker() -> tuple[str, int | str]:
         client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
         client.ping()
         # Celery's Redis transport keeps each queue as a list named after it.
-        return "ok", int(client.llen(celery_app.conf.task_default_queue))
+        names = [queue.name for queue in celery_app.conf.task_queues or ()] or [celery_app.conf.task_default_queue]
+        with client.pipeline(transaction=False) as pipe:
+            for name in names:
+                pipe.llen(name)
+            return "ok", dict(zip(names, (int(n) for n in pipe.execute()), strict=True))
     except redis.RedisError:
         return "unavailable", "unavailable"
 
@@ -122,14 +126,16 @@ def healthz(request):
     """200 when the database and the broker (or in-process tasks) are usable, else 503.
 
     Anyone gets the status alone; staff and a monitor with the token also get the database, the
-    broker, the queue's depth and the outbox's pending and failed emails.
+    broker, the depth of the Celery queues and the outbox's pending and failed emails.
     """
     database = "ok" if _database_ok() else "unavailable"
-    broker, queue_depth = _broker()
+    broker, queues = _broker()
     usable = database == "ok" and broker in ("ok", "eager")
-    body: dict[str, str | int] = {"status": "ok" if usable else "unavailable"}
+    body: dict[str, str | int | dict[str, int]] = {"status": "ok" if usable else "unavailable"}
     if may_read_health_details(request):
-        body.update(database=database, broker=broker, queue_depth=queue_depth)
+        # queue_depth: all queues together; queues: each one (which kind of work lags behind).
+        queue_depth = sum(queues.values()) if isinstance(queues, dict) else queues
+        body.update(database=database, broker=broker, queue_depth=queue_depth, queues=queues)
         if database == "ok":
             # Emails that kept failing wait for an administrator (admin → outbox → retry). The
             # model is looked up by name: hdh_access sits below the apps and imports none of them.

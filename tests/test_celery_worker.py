@@ -79,8 +79,9 @@ def worker(django_db_setup, django_db_blocker, tmp_path_factory):
            "CELERY_TASK_ALWAYS_EAGER": "false", "PYTHONUNBUFFERED": "1"}
     with log.open("wb") as output:
         process = subprocess.Popen(
+            # No -Q: the worker consumes every queue of CELERY_TASK_QUEUES, as `make serve`'s does.
             [str(CELERY), "-A", "hdh_access", "worker", "--pool=solo", "--concurrency=1", "-l", "info",
-             "-Q", "celery", "-n", name, "--without-gossip", "--without-mingle"],
+             "-n", name, "--without-gossip", "--without-mingle"],
             cwd=django_settings.BASE_DIR, env=env, stdout=output, stderr=subprocess.STDOUT,
         )
     try:

@@ -3,6 +3,7 @@ import os
 import pytest
 import redis
 from django.test import override_settings
+from kombu import Queue
 
 from hdh_access.celery import app
 from notifications.models import OutboxMessage, OutboxStatus
@@ -16,7 +17,7 @@ def test_home_page_says_what_the_service_is(client):
 
 
 TOKEN = "jeton-de-supervision-0123456789-abcdefghijklmnop"
-DETAILS = {"status", "database", "broker", "queue_depth", "outbox_pending", "outbox_failed"}
+DETAILS = {"status", "database", "broker", "queue_depth", "queues", "outbox_pending", "outbox_failed"}
 
 
 @pytest.fixture
@@ -91,28 +92,29 @@ def test_healthz_gives_no_details_to_a_signed_in_user_who_is_not_staff(client, m
 
 
 @pytest.mark.django_db
-def test_healthz_counts_the_tasks_waiting_in_the_celery_queue(client, healthz_token, settings, monkeypatch):
-    """The depth is the length of the default queue's Redis list (a queue of this test's own, so that
-    a real worker of another test never sees these fake messages)."""
+def test_healthz_counts_the_tasks_waiting_in_each_celery_queue(client, healthz_token, settings, monkeypatch):
+    """Each depth is the length of the queue's Redis list (queues of this test's own, so that a real
+    worker of another test never sees these fake messages); queue_depth is their sum."""
     if not settings.REDIS_URL:
         pytest.fail("REDIS_URL is empty: this test needs a real Redis (make test sets it)")
-    queue = f"healthz-test-{os.getpid()}"
-    monkeypatch.setitem(app.conf, "task_default_queue", queue)
+    emails, reports = f"healthz-test-emails-{os.getpid()}", f"healthz-test-reports-{os.getpid()}"
+    monkeypatch.setitem(app.conf, "task_queues", [Queue(emails), Queue(reports)])
     client_redis = redis.Redis.from_url(settings.REDIS_URL)
-    client_redis.delete(queue)
+    client_redis.delete(emails, reports)
     try:
-        client_redis.rpush(queue, "one", "two", "three")
+        client_redis.rpush(emails, "one", "two", "three")
+        client_redis.rpush(reports, "four")
         body = client.get("/healthz", HTTP_AUTHORIZATION=f"Bearer {TOKEN}").json()
-        assert (body["broker"], body["queue_depth"]) == ("ok", 3)
+        assert (body["broker"], body["queue_depth"], body["queues"]) == ("ok", 4, {emails: 3, reports: 1})
     finally:
-        client_redis.delete(queue)
+        client_redis.delete(emails, reports)
 
 
 @pytest.mark.django_db
 def test_healthz_says_eager_for_the_queue_when_tasks_run_in_process(client, healthz_token, settings):
     settings.REDIS_URL = ""
     body = client.get("/healthz", HTTP_AUTHORIZATION=f"Bearer {TOKEN}").json()
-    assert (body["status"], body["broker"], body["queue_depth"]) == ("ok", "eager", "eager")
+    assert (body["status"], body["broker"], body["queue_depth"], body["queues"]) == ("ok", "eager", "eager", "eager")
 
 
 @pytest.mark.django_db
@@ -121,7 +123,8 @@ def test_healthz_details_name_the_unreachable_broker(client, healthz_token):
     response = client.get("/healthz", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
     assert response.status_code == 503
     assert response.json() == {"status": "unavailable", "database": "ok", "broker": "unavailable",
-                               "queue_depth": "unavailable", "outbox_pending": 0, "outbox_failed": 0}
+                               "queue_depth": "unavailable", "queues": "unavailable", "outbox_pending": 0,
+                               "outbox_failed": 0}
 
 
 @pytest.mark.django_db

@@ -80,6 +80,7 @@ def test_env_networks_reads_addresses_and_networks_and_rejects_nonsense(monkeypa
     ("HDH_LOGIN_IP_FAILURE_LIMIT", "0", "HDH_LOGIN_IP_FAILURE_LIMIT must be at least 1"),
     ("HDH_LOGIN_DELAY_SECONDS", "600", "HDH_LOGIN_DELAY_SECONDS must be between 0 and HDH_LOGIN_DELAY_MAX_SECONDS"),
     ("HDH_CLAMAV_SOCKET", "tcp://clamd:port", "HDH_CLAMAV_SOCKET: expected tcp://host:port"),
+    ("CELERY_WORKER_CONCURRENCY", "0", "CELERY_WORKER_CONCURRENCY must be at least 1"),
 ])
 def test_bad_settings_stop_the_start(name, value, message):
     result = _manage("check", DEBUG="true", **{name: value})

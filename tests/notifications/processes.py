@@ -3,7 +3,7 @@
 - ``RedisServer``: a private redis-server on a free port (``--save "" --appendonly no``),
   never the shared one on 6379;
 - ``CeleryProcess``: ``celery -A hdh_access worker --pool=solo`` or ``beat``, on the test
-  database, the private Redis and the test SMTP server.
+  database (``database_url``), the private Redis and the test SMTP server.
 """
 
 from __future__ import annotations
@@ -14,10 +14,23 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
 CELERY = Path(sys.executable).with_name("celery")
+
+
+def database_url() -> str:
+    """A URL for the test database this process uses: the child processes must share it."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    user = quote(db.get("USER") or "", safe="")
+    password = f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else ""
+    credentials = f"{user}{password}@" if user else ""
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    return f"postgres://{credentials}{db.get('HOST') or '127.0.0.1'}{port}/{db['NAME']}"
 
 
 def wait_for(predicate, *, timeout: float, what: str, log: Path | None = None, interval: float = 0.05):
@@ -77,22 +90,30 @@ class CeleryProcess:
     def __init__(self, kind: str, *, env: dict[str, str], log: Path, cwd: Path, args: list[str]) -> None:
         self.kind, self.env, self.log, self.cwd, self.args = kind, env, log, cwd, args
         self.process: subprocess.Popen | None = None
+        self._offset = 0
 
     @property
     def pid(self) -> int:
         return self.process.pid
 
     def start(self, ready_marker: str, timeout: float = 40.0) -> CeleryProcess:
-        offset = self.log.stat().st_size if self.log.exists() else 0
+        return self.launch().wait_until(ready_marker, timeout)
+
+    def launch(self) -> CeleryProcess:
+        """Start the process without waiting (``wait_until`` then waits): several start together."""
+        self._offset = self.log.stat().st_size if self.log.exists() else 0
         with self.log.open("ab") as output:
             self.process = subprocess.Popen([str(CELERY), "-A", "hdh_access", self.kind, *self.args], cwd=self.cwd,
                                             env=self.env, stdout=output, stderr=subprocess.STDOUT)
+        return self
 
+    def wait_until(self, ready_marker: str, timeout: float = 40.0) -> CeleryProcess:
+        """Wait for ``ready_marker`` in what the process logged since it was launched."""
         def ready():
             if self.process.poll() is not None:
                 pytest.fail(f"celery {self.kind} exited with {self.process.returncode}:\n"
                             f"{self.log.read_text(errors='replace')[-4000:]}")
-            return ready_marker in self.log.read_text(errors="replace")[offset:]
+            return ready_marker in self.log.read_text(errors="replace")[self._offset:]
 
         wait_for(ready, timeout=timeout, what=f"celery {self.kind} to start", log=self.log, interval=0.1)
         return self

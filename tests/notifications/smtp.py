@@ -1,8 +1,10 @@
 """A real SMTP server in the test process (aiosmtpd) that captures what it accepts.
 
-It can be told to refuse the next N messages with a 4xx or 5xx reply, or to hold the next
+It can be told to refuse the next N messages with a 4xx or 5xx reply, to hold the next
 message until released (a client killed while the server has not answered yet: the
-message is then refused, as a server does when the connection is gone).
+message is then refused, as a server does when the connection is gone), or to close a gate
+that keeps every message waiting, unanswered, until it opens (senders racing: the test sees
+how many wait at once, then lets them all go on).
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ class CapturingHandler:
             self._hold = False
             self.held = threading.Event()
             self._release = threading.Event()
+            self._gate_open = threading.Event()
+            self._gate_open.set()
+            self.waiting = 0  # messages kept at the closed gate right now
 
     # --- test controls ---------------------------------------------------------------
     def refuse_next(self, count: int, reply: str = "451 4.3.0 Temporary failure, try again later") -> None:
@@ -55,6 +60,13 @@ class CapturingHandler:
 
     def release(self) -> None:
         self._release.set()
+        self._gate_open.set()
+
+    def close_gate(self) -> None:
+        self._gate_open.clear()
+
+    def open_gate(self) -> None:
+        self._gate_open.set()
 
     def wait_for(self, count: int, timeout: float = 20.0) -> list[EmailMessage]:
         deadline = time.monotonic() + timeout
@@ -70,6 +82,13 @@ class CapturingHandler:
 
     # --- aiosmtpd --------------------------------------------------------------------
     async def handle_DATA(self, server, session, envelope):
+        if not self._gate_open.is_set():
+            with self._lock:
+                self.waiting += 1
+            while not self._gate_open.is_set():
+                await asyncio.sleep(0.02)
+            with self._lock:
+                self.waiting -= 1
         with self._lock:
             self.data_commands += 1
             refusal = self._refusals.pop(0) if self._refusals else None

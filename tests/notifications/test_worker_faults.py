@@ -18,7 +18,6 @@ import logging
 import os
 import socket
 import time
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings as django_settings
@@ -32,7 +31,7 @@ from hdh_access.celery import app
 from notifications import outbox, tasks
 from notifications.models import OutboxMessage, OutboxStatus
 
-from .processes import CeleryProcess, RedisServer, wait_for
+from .processes import CeleryProcess, RedisServer, database_url, wait_for
 from .smtp import free_port
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -45,22 +44,13 @@ WORKER_SETTINGS = {
 }
 
 
-def _database_url() -> str:
-    db = connection.settings_dict
-    user = quote(db.get("USER") or "", safe="")
-    password = f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else ""
-    credentials = f"{user}{password}@" if user else ""
-    port = f":{db['PORT']}" if db.get("PORT") else ""
-    return f"postgres://{credentials}{db.get('HOST') or '127.0.0.1'}{port}/{db['NAME']}"
-
-
 class Cluster:
     """The private Redis, the worker and the beat, restartable by the tests."""
 
     def __init__(self, folder, smtp_port: int) -> None:
         self.redis = RedisServer(free_port(), folder)
         self.folder = folder
-        env = {**os.environ, "DATABASE_URL": _database_url(), "REDIS_URL": self.redis.url,
+        env = {**os.environ, "DATABASE_URL": database_url(), "REDIS_URL": self.redis.url,
                "CELERY_TASK_ALWAYS_EAGER": "false", "PYTHONUNBUFFERED": "1",
                "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend", "EMAIL_HOST": "127.0.0.1",
                "EMAIL_PORT": str(smtp_port), **WORKER_SETTINGS}
@@ -78,7 +68,8 @@ class Cluster:
         name = f"notif-tests-{os.getpid()}-{self.starts}@{socket.gethostname()}"
         self.worker = CeleryProcess(
             "worker", env=self.env, log=self.folder / "worker.log", cwd=django_settings.BASE_DIR,
-            args=["--pool=solo", "--concurrency=1", "-l", "info", "-Q", "celery", "-n", name,
+            # No -Q: every queue of CELERY_TASK_QUEUES (the outbox's is "emails", the report's "reports").
+            args=["--pool=solo", "--concurrency=1", "-l", "info", "-n", name,
                   "--without-gossip", "--without-mingle", "--without-heartbeat"],
         ).start(" ready.")
 
