@@ -21,7 +21,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from django.conf import global_settings
 from django.conf import settings as django_settings
 from django.db import connection
 from django.templatetags.static import static
@@ -83,7 +82,7 @@ def browser() -> tuple[urllib.request.OpenerDirector, http.cookiejar.CookieJar]:
 @pytest.mark.django_db(transaction=True)
 def test_sign_in_over_plain_http_with_debug_off_works(server, settings):
     # What the server checks with (the suite's fast hasher is not among them).
-    settings.PASSWORD_HASHERS = list(getattr(PROJECT_SETTINGS, "PASSWORD_HASHERS", global_settings.PASSWORD_HASHERS))
+    settings.PASSWORD_HASHERS = list(PROJECT_SETTINGS.PASSWORD_HASHERS)
     user = make_user("porteur@inserm.example")
     opener, jar = browser()
 
