@@ -68,6 +68,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import json
 import os
 import re
 import time
@@ -775,7 +776,7 @@ def import_history(path: str | os.PathLike[str], *, batch_size: int = DEFAULT_BA
     result = ImportResult()
     dataset_ids = dict(Dataset.objects.values_list("code", "id"))
     holder_of = dict(Dataset.objects.values_list("code", "holder__code"))
-    if connection.vendor == "postgresql":
+    if _copy_writes():
         _import_staged(path, dataset_ids=dataset_ids, holder_of=holder_of, batch_size=batch_size,
                        result=result, progress=progress)
         result.elapsed = time.monotonic() - started
@@ -1017,12 +1018,24 @@ def _copy_writes() -> bool:
     return connection.vendor == "postgresql"
 
 
+def _payload(line: int, extra: Extra) -> dict[str, object] | str:
+    """An imported event's payload: ``{"source": "import", "line": N}`` and the row's facts; for
+    COPY, the JSON text already (most rows have no facts: no ``json.dumps`` for them)."""
+    if not _copy_writes():
+        return {"source": "import", "line": line, **extra.payload()}
+    if extra is NO_EXTRA or not extra.payload():
+        return f'{{"source": "import", "line": {line:d}}}'
+    return json.dumps({"source": "import", "line": line, **extra.payload()})
+
+
 class _EventWriter:
     """Buffer event rows and insert them ``batch_size`` at a time (never all in memory)."""
 
     def __init__(self, batch_size: int) -> None:
         self.batch_size = batch_size
-        self.buffer: list[tuple[int, str, str, str, dt.datetime, None, str, dict[str, object]]] = []
+        # COPY streams any number of rows in one statement: flush only to bound the memory.
+        self.flush_at = max(batch_size, pgcopy.COPY_BATCH) if _copy_writes() else batch_size
+        self.buffer: list[tuple[int, str, str, str, dt.datetime, None, str, dict[str, object] | str]] = []
         self.written = 0
 
     def add_history(self, request_id: int, history: History, start: int) -> None:
@@ -1035,11 +1048,8 @@ class _EventWriter:
             else:
                 source = rows[index - 1][2]
                 action = _action(source, state)
-            payload: dict[str, object] = {"source": "import", "line": line}
-            if extra is not NO_EXTRA:
-                payload.update(extra.payload())
-            self.buffer.append((request_id, source, state, action, at, None, role, payload))
-        if len(self.buffer) >= self.batch_size:
+            self.buffer.append((request_id, source, state, action, at, None, role, _payload(line, extra)))
+        if len(self.buffer) >= self.flush_at:
             self.flush()
 
     def flush(self) -> None:
@@ -1178,7 +1188,9 @@ def _write_tasks(items: list[tuple[int, History, int]], *, batch_size: int) -> i
     for request_id, history, start in items:
         for move in history.task_moves[start:]:
             plans.setdefault((request_id, move.holder), (history.requires_matching, []))[1].append(move)
-    created: list[HolderTask] = []
+    # New tasks as plain values (_TASK_FIELDS without the id), their ids set once written.
+    created: list[tuple[tuple[int, str], tuple[object, ...]]] = []
+    task_ids = {key: task.pk for key, task in existing.items()}
     for (request_id, holder), (requires_matching, moves) in plans.items():
         delivered = next((move.at for move in moves if move.to_state == State.DELIVERED), None)
         task = existing.get((request_id, holder))
@@ -1188,23 +1200,21 @@ def _write_tasks(items: list[tuple[int, History, int]], *, batch_size: int) -> i
                 values["delivered_at"] = delivered
             HolderTask.objects.filter(pk=task.pk).update(**values)
             continue
-        existing[request_id, holder] = task = HolderTask(
-            request_id=request_id, holder_id=holders[holder].pk, state=moves[-1].to_state,
-            requires_matching=requires_matching, created_at=moves[0].at, entered_at=moves[-1].at, delivered_at=delivered,
-            due_date=task_due_date(holders[holder], moves[0].at))
-        created.append(task)
+        created.append(((request_id, holder), (
+            request_id, holders[holder].pk, moves[-1].to_state, requires_matching, moves[0].at, moves[-1].at,
+            delivered, task_due_date(holders[holder], moves[0].at))))
     if _copy_writes():
-        for task, pk in zip(created, pgcopy.allocate_ids(HolderTask, len(created)), strict=True):
-            task.pk = pk
-        pgcopy.copy_rows(HolderTask, _TASK_FIELDS, (
-            (task.pk, task.request_id, task.holder_id, task.state, task.requires_matching, task.created_at,
-             task.entered_at, task.delivered_at, task.due_date) for task in created))
+        ids = pgcopy.allocate_ids(HolderTask, len(created))
+        pgcopy.copy_rows(HolderTask, _TASK_FIELDS, ((pk, *values) for pk, (_key, values) in zip(ids, created, strict=True)))
     else:
-        HolderTask.objects.bulk_create(created, batch_size=batch_size)
+        tasks = HolderTask.objects.bulk_create([HolderTask(**dict(zip(_TASK_FIELDS[1:], values, strict=True)))
+                                                for _key, values in created], batch_size=batch_size)
+        ids = [task.pk for task in tasks]
+    task_ids.update((key, pk) for (key, _values), pk in zip(created, ids, strict=True))
     events = [
-        (existing[request_id, holder].pk, move.from_state, move.to_state,
+        (task_ids[request_id, holder], move.from_state, move.to_state,
          IMPORT_ACTION if not move.from_state else _action(move.from_state, move.to_state),
-         move.at, None, Role.SYSTEM.value, {"source": "import", "line": move.line})
+         move.at, None, Role.SYSTEM.value, _payload(move.line, NO_EXTRA))
         for (request_id, holder), (_matching, moves) in plans.items() for move in moves
     ]
     if _copy_writes():
@@ -1215,8 +1225,8 @@ def _write_tasks(items: list[tuple[int, History, int]], *, batch_size: int) -> i
     return len(events)
 
 
-_TASK_FIELDS = ("id", "request_id", "holder_id", "state", "requires_matching", "created_at", "entered_at", "delivered_at",
-                "due_date")
+_TASK_FIELDS = ("id", "request_id", "holder_id", "state", "requires_matching", "created_at", "entered_at",
+                "delivered_at", "due_date")
 
 
 def _raise_highest(highest: dict[int, int], reference: str) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.db import connections, models
@@ -31,22 +31,32 @@ COPY_BATCH = 50_000
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
+def _text(value: str) -> str:
+    return value.translate(_ESCAPES) if ("\\" in value or "\t" in value or "\n" in value or "\r" in value) else value
+
+
+def _json(value: Any) -> str:
+    return _text(json.dumps(value))
+
+
+# By exact type, the common case (a dict lookup is faster than a chain of isinstance).
+_FORMATS: dict[type, Callable[[Any], str]] = {
+    str: _text, int: str, float: repr, bool: lambda value: "t" if value else "f",
+    type(None): lambda _value: "\\N", dt.datetime: dt.datetime.isoformat, dt.date: dt.date.isoformat,
+    dict: _json, list: _json,
+}
+
+
 def copy_value(value: Any) -> str:
     """One value in COPY's text format."""
-    if value is None:
-        return "\\N"
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    if isinstance(value, str):
-        return value.translate(_ESCAPES)
-    if isinstance(value, int | float):
-        return repr(value) if isinstance(value, float) else str(value)
-    if isinstance(value, dt.date):  # datetimes too: isoformat keeps the offset
-        return value.isoformat()
-    if isinstance(value, dict | list):
-        return json.dumps(value).translate(_ESCAPES)
+    format_ = _FORMATS.get(type(value))
+    if format_ is not None:
+        return format_(value)
+    if isinstance(value, str):  # text choices
+        return _text(str.__str__(value))
+    for kind, format_ in _FORMATS.items():  # other subclasses
+        if kind is not bool and isinstance(value, kind):
+            return format_(value)
     raise TypeError(f"no COPY text for {type(value).__name__}")
 
 
