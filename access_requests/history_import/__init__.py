@@ -68,7 +68,6 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
-import json
 import os
 import re
 import time
@@ -815,21 +814,24 @@ STAGING_FETCH = 20_000
 
 
 def _staging_line(record: _Record) -> str:
-    """A record as a line of COPY text (the columns of ``_STAGING_COLUMNS``)."""
+    """A record as a line of COPY text (the columns of ``_STAGING_COLUMNS``). The reference was
+    validated (no character to escape); the rest goes through ``pgcopy``."""
     row, attributes = record.row, record.attributes
-    values: list[object] = [record.reference, row[0] if row else 0, record.broken, record.unsure]
+    line = attributes[0] if attributes is not None else row[0] if row is not None else 0
+    head = f"{record.reference}\t{line:d}\t{'t' if record.broken else 'f'}\t{'t' if record.unsure else 'f'}"
     if row is None:
-        values += [None, None, None, None, None, None]
+        middle = "\\N\t\\N\t\\N\t\\N\t\\N\t\\N"
+    elif row[3] is NO_EXTRA:
+        middle = f"{row[1].isoformat()}\t{pgcopy.copy_text_value(row[2])}\t\t\tf\t"  # no reason, opinion...
     else:
         extra = row[3]
-        values += [row[1], row[2], extra.reason, extra.opinion, extra.urgent, extra.holder]
+        middle = "\t".join(map(pgcopy.copy_value, (row[1], row[2], extra.reason, extra.opinion, extra.urgent,
+                                                    extra.holder)))
     if attributes is None:
-        values += [False, None, None, None, None]
-    else:
-        line, title, datasets, matching, route = attributes
-        values[1] = line
-        values += [True, title, None if datasets is None else ";".join(datasets), matching, route]
-    return "\t".join(map(pgcopy.copy_value, values)) + "\n"
+        return f"{head}\t{middle}\tf\t\\N\t\\N\t\\N\t\\N\n"
+    _line, title, datasets, matching, route = attributes
+    tail = "\t".join(map(pgcopy.copy_value, (title, None if datasets is None else ";".join(datasets), matching, route)))
+    return f"{head}\t{middle}\tt\t{tail}\n"
 
 
 def _stage(raw: BinaryIO, reader: _FileReader) -> None:
@@ -1018,29 +1020,35 @@ def _copy_writes() -> bool:
     return connection.vendor == "postgresql"
 
 
-def _payload(line: int, extra: Extra) -> dict[str, object] | str:
-    """An imported event's payload: ``{"source": "import", "line": N}`` and the row's facts; for
-    COPY, the JSON text already (most rows have no facts: no ``json.dumps`` for them)."""
-    if not _copy_writes():
-        return {"source": "import", "line": line, **extra.payload()}
-    if extra is NO_EXTRA or not extra.payload():
-        return f'{{"source": "import", "line": {line:d}}}'
-    return json.dumps({"source": "import", "line": line, **extra.payload()})
+def _event_line(owner_id: int, source: str, target: str, action: str, at: dt.datetime, line: int,
+                extra: Extra) -> str:
+    """An imported event (of a request or a task) as a line of COPY text (``_EVENT_FIELDS``):
+    actor none, role ``system``, payload ``{"source": "import", "line": N}`` and the row's facts.
+    States and actions come from the workflow's enums: no escaping needed."""
+    facts = extra.payload() if extra is not NO_EXTRA else None
+    payload = (pgcopy.copy_value({"source": "import", "line": line, **facts}) if facts
+               else f'{{"source": "import", "line": {line:d}}}')
+    return f"{owner_id:d}\t{source}\t{target}\t{action}\t{at.isoformat()}\t\\N\t{_SYSTEM}\t{payload}"
+
+
+_SYSTEM = Role.SYSTEM.value
 
 
 class _EventWriter:
-    """Buffer event rows and insert them ``batch_size`` at a time (never all in memory)."""
+    """Buffer event rows and insert them ``batch_size`` at a time (never all in memory); on
+    PostgreSQL as lines of COPY text, in one COPY per chunk."""
 
     def __init__(self, batch_size: int) -> None:
         self.batch_size = batch_size
+        self.copy = _copy_writes()
         # COPY streams any number of rows in one statement: flush only to bound the memory.
-        self.flush_at = max(batch_size, pgcopy.COPY_BATCH) if _copy_writes() else batch_size
-        self.buffer: list[tuple[int, str, str, str, dt.datetime, None, str, dict[str, object] | str]] = []
+        self.flush_at = max(batch_size, pgcopy.COPY_BATCH) if self.copy else batch_size
+        self.buffer: list[Event] = []
+        self.lines: list[str] = []
         self.written = 0
 
     def add_history(self, request_id: int, history: History, start: int) -> None:
         rows = history.rows
-        role = Role.SYSTEM.value
         for index in range(start, len(rows)):
             line, at, state, extra = rows[index]
             if index == 0:
@@ -1048,20 +1056,24 @@ class _EventWriter:
             else:
                 source = rows[index - 1][2]
                 action = _action(source, state)
-            self.buffer.append((request_id, source, state, action, at, None, role, _payload(line, extra)))
-        if len(self.buffer) >= self.flush_at:
+            if self.copy:
+                self.lines.append(_event_line(request_id, source, state, action, at, line, extra))
+                continue
+            self.buffer.append(Event(
+                request_id=request_id, from_state=source, to_state=state, action=action, at=at, actor=None,
+                role=Role.SYSTEM.value, payload={"source": "import", "line": line, **extra.payload()},
+            ))
+        if len(self.buffer) + len(self.lines) >= self.flush_at:
             self.flush()
 
     def flush(self) -> None:
-        if not self.buffer:
-            return
-        if _copy_writes():
-            pgcopy.copy_rows(Event, _EVENT_FIELDS, self.buffer)
-        else:
-            Event.objects.bulk_create([Event(**dict(zip(_EVENT_FIELDS, values, strict=True)))
-                                       for values in self.buffer], batch_size=self.batch_size)
-        self.written += len(self.buffer)
-        self.buffer = []
+        if self.lines:
+            self.written += pgcopy.copy_lines(Event, _EVENT_FIELDS, self.lines)
+            self.lines = []
+        if self.buffer:
+            Event.objects.bulk_create(self.buffer, batch_size=self.batch_size)
+            self.written += len(self.buffer)
+            self.buffer = []
 
 
 def _create_requests(histories: list[History], *, dataset_ids: dict[str, int], batch_size: int,
@@ -1211,18 +1223,19 @@ def _write_tasks(items: list[tuple[int, History, int]], *, batch_size: int) -> i
                                                 for _key, values in created], batch_size=batch_size)
         ids = [task.pk for task in tasks]
     task_ids.update((key, pk) for (key, _values), pk in zip(created, ids, strict=True))
-    events = [
-        (task_ids[request_id, holder], move.from_state, move.to_state,
-         IMPORT_ACTION if not move.from_state else _action(move.from_state, move.to_state),
-         move.at, None, Role.SYSTEM.value, _payload(move.line, NO_EXTRA))
-        for (request_id, holder), (_matching, moves) in plans.items() for move in moves
-    ]
+    moved = [(task_ids[request_id, holder], move) for (request_id, holder), (_matching, moves) in plans.items()
+             for move in moves]
     if _copy_writes():
-        pgcopy.copy_rows(HolderTaskEvent, _TASK_EVENT_FIELDS, events)
-    else:
-        HolderTaskEvent.objects.bulk_create([HolderTaskEvent(**dict(zip(_TASK_EVENT_FIELDS, values, strict=True)))
-                                             for values in events], batch_size=batch_size)
-    return len(events)
+        return pgcopy.copy_lines(HolderTaskEvent, _TASK_EVENT_FIELDS, (
+            _event_line(task_id, move.from_state, move.to_state,
+                        IMPORT_ACTION if not move.from_state else _action(move.from_state, move.to_state),
+                        move.at, move.line, NO_EXTRA) for task_id, move in moved))
+    HolderTaskEvent.objects.bulk_create([
+        HolderTaskEvent(task_id=task_id, from_state=move.from_state, to_state=move.to_state,
+                        action=IMPORT_ACTION if not move.from_state else _action(move.from_state, move.to_state),
+                        at=move.at, actor=None, role=Role.SYSTEM.value, payload={"source": "import", "line": move.line})
+        for task_id, move in moved], batch_size=batch_size)
+    return len(moved)
 
 
 _TASK_FIELDS = ("id", "request_id", "holder_id", "state", "requires_matching", "created_at", "entered_at",
