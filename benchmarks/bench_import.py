@@ -113,9 +113,13 @@ def main(argv: list[str] | None = None) -> int:
               f"in {time.monotonic() - started:.1f} s")
 
         options = {} if args.batch_size is None else {"batch_size": args.batch_size}
-        started = time.monotonic()
+        started, cpu = time.monotonic(), os.times()
         first = history_import.import_history(csv_path, **options)
         wall = time.monotonic() - started
+        cpu_after = os.times()
+        own_cpu = cpu_after.user + cpu_after.system - cpu.user - cpu.system
+        workers_cpu = (cpu_after.children_user + cpu_after.children_system - cpu.children_user
+                       - cpu.children_system)
         main_peak, workers_peak = peak_rss_mb(), children_peak_rss_mb()  # before pandas runs (a child too)
         pandas = pandas_load_seconds(csv_path)
         print(f"pandas load   {pandas:.2f} s (benchmarks/analyst_pandas.py load, best of 2, own process)")
@@ -126,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
               f"per-request checks {first.validated - first.staged:.1f} s, writes {first.written:.1f} s, "
               f"delay materialisation {first.materialised:.1f} s, the rest (lookups, commit) "
               f"{wall - first.validated - first.written - first.materialised:.1f} s")
+        print(f"              CPU time: this process {own_cpu:.1f} s, materialisation workers {workers_cpu:.1f} s "
+              "(PostgreSQL's not counted; on a busy machine wall time exceeds CPU time)")
         print(f"              peak RSS {main_peak:.0f} MB (materialisation workers {workers_peak:.0f} MB each at most)")
 
         started = time.monotonic()

@@ -20,11 +20,11 @@ from multiprocessing.pool import AsyncResult
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from access_requests.models import AccessRequest
-from access_requests.selectors.clock import clock_logs, clock_policy
+from access_requests.models import AccessRequest, Event
+from access_requests.selectors.clock import clock_log_rows, clock_logs, clock_logs_of, clock_policy
 from access_requests.workflow import ROUTES_WITHOUT_REVIEW, Route, State
 from delays import rules
 from delays.holders import refresh_holder_medians
@@ -190,33 +190,40 @@ PARALLEL_THRESHOLD = 4 * BATCH
 _COPY_FIELDS = tuple(f.attname for f in RequestDelay._meta.concrete_fields)
 _COPY_SQL = 'COPY "{}" ({}) FROM STDIN'.format(
     RequestDelay._meta.db_table, ", ".join(f'"{f.column}"' for f in RequestDelay._meta.concrete_fields))
-# One request as the workers get it: id, requires_matching, route, transitions, clock facts.
-_Item = tuple[int, bool, str, list[tuple[str, dt.datetime]], rules.ClockFacts]
+# What the workers get for a batch: each request's attributes (requires_matching, CESREES
+# opinion, route) and its events as ``clock_log_rows`` selects them, unparsed (the main process
+# only fetches; the workers build the logs and run the rules).
+_Inputs = tuple[dict[int, tuple[bool, str, str]], list[tuple[Any, ...]]]
 
 
-def _bulk_inputs(request_ids: Sequence[int]) -> list[_Item]:
-    """Plain data for the rules: each request's attributes and clock log (two queries)."""
+def _bulk_inputs(request_ids: Sequence[int]) -> _Inputs:
+    """Plain data for the rules, in two queries; the events through a plain cursor (no model
+    layer: the rows go to the workers as the driver returns them)."""
     requests = {
         pk: (matching, opinion, route)
         for pk, matching, opinion, route in AccessRequest.objects.filter(pk__in=request_ids).values_list(
             "pk", "requires_matching", "cesrees_opinion", "route")
     }
-    logs = clock_logs(request_ids)
-    items = []
-    for pk in request_ids:
-        log = logs.get(pk)
-        if pk in requests and log is not None and log.transitions:
-            matching, opinion, route = requests[pk]
-            items.append((pk, matching, route, log.transitions, log.facts(route=route, cesrees_opinion=opinion)))
-    return items
+    sql, params = clock_log_rows(Event.objects.filter(request_id__in=list(request_ids))).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        events = cursor.fetchall()
+    return requests, events
 
 
-def _bulk_lines(items: list[_Item], now: dt.datetime, medians: dict[bool, dict[str, Any]]) -> list[str]:
-    """The RequestDelay rows of ``items`` as COPY text (``build_row``, the same rows as
+def _bulk_lines(inputs: _Inputs, now: dt.datetime, medians: dict[bool, dict[str, Any]]) -> list[str]:
+    """The RequestDelay rows of a batch as COPY text (``build_row``: the same rows as
     ``materialise_requests``). Runs in the worker processes: plain data in, text out."""
+    requests, events = inputs
+    logs = clock_logs_of(events)
     lines = []
-    for pk, matching, route, transitions, facts in items:
-        row = build_row(pk, requires_matching=matching, route=route, events=transitions, facts=facts, now=now,
+    for pk in sorted(requests):
+        log = logs.get(pk)
+        if log is None or not log.transitions:
+            continue
+        matching, opinion, route = requests[pk]
+        row = build_row(pk, requires_matching=matching, route=route, events=log.transitions,
+                        facts=log.facts(route=route, cesrees_opinion=opinion), now=now,
                         medians=route_medians(medians.get(matching, {}), route))
         if row is not None:
             lines.append("\t".join(pgcopy.copy_value(getattr(row, name)) for name in _COPY_FIELDS) + "\n")
