@@ -59,8 +59,12 @@ number (the header is line 1). On any error nothing is written. Otherwise, in on
 - the delays of the requests written are recomputed, and the forecast baseline with them
   (delays/receivers.py): no other command is needed.
 
-Writes are in bulk (a constant number of queries per batch of rows), so a million rows import in
-minutes, and event model instances are built one batch at a time.
+Writes are in bulk (a constant number of queries per batch of rows). On PostgreSQL the rows of
+the file go through a temporary staging table (COPY), are read back one reference at a time and
+checked by the same code, and every row is written by COPY (``_import_staged``; the delay rows
+too, by ``delays.materialise.materialise_requests_bulk``): the memory holds a chunk of
+references, not the file. On SQLite the file is validated in memory and written with
+``bulk_create``, one batch of model instances at a time.
 """
 
 from __future__ import annotations
