@@ -3,9 +3,12 @@
     python benchmarks/bench_import.py [--requests 100000] [--database-url postgres://postgres@127.0.0.1:5432/hdh_bench]
 
 Drops and recreates the benchmark database (never the application's), migrates it, generates a
-realistic history (benchmarks/generate_history.py) to a temporary CSV, imports it, then imports
-the same file again (the idempotent run, which must change nothing), and prints wall-clock times,
-rows per second and the peak resident memory of the process.
+realistic history (benchmarks/generate_history.py) to a temporary CSV, times the analyst's pandas
+load of that file (benchmarks/analyst_pandas.py, in a separate process so that its memory does not
+count here), imports it, then imports the same file again (the idempotent run, which must change
+nothing), and prints wall-clock times, the ratio import / pandas, the split of the import (COPY to
+the staging table, validation, writes, delay materialisation), rows per second and the peak
+resident memory of the process and of its workers. DEBUG is off unless set.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import re
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -48,20 +53,54 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
 
 
-def _timed_materialise(module) -> dict[str, float]:
-    """Wrap the import's call to the delay engine to time it apart (it is another team's code)."""
-    timing = {"seconds": 0.0}
-    original = module._materialise
+def reset_peak_rss() -> None:
+    """Start the peak resident memory (VmHWM) afresh, so that the migration and the generation
+    done by this script before the import do not count (Linux: /proc/self/clear_refs)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as out:
+            out.write("5")
+    except OSError:
+        pass
 
-    def timed(request_ids):
-        started = time.monotonic()
-        try:
-            original(request_ids)
-        finally:
-            timing["seconds"] += time.monotonic() - started
 
-    module._materialise = timed
-    return timing
+def import_peak_rss_mb() -> float:
+    """The peak resident memory since ``reset_peak_rss`` (VmHWM), else since the start."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return peak_rss_mb()
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process of this machine (the PostgreSQL backend), 0 if unreadable."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_peak_rss_mb() -> float:
+    """The largest peak of the processes this one waited for (the materialisation's workers)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def pandas_load_seconds(csv_path: str) -> float:
+    """The analyst's pandas load of ``csv_path``, in a process of its own (the best of two runs)."""
+    times = []
+    for _run in range(2):
+        out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "analyst_pandas.py"), csv_path],
+                             check=True, capture_output=True, text=True).stdout
+        match = re.search(r"in ([0-9.]+) s", out)
+        if match is None:
+            raise SystemExit(f"unexpected output from analyst_pandas.py: {out!r}")
+        times.append(float(match[1]))
+    return min(times)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,23 +145,44 @@ def main(argv: list[str] | None = None) -> int:
               f"in {time.monotonic() - started:.1f} s")
 
         options = {} if args.batch_size is None else {"batch_size": args.batch_size}
-        materialise = _timed_materialise(history_import)
-        started = time.monotonic()
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            backend = cursor.fetchone()[0]
+        backend_cpu = process_cpu_seconds(backend)
+        reset_peak_rss()
+        started, cpu = time.monotonic(), os.times()
         first = history_import.import_history(csv_path, **options)
         wall = time.monotonic() - started
-        print(f"first import  {wall:.1f} s wall, {rows / wall:,.0f} rows/s: {first.created} created, "
-              f"{first.extended} extended, {first.unchanged} unchanged, {first.events_written} events "
-              f"(peak RSS {peak_rss_mb():.0f} MB)")
-        print(f"              of which reading and validation {first.validated:.1f} s, delay materialisation "
-              f"(delay_service.materialise_requests) {materialise['seconds']:.1f} s")
+        cpu_after = os.times()
+        backend_cpu = process_cpu_seconds(backend) - backend_cpu
+        own_cpu = cpu_after.user + cpu_after.system - cpu.user - cpu.system
+        workers_cpu = (cpu_after.children_user + cpu_after.children_system - cpu.children_user
+                       - cpu.children_system)
+        main_peak, workers_peak = import_peak_rss_mb(), children_peak_rss_mb()  # before pandas runs (a child too)
+        pandas = pandas_load_seconds(csv_path)
+        print(f"pandas load   {pandas:.2f} s (benchmarks/analyst_pandas.py load, best of 2, own process)")
+        print(f"first import  {wall:.1f} s wall = {wall / pandas:.1f}x pandas, {rows / wall:,.0f} rows/s: "
+              f"{first.created} created, {first.extended} extended, {first.unchanged} unchanged, "
+              f"{first.events_written} events, {first.task_events_written} task events")
+        print(f"              split: reading, per-row checks and COPY to the staging table {first.staged:.1f} s, "
+              f"per-request checks {first.validated - first.staged:.1f} s, writes {first.written:.1f} s, "
+              f"delay materialisation {first.materialised:.1f} s, the rest (lookups, commit) "
+              f"{wall - first.validated - first.written - first.materialised:.1f} s")
+        print(f"              CPU time: this process {own_cpu:.1f} s, materialisation workers {workers_cpu:.1f} s, "
+              f"PostgreSQL backend {backend_cpu:.1f} s (on a busy machine wall time exceeds CPU time)")
+        print(f"              peak RSS during the import {main_peak:.0f} MB (materialisation workers "
+              f"{workers_peak:.0f} MB each at most, shared pages counted in each)")
 
         started = time.monotonic()
         second = history_import.import_history(csv_path, **options)
         wall = time.monotonic() - started
-        print(f"second import {wall:.1f} s wall, {rows / wall:,.0f} rows/s: {second.created} created, "
+        print(f"second import {wall:.1f} s wall = {wall / pandas:.1f}x pandas, {rows / wall:,.0f} rows/s: "
+              f"{second.created} created, "
               f"{second.extended} extended, {second.unchanged} unchanged, {second.events_written} events")
         print(f"database now  {AccessRequest.objects.count()} requests, {Event.objects.count()} events")
-        print(f"peak RSS      {peak_rss_mb():.0f} MB")
+        print(f"peak RSS      {peak_rss_mb():.0f} MB (the whole script: migration, generation, imports)")
         if args.keep_csv:
             print(f"csv           {csv_path}")
     finally:

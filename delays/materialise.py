@@ -1,7 +1,9 @@
 """Materialise the delay rules (delays.rules) into RequestDelay rows.
 
 ``materialise_request`` recomputes one request from its own events (a transition's task);
-``materialise_requests`` does the same in bulk (imports, the nightly refresh). Their cost
+``materialise_requests`` does the same in bulk (imports, the nightly refresh), and
+``materialise_requests_bulk`` the same again for the history import on PostgreSQL (the pure
+rules over all cores, the rows written by COPY). Their cost
 depends on the events of the requests they are given, never on the size of the database:
 the forecast's medians come from DelayBaseline (one row per population), refreshed by
 ``refresh_baseline``.
@@ -10,20 +12,25 @@ the forecast's medians come from DelayBaseline (one row per population), refresh
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
+import os
+from collections import deque
 from collections.abc import Iterable, Sequence
+from multiprocessing.pool import AsyncResult
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from access_requests.models import AccessRequest
-from access_requests.selectors.clock import clock_logs, clock_policy
+from access_requests.models import AccessRequest, Event
+from access_requests.selectors.clock import clock_log_rows, clock_logs, clock_logs_of, clock_policy
 from access_requests.workflow import ROUTES_WITHOUT_REVIEW, Route, State
 from delays import rules
 from delays.holders import refresh_holder_medians
 from delays.models import STAGE_FIELDS, DelayBaseline, RequestDelay
 from delays.statistics import forecast_baseline, route_medians
+from hdh_access.lib import pgcopy
 
 # DelayBaseline keys: the population of requests that need matching, and the rest.
 POPULATIONS: dict[bool, str] = {True: "target", False: "other"}
@@ -175,3 +182,95 @@ def refresh_open_delays(*, now: dt.datetime | None = None) -> int:
         .exclude(delay__ended_at__isnull=False).values_list("pk", flat=True)
     )
     return materialise_requests(open_ids, now=now, medians=medians)
+
+
+# --- in bulk, for an import: the pure rules over all cores, the rows written by COPY ------------
+# Requests below this count are computed in the calling process (starting workers costs more).
+PARALLEL_THRESHOLD = 4 * BATCH
+_COPY_FIELDS = tuple(f.attname for f in RequestDelay._meta.concrete_fields)
+_COPY_SQL = 'COPY "{}" ({}) FROM STDIN'.format(
+    RequestDelay._meta.db_table, ", ".join(f'"{f.column}"' for f in RequestDelay._meta.concrete_fields))
+# What the workers get for a batch: each request's attributes (requires_matching, CESREES
+# opinion, route) and its events as ``clock_log_rows`` selects them, unparsed (the main process
+# only fetches; the workers build the logs and run the rules).
+_Inputs = tuple[dict[int, tuple[bool, str, str]], list[tuple[Any, ...]]]
+
+
+def _bulk_inputs(request_ids: Sequence[int]) -> _Inputs:
+    """Plain data for the rules, in two queries; the events through a plain cursor (no model
+    layer: the rows go to the workers as the driver returns them)."""
+    requests = {
+        pk: (matching, opinion, route)
+        for pk, matching, opinion, route in AccessRequest.objects.filter(pk__in=request_ids).values_list(
+            "pk", "requires_matching", "cesrees_opinion", "route")
+    }
+    sql, params = clock_log_rows(Event.objects.filter(request_id__in=list(request_ids))).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        events = cursor.fetchall()
+    return requests, events
+
+
+def _bulk_lines(inputs: _Inputs, now: dt.datetime, medians: dict[bool, dict[str, Any]]) -> list[str]:
+    """The RequestDelay rows of a batch as COPY text (``build_row``: the same rows as
+    ``materialise_requests``). Runs in the worker processes: plain data in, text out."""
+    requests, events = inputs
+    logs = clock_logs_of(events)
+    lines = []
+    for pk in sorted(requests):
+        log = logs.get(pk)
+        if log is None or not log.transitions:
+            continue
+        matching, opinion, route = requests[pk]
+        row = build_row(pk, requires_matching=matching, route=route, events=log.transitions,
+                        facts=log.facts(route=route, cesrees_opinion=opinion), now=now,
+                        medians=route_medians(medians.get(matching, {}), route))
+        if row is not None:
+            lines.append("\t".join(pgcopy.copy_value(getattr(row, name)) for name in _COPY_FIELDS) + "\n")
+    return lines
+
+
+def _bulk_workers(count: int, workers: int | None) -> int:
+    if workers is None:
+        workers = len(os.sched_getaffinity(0)) if count >= PARALLEL_THRESHOLD else 1
+    return max(1, workers)
+
+
+def materialise_requests_bulk(request_ids: Iterable[int], *, now: dt.datetime | None = None,
+                              medians: dict[bool, dict[str, Any]] | None = None, workers: int | None = None) -> int:
+    """``materialise_requests`` for many requests at once, on PostgreSQL (the history import).
+
+    The same rows (``build_row``), computed from plain data by ``workers`` processes (by
+    default one per core available, or none under ``PARALLEL_THRESHOLD`` requests) while this
+    process reads the next batch of events and writes the finished ones: each batch's old rows
+    deleted, its new ones written with COPY. Runs in the caller's transaction. Returns rows
+    written."""
+    now = now or timezone.now()
+    medians = baseline_medians() if medians is None else medians
+    ids = sorted(set(request_ids))
+    batches = [ids[start:start + BATCH] for start in range(0, len(ids), BATCH)]
+    count = _bulk_workers(len(ids), workers)
+
+    def write(batch: list[int], lines: list[str]) -> int:
+        RequestDelay.objects.filter(request_id__in=batch).delete()
+        return pgcopy.copy_text(_COPY_SQL, lines) if lines else 0
+
+    written = 0
+    with transaction.atomic():
+        if count == 1:
+            for batch in batches:
+                written += write(batch, _bulk_lines(_bulk_inputs(batch), now, medians))
+            return written
+        # fork: the workers inherit the settings and compute only (they never touch the
+        # database connection, which stays with this process).
+        with multiprocessing.get_context("fork").Pool(count) as pool:
+            pending: deque[tuple[list[int], AsyncResult[list[str]]]] = deque()
+            for batch in batches:
+                pending.append((batch, pool.apply_async(_bulk_lines, (_bulk_inputs(batch), now, medians))))
+                if len(pending) > count:
+                    done, result = pending.popleft()
+                    written += write(done, result.get())
+            while pending:
+                done, result = pending.popleft()
+                written += write(done, result.get())
+    return written

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import connection
 from django.dispatch import receiver
 
 from access_requests.signals import request_committed, requests_imported
@@ -21,11 +22,14 @@ def recompute_after_commit(sender: Any, *, request_id: int, **kwargs: Any) -> No
 @receiver(requests_imported, dispatch_uid="delays.materialise_imported")
 def materialise_imported(sender: Any, *, request_ids: list[int], **kwargs: Any) -> None:
     """Inside the import's transaction: the imported rows, then the baseline they change, then
-    the forecasts of the imported requests still open (read with that baseline)."""
-    materialise.materialise_requests(request_ids)
+    the forecasts of the imported requests still open (read with that baseline). On PostgreSQL
+    in bulk (over all cores, written by COPY), the same rows."""
+    rematerialise = (materialise.materialise_requests_bulk if connection.vendor == "postgresql"
+                     else materialise.materialise_requests)
+    rematerialise(request_ids)
     medians = materialise.refresh_baseline()
     refresh_holder_medians()
     still_open = list(RequestDelay.objects.filter(request_id__in=request_ids, ended_at__isnull=True)
                       .values_list("request_id", flat=True))
     if still_open:
-        materialise.materialise_requests(still_open, medians=medians)
+        rematerialise(still_open, medians=medians)

@@ -59,8 +59,12 @@ number (the header is line 1). On any error nothing is written. Otherwise, in on
 - the delays of the requests written are recomputed, and the forecast baseline with them
   (delays/receivers.py): no other command is needed.
 
-Writes are in bulk (a constant number of queries per batch of rows), so a million rows import in
-minutes, and event model instances are built one batch at a time.
+Writes are in bulk (a constant number of queries per batch of rows). On PostgreSQL the rows of
+the file go through a temporary staging table (COPY), are read back one reference at a time and
+checked by the same code, and every row is written by COPY (``_import_staged``; the delay rows
+too, by ``delays.materialise.materialise_requests_bulk``): the memory holds a chunk of
+references, not the file. On SQLite the file is validated in memory and written with
+``bulk_create``, one batch of model instances at a time.
 """
 
 from __future__ import annotations
@@ -106,6 +110,7 @@ from access_requests.workflow import (
 )
 from catalog.models import DataHolder, Dataset
 from delays import rules
+from hdh_access.lib import pgcopy
 
 REQUIRED_COLUMNS = ("reference", "at", "state", "datasets", "requires_matching", "title")
 OPTIONAL_COLUMNS = ("route", "reason", "opinion", "urgent", "holder")
@@ -181,8 +186,13 @@ class ImportResult:
     events_written: int = 0
     task_events_written: int = 0  # the holders' tasks' events (HolderTaskEvent)
     rows: int = 0
-    validated: float = 0.0  # seconds spent reading and validating the file
-    elapsed: float = 0.0  # seconds in all
+    # Seconds: reading and validating the file (on PostgreSQL including ``staged``, the COPY of
+    # its rows into the staging table), writing the rows, materialising the delays, in all.
+    validated: float = 0.0
+    staged: float = 0.0
+    written: float = 0.0
+    materialised: float = 0.0
+    elapsed: float = 0.0
     request_ids: list[int] = field(default_factory=list, repr=False)
 
 
@@ -248,18 +258,40 @@ class History:
         return self.rows[0][0]
 
 
+# (line, title, datasets, requires_matching, route) of a row where any of them is not blank.
+Attributes = tuple[int, str, tuple[str, ...] | None, bool | None, str]
+
+
+class _Record(NamedTuple):
+    """What one row of the file with a valid reference tells about that reference."""
+
+    reference: str
+    broken: bool  # an unreadable state, instant or optional column
+    unsure: bool  # an invalid attribute that decides the legal transitions
+    row: Row | None  # when the instant was read
+    attributes: Attributes | None  # when the row has any attribute
+
+
 @dataclass(slots=True)
 class _Draft:
     """A reference while the file is read: its valid rows and the rows that carry attributes."""
 
     reference: str
     rows: list[Row] = field(default_factory=list)
-    # (line, title, datasets, requires_matching, route) of rows where any of them is not blank.
-    attributes: list[tuple[int, str, tuple[str, ...] | None, bool | None, str]] = field(default_factory=list)
+    attributes: list[Attributes] = field(default_factory=list)
     broken: bool = False  # a row had an unreadable state or instant: the sequence is not checked
     # An attribute that decides the legal transitions (datasets, requires_matching, route) was
     # invalid: the sequence is not checked either, its errors would be guesses.
     unsure: bool = False
+
+    def add(self, record: _Record) -> None:
+        """Take the next row of the reference, in file order."""
+        self.broken = self.broken or record.broken
+        self.unsure = self.unsure or record.unsure
+        if not self.broken and record.row is not None:
+            self.rows.append(record.row)
+        if record.attributes is not None:
+            self.attributes.append(record.attributes)
 
 
 class _NotUtf8(Exception):
@@ -368,6 +400,30 @@ def _header_issues(header: list[str]) -> tuple[dict[str, int], list[ImportIssue]
     return {name: index for index, name in enumerate(names)}, [ImportIssue(1, "", message) for message in issues]
 
 
+def _open(path: str | os.PathLike[str]) -> BinaryIO:
+    try:
+        return open(path, "rb")
+    except FileNotFoundError:
+        message = _("Fichier introuvable : %(path)s") % {"path": path}
+        raise HistoryImportError([ImportIssue(None, "", message)]) from None
+    except OSError as exc:
+        raise HistoryImportError([ImportIssue(None, "", _("Fichier illisible : %(path)s (%(error)s)") % {
+            "path": path, "error": exc.strerror or exc})]) from None
+
+
+def _not_utf8(exc: _NotUtf8) -> HistoryImportError:
+    message = _("le fichier n'est pas encodé en UTF-8 (octets invalides) : enregistrez-le en UTF-8 et recommencez")
+    return HistoryImportError([ImportIssue(exc.line, "", message)])
+
+
+def _file_issues(reader: _FileReader, path: str | os.PathLike[str]) -> None:
+    """The errors of the file as a whole, once it is read."""
+    if reader.rows is None:
+        raise HistoryImportError([ImportIssue(None, "", _("Le fichier %(path)s est vide.") % {"path": path})])
+    if reader.rows == 0 and not reader.issues:
+        reader.issues.append(ImportIssue(1, "", _("aucune ligne de données après l'en-tête")))
+
+
 def read_history(path: str | os.PathLike[str], *, dataset_codes: Iterable[str],
                  dataset_holders: Mapping[str, str] | None = None) -> list[History]:
     """Read and validate a history file without touching the database.
@@ -376,27 +432,20 @@ def read_history(path: str | os.PathLike[str], *, dataset_codes: Iterable[str],
     holder code (needed by the ``holder`` column). Returns the validated histories, or raises
     ``HistoryImportError`` listing every error found.
     """
-    known = frozenset(dataset_codes)
     holder_of = dict(dataset_holders or {})
-    try:
-        raw = open(path, "rb")  # closed by the with block below
-    except FileNotFoundError:
-        message = _("Fichier introuvable : %(path)s") % {"path": path}
-        raise HistoryImportError([ImportIssue(None, "", message)]) from None
-    except OSError as exc:
-        raise HistoryImportError([ImportIssue(None, "", _("Fichier illisible : %(path)s (%(error)s)") % {
-            "path": path, "error": exc.strerror or exc})]) from None
-    with raw:
+    drafts: dict[str, _Draft] = {}
+    with _open(path) as raw:
+        reader = _FileReader(raw, frozenset(dataset_codes), frozenset(holder_of.values()))
         try:
-            drafts, issues, rows = _read_rows(raw, known, frozenset(holder_of.values()))
+            for record in reader.records():
+                draft = drafts.get(record.reference)
+                if draft is None:
+                    draft = drafts[record.reference] = _Draft(record.reference)
+                draft.add(record)
         except _NotUtf8 as exc:
-            message = _("le fichier n'est pas encodé en UTF-8 (octets invalides) : "
-                        "enregistrez-le en UTF-8 et recommencez")
-            raise HistoryImportError([ImportIssue(exc.line, "", message)]) from None
-    if rows is None:
-        raise HistoryImportError([ImportIssue(None, "", _("Le fichier %(path)s est vide.") % {"path": path})])
-    if rows == 0 and not issues:
-        issues.append(ImportIssue(1, "", _("aucune ligne de données après l'en-tête")))
+            raise _not_utf8(exc) from None
+    _file_issues(reader, path)
+    issues = reader.issues
     histories = []
     for draft in drafts.values():
         history = _check_history(draft, issues, holder_of)
@@ -407,114 +456,128 @@ def read_history(path: str | os.PathLike[str], *, dataset_codes: Iterable[str],
     return histories
 
 
-def _read_rows(raw: BinaryIO, known: frozenset[str], holders: frozenset[str]
-               ) -> tuple[dict[str, _Draft], list[ImportIssue], int | None]:
-    """Parse every row: per-row checks, grouped by reference. ``None`` rows: the file is empty."""
-    issues: list[ImportIssue] = []
-    drafts: dict[str, _Draft] = {}
-    reader = csv.reader(_decoded_lines(raw), strict=True)
-    try:
-        header = next(reader)
-    except StopIteration:
-        return drafts, issues, None
-    except csv.Error as exc:
-        return drafts, [ImportIssue(1, "", _("en-tête illisible (%(error)s)") % {"error": exc})], 0
-    columns, header_issues = _header_issues(header)
-    if header_issues:
-        return drafts, header_issues, 0
-    width = len(header)
-    i_reference, i_at, i_state = columns["reference"], columns["at"], columns["state"]
-    i_datasets, i_matching, i_title = columns["datasets"], columns["requires_matching"], columns["title"]
-    i_route = columns.get("route")
-    i_reason, i_opinion, i_urgent = columns.get("reason"), columns.get("opinion"), columns.get("urgent")
-    i_holder = columns.get("holder")
-    now = timezone.now()
-    rows = 0
-    previous_end = reader.line_num
-    while True:
-        line = previous_end + 1
+class _FileReader:
+    """Parse every row of the file with the per-row checks, one ``_Record`` per row with a valid
+    reference; the errors go to ``issues`` with their line. ``rows``: the data rows once read
+    (None: the file is empty)."""
+
+    def __init__(self, raw: BinaryIO, known: frozenset[str], holders: frozenset[str]) -> None:
+        self.raw, self.known, self.holders = raw, known, holders
+        self.issues: list[ImportIssue] = []
+        self.rows: int | None = None
+
+    def records(self) -> Iterator[_Record]:
+        issues, known, holders = self.issues, self.known, self.holders
+        reader = csv.reader(_decoded_lines(self.raw), strict=True)
         try:
-            row = next(reader)
+            header = next(reader)
         except StopIteration:
-            break
+            return
         except csv.Error as exc:
-            issues.append(ImportIssue(line, "", _("ligne CSV illisible (%(error)s)") % {"error": exc}))
-            break  # the reader cannot resynchronise reliably after a quoting error
-        finally:
-            previous_end = reader.line_num
-        if not row or (len(row) == 1 and not row[0].strip()):
-            continue  # blank line
-        rows += 1
-        reference = row[i_reference].strip() if i_reference < len(row) else ""
-        if len(row) != width:
-            issues.append(ImportIssue(line, reference, _("%(found)d colonnes au lieu de %(expected)d") % {
-                "found": len(row), "expected": width}))
-            if is_valid_reference(reference):
-                drafts.setdefault(reference, _Draft(reference)).broken = True
-            continue
-        if not reference:
-            issues.append(ImportIssue(line, "", _("référence vide")))
-            continue
-        if len(reference) > REFERENCE_MAX_LENGTH:
-            issues.append(ImportIssue(line, reference, _("référence de %(length)d caractères (%(max)d au plus)") % {
-                "length": len(reference), "max": REFERENCE_MAX_LENGTH}))
-            continue
-        if not is_valid_reference(reference):
-            issues.append(ImportIssue(line, reference, _("référence invalide (%(rule)s)") % {"rule": REFERENCE_RULE}))
-            continue
-        draft = drafts.get(reference)
-        if draft is None:
-            draft = drafts[reference] = _Draft(reference)
-        state = row[i_state].strip()
-        instant, reason = _parse_instant(row[i_at].strip())
-        if state not in _STATES:
-            issues.append(ImportIssue(line, reference, _("état inconnu « %(state)s »") % {"state": _shown(state)}))
-            draft.broken = True
-        if instant is None:
-            issues.append(ImportIssue(line, reference, reason))
-            draft.broken = True
-        elif instant > now:
-            issues.append(ImportIssue(line, reference, _("instant %(at)s dans le futur (maintenant : %(now)s)") % {
-                "at": instant.isoformat(), "now": now.astimezone(_UTC).isoformat(timespec="seconds")}))
-            draft.broken = True
-        extra, extra_issues = _parse_extra(
-            state, row[i_reason].strip() if i_reason is not None else "",
-            row[i_opinion].strip() if i_opinion is not None else "",
-            row[i_urgent].strip() if i_urgent is not None else "",
-            row[i_holder].strip() if i_holder is not None else "", holders)
-        for message in extra_issues:
-            issues.append(ImportIssue(line, reference, message))
-            draft.broken = True
-        if not draft.broken and instant is not None:
-            draft.rows.append((line, instant, state, extra))
-        title = row[i_title].strip()
-        datasets_value = row[i_datasets].strip()
-        matching_value = row[i_matching].strip()
-        route = row[i_route].strip() if i_route is not None else ""
-        if not (title or datasets_value or matching_value or route):
-            continue
-        datasets: tuple[str, ...] | None = None
-        if datasets_value:
-            datasets, unknown = _parse_datasets(datasets_value, known)
-            for code in unknown:
-                issues.append(ImportIssue(line, reference, _("base de données inconnue « %(code)s »") % {
-                    "code": _shown(code)}))
-                draft.unsure = True
-        if len(title) > TITLE_MAX_LENGTH:
-            issues.append(ImportIssue(line, reference, _("titre de plus de %(max)d caractères") % {
-                "max": TITLE_MAX_LENGTH}))
-        matching = _BOOLEANS.get(matching_value.lower())
-        if matching_value and matching is None:
-            issues.append(ImportIssue(line, reference, _(
-                "requires_matching « %(value)s » invalide (true, false ou vide)") % {"value": _shown(matching_value)}))
-            draft.unsure = True
-        if route and route not in _ROUTES:
-            issues.append(ImportIssue(line, reference, _("procédure « %(route)s » inconnue (%(routes)s)") % {
-                "route": _shown(route), "routes": ", ".join(Route.values)}))
-            route = ""
-            draft.unsure = True
-        draft.attributes.append((line, title, datasets, matching, route))
-    return drafts, issues, rows
+            self.rows = 0
+            issues.append(ImportIssue(1, "", _("en-tête illisible (%(error)s)") % {"error": exc}))
+            return
+        self.rows = 0
+        columns, header_issues = _header_issues(header)
+        if header_issues:
+            issues.extend(header_issues)
+            return
+        width = len(header)
+        i_reference, i_at, i_state = columns["reference"], columns["at"], columns["state"]
+        i_datasets, i_matching, i_title = columns["datasets"], columns["requires_matching"], columns["title"]
+        i_route = columns.get("route")
+        i_reason, i_opinion, i_urgent = columns.get("reason"), columns.get("opinion"), columns.get("urgent")
+        i_holder = columns.get("holder")
+        now = timezone.now()
+        rows = 0
+        previous_end = reader.line_num
+        while True:
+            line = previous_end + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                issues.append(ImportIssue(line, "", _("ligne CSV illisible (%(error)s)") % {"error": exc}))
+                break  # the reader cannot resynchronise reliably after a quoting error
+            finally:
+                previous_end = reader.line_num
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue  # blank line
+            rows += 1
+            self.rows = rows
+            reference = row[i_reference].strip() if i_reference < len(row) else ""
+            if len(row) != width:
+                issues.append(ImportIssue(line, reference, _("%(found)d colonnes au lieu de %(expected)d") % {
+                    "found": len(row), "expected": width}))
+                if is_valid_reference(reference):
+                    yield _Record(reference, True, False, None, None)
+                continue
+            if not reference:
+                issues.append(ImportIssue(line, "", _("référence vide")))
+                continue
+            if len(reference) > REFERENCE_MAX_LENGTH:
+                issues.append(ImportIssue(line, reference, _(
+                    "référence de %(length)d caractères (%(max)d au plus)") % {
+                    "length": len(reference), "max": REFERENCE_MAX_LENGTH}))
+                continue
+            if not is_valid_reference(reference):
+                issues.append(ImportIssue(line, reference, _("référence invalide (%(rule)s)") % {
+                    "rule": REFERENCE_RULE}))
+                continue
+            broken = unsure = False
+            state = row[i_state].strip()
+            instant, reason = _parse_instant(row[i_at].strip())
+            if state not in _STATES:
+                issues.append(ImportIssue(line, reference, _("état inconnu « %(state)s »") % {
+                    "state": _shown(state)}))
+                broken = True
+            if instant is None:
+                issues.append(ImportIssue(line, reference, reason))
+                broken = True
+            elif instant > now:
+                issues.append(ImportIssue(line, reference, _(
+                    "instant %(at)s dans le futur (maintenant : %(now)s)") % {
+                    "at": instant.isoformat(), "now": now.astimezone(_UTC).isoformat(timespec="seconds")}))
+                broken = True
+            extra, extra_issues = _parse_extra(
+                state, row[i_reason].strip() if i_reason is not None else "",
+                row[i_opinion].strip() if i_opinion is not None else "",
+                row[i_urgent].strip() if i_urgent is not None else "",
+                row[i_holder].strip() if i_holder is not None else "", holders)
+            for message in extra_issues:
+                issues.append(ImportIssue(line, reference, message))
+                broken = True
+            parsed: Row | None = (line, instant, state, extra) if instant is not None else None
+            title = row[i_title].strip()
+            datasets_value = row[i_datasets].strip()
+            matching_value = row[i_matching].strip()
+            route = row[i_route].strip() if i_route is not None else ""
+            if not (title or datasets_value or matching_value or route):
+                yield _Record(reference, broken, False, parsed, None)
+                continue
+            datasets: tuple[str, ...] | None = None
+            if datasets_value:
+                datasets, unknown = _parse_datasets(datasets_value, known)
+                for code in unknown:
+                    issues.append(ImportIssue(line, reference, _("base de données inconnue « %(code)s »") % {
+                        "code": _shown(code)}))
+                    unsure = True
+            if len(title) > TITLE_MAX_LENGTH:
+                issues.append(ImportIssue(line, reference, _("titre de plus de %(max)d caractères") % {
+                    "max": TITLE_MAX_LENGTH}))
+            matching = _BOOLEANS.get(matching_value.lower())
+            if matching_value and matching is None:
+                issues.append(ImportIssue(line, reference, _(
+                    "requires_matching « %(value)s » invalide (true, false ou vide)") % {
+                    "value": _shown(matching_value)}))
+                unsure = True
+            if route and route not in _ROUTES:
+                issues.append(ImportIssue(line, reference, _("procédure « %(route)s » inconnue (%(routes)s)") % {
+                    "route": _shown(route), "routes": ", ".join(Route.values)}))
+                route = ""
+                unsure = True
+            yield _Record(reference, broken, unsure, parsed, (line, title, datasets, matching, route))
 
 
 def _check_history(draft: _Draft, issues: list[ImportIssue], holder_of: Mapping[str, str]) -> History | None:
@@ -708,13 +771,20 @@ def import_history(path: str | os.PathLike[str], *, batch_size: int = DEFAULT_BA
                    progress: Callable[[str], None] | None = None) -> ImportResult:
     """Validate ``path`` and import it in one transaction; raise ``HistoryImportError`` on any error.
 
-    Idempotent: a reference already imported with the same history is left unchanged.
+    Idempotent: a reference already imported with the same history is left unchanged. On
+    PostgreSQL the file goes through a staging table and the rows are written with COPY
+    (``_import_staged``); elsewhere it is validated in memory and written with ``bulk_create``.
     """
     started = time.monotonic()
     result = ImportResult()
     dataset_ids = dict(Dataset.objects.values_list("code", "id"))
-    histories = read_history(path, dataset_codes=dataset_ids,
-                             dataset_holders=dict(Dataset.objects.values_list("code", "holder__code")))
+    holder_of = dict(Dataset.objects.values_list("code", "holder__code"))
+    if _copy_writes():
+        _import_staged(path, dataset_ids=dataset_ids, holder_of=holder_of, batch_size=batch_size,
+                       result=result, progress=progress)
+        result.elapsed = time.monotonic() - started
+        return result
+    histories = read_history(path, dataset_codes=dataset_ids, dataset_holders=holder_of)
     result.rows = sum(len(history.rows) for history in histories)
     result.validated = time.monotonic() - started
     if progress:
@@ -727,10 +797,148 @@ def import_history(path: str | os.PathLike[str], *, batch_size: int = DEFAULT_BA
             _import_chunk(chunk, dataset_ids=dataset_ids, batch_size=batch_size, result=result, issues=issues)
         if issues:
             raise HistoryImportError(issues)
-        _bump_reference_sequences(history.reference for history in histories)
-        _materialise(result.request_ids)
+        _bump_reference_sequences(_highest_references(history.reference for history in histories))
+        _materialise(result)
     result.elapsed = time.monotonic() - started
     return result
+
+
+# --- the PostgreSQL path: a staging table, streamed by reference, COPY writes --------------
+STAGING_TABLE = "history_import_staging"
+_STAGING_COLUMNS = ("reference", "line", "broken", "unsure", "at", "state", "reason", "opinion", "urgent",
+                    "holder", "has_attributes", "title", "datasets", "matching", "route")
+_STAGING_DDL = f"""
+CREATE TEMPORARY TABLE {STAGING_TABLE} (
+    reference text NOT NULL, line integer NOT NULL, broken boolean NOT NULL, unsure boolean NOT NULL,
+    at timestamptz, state text, reason text, opinion text, urgent boolean, holder text,
+    has_attributes boolean NOT NULL, title text, datasets text, matching boolean, route text
+) ON COMMIT DROP"""
+# Rows read back from the staging table per round trip of the server-side cursor.
+STAGING_FETCH = 20_000
+
+
+def _staging_line(record: _Record) -> str:
+    """A record as a line of COPY text (the columns of ``_STAGING_COLUMNS``). The reference was
+    validated (no character to escape); the rest goes through ``pgcopy``."""
+    row, attributes = record.row, record.attributes
+    line = attributes[0] if attributes is not None else row[0] if row is not None else 0
+    head = f"{record.reference}\t{line:d}\t{'t' if record.broken else 'f'}\t{'t' if record.unsure else 'f'}"
+    if row is None:
+        middle = "\\N\t\\N\t\\N\t\\N\t\\N\t\\N"
+    elif row[3] is NO_EXTRA:
+        middle = f"{row[1].isoformat()}\t{pgcopy.copy_text_value(row[2])}\t\t\tf\t"  # no reason, opinion...
+    else:
+        extra = row[3]
+        middle = "\t".join(map(pgcopy.copy_value, (row[1], row[2], extra.reason, extra.opinion, extra.urgent,
+                                                    extra.holder)))
+    if attributes is None:
+        return f"{head}\t{middle}\tf\t\\N\t\\N\t\\N\t\\N\n"
+    _line, title, datasets, matching, route = attributes
+    tail = "\t".join(map(pgcopy.copy_value, (title, None if datasets is None else ";".join(datasets), matching, route)))
+    return f"{head}\t{middle}\tt\t{tail}\n"
+
+
+def _stage(raw: BinaryIO, reader: _FileReader) -> None:
+    """COPY the records of the file into the staging table, a batch at a time."""
+    sql = f"COPY {STAGING_TABLE} ({', '.join(_STAGING_COLUMNS)}) FROM STDIN"
+    lines: list[str] = []
+    for record in reader.records():
+        lines.append(_staging_line(record))
+        if len(lines) >= pgcopy.COPY_BATCH:
+            pgcopy.copy_text(sql, lines)
+            lines = []
+    if lines:
+        pgcopy.copy_text(sql, lines)
+
+
+def _staged_drafts() -> Iterator[_Draft]:
+    """The references of the staging table one at a time, their rows in file order, through a
+    server-side cursor (the memory holds one fetch, not the file)."""
+    columns = ", ".join(_STAGING_COLUMNS)
+    with connection.connection.cursor(name="history_import_staging") as cursor:
+        cursor.itersize = STAGING_FETCH
+        cursor.execute(f'SELECT {columns} FROM {STAGING_TABLE} ORDER BY reference COLLATE "C", line')
+        draft: _Draft | None = None
+        for (reference, line, broken, unsure, at, state, reason, opinion, urgent, holder, has_attributes,
+             title, datasets, matching, route) in cursor:
+            if draft is None or draft.reference != reference:
+                if draft is not None:
+                    yield draft
+                draft = _Draft(reference)
+            row: Row | None = None
+            if at is not None:
+                extra = Extra(reason, opinion, urgent, holder) if (reason or opinion or urgent or holder) else NO_EXTRA
+                row = (line, at, state, extra)
+            attributes: Attributes | None = None
+            if has_attributes:
+                codes = None if datasets is None else tuple(datasets.split(";")) if datasets else ()
+                attributes = (line, title, codes, matching, route)
+            draft.add(_Record(reference, broken, unsure, row, attributes))
+        if draft is not None:
+            yield draft
+
+
+def _import_staged(path: str | os.PathLike[str], *, dataset_ids: dict[str, int], holder_of: dict[str, str],
+                   batch_size: int, result: ImportResult, progress: Callable[[str], None] | None) -> None:
+    """Import ``path`` on PostgreSQL in one transaction, in bounded memory.
+
+    The per-row checks run as the file is read and its rows go to a temporary staging table by
+    COPY (with their file line); the staging table is then read back ordered by reference, one
+    reference at a time, and each is checked by the same code as ``read_history``. Every
+    ``batch_size`` valid references are compared with the database and written by COPY
+    (``_import_chunk``), as long as no error was found; after the first error the rest is
+    still checked, to report every error, and the transaction rolls back. As ``read_history``,
+    a file with validation errors reports those only (not the differences with the database).
+    """
+    started = time.monotonic()
+    validation: list[ImportIssue] = []
+    differences: list[ImportIssue] = []
+    highest: dict[int, int] = {}
+    with _open(path) as raw, transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {STAGING_TABLE}")
+            cursor.execute(_STAGING_DDL)
+        reader = _FileReader(raw, frozenset(dataset_ids), frozenset(holder_of.values()))
+        try:
+            _stage(raw, reader)
+        except _NotUtf8 as exc:
+            raise _not_utf8(exc) from None
+        _file_issues(reader, path)
+        validation += reader.issues
+        result.staged = time.monotonic() - started
+        chunk: list[History] = []
+
+        def flush() -> None:
+            if chunk and not validation and not differences:
+                result.rows += sum(len(history.rows) for history in chunk)
+                writing = time.monotonic()
+                _import_chunk(chunk, dataset_ids=dataset_ids, batch_size=batch_size, result=result,
+                              issues=differences)
+                result.written += time.monotonic() - writing
+            chunk.clear()
+
+        for draft in _staged_drafts():
+            history = _check_history(draft, validation, holder_of)
+            if history is None:
+                continue
+            _raise_highest(highest, history.reference)
+            chunk.append(history)
+            if len(chunk) >= batch_size:
+                flush()
+        flush()
+        result.validated = time.monotonic() - started - result.written
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE {STAGING_TABLE}")
+        if validation:
+            raise HistoryImportError(validation)
+        if differences:
+            raise HistoryImportError(differences)
+        if progress:
+            progress(_("%(references)d demandes, %(rows)d lignes validées en %(seconds).1f s") % {
+                "references": result.created + result.extended + result.unchanged, "rows": result.rows,
+                "seconds": result.validated})
+        _bump_reference_sequences(highest)
+        _materialise(result)
 
 
 def _import_chunk(chunk: list[History], *, dataset_ids: dict[str, int], batch_size: int,
@@ -807,12 +1015,40 @@ def _diff_reason(known: list[tuple[str, dt.datetime]], in_file: list[tuple[str, 
     return _("historique différent de celui de la base de données (%(detail)s)") % {"detail": detail}
 
 
+_EVENT_FIELDS = ("request_id", "from_state", "to_state", "action", "at", "actor_id", "role", "payload")
+_TASK_EVENT_FIELDS = ("task_id", "from_state", "to_state", "action", "at", "actor_id", "role", "payload")
+
+
+def _copy_writes() -> bool:
+    """Whether rows are written with PostgreSQL COPY (elsewhere: ``bulk_create``)."""
+    return connection.vendor == "postgresql"
+
+
+def _event_line(owner_id: int, source: str, target: str, action: str, at: dt.datetime, line: int,
+                extra: Extra) -> str:
+    """An imported event (of a request or a task) as a line of COPY text (``_EVENT_FIELDS``):
+    actor none, role ``system``, payload ``{"source": "import", "line": N}`` and the row's facts.
+    States and actions come from the workflow's enums: no escaping needed."""
+    facts = extra.payload() if extra is not NO_EXTRA else None
+    payload = (pgcopy.copy_value({"source": "import", "line": line, **facts}) if facts
+               else f'{{"source": "import", "line": {line:d}}}')
+    return f"{owner_id:d}\t{source}\t{target}\t{action}\t{at.isoformat()}\t\\N\t{_SYSTEM}\t{payload}"
+
+
+_SYSTEM = Role.SYSTEM.value
+
+
 class _EventWriter:
-    """Buffer event rows and insert them ``batch_size`` at a time (never all in memory)."""
+    """Buffer event rows and insert them ``batch_size`` at a time (never all in memory); on
+    PostgreSQL as lines of COPY text, in one COPY per chunk."""
 
     def __init__(self, batch_size: int) -> None:
         self.batch_size = batch_size
+        self.copy = _copy_writes()
+        # COPY streams any number of rows in one statement: flush only to bound the memory.
+        self.flush_at = max(batch_size, pgcopy.COPY_BATCH) if self.copy else batch_size
         self.buffer: list[Event] = []
+        self.lines: list[str] = []
         self.written = 0
 
     def add_history(self, request_id: int, history: History, start: int) -> None:
@@ -824,14 +1060,20 @@ class _EventWriter:
             else:
                 source = rows[index - 1][2]
                 action = _action(source, state)
+            if self.copy:
+                self.lines.append(_event_line(request_id, source, state, action, at, line, extra))
+                continue
             self.buffer.append(Event(
                 request_id=request_id, from_state=source, to_state=state, action=action, at=at, actor=None,
                 role=Role.SYSTEM.value, payload={"source": "import", "line": line, **extra.payload()},
             ))
-        if len(self.buffer) >= self.batch_size:
+        if len(self.buffer) + len(self.lines) >= self.flush_at:
             self.flush()
 
     def flush(self) -> None:
+        if self.lines:
+            self.written += pgcopy.copy_lines(Event, _EVENT_FIELDS, self.lines)
+            self.lines = []
         if self.buffer:
             Event.objects.bulk_create(self.buffer, batch_size=self.batch_size)
             self.written += len(self.buffer)
@@ -841,6 +1083,35 @@ class _EventWriter:
 def _create_requests(histories: list[History], *, dataset_ids: dict[str, int], batch_size: int,
                      events: _EventWriter, result: ImportResult) -> dict[str, int]:
     """Create the new requests and their events; their ids by reference."""
+    if _copy_writes():
+        ids = _copy_requests(histories, dataset_ids=dataset_ids)
+    else:
+        ids = _bulk_create_requests(histories, dataset_ids=dataset_ids, batch_size=batch_size)
+    for request_id, history in zip(ids, histories, strict=True):
+        events.add_history(request_id, history, 0)
+        result.request_ids.append(request_id)
+    result.created += len(ids)
+    return {history.reference: request_id for request_id, history in zip(ids, histories, strict=True)}
+
+
+_REQUEST_FIELDS = ("id", "reference", "title", "brings_own_data", "requires_matching", "route", "state",
+                   "paused_from", "cesrees_opinion", "cesrees_extended", "cnil_extended", "created_at", "updated_at")
+
+
+def _copy_requests(histories: list[History], *, dataset_ids: dict[str, int]) -> list[int]:
+    """PostgreSQL: the requests and their datasets by COPY, ids reserved first (three queries)."""
+    ids = pgcopy.allocate_ids(AccessRequest, len(histories))
+    now = timezone.now()
+    pgcopy.copy_rows(AccessRequest, _REQUEST_FIELDS, (
+        (pk, h.reference, h.title, h.brings_own_data, h.requires_matching, h.route, h.state, h.paused_from,
+         h.cesrees_opinion, h.cesrees_extended, h.cnil_extended, h.rows[0][1], now)
+        for pk, h in zip(ids, histories, strict=True)))
+    pgcopy.copy_rows(AccessRequest.datasets.through, ("accessrequest_id", "dataset_id"), (
+        (pk, dataset_ids[code]) for pk, h in zip(ids, histories, strict=True) for code in h.datasets))
+    return ids
+
+
+def _bulk_create_requests(histories: list[History], *, dataset_ids: dict[str, int], batch_size: int) -> list[int]:
     requests = [
         AccessRequest(
             reference=h.reference, title=h.title, brings_own_data=h.brings_own_data,
@@ -857,11 +1128,7 @@ def _create_requests(histories: list[History], *, dataset_ids: dict[str, int], b
     links = [through(accessrequest_id=request.pk, dataset_id=dataset_ids[code])
              for request, history in zip(requests, histories, strict=True) for code in history.datasets]
     through.objects.bulk_create(links, batch_size=batch_size)
-    for request, history in zip(requests, histories, strict=True):
-        events.add_history(request.pk, history, 0)
-        result.request_ids.append(request.pk)
-    result.created += len(requests)
-    return {request.reference: request.pk for request in requests}
+    return [request.pk for request in requests]
 
 
 def _set_created_at(values: list[tuple[int, dt.datetime]], *, batch_size: int) -> None:
@@ -937,7 +1204,9 @@ def _write_tasks(items: list[tuple[int, History, int]], *, batch_size: int) -> i
     for request_id, history, start in items:
         for move in history.task_moves[start:]:
             plans.setdefault((request_id, move.holder), (history.requires_matching, []))[1].append(move)
-    created: list[HolderTask] = []
+    # New tasks as plain values (_TASK_FIELDS without the id), their ids set once written.
+    created: list[tuple[tuple[int, str], tuple[object, ...]]] = []
+    task_ids = {key: task.pk for key, task in existing.items()}
     for (request_id, holder), (requires_matching, moves) in plans.items():
         delivered = next((move.at for move in moves if move.to_state == State.DELIVERED), None)
         task = existing.get((request_id, holder))
@@ -947,30 +1216,53 @@ def _write_tasks(items: list[tuple[int, History, int]], *, batch_size: int) -> i
                 values["delivered_at"] = delivered
             HolderTask.objects.filter(pk=task.pk).update(**values)
             continue
-        existing[request_id, holder] = task = HolderTask(
-            request_id=request_id, holder_id=holders[holder].pk, state=moves[-1].to_state,
-            requires_matching=requires_matching, created_at=moves[0].at, entered_at=moves[-1].at, delivered_at=delivered,
-            due_date=task_due_date(holders[holder], moves[0].at))
-        created.append(task)
-    HolderTask.objects.bulk_create(created, batch_size=batch_size)
-    events = [
-        HolderTaskEvent(task_id=existing[request_id, holder].pk, from_state=move.from_state, to_state=move.to_state,
+        created.append(((request_id, holder), (
+            request_id, holders[holder].pk, moves[-1].to_state, requires_matching, moves[0].at, moves[-1].at,
+            delivered, task_due_date(holders[holder], moves[0].at))))
+    if _copy_writes():
+        ids = pgcopy.allocate_ids(HolderTask, len(created))
+        pgcopy.copy_rows(HolderTask, _TASK_FIELDS, ((pk, *values) for pk, (_key, values) in zip(ids, created, strict=True)))
+    else:
+        tasks = HolderTask.objects.bulk_create([HolderTask(**dict(zip(_TASK_FIELDS[1:], values, strict=True)))
+                                                for _key, values in created], batch_size=batch_size)
+        ids = [task.pk for task in tasks]
+    task_ids.update((key, pk) for (key, _values), pk in zip(created, ids, strict=True))
+    moved = [(task_ids[request_id, holder], move) for (request_id, holder), (_matching, moves) in plans.items()
+             for move in moves]
+    if _copy_writes():
+        return pgcopy.copy_lines(HolderTaskEvent, _TASK_EVENT_FIELDS, (
+            _event_line(task_id, move.from_state, move.to_state,
+                        IMPORT_ACTION if not move.from_state else _action(move.from_state, move.to_state),
+                        move.at, move.line, NO_EXTRA) for task_id, move in moved))
+    HolderTaskEvent.objects.bulk_create([
+        HolderTaskEvent(task_id=task_id, from_state=move.from_state, to_state=move.to_state,
                         action=IMPORT_ACTION if not move.from_state else _action(move.from_state, move.to_state),
                         at=move.at, actor=None, role=Role.SYSTEM.value, payload={"source": "import", "line": move.line})
-        for (request_id, holder), (_matching, moves) in plans.items() for move in moves
-    ]
-    HolderTaskEvent.objects.bulk_create(events, batch_size=batch_size)
-    return len(events)
+        for task_id, move in moved], batch_size=batch_size)
+    return len(moved)
 
 
-def _bump_reference_sequences(references: Iterable[str]) -> None:
-    """Raise each year's sequence to at least the highest imported HDH-YYYY-NNNN number."""
+_TASK_FIELDS = ("id", "request_id", "holder_id", "state", "requires_matching", "created_at", "entered_at",
+                "delivered_at", "due_date")
+
+
+def _raise_highest(highest: dict[int, int], reference: str) -> None:
+    """Keep in ``highest`` each year's highest HDH-YYYY-NNNN number, ``reference`` included."""
+    match = _REFERENCE_PATTERN.match(reference)
+    if match:
+        year, number = int(match[1]), int(match[2])
+        highest[year] = max(highest.get(year, 0), number)
+
+
+def _highest_references(references: Iterable[str]) -> dict[int, int]:
     highest: dict[int, int] = {}
     for reference in references:
-        match = _REFERENCE_PATTERN.match(reference)
-        if match:
-            year, number = int(match[1]), int(match[2])
-            highest[year] = max(highest.get(year, 0), number)
+        _raise_highest(highest, reference)
+    return highest
+
+
+def _bump_reference_sequences(highest: dict[int, int]) -> None:
+    """Raise each year's sequence to at least the highest imported HDH-YYYY-NNNN number."""
     if not highest:
         return
     current = dict(ReferenceSequence.objects.filter(year__in=highest).values_list("year", "last"))
@@ -981,8 +1273,10 @@ def _bump_reference_sequences(references: Iterable[str]) -> None:
             ReferenceSequence.objects.filter(year=year, last__lt=number).update(last=number)
 
 
-def _materialise(request_ids: list[int]) -> None:
+def _materialise(result: ImportResult) -> None:
     """Have the delays of the requests written recomputed, inside the transaction (delays/receivers.py)."""
-    if not request_ids:
+    if not result.request_ids:
         return
-    signals.requests_imported.send(sender=AccessRequest, request_ids=request_ids)
+    started = time.monotonic()
+    signals.requests_imported.send(sender=AccessRequest, request_ids=result.request_ids)
+    result.materialised = time.monotonic() - started

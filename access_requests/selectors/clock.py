@@ -9,12 +9,14 @@ CESREES entries, route, CESREES opinion) from here, and the deployment's ``Clock
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.db.models import QuerySet
 
 from access_requests.models import AccessRequest, Event
 from access_requests.workflow import EXPRESSLY_FAVOURABLE_OPINIONS, EventAction, Route, State
@@ -64,13 +66,25 @@ class ClockLog:
 
 def clock_logs(request_ids: Iterable[int], *, until: dt.datetime | None = None) -> dict[int, ClockLog]:
     """Each request's clock log (its events up to ``until`` when given), in one query."""
-    logs: dict[int, ClockLog] = defaultdict(ClockLog)
     rows = Event.objects.filter(request_id__in=list(request_ids))
     if until is not None:
         rows = rows.filter(at__lte=until)
-    values = rows.order_by("request_id", "at", "id").values_list(
+    return clock_logs_of(clock_log_rows(rows).iterator(chunk_size=10000))
+
+
+def clock_log_rows(events: QuerySet[Event]) -> QuerySet[Event, tuple[Any, ...]]:
+    """The columns a clock log reads, in the log's order: what ``clock_logs_of`` takes."""
+    return events.order_by("request_id", "at", "id").values_list(
         "request_id", "from_state", "to_state", "action", "at", "payload")
-    for request_id, from_state, to_state, action, at, payload in values.iterator(chunk_size=10000):
+
+
+def clock_logs_of(rows: Iterable[tuple[int, str, str, str, dt.datetime, Any]]) -> dict[int, ClockLog]:
+    """Each request's clock log from the rows of ``clock_log_rows`` (plain data: the bulk delay
+    materialisation builds them in worker processes). A payload may come as JSON text."""
+    logs: dict[int, ClockLog] = defaultdict(ClockLog)
+    for request_id, from_state, to_state, action, at, payload in rows:
+        if isinstance(payload, str):
+            payload = json.loads(payload)
         logs[request_id].add(from_state=from_state, to_state=to_state, action=action, at=at, payload=payload or {})
     return logs
 
