@@ -104,6 +104,34 @@ def _delivered_percentiles(delivered: QuerySet[HolderTask]) -> dict[_Holder, tup
             for holder, values in by_holder.items()}
 
 
+def _last_to_deliver(as_of: dt.datetime, request_ids: QuerySet[Any, Any] | None, holder_id: int | None,
+                     delivered: QuerySet[HolderTask]) -> dict[int, int]:
+    """Per holder, the multi-holder requests all delivered by ``as_of`` whose last delivery was
+    the holder's (holders delivering at that same instant are each counted): one pass over the
+    tasks with window functions on PostgreSQL, correlated subqueries elsewhere."""
+    if connection.vendor == "postgresql":
+        siblings = _tasks(request_ids, None)
+        inner, params = siblings.values("id", "request_id", "holder_id", "created_at", "delivered_at").query.sql_with_params()
+        where = " AND t.holder_id = %s" if holder_id is not None else ""
+        sql = (
+            "SELECT t.holder_id, count(*) FROM (SELECT t.*, count(*) OVER w AS siblings, "
+            "count(*) FILTER (WHERE t.delivered_at IS NULL OR t.delivered_at > %s) OVER w AS pending, "
+            "max(t.delivered_at) FILTER (WHERE t.delivered_at <= %s) OVER w AS last "
+            f"FROM ({inner}) AS t (id, request_id, holder_id, created_at, delivered_at) "
+            "WINDOW w AS (PARTITION BY t.request_id)) AS t "
+            "WHERE t.siblings > 1 AND t.pending = 0 AND t.delivered_at = t.last AND t.created_at <= %s"
+            f"{where} GROUP BY t.holder_id")
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [as_of, as_of, *params, as_of, *([holder_id] if holder_id is not None else [])])
+            return dict(cursor.fetchall())
+    siblings = HolderTask.objects.filter(request_id=OuterRef("request_id"))
+    last = siblings.filter(delivered_at__lte=as_of).order_by("-delivered_at").values("delivered_at")[:1]
+    return dict(
+        delivered.filter(Exists(siblings.exclude(pk=OuterRef("pk"))))
+        .exclude(Exists(siblings.filter(Q(delivered_at__isnull=True) | Q(delivered_at__gt=as_of))))
+        .filter(delivered_at=Subquery(last)).values("holder_id").annotate(n=Count("id")).values_list("holder_id", "n"))
+
+
 def holder_figures(as_of: dt.datetime | None = None, *, request_ids: QuerySet[Any, Any] | None = None,
                    holder_id: int | None = None) -> list[HolderFigures]:
     """Each holder's figures as of ``as_of`` (default now), over the tasks of ``request_ids``
@@ -121,14 +149,7 @@ def holder_figures(as_of: dt.datetime | None = None, *, request_ids: QuerySet[An
     counts = {(row["holder_id"], row["holder__code"], row["holder__name"]): row for row in (
         tasks.exclude(request__state__in=_ABANDONED).filter(is_open).values("holder_id", "holder__code", "holder__name")
         .annotate(open=Count("id"), overdue=Count("id", filter=Q(due_date__lt=today))))}
-    # The last delivery of a multi-holder request all delivered by as_of (holders delivering at
-    # that same instant are each counted).
-    siblings = HolderTask.objects.filter(request_id=OuterRef("request_id"))
-    last = siblings.filter(delivered_at__lte=as_of).order_by("-delivered_at").values("delivered_at")[:1]
-    lasts = dict(
-        delivered.filter(Exists(siblings.exclude(pk=OuterRef("pk"))))
-        .exclude(Exists(siblings.filter(Q(delivered_at__isnull=True) | Q(delivered_at__gt=as_of))))
-        .filter(delivered_at=Subquery(last)).values("holder_id").annotate(n=Count("id")).values_list("holder_id", "n"))
+    lasts = _last_to_deliver(as_of, request_ids, holder_id, delivered)
     figures = []
     for holder in set(percentiles) | set(counts):
         count, median, p90 = percentiles.get(holder, (0, None, None))

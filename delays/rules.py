@@ -442,17 +442,29 @@ def percentile_cont(values: Iterable[float | None], q: float) -> float | None:
     computed like PostgreSQL's float8 lerp (lo + frac * (hi - lo)). None
     values are skipped, as SQL aggregates skip NULLs; None for no values.
     """
-    if not 0.0 <= q <= 1.0:
-        raise ValueError(f"q must be between 0 and 1, got {q}")
     data = sorted(float(v) for v in values if v is not None)
     if not data:
         return None
-    position = q * (len(data) - 1)
+    first, fraction = percentile_position(len(data), q)
+    return interpolate(data[first], data[first + 1] if fraction else None, fraction)
+
+
+def percentile_position(n: int, q: float) -> tuple[int, float]:
+    """Where ``percentile_cont(q)`` reads among ``n`` sorted values (n > 0): the 0-based rank
+    of the first value, and the fraction of the way to the next one (0.0: that value alone)."""
+    if not 0.0 <= q <= 1.0:
+        raise ValueError(f"q must be between 0 and 1, got {q}")
+    position = q * (n - 1)
     first = math.floor(position)
-    second = math.ceil(position)
-    if second == first:
-        return data[first]
-    return data[first] + (position - first) * (data[second] - data[first])
+    return first, (position - first) if math.ceil(position) != first else 0.0
+
+
+def interpolate(first: float, second: float | None, fraction: float) -> float:
+    """``percentile_cont``'s value from the values at ``percentile_position``: PostgreSQL's
+    float8 lerp (lo + frac * (hi - lo))."""
+    if not fraction or second is None:
+        return first
+    return first + fraction * (second - first)
 
 
 class StageStats(TypedDict):

@@ -152,6 +152,8 @@ def delivered_target_rows(as_of: dt.datetime) -> QuerySet[RequestDelay]:
 
 def _headline(delivered: int, met: int, mean: float | None, median: float | None, p90: float | None,
               mean_elapsed: float | None) -> Headline:
+    """The headline of ``delivered`` requests, ``met`` of them within the target, from their
+    institution days' mean, median and 90th percentile and their elapsed days' mean."""
     return Headline(
         delivered=delivered, met=met, share=met / delivered if delivered else None,
         mean_days=mean, median_days=median, p90_days=p90, mean_elapsed_days=mean_elapsed,
@@ -256,6 +258,13 @@ def headline_by_quarter(rows: QuerySet[RequestDelay], *, since: dt.date | None =
     if through is not None:
         rows = rows.filter(delivered_at__lt=start_of_paris_day(_next_quarter(quarter_start(through))))
     found = _by_quarter_sql(rows) if connection.vendor == "postgresql" else _by_quarter_python(rows)
+    return quarter_series(found, since=since, through=through)
+
+
+def quarter_series(found: Mapping[dt.date, Headline], *, since: dt.date | None = None,
+                   through: dt.date | None = None) -> list[HeadlineQuarter]:
+    """``headline_by_quarter``'s list from the headline of each quarter with deliveries (keyed by
+    its first day): every quarter from the first to the last, the others with nothing delivered."""
     starts = [*found, *(quarter_start(d) for d in (since, through) if d is not None)]
     if not starts:
         return []
@@ -268,6 +277,10 @@ def headline_by_quarter(rows: QuerySet[RequestDelay], *, since: dt.date | None =
                                       end=following - dt.timedelta(days=1), **figures))
         start = following
     return series
+
+
+#: The headline from its figures (delays.summary reads them from the dashboard's summary).
+make_headline = _headline
 
 
 def _r(value: float | None) -> float | None:
