@@ -216,8 +216,7 @@ def at_risk_requests(target_open: QuerySet[RequestDelay], now: dt.datetime, toda
 def _from_summary(filters: DashboardFilters, now: dt.datetime) -> bool:
     """The unfiltered figures come from the summary (PostgreSQL), which counts every delivery:
     not when asked as of an instant before one of them."""
-    return (summary.enabled() and filters == DashboardFilters()
-            and not RequestDelay.objects.filter(delivered_at__gt=now).exists())
+    return filters == DashboardFilters() and summary.covers(now)
 
 
 def _summary_figures(today: dt.date) -> tuple[dict[str, Any], dict[str, Any], Headline, list[dict[str, Any]],

@@ -287,6 +287,11 @@ def enough_history(medians: Mapping[str, float] | None) -> bool:
     return float(medians.get(HISTORY_KEY) or 0) >= MIN_FORECAST_HISTORY
 
 
+def is_late(as_of: datetime, deadline: date) -> bool:
+    """An open request is late once ``as_of``'s Paris date is after its deadline."""
+    return paris_date(as_of) > deadline
+
+
 def open_status(as_of: datetime, *, deadline: date, forecast_at: datetime, enough_history: bool) -> str:
     """The target status of a request still open at ``as_of``.
 
@@ -294,7 +299,7 @@ def open_status(as_of: datetime, *, deadline: date, forecast_at: datetime, enoug
     the forecast, computed from ``enough_history`` (at least MIN_FORECAST_HISTORY delivered
     requests), falls after the deadline.
     """
-    if paris_date(as_of) > deadline:
+    if is_late(as_of, deadline):
         return STATUS_LATE
     if enough_history and paris_date(forecast_at) > deadline:
         return STATUS_AT_RISK

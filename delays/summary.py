@@ -109,6 +109,12 @@ def enabled() -> bool:
     return connection.vendor == "postgresql"
 
 
+def covers(as_of: dt.datetime) -> bool:
+    """Whether the summary gives the figures as of ``as_of``: it counts every delivery, so not
+    as of an instant before one of them (a report replayed in the past reads the rows)."""
+    return enabled() and not RequestDelay.objects.filter(delivered_at__gt=as_of).exists()
+
+
 def _contributions(request_ids: Sequence[int]) -> Contribution:
     with connection.cursor() as cursor:
         cursor.execute(_CONTRIBUTIONS.format(where="WHERE request_id = ANY(%s)"), [list(request_ids)])
