@@ -24,8 +24,11 @@ fixed number of queries whatever the number of requests:
 risk" comes from the forecast materialised with each row (after every transition and nightly),
 so the page says when those forecasts were computed.
 
-At 100,000 requests the figures take about 0.35 s to compute (percentiles over every delivered
-request, two quarterly GROUP BYs), so ``cached_dashboard`` keeps them in Django's cache for
+Without filters, 1 to 4 come from the summary kept by each recompute (``delays.summary``: three
+queries whatever the number of requests, the same figures); filtered, from the rows (at 100,000
+requests about 0.35 s: percentiles over every delivered request, two quarterly GROUP BYs). The
+data holders' figures (``delays.holders``) read the tasks either way. ``cached_dashboard`` keeps
+the figures in Django's cache for
 ``HDH_DASHBOARD_CACHE_SECONDS`` (default 600; 0 disables it) per filter combination; the page
 says when they were computed and offers to recompute them. ``warm_cache`` precomputes the
 unfiltered figures (for a periodic task).
