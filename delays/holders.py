@@ -108,21 +108,20 @@ def _last_to_deliver(as_of: dt.datetime, request_ids: QuerySet[Any, Any] | None,
                      delivered: QuerySet[HolderTask]) -> dict[int, int]:
     """Per holder, the multi-holder requests all delivered by ``as_of`` whose last delivery was
     the holder's (holders delivering at that same instant are each counted): one pass over the
-    tasks with window functions on PostgreSQL, correlated subqueries elsewhere."""
+    tasks grouped by request on PostgreSQL, correlated subqueries elsewhere."""
     if connection.vendor == "postgresql":
         siblings = _tasks(request_ids, None)
         inner, params = siblings.values("id", "request_id", "holder_id", "created_at", "delivered_at").query.sql_with_params()
         where = " AND t.holder_id = %s" if holder_id is not None else ""
+        # Per request: all its tasks delivered by as_of, two or more; then its tasks delivered last.
         sql = (
-            "SELECT t.holder_id, count(*) FROM (SELECT t.*, count(*) OVER w AS siblings, "
-            "count(*) FILTER (WHERE t.delivered_at IS NULL OR t.delivered_at > %s) OVER w AS pending, "
-            "max(t.delivered_at) FILTER (WHERE t.delivered_at <= %s) OVER w AS last "
-            f"FROM ({inner}) AS t (id, request_id, holder_id, created_at, delivered_at) "
-            "WINDOW w AS (PARTITION BY t.request_id)) AS t "
-            "WHERE t.siblings > 1 AND t.pending = 0 AND t.delivered_at = t.last AND t.created_at <= %s"
-            f"{where} GROUP BY t.holder_id")
+            f"WITH t (id, request_id, holder_id, created_at, delivered_at) AS NOT MATERIALIZED ({inner}), "
+            "r AS (SELECT request_id, max(delivered_at) AS last FROM t GROUP BY request_id HAVING count(*) > 1 "
+            "AND count(*) FILTER (WHERE delivered_at IS NULL OR delivered_at > %s) = 0) "
+            "SELECT t.holder_id, count(*) FROM t JOIN r ON r.request_id = t.request_id AND t.delivered_at = r.last "
+            f"WHERE t.created_at <= %s{where} GROUP BY t.holder_id")
         with connection.cursor() as cursor:
-            cursor.execute(sql, [as_of, as_of, *params, as_of, *([holder_id] if holder_id is not None else [])])
+            cursor.execute(sql, [*params, as_of, as_of, *([holder_id] if holder_id is not None else [])])
             return dict(cursor.fetchall())
     siblings = HolderTask.objects.filter(request_id=OuterRef("request_id"))
     last = siblings.filter(delivered_at__lte=as_of).order_by("-delivered_at").values("delivered_at")[:1]
