@@ -11,8 +11,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from access_requests.models import HolderTask
 from access_requests.workflow import State
-from delays import dashboard, summary
+from delays import dashboard, holders, summary
 from delays.materialise import materialise_request, materialise_requests
 from delays.models import RequestDelay
 from tests.backoffice.helpers import import_sample
@@ -109,3 +110,13 @@ def test_two_recomputes_of_one_request_at_once_move_its_contribution_once(tmp_pa
     moved = summary.snapshot()
     summary.rebuild_summary()
     assert summary.snapshot() == moved
+
+
+def test_holders_percentiles_read_through_the_index_are_those_of_the_sorted_tasks(sample):
+    everything = holders._delivered_percentiles(HolderTask.objects.filter(delivered_at__isnull=False))
+
+    assert holders._indexed_percentiles(None) == everything
+    assert any(count > 2 for count, _median, _p90 in everything.values())
+    holder_id = next(iter(everything))[0]
+    assert holders._indexed_percentiles(holder_id) == holders._delivered_percentiles(
+        HolderTask.objects.filter(delivered_at__isnull=False, holder_id=holder_id))
