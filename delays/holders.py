@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from django.db import connection, connections
+from django.db import connection, connections, router
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
@@ -115,7 +115,7 @@ def _indexed_percentiles(holder_id: int | None) -> dict[_Holder, tuple[int, floa
     percentiles' ranks (from the nearer end), interpolated as ``percentile_cont`` does. Two queries."""
     task, holder = HolderTask._meta.db_table, DataHolder._meta.db_table
     only = " AND t.holder_id = %s" if holder_id is not None else ""
-    with connection.cursor() as cursor:
+    with connections[router.db_for_read(HolderTask)].cursor() as cursor:  # the replica in replica_reads()
         cursor.execute(f"SELECT t.holder_id, h.code, h.name, count(*) FROM {task} t JOIN {holder} h ON h.id = t.holder_id "
                        f"WHERE t.delivered_at IS NOT NULL{only} GROUP BY 1, 2, 3",
                        [holder_id] if holder_id is not None else [])
@@ -169,7 +169,7 @@ def _last_to_deliver(as_of: dt.datetime, request_ids: QuerySet[Any, Any] | None,
             "AND count(*) FILTER (WHERE delivered_at IS NULL OR delivered_at > %s) = 0) "
             "SELECT t.holder_id, count(*) FROM t JOIN r ON r.request_id = t.request_id AND t.delivered_at = r.last "
             f"WHERE t.created_at <= %s{where} GROUP BY t.holder_id")
-        with connection.cursor() as cursor:
+        with connections[router.db_for_read(HolderTask)].cursor() as cursor:  # the replica in replica_reads()
             cursor.execute(sql, [*params, as_of, as_of, *([holder_id] if holder_id is not None else [])])
             return dict(cursor.fetchall())
     siblings = HolderTask.objects.filter(request_id=OuterRef("request_id"))

@@ -43,7 +43,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection, connections, router, transaction
 
 from delays import rules
 from delays.models import STAGE_FIELDS, DelaySummary, RequestDelay
@@ -204,7 +204,7 @@ def _percentile_values(wanted: Iterable[tuple[str, str, dt.date, int]]) -> dict[
     )
     {lookups}
     """
-    with connection.cursor() as cursor:
+    with connections[router.db_for_read(RequestDelay)].cursor() as cursor:  # the replica in replica_reads()
         cursor.execute(sql, [value for row in wanted for value in row])
         return {(m, s, q, k): list(found or []) for m, s, q, k, found in cursor.fetchall()}
 
@@ -215,7 +215,7 @@ class Figures:
     def __init__(self, today: dt.date) -> None:
         cutoff = (today - EPOCH).days
         groups: dict[tuple[str, str, dt.date, int], tuple[int, Decimal, int]] = {}
-        with connection.cursor() as cursor:
+        with connections[router.db_for_read(DelaySummary)].cursor() as cursor:  # the replica in replica_reads()
             # Open rows split by deadline before / on or after today; the cohort by delivered or not.
             cursor.execute(
                 f"SELECT measure, stage, quarter, CASE WHEN measure = ANY(%s) THEN (day < %s)::integer "
