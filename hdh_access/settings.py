@@ -8,6 +8,7 @@ docs/operations.md for the full list.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import dj_database_url
@@ -303,6 +304,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage" if DEBUG
                     else "hdh_access.lib.staticfiles.HashedCompressedStaticFilesStorage"},
 }
+if DEBUG:
+    # WhiteNoise reads the static folders through the finders then; STATIC_ROOT exists only after
+    # `collectstatic`, so its "No directory at" warning on every start says nothing.
+    warnings.filterwarnings("ignore", message="No directory at: ", category=UserWarning)
 
 # Cache (the delay dashboard's figures): shared in Redis when CACHE_URL is set (use another
 # Redis database than the broker's), else in each process's memory.
