@@ -174,8 +174,10 @@ DATABASES = {
 }
 # SQLite (the embedded default): WAL lets readers work while one connection writes; a writing
 # transaction takes the write lock when it begins (IMMEDIATE) and waits up to the busy timeout
-# for it, instead of failing with "database is locked" when two requests write at once.
+# for it, instead of failing with "database is locked" when two requests write at once; and the
+# writers of one process queue for it in order instead of polling (hdh_access/sqlite/base.py).
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["ENGINE"] = "hdh_access.sqlite"
     DATABASES["default"]["OPTIONS"] = {
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         "timeout": env_int("SQLITE_BUSY_TIMEOUT_SECONDS", 20),
