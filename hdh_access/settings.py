@@ -253,6 +253,10 @@ CACHES = {
     if CACHE_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
 HDH_DASHBOARD_CACHE_SECONDS = env_int("HDH_DASHBOARD_CACHE_SECONDS", 600)
+# Sessions: with a shared cache, read from it (no query per request to load the session), written
+# through to the database (a flushed or restarted Redis signs nobody out).
+if CACHE_URL:
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 # Closed, rejected or withdrawn requests leave the back office's lists this many days after their
 # last event; the "Archivées" scope shows them (backoffice.selectors.archived_condition).
 HDH_ARCHIVE_AFTER_DAYS = env_int("HDH_ARCHIVE_AFTER_DAYS", 90)
