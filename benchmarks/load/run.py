@@ -111,24 +111,28 @@ def seed(args, accounts_path: Path, *, reuse: bool) -> dict:
         refresh_baseline()
     figures["history_s"] = time.monotonic() - started
 
-    # The personas' accounts: as many per persona as its users at the largest run, one password hash.
+    # The personas' accounts, one password hash for all. An applicant per user, in organisations of
+    # five; the reviewers' teams of a realistic size (every member of a queue's role is emailed when
+    # a request enters it), shared by several users (each user has its own session).
     started = time.monotonic()
     hashed = make_password(PASSWORD)
-    organisation, _ = Organisation.objects.get_or_create(name="Organisme de l'étude de charge")
     cnam = DataHolder.objects.get(code="cnam")
     roles = {"secretariat": Role.SECRETARIAT, "cesrees": Role.CESREES, "platform": Role.PLATFORM,
              "holder": Role.DATA_HOLDER, "management": Role.MANAGEMENT}
+    team = {"applicant": max(args.users, 200), "secretariat": 8, "cesrees": 8, "platform": 4, "holder": 4,
+            "management": 4}
+    organisations = [Organisation.objects.get_or_create(name=f"Organisme de l'étude de charge n°{index}")[0]
+                     for index in range(math.ceil(team["applicant"] / 5))]
     personas: dict[str, list[str]] = {}
-    for persona, weight in WEIGHTS.items():
-        count = math.ceil(max(args.users, 200) * weight / sum(WEIGHTS.values())) + 1
-        emails = [f"charge-{persona}-{index:03d}@bench.example" for index in range(count)]
+    for persona in WEIGHTS:
+        emails = [f"charge-{persona}-{index:03d}@bench.example" for index in range(team[persona])]
         existing = set(User.objects.filter(username__in=emails).values_list("username", flat=True))
         created = User.objects.bulk_create([
             User(username=email, email=email, password=hashed, first_name=persona.capitalize(), last_name=f"n°{index}")
             for index, email in enumerate(emails) if email not in existing])
         Profile.objects.bulk_create([
-            Profile(user=user, organisation=organisation if persona == "applicant" else None,
-                    data_holder=cnam if persona == "holder" else None) for user in created])
+            Profile(user=user, organisation=organisations[index // 5] if persona == "applicant" else None,
+                    data_holder=cnam if persona == "holder" else None) for index, user in enumerate(created)])
         if persona in roles:
             Group.objects.get(name=roles[persona]).user_set.add(*created)
         personas[persona] = emails
@@ -159,10 +163,11 @@ def seed(args, accounts_path: Path, *, reuse: bool) -> dict:
                 writer.writeheader()
                 writer.writerows(rows)
             result = import_history(path)
-        services.attach_to_organisation(request_ids=result.request_ids, organisation=organisation)
-        past = list(AccessRequest.objects.filter(organisation__isnull=True).order_by("pk").values_list(
-            "pk", flat=True)[:300])
-        services.attach_to_organisation(request_ids=past, organisation=organisation)
+        past = list(AccessRequest.objects.filter(organisation__isnull=True).exclude(pk__in=result.request_ids)
+                    .order_by("pk").values_list("pk", flat=True)[:5 * len(organisations)])
+        for index, organisation in enumerate(organisations):
+            share = [*sorted(result.request_ids)[index::len(organisations)], *past[index::len(organisations)]]
+            services.attach_to_organisation(request_ids=share, organisation=organisation)
         refresh_open_delays(now=timezone.now())
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -188,6 +193,22 @@ class Processes:
                                    start_new_session=True)
         self.started.append((name, process))
         return process
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time (user + system) used so far by each started process and its children (the
+        gunicorn workers, Celery's pool): every live process of its session."""
+        tick = os.sysconf("SC_CLK_TCK")
+        sessions = {process.pid: name for name, process in self.started}
+        used = dict.fromkeys(sessions.values(), 0.0)
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            session = int(fields[3])  # the fields after the command: state, ppid, pgrp, session, ...
+            if session in sessions:
+                used[sessions[session]] += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+        return used
 
     def stop(self) -> None:
         for _name, process in reversed(self.started):
@@ -385,15 +406,22 @@ def main(argv: list[str] | None = None) -> int:
                    "--only-summary", "--loglevel", "WARNING", "--stop-timeout", "5"]
         print(f"locust        {args.users} users at {rate:g}/s, {args.duration} s after a {ramp:.0f} s ramp ...",
               flush=True)
+        cpu_before = processes.cpu_seconds()
         with open(args.var / "locust.log", "w", encoding="utf-8") as log:
             subprocess.run(command, cwd=ROOT, env=locust_env, stdout=log, stderr=subprocess.STDOUT,
                            timeout=ramp + args.duration + 300)
+        cpu_after = processes.cpu_seconds()
     finally:
         processes.stop()
 
     # 4. The figures and the writes.
     samples = json.loads(samples_path.read_text()) if samples_path.exists() else []
     result = report(args, samples)
+    served = sum(1 for sample in samples if not sample[4])
+    cpu = {name: cpu_after[name] - cpu_before.get(name, 0.0) for name in cpu_after}
+    print("server CPU    " + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in cpu.items())
+          + f" for {served} requests answered (sign-ins included): {1000 * cpu.get('web', 0) / max(served, 1):.0f} ms"
+          " of web CPU per request")
     acknowledged, missing = check_writes(writes)
     print(f"writes        {acknowledged} acknowledged, {acknowledged - len(missing)} found in the database"
           + (f"; MISSING: {missing[:10]}" if missing else ""))
