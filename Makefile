@@ -14,7 +14,7 @@ PYTEST_WORKERS ?= 2
 # Development and test commands run with DEBUG on; the settings default to off (production fails closed).
 export DEBUG ?= true
 
-.PHONY: install bench-install chromium clamav pango gettext messages compilemessages run test test-python smoke lint screenshots diagram bench clean
+.PHONY: install bench-install chromium clamav pango pgbouncer gettext messages compilemessages run serve test test-python smoke lint screenshots diagram bench clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -69,6 +69,21 @@ run: install pango compilemessages
 	$(RUN_ENV) $(PY) manage.py migrate --noinput
 	$(RUN_ENV) $(PY) manage.py seed_demo --if-empty
 	$(RUN_ENV) $(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+# The production configuration on PORT (deploy/serve.sh, docs/operations.md "Serving"): migrate and
+# collectstatic, then gunicorn, a Celery worker and Celery beat, DEBUG off; Ctrl-C stops all three.
+# The database is DATABASE_URL's (the SQLite file by default), the broker REDIS_URL's (default below).
+# SECRET_KEY comes from the environment; when it is not given, a key generated once for this machine
+# is read from var/serve-secret-key (mode 600; delete it to get a new one, which signs everyone out).
+# Production serves https: to try it over http on this machine, `HDH_INSECURE_HTTP=1 make serve`.
+SERVE_REDIS_URL ?= $(or $(REDIS_URL),redis://127.0.0.1:6379/0)
+SERVE_SECRET_KEY_FILE := var/serve-secret-key
+serve: install pango compilemessages $(SERVE_SECRET_KEY_FILE)
+	DEBUG=false PORT=$(PORT) SITE_URL='$(SITE_URL)' REDIS_URL='$(SERVE_REDIS_URL)' PY=$(PY) \
+		SECRET_KEY="$${SECRET_KEY:-$$(cat $(SERVE_SECRET_KEY_FILE))}" deploy/serve.sh
+$(SERVE_SECRET_KEY_FILE):
+	mkdir -p $(@D)
+	umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))' > $@
 
 # The static checks, the whole suite on PostgreSQL and Redis, then a smoke run on SQLite.
 test: install chromium clamav pango compilemessages lint test-python smoke

@@ -2,9 +2,9 @@
 
 Rendering fetches nothing from the network and reads no file outside the site's static files:
 ``StaticFetcher`` answers only the static URLs of the page (the print stylesheet and the DSFR's
-Marianne fonts, found by the staticfiles finders) and refuses every other URL (http, https,
-file, data). User text reaches the templates escaped, so it cannot name a resource either; the
-fetcher is the second lock. The PDF is tagged (PDF/UA-1: headings, tables and reading order for
+Marianne fonts, found by the staticfiles finders or, under their hashed names, in STATIC_ROOT) and
+refuses every other URL (http, https, file, data). User text reaches the templates escaped, so it
+cannot name a resource either; the fetcher is the second lock. The PDF is tagged (PDF/UA-1: headings, tables and reading order for
 screen readers) and carries the page's language.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import mimetypes
 import posixpath
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import weasyprint
@@ -56,7 +57,12 @@ def static_path(url: str) -> str | None:
     if normal != relative or normal.startswith(("/", "..")) or "\\" in normal or "\x00" in normal:
         return None
     found = finders.find(normal)
-    return found if isinstance(found, str) else None
+    if isinstance(found, str):
+        return found
+    # With DEBUG off, {% static %} names the hashed copies that only `collectstatic` wrote (and the
+    # print stylesheet there names the hashed fonts): read them from STATIC_ROOT.
+    collected = Path(settings.STATIC_ROOT) / normal
+    return str(collected) if collected.is_file() else None
 
 
 def render_pdf(template_name: str, context: dict, *, language: str) -> bytes:

@@ -25,6 +25,7 @@ from hdh_access.lib.env import (
     env_networks,
     env_origin,
     env_str,
+    is_local_host,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -98,6 +99,8 @@ LOGOUT_REDIRECT_URL = "home"
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files (WhiteNoise) right after the security headers, before sessions and the rest.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -186,6 +189,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Passwords: Argon2id with OWASP's parameters (hdh_access/hashers.py) for every new or changed one.
+# The hashers after it only check older hashes (Django's default PBKDF2 until now), which are
+# rehashed with Argon2id when their user next signs in.
+PASSWORD_HASHERS = [
+    "hdh_access.hashers.Argon2idPasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -244,6 +258,16 @@ STATICFILES_DIRS = [
     BASE_DIR / "static",  # the project's own pages (templates/); each app has its static/ folder
     ("vendor/chartjs", BASE_DIR / "node_modules" / "chart.js" / "dist"),
 ]
+# Static files are served by the application (WhiteNoise, in MIDDLEWARE). With DEBUG off,
+# `collectstatic` (run by `make serve`) copies each file under a name holding its content hash, with
+# gzip and brotli copies (hdh_access/lib/staticfiles.py); pages link to the hashed names, which
+# WhiteNoise sends as immutable for ten years, in the encoding the client accepts. With DEBUG on
+# (`make run`, the tests) files are read from their folders as they are, with no manifest.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage" if DEBUG
+                    else "hdh_access.lib.staticfiles.HashedCompressedStaticFilesStorage"},
+}
 
 # Cache (the delay dashboard's figures): shared in Redis when CACHE_URL is set (use another
 # Redis database than the broker's), else in each process's memory.
@@ -300,13 +324,21 @@ for _stage, _policy in HDH_CLOCK_RESUME_POLICY.items():
     if _policy not in ("reset", "continue"):
         raise ImproperlyConfigured(f"resume policy of {_stage} must be reset or continue, got {_policy!r}")
 
+# Plain http on this machine with DEBUG off (`HDH_INSECURE_HTTP=1 make serve`, the load benchmark):
+# cookies without Secure, no HSTS, no redirect to https. Refused unless every allowed host is a
+# localhost name or a loopback address, so that it cannot serve a real site over http.
+HDH_INSECURE_HTTP = env_bool("HDH_INSECURE_HTTP", False)
+if HDH_INSECURE_HTTP and (_remote_hosts := [host for host in ALLOWED_HOSTS if not is_local_host(host)]):
+    raise ImproperlyConfigured(f"HDH_INSECURE_HTTP serves plain http to this machine only: ALLOWED_HOSTS must "
+                               f"hold localhost names and loopback addresses only, not {', '.join(_remote_hosts)}")
+
 # Production hardening, switched on by DEBUG=false.
 if not DEBUG:
-    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True) and not HDH_INSECURE_HTTP
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
-    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
+    SESSION_COOKIE_SECURE = not HDH_INSECURE_HTTP
+    CSRF_COOKIE_SECURE = not HDH_INSECURE_HTTP
+    SECURE_HSTS_SECONDS = 0 if HDH_INSECURE_HTTP else env_int("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
     SECURE_CONTENT_TYPE_NOSNIFF = True

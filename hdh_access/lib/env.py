@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from ipaddress import IPv4Network, IPv6Network, ip_network
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -102,3 +102,16 @@ def contact_address(value: str) -> str:
     if value.startswith("https://") or "@" in value.strip("@"):
         return value
     raise ValueError(f"must be an email address or an https:// address, got {value!r}")
+
+
+def is_local_host(host: str) -> bool:
+    """True for an ALLOWED_HOSTS entry that only this machine reaches: ``localhost`` and its
+    subdomains (``.localhost`` too, RFC 6761), a loopback address (``127.0.0.0/8``, ``[::1]``), or
+    ``testserver`` (the name of Django's test client, which no resolver knows)."""
+    name = host.strip().lower().rstrip(".")
+    if name in {"localhost", "testserver"} or name.endswith(".localhost"):
+        return True
+    try:
+        return ip_address(name.removeprefix("[").removesuffix("]")).is_loopback
+    except ValueError:
+        return False
