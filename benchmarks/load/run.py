@@ -14,7 +14,7 @@ Prints figures and checks the writes; the goals are printed beside the figures, 
    ``--reuse`` keeps a database already seeded for the same size.
 2. The server, as ``make serve`` runs it on PostgreSQL: gunicorn (gunicorn.conf.py), a Celery
    worker and beat on Redis (``--redis``), ``DEBUG`` off, ``HDH_INSECURE_HTTP=1`` (plain http on
-   localhost). On SQLite, as ``make run`` does: ``manage.py runserver`` with ``DEBUG`` on and the
+   localhost): deploy/serve.sh. On SQLite, as ``make run`` does: ``manage.py runserver`` with ``DEBUG`` on and the
    tasks in-process; the server log's "database is locked" are counted.
 3. locust, headless, on this machine: ``--users`` users spawned at ``--rate`` per second, then
    ``--duration`` seconds of load; the figures cover the time after the last user signed in (the
@@ -33,6 +33,7 @@ import datetime as dt
 import json
 import math
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -136,6 +137,8 @@ def seed(args, accounts_path: Path, *, reuse: bool) -> dict:
         if persona in roles:
             Group.objects.get(name=roles[persona]).user_set.add(*created)
         personas[persona] = emails
+    # A reused database's accounts get this run's hash too (the hasher may have changed since).
+    User.objects.filter(username__endswith="@bench.example").update(password=hashed)
     accounts_path.write_text(json.dumps({"password": PASSWORD, "personas": personas}), encoding="utf-8")
 
     # The work: requests submitted (the secretariat's) and under CESREES review (the CESREES's),
@@ -195,19 +198,22 @@ class Processes:
         return process
 
     def cpu_seconds(self) -> dict[str, float]:
-        """CPU time (user + system) used so far by each started process and its children (the
-        gunicorn workers, Celery's pool): every live process of its session."""
+        """CPU time (user + system) used so far by the processes of each started session, by kind:
+        web (gunicorn or runserver), worker and beat (Celery), other (serve.sh's shell)."""
         tick = os.sysconf("SC_CLK_TCK")
-        sessions = {process.pid: name for name, process in self.started}
-        used = dict.fromkeys(sessions.values(), 0.0)
+        sessions = {process.pid for _name, process in self.started}
+        used: dict[str, float] = {}
         for stat in Path("/proc").glob("[0-9]*/stat"):
             try:
                 fields = stat.read_text().rsplit(")", 1)[1].split()
+                command = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
             except OSError:
                 continue
-            session = int(fields[3])  # the fields after the command: state, ppid, pgrp, session, ...
-            if session in sessions:
-                used[sessions[session]] += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+            if int(fields[3]) not in sessions:  # the fields after the command: state, ppid, pgrp, session
+                continue
+            kind = ("web" if "gunicorn" in command or "runserver" in command else "worker" if " worker" in command
+                    else "beat" if " beat" in command else "other")
+            used[kind] = used.get(kind, 0.0) + (int(fields[11]) + int(fields[12])) / tick  # utime, stime
         return used
 
     def stop(self) -> None:
@@ -226,20 +232,12 @@ class Processes:
 def server_commands(args, port: int) -> list[tuple[str, list[str]]]:
     if args.database == "sqlite":  # as `make run`
         return [("web", [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"])]
-    gunicorn = [str(BIN / "gunicorn"), "hdh_access.wsgi"]
-    if (ROOT / "gunicorn.conf.py").exists():  # as `make serve`
-        gunicorn += ["-c", str(ROOT / "gunicorn.conf.py")]
-    else:
-        gunicorn += ["--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4", "--access-logfile", "-"]
-    return [
-        ("web", gunicorn),
-        ("worker", [str(BIN / "celery"), "-A", "hdh_access", "worker", "-l", "warning"]),
-        ("beat", [str(BIN / "celery"), "-A", "hdh_access", "beat", "-l", "warning",
-                  "--schedule", str(args.var / "celerybeat-schedule")]),
-    ]
+    # As `make serve`: deploy/serve.sh (migrate, collectstatic, then gunicorn with gunicorn.conf.py,
+    # a Celery worker and beat), with this virtualenv's Python.
+    return [("web", [str(ROOT / "deploy" / "serve.sh")])]
 
 
-def wait_until_up(url: str, process: subprocess.Popen, seconds: float = 90) -> None:
+def wait_until_up(url: str, process: subprocess.Popen, seconds: float = 300) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -352,14 +350,12 @@ def main(argv: list[str] | None = None) -> int:
     env.update(DATABASE_URL=database_url, SECRET_KEY=SECRET_KEY, ALLOWED_HOSTS="127.0.0.1,localhost",
                SITE_URL=url, PORT=str(args.port), PRIVATE_MEDIA_ROOT=str(args.var / "private"),
                STATIC_ROOT=str(args.var / "static"), DJANGO_SETTINGS_MODULE="hdh_access.settings",
-               LOG_LEVEL="WARNING", EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend")
+               LOG_LEVEL="WARNING", EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+               PY=sys.executable)
     if args.database == "sqlite":  # `make run`: DEBUG on, tasks in-process
         env.update(DEBUG="true")
     else:  # `make serve`
         env.update(DEBUG="false", HDH_INSECURE_HTTP="1", REDIS_URL=args.redis, CACHE_URL=args.redis)
-        if "HDH_INSECURE_HTTP" not in (ROOT / "hdh_access" / "settings.py").read_text(encoding="utf-8"):
-            env.update(DEBUG="true")  # until plain-http sign-in exists with DEBUG off
-            print("note          DEBUG on: these settings have no HDH_INSECURE_HTTP yet")
 
     # 1. The database, seeded in this process (Django set up on the benchmark's settings).
     marker = args.var / f"seeded-{args.database}-{args.requests}.json"
@@ -371,6 +367,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             recreate_postgres(database_url)
         shutil.rmtree(args.var / "private", ignore_errors=True)
+    # The static files first: with DEBUG off the pages and PDFs the seeding renders need the manifest.
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=env,
+                   check=True)
     os.environ.clear()
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))
@@ -386,8 +385,6 @@ def main(argv: list[str] | None = None) -> int:
     from django.db import connections
 
     connections.close_all()
-    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=env,
-                   check=True)
 
     processes = Processes(args.var)
     try:
@@ -395,8 +392,8 @@ def main(argv: list[str] | None = None) -> int:
         for name, command in server_commands(args, args.port):
             processes.start(name, command, env)
         wait_until_up(url, processes.started[0][1])
-        print(f"server        {' '.join(processes.started[0][1].args[1:])} on {url}"
-              f" ({', '.join(name for name, _ in processes.started)})")
+        print(f"server        {' '.join(Path(part).name for part in processes.started[0][1].args)} on {url}"
+              f" ({'DEBUG on, as make run' if args.database == 'sqlite' else 'DEBUG off, as make serve'})")
         # 3. locust.
         writes, samples_path, prefix = args.var / "writes.jsonl", args.var / "samples.json", args.var / "locust"
         ramp = args.users / rate
@@ -407,10 +404,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"locust        {args.users} users at {rate:g}/s, {args.duration} s after a {ramp:.0f} s ramp ...",
               flush=True)
         cpu_before = processes.cpu_seconds()
+        locust_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         with open(args.var / "locust.log", "w", encoding="utf-8") as log:
             subprocess.run(command, cwd=ROOT, env=locust_env, stdout=log, stderr=subprocess.STDOUT,
                            timeout=ramp + args.duration + 300)
         cpu_after = processes.cpu_seconds()
+        locust_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu_after["locust"] = (locust_after.ru_utime + locust_after.ru_stime
+                               - locust_before.ru_utime - locust_before.ru_stime)
     finally:
         processes.stop()
 
