@@ -46,6 +46,10 @@ gettext:
 # socket with a test signature database; no freshclam, no internet).
 clamav:
 	$(call apt_need,/usr/sbin/clamd,clamav-daemon)
+# PgBouncer for the test of the application behind it in transaction mode (tests/test_pgbouncer.py
+# starts its own on a free port, with its own configuration; the package's service is not used).
+pgbouncer:
+	$(call apt_need,/usr/sbin/pgbouncer,pgbouncer)
 # Pango and a fallback font for WeasyPrint (documents/pdf.py: the receipt and dossier PDFs): shared
 # libraries, not commands, so they are looked up in the linker's cache; DejaVu Sans and Sans Mono
 # cover what the Marianne font (static files) lacks and write the checksums.
@@ -86,7 +90,7 @@ $(SERVE_SECRET_KEY_FILE):
 	umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))' > $@
 
 # The static checks, the whole suite on PostgreSQL and Redis, then a smoke run on SQLite.
-test: install chromium clamav pango compilemessages lint test-python smoke
+test: install chromium clamav pango pgbouncer compilemessages lint test-python smoke
 
 # Browser screenshots go to var/artefacts/screenshots/ (tests/e2e/conftest.py); `make screenshots` updates docs/.
 test-python:

@@ -169,12 +169,26 @@ HDH_ACCESSIBILITY_CONTACT = env_checked("HDH_ACCESSIBILITY_CONTACT", "accessibil
                                         contact_address, required=True)
 
 # Embedded default: a SQLite file in the project folder.
+# Connections are kept DATABASE_CONN_MAX_AGE seconds (600 with DEBUG off: no new connection per
+# request; 0 with DEBUG on, as runserver's thread per request would never reuse one) and checked
+# before their first use in each request (CONN_HEALTH_CHECKS), so a connection that the server or
+# a network device closed is replaced instead of failing that request. Celery's worker closes its
+# connections before and after every task (docs/operations.md, "Database connections").
 DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0 if DEBUG else 600, minimum=0),
+        conn_health_checks=True,
     )
 }
+# Behind PgBouncer in transaction mode (DATABASE_PGBOUNCER=true), each transaction may run on
+# another server connection: no server-side cursor (`.iterator()` would DECLARE a cursor in one and
+# FETCH from it in the next); the code sets no session state outside a transaction (SET LOCAL only).
+DATABASE_PGBOUNCER = env_bool("DATABASE_PGBOUNCER", False)
+if DATABASE_PGBOUNCER:
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_PGBOUNCER is for a PostgreSQL DATABASE_URL (PgBouncer's address)")
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 # SQLite (the embedded default): WAL lets readers work while one connection writes; a writing
 # transaction takes the write lock when it begins (IMMEDIATE) and waits up to the busy timeout
 # for it, instead of failing with "database is locked" when two requests write at once; and the

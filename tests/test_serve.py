@@ -73,6 +73,13 @@ def server(django_db_setup, django_db_blocker, static_root, tmp_path_factory):
         stop(process)
 
 
+def _other_sessions() -> list[int]:
+    """The server processes of the other connections to the test database (the web server's)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        return [pid for (pid,) in cursor.fetchall()]
+
+
 def browser() -> tuple[urllib.request.OpenerDirector, http.cookiejar.CookieJar]:
     jar = http.cookiejar.CookieJar()
     return urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar)), jar
@@ -126,6 +133,24 @@ def test_hashed_static_files_are_served_compressed_and_cached_for_ten_years(serv
         assert "max-age=60" in unhashed.headers["Cache-Control"]
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_connections_persist_and_one_the_server_closed_is_replaced_at_the_next_request(server):
+    with urllib.request.urlopen(f"{server}/healthz", timeout=30) as first:
+        assert first.status == 200
+    kept = _other_sessions()
+    assert kept  # the web server kept its connection after the request (DATABASE_CONN_MAX_AGE)
+    with connection.cursor() as cursor:  # as a database restart or an idle timeout would
+        cursor.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", [kept])
+    wait_until(lambda: not set(kept) & set(_other_sessions()), timeout=10, what="the connections to end")
+
+    # Without CONN_HEALTH_CHECKS the first request of each thread would fail on the dead connection.
+    for _ in range(4):
+        with urllib.request.urlopen(f"{server}/healthz", timeout=30) as again:
+            assert again.status == 200
+    assert _other_sessions() and not set(kept) & set(_other_sessions())
+
+
 def test_pdfs_read_the_hashed_stylesheet_and_fonts_from_static_root(static_root, settings):
     settings.STATIC_ROOT = static_root
     settings.STORAGES = {**settings.STORAGES,
@@ -157,12 +182,15 @@ def test_insecure_http_is_refused_when_a_host_is_not_this_machine():
 
 def test_insecure_http_on_localhost_drops_secure_cookies_hsts_and_the_https_redirect():
     code = ("from django.conf import settings as s; print(s.DEBUG, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, "
-            "s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS)")
+            "s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS, s.DATABASES['default']['CONN_MAX_AGE'], "
+            "s.DATABASES['default']['CONN_HEALTH_CHECKS'])")
     insecure = _check("shell", "-c", code, DEBUG="false", SECRET_KEY=SECRET_KEY, HDH_INSECURE_HTTP="1",
                       ALLOWED_HOSTS="127.0.0.1,localhost,[::1]")
-    assert insecure.stdout.splitlines()[-1].split() == ["False", "False", "False", "False", "0"], insecure.stderr
+    assert insecure.stdout.splitlines()[-1].split() == ["False", "False", "False", "False", "0", "600", "True"], \
+        insecure.stderr
     secure = _check("shell", "-c", code, DEBUG="false", SECRET_KEY=SECRET_KEY, ALLOWED_HOSTS="127.0.0.1")
-    assert secure.stdout.splitlines()[-1].split() == ["False", "True", "True", "True", "31536000"], secure.stderr
+    assert secure.stdout.splitlines()[-1].split() == ["False", "True", "True", "True", "31536000", "600", "True"], \
+        secure.stderr
 
 
 @pytest.mark.parametrize(("host", "local"), [
