@@ -33,6 +33,17 @@ def database_url(settings_dict: dict, *, host: str | None = None, port: int | No
     return f"postgres://{credentials}{address}/{settings_dict['NAME']}" + (f"?{query}" if query else "")
 
 
+def other_sessions() -> set[int]:
+    """The pids of the other sessions on this test's database. A fixture that starts processes
+    reads it before them, then waits for the sessions that appeared since to end: sessions it did
+    not start (another test's, in this process) are none of its business."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        return {pid for (pid,) in cursor.fetchall()}
+
+
 def log_tail(log: Path) -> str:
     return log.read_text(errors="replace")[-4000:] if log.exists() else ""
 

@@ -24,7 +24,7 @@ from django.urls import reverse
 
 from access_requests.models import Event
 from access_requests.workflow import State
-from tests.processes import free_port, log_tail, server_environment, stop, wait_until
+from tests.processes import free_port, log_tail, other_sessions, server_environment, stop, wait_until
 
 PGBOUNCER = Path("/usr/sbin/pgbouncer")
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,6 +48,7 @@ def pgbouncer(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         server = connection.settings_dict
         user = server.get("USER") or "postgres"
+        before = other_sessions()
     # pgbouncer refuses to run as root: as root it is started as the postgres user (-u), which must
     # read its configuration, hence a folder of its own rather than pytest's private tmp_path.
     folder = Path(tempfile.mkdtemp(prefix="hdh-pgbouncer-"))
@@ -82,17 +83,12 @@ max_client_conn = 100
     finally:
         stop(process)  # SIGTERM: immediate shutdown, its server connections closed
         with django_db_blocker.unblock():
-            wait_until(lambda: not _other_sessions(), timeout=20, what="pgbouncer's server connections to end")
+            wait_until(lambda: not other_sessions() - before, timeout=20,
+                       what="pgbouncer's server connections to end")
         if process.returncode not in (0, -15):
             print(log_tail(log))
         shutil.rmtree(folder, ignore_errors=True)
 
-
-def _other_sessions() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                       "AND pid <> pg_backend_pid()")
-        return cursor.fetchone()[0]
 
 
 def _pgbouncer_settings() -> dict:

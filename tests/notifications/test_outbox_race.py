@@ -22,6 +22,7 @@ from django.db import connection
 from hdh_access.celery import app
 from notifications import outbox, tasks
 from notifications.models import OutboxMessage, OutboxStatus
+from tests.processes import other_sessions
 
 from .processes import CeleryProcess, RedisServer, database_url, wait_for
 from .smtp import free_port
@@ -87,6 +88,8 @@ def workers(django_db_setup, django_db_blocker, tmp_path_factory, smtp_server):
                     f"set DATABASE_URL=postgres://... (got {connection.vendor})")
     running = Workers(tmp_path_factory.mktemp("outbox-race"), smtp_server.port)
     previous = (app.conf.task_always_eager, app.conf.broker_url)
+    with django_db_blocker.unblock():
+        before = other_sessions()
     try:
         running.redis.start()
         app.conf.task_always_eager, app.conf.broker_url = False, running.redis.url
@@ -100,14 +103,8 @@ def workers(django_db_setup, django_db_blocker, tmp_path_factory, smtp_server):
         app.conf.task_always_eager, app.conf.broker_url = previous
         app._pool, app.amqp._producer_pool = None, None
         with django_db_blocker.unblock():  # let their sessions end before the test database is dropped
-            wait_for(lambda: not _other_sessions(), timeout=15, what="the workers' database sessions to end")
+            wait_for(lambda: not other_sessions() - before, timeout=15, what="the workers' database sessions to end")
 
-
-def _other_sessions() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                       "AND pid <> pg_backend_pid()")
-        return cursor.fetchone()[0]
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ from catalog.models import Dataset
 from hdh_access.celery import app
 from notifications import outbox, tasks
 from notifications.models import OutboxMessage, OutboxStatus
+from tests.processes import other_sessions
 
 from .processes import CeleryProcess, RedisServer, database_url, wait_for
 from .smtp import free_port
@@ -92,20 +93,16 @@ def cluster(django_db_setup, django_db_blocker, tmp_path_factory, smtp_server):
         pytest.fail("the worker tests need PostgreSQL so that the worker shares the test database: "
                     f"set DATABASE_URL=postgres://... (got {connection.vendor})")
     running = Cluster(tmp_path_factory.mktemp("notif-cluster"), smtp_server.port)
+    with django_db_blocker.unblock():
+        before = other_sessions()
     try:
         running.start()
         yield running
     finally:
         running.stop()
         with django_db_blocker.unblock():  # let their sessions end before the test database is dropped
-            wait_for(lambda: not _other_sessions(), timeout=15, what="the worker's database sessions to end")
+            wait_for(lambda: not other_sessions() - before, timeout=15, what="the worker's database sessions to end")
 
-
-def _other_sessions() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                       "AND pid <> pg_backend_pid()")
-        return cursor.fetchone()[0]
 
 
 def _reset_producer_pool() -> None:
