@@ -70,6 +70,16 @@ def build_row(request_id: int, *, requires_matching: bool, route: str = Route.ST
               events: Sequence[tuple[str, dt.datetime]], facts: rules.ClockFacts,
               now: dt.datetime, medians: dict[str, float]) -> RequestDelay | None:
     """The RequestDelay of one request from its transition events, or None if never submitted."""
+    values = row_values(request_id, requires_matching=requires_matching, route=route, events=events, facts=facts,
+                        now=now, medians=medians)
+    return None if values is None else RequestDelay(**values)
+
+
+def row_values(request_id: int, *, requires_matching: bool, route: str = Route.STANDARD,
+               events: Sequence[tuple[str, dt.datetime]], facts: rules.ClockFacts,
+               now: dt.datetime, medians: dict[str, float]) -> dict[str, Any] | None:
+    """``build_row``'s values by field attribute name (every concrete field), without the model
+    instance (the bulk path formats them as COPY text straight away)."""
     result = rules.compute_delay(
         events, requires_matching=requires_matching, as_of=now, medians=medians, path=forecast_path(route),
         target_months=settings.HDH_TARGET_MONTHS,
@@ -81,7 +91,7 @@ def build_row(request_id: int, *, requires_matching: bool, route: str = Route.ST
     paused_stage = ""
     if open_visit and open_visit.stage == State.AWAITING_APPLICANT:
         paused_stage = next((v.stage for v in reversed(result.stage_visits) if v.stage in rules.STANDARD_PATH), "")
-    row = RequestDelay(
+    row: dict[str, Any] = dict(
         request_id=request_id, requires_matching=requires_matching, state=result.current_state,
         submitted_at=result.submitted_at, delivered_at=result.delivered_at, ended_at=result.ended_at,
         last_event_at=events[-1][1], deadline=result.deadline, elapsed_days=result.elapsed_days,
@@ -94,7 +104,7 @@ def build_row(request_id: int, *, requires_matching: bool, route: str = Route.ST
         visits=visits, computed_at=now,
     )
     for stage, field in STAGE_FIELDS.items():
-        setattr(row, field, result.stage_days[stage])
+        row[field] = result.stage_days[stage]
     return row
 
 
@@ -185,6 +195,7 @@ def refresh_open_delays(*, now: dt.datetime | None = None) -> int:
 
 
 # --- in bulk, for an import: the pure rules over all cores, the rows written by COPY ------------
+copy_value = pgcopy.copy_value
 # Requests below this count are computed in the calling process (starting workers costs more).
 PARALLEL_THRESHOLD = 4 * BATCH
 _COPY_FIELDS = tuple(f.attname for f in RequestDelay._meta.concrete_fields)
@@ -225,22 +236,22 @@ def _bulk_lines(inputs: _Inputs, now: dt.datetime, medians: dict[bool, dict[str,
         if log is None or not log.transitions:
             continue
         matching, opinion, route = requests[pk]
-        row = build_row(pk, requires_matching=matching, route=route, events=log.transitions,
-                        facts=log.facts(route=route, cesrees_opinion=opinion), now=now,
-                        medians=route_medians(medians.get(matching, {}), route))
+        row = row_values(pk, requires_matching=matching, route=route, events=log.transitions,
+                         facts=log.facts(route=route, cesrees_opinion=opinion), now=now,
+                         medians=route_medians(medians.get(matching, {}), route))
         if row is None:
             continue
         if defer_open and _is_open(row):
             deferred.append(pk)
         else:
-            lines.append("\t".join(pgcopy.copy_value(getattr(row, name)) for name in _COPY_FIELDS) + "\n")
+            lines.append("\t".join([copy_value(row[name]) for name in _COPY_FIELDS]) + "\n")
     return lines, deferred
 
 
-def _is_open(row: RequestDelay) -> bool:
+def _is_open(row: dict[str, Any]) -> bool:
     """Whether a row's forecast reads the baseline, and the baseline does not read the row: not
     ended, not delivered (the baseline is made of delivered rows: statistics.forecast_baseline)."""
-    return row.ended_at is None and row.delivered_at is None
+    return row["ended_at"] is None and row["delivered_at"] is None
 
 
 def _bulk_workers(count: int, workers: int | None) -> int:
