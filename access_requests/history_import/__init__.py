@@ -818,7 +818,11 @@ CREATE TEMPORARY TABLE {STAGING_TABLE} (
 # in the next instant (wal_writer_delay, 200 ms) loses the whole import, never part of it (the
 # WAL is still written in order and replayed up to a commit or not at all), and the import is
 # run again (idempotent); no other transaction's durability changes.
-_IMPORT_SETTINGS = ("SET LOCAL synchronous_commit = off", "SET LOCAL work_mem = '256MB'")
+# The foreign keys (Django makes them DEFERRABLE INITIALLY DEFERRED) are checked at the end of
+# each COPY rather than all at the commit: the same checks, done while the workers compute the
+# delay rows instead of after everything else (set back to deferred when the import ends).
+_IMPORT_SETTINGS = ("SET LOCAL synchronous_commit = off", "SET LOCAL work_mem = '256MB'",
+                    "SET CONSTRAINTS ALL IMMEDIATE")
 # Rows read back from the staging table per round trip of the server-side cursor.
 STAGING_FETCH = 20_000
 
@@ -908,10 +912,18 @@ def _import_staged(path: str | os.PathLike[str], *, dataset_ids: dict[str, int],
         try:
             _import_staged_in(raw, path, observers, started, dataset_ids=dataset_ids, holder_of=holder_of,
                               batch_size=batch_size, result=result, progress=progress)
-        except BaseException:
+        except BaseException as exc:
             for observer in observers:
                 observer.discard()
+            if isinstance(exc, HistoryImportError):  # the connection is usable: an enclosing
+                _constraints_deferred()               # transaction goes on as before
             raise
+        _constraints_deferred()
+
+
+def _constraints_deferred() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 def _import_staged_in(raw: BinaryIO, path: str | os.PathLike[str], observers: list[Any], started: float, *,
