@@ -322,6 +322,10 @@ def _materialise_bulk(request_ids: Iterable[int], *, now: dt.datetime | None,
 ImportedRequest = tuple[int, tuple[bool, str, str], list[tuple[int, str, str, str, dt.datetime, dict[str, Any]]]]
 
 
+# Batches an import may leave to each worker before it waits for them (each holds a batch's events).
+PENDING_PER_WORKER = 4
+
+
 class ImportedDelays:
     """The delay rows of the requests an import creates, computed from the histories it holds
     in memory (no reading back of their events), chunk by chunk while the import goes on: the
@@ -357,7 +361,9 @@ class ImportedDelays:
                 self._write(ids, _bulk_lines(inputs, self.now, self.medians, True))
                 continue
             self.pending.append((ids, self.pool.apply_async(_bulk_lines, (inputs, self.now, self.medians, True))))
-            while self.pending and (len(self.pending) > self.count or self.pending[0][1].ready()):
+            # Write what is finished; wait only when the workers lag far behind (memory bound).
+            while self.pending and (len(self.pending) > PENDING_PER_WORKER * self.count
+                                    or self.pending[0][1].ready()):
                 ids, result = self.pending.popleft()
                 self._write(ids, result.get())
 
