@@ -111,6 +111,7 @@ from access_requests.workflow import (
 from catalog.models import DataHolder, Dataset
 from delays import rules
 from hdh_access.lib import pgcopy
+from hdh_access.lib.gcpause import paused_gc
 
 REQUIRED_COLUMNS = ("reference", "at", "state", "datasets", "requires_matching", "title")
 OPTIONAL_COLUMNS = ("route", "reason", "opinion", "urgent", "holder")
@@ -901,7 +902,7 @@ def _import_staged(path: str | os.PathLike[str], *, dataset_ids: dict[str, int],
     a file with validation errors reports those only (not the differences with the database).
     """
     started = time.monotonic()
-    with _open(path) as raw, transaction.atomic():
+    with paused_gc(), _open(path) as raw, transaction.atomic():
         with connection.cursor() as cursor:
             for statement in _IMPORT_SETTINGS:
                 cursor.execute(statement)
