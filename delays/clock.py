@@ -14,11 +14,13 @@ this module; none of them re-computes a clock.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy
 
 from access_requests.models import AccessRequest
@@ -209,12 +211,10 @@ class RequestClock:
         return tuple(rules.expected_periods(ahead, visit.due_date, policy=clock_policy()))
 
 
-def evaluate_row(row: Mapping[str, Any], at: dt.datetime, *, medians: Mapping[str, Any]) -> RequestClock:
-    """The clock at ``at`` of a materialised row (its values, ROW_FIELDS) whose last event
-    is no later than ``at``: the open stay grows from ``computed_at`` to ``at``. ``medians``:
-    the row's population baseline, read for the row's route."""
-    medians = route_medians(medians, row["request__route"])
-    known = row["ended_at"] is None and rules.enough_history(medians)
+def _open_stay(row: Mapping[str, Any], at: dt.datetime, medians: Mapping[str, float], known: bool
+               ) -> tuple[dict[str, float], float, float, dt.datetime | None, str]:
+    """A row's stage days, elapsed and applicant days, forecast and status at ``at``: an open
+    stay grown from ``computed_at`` to ``at`` and forecast with the route's ``medians``."""
     stage_days = {stage: float(row[name]) for stage, name in STAGE_FIELDS.items()}
     elapsed, applicant = float(row["elapsed_days"]), float(row["applicant_days"])
     status, forecast = row["status"], row["forecast_at"]
@@ -231,6 +231,16 @@ def evaluate_row(row: Mapping[str, Any], at: dt.datetime, *, medians: Mapping[st
             path=forecast_path(row["request__route"]),
         )
         status = rules.open_status(at, deadline=row["deadline"], forecast_at=forecast, enough_history=known)
+    return stage_days, elapsed, applicant, forecast, status
+
+
+def evaluate_row(row: Mapping[str, Any], at: dt.datetime, *, medians: Mapping[str, Any]) -> RequestClock:
+    """The clock at ``at`` of a materialised row (its values, ROW_FIELDS) whose last event
+    is no later than ``at``: the open stay grows from ``computed_at`` to ``at``. ``medians``:
+    the row's population baseline, read for the row's route."""
+    medians = route_medians(medians, row["request__route"])
+    known = row["ended_at"] is None and rules.enough_history(medians)
+    stage_days, elapsed, applicant, forecast, status = _open_stay(row, at, medians, known)
     return RequestClock(
         at=at, request_id=row["request_id"], reference=row["request__reference"], state=row["state"],
         route=row["request__route"], requires_matching=row["requires_matching"], submitted_at=row["submitted_at"],
@@ -283,6 +293,43 @@ def clocks_as_of(rows: Iterable[Mapping[str, Any]], at: dt.datetime, *, medians:
         elif item in replayed:
             out.append(replayed[item])
     return out
+
+
+#: What a status at an instant is computed from (``statuses_as_of``).
+STATUS_FIELDS = ("request_id", "request__route", "requires_matching", "last_event_at", "ended_at", "deadline",
+                 "elapsed_days", "applicant_days", "current_stage", "current_since", "paused_stage", "status",
+                 "forecast_at", "computed_at", *STAGE_FIELDS.values())
+
+
+def statuses_as_of(rows: QuerySet[RequestDelay], at: dt.datetime, *, medians: Medians) -> Counter[str]:
+    """How many of ``rows`` (RequestDelay rows of requests open at ``at``) are in each target
+    status at ``at``, as their clocks (``evaluate_row``) say: those past their deadline are late
+    (``rules.is_late``) without a forecast computed; rows with an event after ``at`` are replayed.
+    Two queries, and the replay's."""
+    counts: Counter[str] = Counter()
+    by_route: dict[tuple[bool, str], tuple[dict[str, float], bool]] = {}
+    replay = []
+    for row in rows.values(*STATUS_FIELDS).iterator(chunk_size=5000):
+        if row["last_event_at"] > at:
+            replay.append(row["request_id"])
+            continue
+        if row["ended_at"] is not None:
+            continue
+        if rules.is_late(at, row["deadline"]):
+            counts[rules.STATUS_LATE] += 1
+            continue
+        key = (row["requires_matching"], row["request__route"])
+        if key not in by_route:
+            route = route_medians(medians.get(key[0], {}), key[1])
+            by_route[key] = (route, rules.enough_history(route))
+        route, known = by_route[key]
+        counts[_open_stay(row, at, route, known)[4]] += 1
+    if replay:
+        values = RequestDelay.objects.filter(request_id__in=replay).values(*ROW_FIELDS)
+        for clock in clocks_as_of(values.iterator(chunk_size=5000), at, medians=medians):
+            if clock.is_open:
+                counts[clock.status] += 1
+    return counts
 
 
 def request_clock(access_request: AccessRequest, at: dt.datetime, *, medians: Medians | None = None,

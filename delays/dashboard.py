@@ -24,8 +24,11 @@ fixed number of queries whatever the number of requests:
 risk" comes from the forecast materialised with each row (after every transition and nightly),
 so the page says when those forecasts were computed.
 
-At 100,000 requests the figures take about 0.35 s to compute (percentiles over every delivered
-request, two quarterly GROUP BYs), so ``cached_dashboard`` keeps them in Django's cache for
+Without filters, 1 to 4 come from the summary kept by each recompute (``delays.summary``: three
+queries whatever the number of requests, the same figures); filtered, from the rows (at 100,000
+requests about 0.35 s: percentiles over every delivered request, two quarterly GROUP BYs). The
+data holders' figures (``delays.holders``) read the tasks either way. ``cached_dashboard`` keeps
+the figures in Django's cache for
 ``HDH_DASHBOARD_CACHE_SECONDS`` (default 600; 0 disables it) per filter combination; the page
 says when they were computed and offers to recompute them. ``warm_cache`` precomputes the
 unfiltered figures (for a periodic task).
@@ -46,11 +49,19 @@ from django.db.models.functions import TruncQuarter
 from django.utils import timezone
 
 from access_requests.models import AccessRequest
-from delays import rules
+from delays import rules, summary
 from delays.clock import ROW_FIELDS, evaluate_row
 from delays.holders import bottleneck_holder, holder_figures
 from delays.models import RequestDelay
-from delays.statistics import aggregate_rows, headline, headline_by_quarter, headline_json
+from delays.statistics import (
+    Headline,
+    aggregate_rows,
+    headline,
+    headline_by_quarter,
+    headline_json,
+    make_headline,
+    quarter_series,
+)
 from hdh_access.lib.dates import PARIS, paris_date, start_of_paris_day
 
 ROUND = 3
@@ -204,6 +215,38 @@ def at_risk_requests(target_open: QuerySet[RequestDelay], now: dt.datetime, toda
 
 
 # --- the dashboard ------------------------------------------------------------------------------
+# --- 1 to 4 from the summary (delays.summary) -----------------------------------------------------
+def _from_summary(filters: DashboardFilters, now: dt.datetime) -> bool:
+    """The unfiltered figures come from the summary (PostgreSQL), which counts every delivery:
+    not when asked as of an instant before one of them."""
+    return filters == DashboardFilters() and summary.covers(now)
+
+
+def _summary_figures(today: dt.date) -> tuple[dict[str, Any], dict[str, Any], Headline, list[dict[str, Any]],
+                                               list[dict[str, Any]], list[dict[str, Any]], dt.datetime | None]:
+    """What 1 to 4 compute from the rows, from the summary: access figures, stage statistics, the
+    headline, its quarterly series, the submission quarters and the open requests by stage."""
+    kept = summary.Figures(today)
+    quarters = [{"quarter": q["quarter"], **headline_json(q), "mean_access_days": _r(q["mean_elapsed_days"])}
+                for q in quarter_series({start: make_headline(*kept.headline(start))
+                                         for start in kept.delivery_quarters()})]
+    cohorts = [{
+        "quarter": _quarter(start), **counts,
+        "share_met": _r(counts["met"] / counts["delivered"]) if counts["delivered"] else None,
+    } for start, counts in kept.cohorts().items()]
+    cohorts = [{key: row[key] for key in ("quarter", "submitted", "delivered", "met", "share_met",
+                                          "open_past_deadline")} for row in cohorts]
+    segments = kept.open_segments()
+    stages = []
+    for stage in rules.STAGES:
+        counts = {segment: segments.get(stage, {}).get(segment, 0) for segment in SEGMENTS}
+        stages.append({"stage": stage, **counts, "total": sum(counts.values())})
+    oldest = (RequestDelay.objects.filter(ended_at__isnull=True, current_stage__in=rules.STAGES)
+              .aggregate(oldest=Min("computed_at"))["oldest"])
+    return (kept.access(), kept.stage_statistics(), make_headline(*kept.headline()), quarters, cohorts, stages,
+            oldest)
+
+
 def build_dashboard(filters: DashboardFilters | None = None, *, now: dt.datetime | None = None,
                     list_limit: int | None = LIST_LIMIT) -> dict[str, Any]:
     """Every figure of the dashboard, JSON-ready (dates and instants in ISO 8601)."""
@@ -212,11 +255,16 @@ def build_dashboard(filters: DashboardFilters | None = None, *, now: dt.datetime
     today = paris_date(now)
     rows = delay_rows(filters)
     target = rows.filter(requires_matching=True)
-    target_delivered = target.filter(delivered_at__lte=now)
-    access, stats = aggregate(target_delivered)
-    figures = headline_json(headline(target_delivered))
-    quarters = headline_quarters(target_delivered)
-    stages, oldest = by_current_stage(rows, today)
+    if _from_summary(filters, now):
+        access, stats, overall, quarters, submission, stages, oldest = _summary_figures(today)
+        figures = headline_json(overall)
+    else:
+        target_delivered = target.filter(delivered_at__lte=now)
+        access, stats = aggregate(target_delivered)
+        figures = headline_json(headline(target_delivered))
+        quarters = headline_quarters(target_delivered)
+        submission = by_submission_quarter(target, today)
+        stages, oldest = by_current_stage(rows, today)
     late_count = sum(s["late"] for s in stages)
     at_risk_count = sum(s["at_risk"] for s in stages)
     on_track_count = sum(s["on_track"] for s in stages)
@@ -230,7 +278,9 @@ def build_dashboard(filters: DashboardFilters | None = None, *, now: dt.datetime
     }
     # After the decision, by data holder (delays.holders): the tasks of the filtered requests; a
     # holder's staff see their own line only (filters.holder_id).
-    holders = holder_figures(now, request_ids=rows.values("request_id"), holder_id=filters.holder_id)
+    # Unfiltered: every task (each belongs to a submitted request), without reading the rows.
+    request_ids = None if filters == DashboardFilters() else rows.values("request_id")
+    holders = holder_figures(now, request_ids=request_ids, holder_id=filters.holder_id)
     slowest = bottleneck_holder(holders)
     return {
         "computed_at": now.isoformat(),
@@ -252,7 +302,7 @@ def build_dashboard(filters: DashboardFilters | None = None, *, now: dt.datetime
         },
         "stages": stage_json,
         "bottleneck": {"stage": bottleneck, **stage_json[bottleneck]} if bottleneck else None,
-        "submission_quarters": by_submission_quarter(target, today),
+        "submission_quarters": submission,
         "delivery_quarters": by_delivery_quarter(quarters),
         "headline_quarters": quarters,
         "current_stages": stages,

@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from django.db import connection, connections
+from django.db import connection, connections, router
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
@@ -88,7 +88,7 @@ def _delivered_percentiles(delivered: QuerySet[HolderTask]) -> dict[_Holder, tup
     if connection.vendor == "postgresql":
         inner, params = delivered.values("holder_id", "holder__code", "holder__name", "created_at",
                                          "delivered_at").query.sql_with_params()
-        days = f"(extract(epoch FROM (t.delivered_at - t.created_at)) / {SECONDS_PER_DAY})"
+        days = DAYS_SQL.replace("delivered_at", "t.delivered_at").replace("created_at", "t.created_at")
         sql = (f"SELECT t.holder_id, t.code, t.name, count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY {days}), "
                f"percentile_cont(0.9) WITHIN GROUP (ORDER BY {days}) "
                f"FROM ({inner}) AS t (holder_id, code, name, created_at, delivered_at) "
@@ -104,6 +104,82 @@ def _delivered_percentiles(delivered: QuerySet[HolderTask]) -> dict[_Holder, tup
             for holder, values in by_holder.items()}
 
 
+#: A delivered task's days, as ``_delivered_percentiles`` sorts them; indexed per holder on
+#: PostgreSQL (delays migration 0003, the same expression) for ``_indexed_percentiles``.
+DAYS_SQL = "(extract(epoch FROM (delivered_at - created_at)) / 86400.0)"
+
+
+def _indexed_percentiles(holder_id: int | None) -> dict[_Holder, tuple[int, float | None, float | None]]:
+    """``_delivered_percentiles`` of every delivered task (of ``holder_id`` only when given), read
+    through the per-holder index of their days: each holder's count, then the values at the
+    percentiles' ranks (from the nearer end), interpolated as ``percentile_cont`` does. Two queries."""
+    task, holder = HolderTask._meta.db_table, DataHolder._meta.db_table
+    only = " AND t.holder_id = %s" if holder_id is not None else ""
+    with connections[router.db_for_read(HolderTask)].cursor() as cursor:  # the replica in replica_reads()
+        cursor.execute(f"SELECT t.holder_id, h.code, h.name, count(*) FROM {task} t JOIN {holder} h ON h.id = t.holder_id "
+                       f"WHERE t.delivered_at IS NOT NULL{only} GROUP BY 1, 2, 3",
+                       [holder_id] if holder_id is not None else [])
+        holders = {row[0]: (row[0], row[1], row[2], row[3]) for row in cursor.fetchall()}
+        wanted = []  # (holder, q, first rank, descending, offset, limit)
+        for pk, (*_names, n) in holders.items():
+            for q in (0.5, 0.9):
+                first, fraction = rules.percentile_position(n, q)
+                last = first + 1 if fraction else first
+                if last > n - 1 - first:  # nearer the end: read it backwards
+                    wanted.append((pk, q, True, n - 1 - last, last - first + 1))
+                else:
+                    wanted.append((pk, q, False, first, last - first + 1))
+        found: dict[tuple[int, float], list[float]] = {}
+        if wanted:
+            blocks = []
+            params: list[Any] = []
+            for pk, q, descending, offset, limit in wanted:
+                order = "DESC" if descending else "ASC"
+                blocks.append(f"(SELECT %s::bigint, %s::float8, array_agg(v) FROM (SELECT {DAYS_SQL} AS v FROM {task} "
+                              f"WHERE delivered_at IS NOT NULL AND holder_id = %s ORDER BY {DAYS_SQL} {order} "
+                              "OFFSET %s LIMIT %s) AS s)")
+                params += [pk, q, pk, offset, limit]
+            cursor.execute(" UNION ALL ".join(blocks), params)
+            for pk, q, values in cursor.fetchall():
+                found[pk, q] = sorted(float(v) for v in values)
+    out: dict[_Holder, tuple[int, float | None, float | None]] = {}
+    for pk, (_pk, code, name, n) in holders.items():
+        figures = []
+        for q in (0.5, 0.9):
+            _first, fraction = rules.percentile_position(n, q)
+            values = found[pk, q]
+            figures.append(rules.interpolate(values[0], values[1] if len(values) > 1 else None, fraction))
+        out[pk, code, name] = (n, figures[0], figures[1])
+    return out
+
+
+def _last_to_deliver(as_of: dt.datetime, request_ids: QuerySet[Any, Any] | None, holder_id: int | None,
+                     delivered: QuerySet[HolderTask]) -> dict[int, int]:
+    """Per holder, the multi-holder requests all delivered by ``as_of`` whose last delivery was
+    the holder's (holders delivering at that same instant are each counted): one pass over the
+    tasks grouped by request on PostgreSQL, correlated subqueries elsewhere."""
+    if connection.vendor == "postgresql":
+        siblings = _tasks(request_ids, None)
+        inner, params = siblings.values("id", "request_id", "holder_id", "created_at", "delivered_at").query.sql_with_params()
+        where = " AND t.holder_id = %s" if holder_id is not None else ""
+        # Per request: all its tasks delivered by as_of, two or more; then its tasks delivered last.
+        sql = (
+            f"WITH t (id, request_id, holder_id, created_at, delivered_at) AS NOT MATERIALIZED ({inner}), "
+            "r AS (SELECT request_id, max(delivered_at) AS last FROM t GROUP BY request_id HAVING count(*) > 1 "
+            "AND count(*) FILTER (WHERE delivered_at IS NULL OR delivered_at > %s) = 0) "
+            "SELECT t.holder_id, count(*) FROM t JOIN r ON r.request_id = t.request_id AND t.delivered_at = r.last "
+            f"WHERE t.created_at <= %s{where} GROUP BY t.holder_id")
+        with connections[router.db_for_read(HolderTask)].cursor() as cursor:  # the replica in replica_reads()
+            cursor.execute(sql, [*params, as_of, as_of, *([holder_id] if holder_id is not None else [])])
+            return dict(cursor.fetchall())
+    siblings = HolderTask.objects.filter(request_id=OuterRef("request_id"))
+    last = siblings.filter(delivered_at__lte=as_of).order_by("-delivered_at").values("delivered_at")[:1]
+    return dict(
+        delivered.filter(Exists(siblings.exclude(pk=OuterRef("pk"))))
+        .exclude(Exists(siblings.filter(Q(delivered_at__isnull=True) | Q(delivered_at__gt=as_of))))
+        .filter(delivered_at=Subquery(last)).values("holder_id").annotate(n=Count("id")).values_list("holder_id", "n"))
+
+
 def holder_figures(as_of: dt.datetime | None = None, *, request_ids: QuerySet[Any, Any] | None = None,
                    holder_id: int | None = None) -> list[HolderFigures]:
     """Each holder's figures as of ``as_of`` (default now), over the tasks of ``request_ids``
@@ -116,19 +192,16 @@ def holder_figures(as_of: dt.datetime | None = None, *, request_ids: QuerySet[An
     today = paris_date(as_of)
     tasks = _tasks(request_ids, holder_id).filter(created_at__lte=as_of)
     delivered = tasks.filter(delivered_at__lte=as_of)
-    percentiles = _delivered_percentiles(delivered)
+    if (connection.vendor == "postgresql" and request_ids is None
+            and not HolderTask.objects.filter(delivered_at__gt=as_of).exists()):
+        percentiles = _indexed_percentiles(holder_id)  # every delivery: through the index
+    else:
+        percentiles = _delivered_percentiles(delivered)
     is_open = Q(delivered_at__isnull=True) | Q(delivered_at__gt=as_of)
     counts = {(row["holder_id"], row["holder__code"], row["holder__name"]): row for row in (
         tasks.exclude(request__state__in=_ABANDONED).filter(is_open).values("holder_id", "holder__code", "holder__name")
         .annotate(open=Count("id"), overdue=Count("id", filter=Q(due_date__lt=today))))}
-    # The last delivery of a multi-holder request all delivered by as_of (holders delivering at
-    # that same instant are each counted).
-    siblings = HolderTask.objects.filter(request_id=OuterRef("request_id"))
-    last = siblings.filter(delivered_at__lte=as_of).order_by("-delivered_at").values("delivered_at")[:1]
-    lasts = dict(
-        delivered.filter(Exists(siblings.exclude(pk=OuterRef("pk"))))
-        .exclude(Exists(siblings.filter(Q(delivered_at__isnull=True) | Q(delivered_at__gt=as_of))))
-        .filter(delivered_at=Subquery(last)).values("holder_id").annotate(n=Count("id")).values_list("holder_id", "n"))
+    lasts = _last_to_deliver(as_of, request_ids, holder_id, delivered)
     figures = []
     for holder in set(percentiles) | set(counts):
         count, median, p90 = percentiles.get(holder, (0, None, None))

@@ -26,7 +26,7 @@ from django.utils import timezone
 from access_requests.models import AccessRequest, Event
 from access_requests.selectors.clock import clock_log_rows, clock_logs, clock_logs_of, clock_policy
 from access_requests.workflow import ROUTES_WITHOUT_REVIEW, Route, State
-from delays import rules
+from delays import rules, summary
 from delays.holders import refresh_holder_medians
 from delays.models import STAGE_FIELDS, DelayBaseline, RequestDelay
 from delays.statistics import forecast_baseline, route_medians
@@ -115,13 +115,16 @@ def baseline_medians() -> dict[bool, dict[str, Any]]:
 
 
 def build_rows(request_ids: Sequence[int], *, now: dt.datetime, medians: dict[bool, dict[str, Any]],
-               until: dt.datetime | None = None) -> tuple[list[RequestDelay], list[int]]:
+               until: dt.datetime | None = None, lock: bool = False) -> tuple[list[RequestDelay], list[int]]:
     """The RequestDelay rows of ``request_ids`` computed from their events as of ``now``
-    (events up to ``until``), unsaved; and the ids that have none (never submitted)."""
+    (events up to ``until``), unsaved; and the ids that have none (never submitted). ``lock``:
+    lock the requests first (inside a transaction), before their events are read."""
+    chosen = AccessRequest.objects.filter(pk__in=request_ids)
+    if lock:
+        chosen = chosen.select_for_update(of=("self",)).order_by("pk")
     requests = {
         pk: (matching, opinion, route)
-        for pk, matching, opinion, route in AccessRequest.objects.filter(pk__in=request_ids).values_list(
-            "pk", "requires_matching", "cesrees_opinion", "route")
+        for pk, matching, opinion, route in chosen.values_list("pk", "requires_matching", "cesrees_opinion", "route")
     }
     logs = clock_logs(request_ids, until=until)
     rows, empty = [], []
@@ -142,25 +145,32 @@ def build_rows(request_ids: Sequence[int], *, now: dt.datetime, medians: dict[bo
 
 
 def materialise_requests(request_ids: Iterable[int], *, now: dt.datetime | None = None,
-                         medians: dict[bool, dict[str, Any]] | None = None) -> int:
+                         medians: dict[bool, dict[str, Any]] | None = None, track_summary: bool = True) -> int:
     """Recompute the RequestDelay rows of ``request_ids`` in bulk; returns rows written.
 
     ``medians``: the forecast baseline per population (requires_matching), by default the
-    stored one.
+    stored one. ``track_summary``: move the dashboard's summary (delays.summary) with the rows;
+    False when the caller rebuilds it afterwards (``summary.rebuild_summary``).
     """
     now = now or timezone.now()
     medians = baseline_medians() if medians is None else medians
     ids = sorted(set(request_ids))
     written = 0
     for start in range(0, len(ids), BATCH):
-        rows, empty = build_rows(ids[start:start + BATCH], now=now, medians=medians)
+        batch = ids[start:start + BATCH]
         with transaction.atomic():
+            # The dashboard's summary moves with the rows, in the same transaction: the requests are
+            # locked first, so that two recomputes of one request take turns.
+            tracked = track_summary and summary.enabled()
+            rows, empty = build_rows(batch, now=now, medians=medians, lock=tracked)
+            before = summary.before_write(batch) if tracked else None
             if empty:
                 RequestDelay.objects.filter(request_id__in=empty).delete()
             RequestDelay.objects.bulk_create(
                 rows, update_conflicts=True, unique_fields=["request"], update_fields=_UPDATE_FIELDS,
                 batch_size=1000,
             )
+            summary.after_write(batch, before)
         written += len(rows)
     return written
 

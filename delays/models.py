@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from access_requests.workflow import State
@@ -10,6 +11,28 @@ from delays import rules
 
 # The RequestDelay column holding the days spent in each stage.
 STAGE_FIELDS: dict[str, str] = {stage: f"days_{stage}" for stage in rules.STAGES}
+# The rows the delay statistics are computed over: target requests (needing matching), delivered.
+TARGET_DELIVERED = Q(requires_matching=True, delivered_at__isnull=False)
+
+
+def _value_indexes() -> list[models.Index]:
+    """Partial indexes over the delivered target rows, by each value a percentile is read from
+    (delays.summary locates the row in its histogram, then reads it through these). The one by
+    Paris delivery quarter is PostgreSQL's only (delays migration 0002)."""
+    indexes = [
+        models.Index(fields=[field], condition=TARGET_DELIVERED & Q(**{f"{field}__gt": 0}), name=f"delay_{stage}_idx")
+        for stage, field in STAGE_FIELDS.items()
+    ]
+    institution = F("elapsed_days") - F("applicant_days")
+    return [
+        *indexes,
+        models.Index(fields=["elapsed_days"], condition=TARGET_DELIVERED, name="delay_elapsed_idx"),
+        models.Index(institution, condition=TARGET_DELIVERED, name="delay_institution_idx"),
+        # The dashboard's late and at-risk lists, and when the open rows' forecasts were computed.
+        models.Index(fields=["deadline", "request"], condition=Q(ended_at__isnull=True, requires_matching=True),
+                     name="delay_open_target_idx"),
+        models.Index(fields=["computed_at"], condition=Q(ended_at__isnull=True), name="delay_open_computed_idx"),
+    ]
 
 
 class RequestDelay(models.Model):
@@ -57,10 +80,39 @@ class RequestDelay(models.Model):
         db_table = "access_requests_requestdelay"  # moved from access_requests, table kept
         verbose_name = _("délai d'une demande")
         verbose_name_plural = _("délais des demandes")
-        indexes = [models.Index(fields=["requires_matching", "delivered_at"], name="delay_target_delivered_idx")]
+        indexes = [models.Index(fields=["requires_matching", "delivered_at"], name="delay_target_delivered_idx"),
+                   *_value_indexes()]
 
     def __str__(self) -> str:
         return f"{self.request_id}: {self.status}"
+
+
+class DelaySummary(models.Model):
+    """The dashboard's figures kept up to date (PostgreSQL): counts and sums of RequestDelay rows
+    by measure, quarter and day, maintained by ``delays.summary`` in the transaction that writes
+    the rows (one request's recompute moves its old contribution out and its new one in).
+
+    ``measure`` (``delays.summary`` says what each holds): a stage's days, ``elapsed``,
+    ``institution`` (delivered target requests, by Paris delivery quarter and whole day of the
+    value: a per-day histogram that locates the rows a percentile reads), ``cohort`` (target
+    requests by submission quarter, ``day`` 1 when delivered) and the open requests
+    (``open*``, by submission quarter, current stage and deadline day).
+    """
+
+    measure = models.CharField(max_length=24)
+    stage = models.CharField(max_length=32, blank=True, default="")
+    quarter = models.DateField()
+    day = models.IntegerField()
+    count = models.BigIntegerField(default=0)
+    total = models.DecimalField(max_digits=40, decimal_places=12, default=0)
+    met = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["measure", "stage", "quarter", "day"],
+                                               name="delay_summary_key")]
+
+    def __str__(self) -> str:
+        return f"{self.measure} {self.stage} {self.quarter} {self.day}: {self.count}"
 
 
 class DelayBaseline(models.Model):

@@ -8,17 +8,24 @@ show).
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
-from delays import rules
-from delays.clock import ROW_FIELDS, Medians, RequestClock, VisitClock, clocks_as_of
+from delays import rules, summary
+from delays.clock import ROW_FIELDS, Medians, RequestClock, VisitClock, clocks_as_of, statuses_as_of
 from delays.holders import bottleneck_holder, holder_figures, tasks_as_of
 from delays.models import RequestDelay
-from delays.statistics import aggregate, delivered_target_rows, forecast_baseline, headline, headline_json
+from delays.statistics import (
+    aggregate,
+    delivered_target_rows,
+    forecast_baseline,
+    headline,
+    headline_json,
+    make_headline,
+)
+from hdh_access.lib.dates import paris_date
 
 ROUND = 3
 
@@ -27,14 +34,20 @@ def _r(value: float | None) -> float | None:
     return None if value is None else round(float(value), ROUND)
 
 
-def evaluate(as_of: dt.datetime, *, only_open: bool, requires_matching: bool | None,
-             medians_by_population: Medians) -> list[RequestClock]:
-    """Every request submitted by ``as_of`` (or only those still open then), as of ``as_of``."""
+def _rows(as_of: dt.datetime, *, only_open: bool, requires_matching: bool | None) -> QuerySet[RequestDelay]:
+    """The rows of the requests submitted by ``as_of`` (and still open then, with ``only_open``)."""
     qs = RequestDelay.objects.filter(submitted_at__lte=as_of)
     if requires_matching is not None:
         qs = qs.filter(requires_matching=requires_matching)
     if only_open:
         qs = qs.filter(Q(ended_at__isnull=True) | Q(ended_at__gt=as_of))
+    return qs
+
+
+def evaluate(as_of: dt.datetime, *, only_open: bool, requires_matching: bool | None,
+             medians_by_population: Medians) -> list[RequestClock]:
+    """Every request submitted by ``as_of`` (or only those still open then), as of ``as_of``."""
+    qs = _rows(as_of, only_open=only_open, requires_matching=requires_matching)
     rows = qs.order_by("submitted_at", "request_id").values(*ROW_FIELDS).iterator(chunk_size=5000)
     clocks = clocks_as_of(rows, as_of, medians=medians_by_population)
     if only_open:
@@ -45,16 +58,21 @@ def evaluate(as_of: dt.datetime, *, only_open: bool, requires_matching: bool | N
 
 # --- the report --------------------------------------------------------------------------
 def build_report(as_of: dt.datetime, *, detail: bool = False) -> dict[str, Any]:
-    access, stats = aggregate(as_of, requires_matching=True)
+    # Over the delivered target requests: from the dashboard's summary (delays.summary) when it
+    # covers as_of, else from the rows; the same figures either way.
+    if summary.covers(as_of):
+        kept = summary.Figures(paris_date(as_of))
+        access, stats, overall = kept.access(), kept.stage_statistics(), make_headline(*kept.headline())
+    else:
+        access, stats = aggregate(as_of, requires_matching=True)
+        overall = headline(delivered_target_rows(as_of))
     medians = {True: forecast_baseline(as_of, requires_matching=True, overall=(access, stats))}
     if detail:
         medians[False] = forecast_baseline(as_of, requires_matching=False)
-    open_rows = evaluate(as_of, only_open=True, requires_matching=True, medians_by_population=medians)
-    counts: defaultdict[str, int] = defaultdict(int)
-    for clock in open_rows:
-        counts[clock.status] += 1
+    # Open target requests by status (delays.clock.statuses_as_of: the late ones need no forecast).
+    counts = statuses_as_of(_rows(as_of, only_open=True, requires_matching=True), as_of, medians=medians)
     # The headline (delivered, met, share_met, institution days): one definition, statistics.headline.
-    figures = headline_json(headline(delivered_target_rows(as_of)))
+    figures = headline_json(overall)
     # Post-decision time by data holder (delays.holders): every request's tasks, not only the target's.
     holders = holder_figures(as_of)
     slowest = bottleneck_holder(holders)

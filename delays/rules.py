@@ -287,6 +287,11 @@ def enough_history(medians: Mapping[str, float] | None) -> bool:
     return float(medians.get(HISTORY_KEY) or 0) >= MIN_FORECAST_HISTORY
 
 
+def is_late(as_of: datetime, deadline: date) -> bool:
+    """An open request is late once ``as_of``'s Paris date is after its deadline."""
+    return paris_date(as_of) > deadline
+
+
 def open_status(as_of: datetime, *, deadline: date, forecast_at: datetime, enough_history: bool) -> str:
     """The target status of a request still open at ``as_of``.
 
@@ -294,7 +299,7 @@ def open_status(as_of: datetime, *, deadline: date, forecast_at: datetime, enoug
     the forecast, computed from ``enough_history`` (at least MIN_FORECAST_HISTORY delivered
     requests), falls after the deadline.
     """
-    if paris_date(as_of) > deadline:
+    if is_late(as_of, deadline):
         return STATUS_LATE
     if enough_history and paris_date(forecast_at) > deadline:
         return STATUS_AT_RISK
@@ -442,17 +447,29 @@ def percentile_cont(values: Iterable[float | None], q: float) -> float | None:
     computed like PostgreSQL's float8 lerp (lo + frac * (hi - lo)). None
     values are skipped, as SQL aggregates skip NULLs; None for no values.
     """
-    if not 0.0 <= q <= 1.0:
-        raise ValueError(f"q must be between 0 and 1, got {q}")
     data = sorted(float(v) for v in values if v is not None)
     if not data:
         return None
-    position = q * (len(data) - 1)
+    first, fraction = percentile_position(len(data), q)
+    return interpolate(data[first], data[first + 1] if fraction else None, fraction)
+
+
+def percentile_position(n: int, q: float) -> tuple[int, float]:
+    """Where ``percentile_cont(q)`` reads among ``n`` sorted values (n > 0): the 0-based rank
+    of the first value, and the fraction of the way to the next one (0.0: that value alone)."""
+    if not 0.0 <= q <= 1.0:
+        raise ValueError(f"q must be between 0 and 1, got {q}")
+    position = q * (n - 1)
     first = math.floor(position)
-    second = math.ceil(position)
-    if second == first:
-        return data[first]
-    return data[first] + (position - first) * (data[second] - data[first])
+    return first, (position - first) if math.ceil(position) != first else 0.0
+
+
+def interpolate(first: float, second: float | None, fraction: float) -> float:
+    """``percentile_cont``'s value from the values at ``percentile_position``: PostgreSQL's
+    float8 lerp (lo + frac * (hi - lo))."""
+    if not fraction or second is None:
+        return first
+    return first + fraction * (second - first)
 
 
 class StageStats(TypedDict):

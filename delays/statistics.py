@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, TypedDict
 
 from django.core.exceptions import EmptyResultSet
@@ -44,9 +44,7 @@ def _delivered_rows(as_of: dt.datetime, requires_matching: bool) -> QuerySet[Req
 _AGG_FIELDS = ["elapsed_days", "target_met", *STAGE_FIELDS.values()]
 
 
-def _aggregate_sql(delivered: QuerySet[RequestDelay]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """One PostgreSQL query over the given rows (the ORM writes the filter, SQL the percentiles)."""
-    inner, params = delivered.values(*_AGG_FIELDS).query.sql_with_params()
+def _aggregate_parts() -> list[str]:
     parts = [
         "count(*)", "count(*) FILTER (WHERE target_met)", "avg(elapsed_days)",
         "percentile_cont(0.5) WITHIN GROUP (ORDER BY elapsed_days)",
@@ -58,15 +56,37 @@ def _aggregate_sql(delivered: QuerySet[RequestDelay]) -> tuple[dict[str, Any], d
             f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {field}) FILTER (WHERE {field} > 0)",
             f"percentile_cont(0.9) WITHIN GROUP (ORDER BY {field}) FILTER (WHERE {field} > 0)",
         ]
-    with connections[delivered.db].cursor() as cursor:  # the rows' database: the replica in replica_reads()
-        cursor.execute(f"SELECT {', '.join(parts)} FROM ({inner}) AS delivered", params)
-        values = cursor.fetchone()
+    return parts
+
+
+def _aggregate_values(values: Sequence[Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     access = {"delivered": values[0], "met": values[1], "mean": values[2], "median": values[3]}
     stats = {}
     for index, stage in enumerate(STAGE_FIELDS):
         count, mean, median, p90 = values[4 + 4 * index: 8 + 4 * index]
         stats[stage] = rules.StageStats(count=count, mean_days=mean, median_days=median, p90_days=p90)
     return access, stats
+
+
+def _aggregate_sql(delivered: QuerySet[RequestDelay]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """One PostgreSQL query over the given rows (the ORM writes the filter, SQL the percentiles)."""
+    inner, params = delivered.values(*_AGG_FIELDS).query.sql_with_params()
+    with connections[delivered.db].cursor() as cursor:  # the rows' database: the replica in replica_reads()
+        cursor.execute(f"SELECT {', '.join(_aggregate_parts())} FROM ({inner}) AS delivered", params)
+        return _aggregate_values(cursor.fetchone())
+
+
+def aggregate_by_route(delivered: QuerySet[RequestDelay]) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    """``aggregate_rows`` of ``delivered`` per route of the request (routes without a row left
+    out): one query on PostgreSQL."""
+    if connection.vendor != "postgresql":
+        return {route: aggregate_rows(delivered.filter(request__route=route)) for route in ROUTES
+                if delivered.filter(request__route=route).exists()}
+    inner, params = delivered.values(*_AGG_FIELDS, "request__route").query.sql_with_params()
+    with connections[delivered.db].cursor() as cursor:
+        cursor.execute(f"SELECT route, {', '.join(_aggregate_parts())} "
+                       f"FROM ({inner}) AS delivered ({', '.join(_AGG_FIELDS)}, route) GROUP BY route", params)
+        return {route: _aggregate_values(values) for route, *values in cursor.fetchall()}
 
 
 def _aggregate_python(delivered: QuerySet[RequestDelay]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -108,8 +128,9 @@ def forecast_baseline(as_of: dt.datetime, *, requires_matching: bool,
     access, stats = overall if overall is not None else aggregate_rows(delivered)
     baseline: dict[str, Any] = rules.stage_medians(stats, delivered=access["delivered"])
     routes = {}
+    by_route = aggregate_by_route(delivered)
     for route in ROUTES:
-        route_access, route_stats = aggregate_rows(delivered.filter(request__route=route))
+        route_access, route_stats = by_route.get(route) or _aggregate_values([0, 0, None, None, *[0, None, None, None] * len(STAGE_FIELDS)])
         routes[route] = rules.stage_medians(route_stats, delivered=route_access["delivered"])
     baseline[ROUTES_KEY] = routes
     return baseline
@@ -152,6 +173,8 @@ def delivered_target_rows(as_of: dt.datetime) -> QuerySet[RequestDelay]:
 
 def _headline(delivered: int, met: int, mean: float | None, median: float | None, p90: float | None,
               mean_elapsed: float | None) -> Headline:
+    """The headline of ``delivered`` requests, ``met`` of them within the target, from their
+    institution days' mean, median and 90th percentile and their elapsed days' mean."""
     return Headline(
         delivered=delivered, met=met, share=met / delivered if delivered else None,
         mean_days=mean, median_days=median, p90_days=p90, mean_elapsed_days=mean_elapsed,
@@ -256,6 +279,13 @@ def headline_by_quarter(rows: QuerySet[RequestDelay], *, since: dt.date | None =
     if through is not None:
         rows = rows.filter(delivered_at__lt=start_of_paris_day(_next_quarter(quarter_start(through))))
     found = _by_quarter_sql(rows) if connection.vendor == "postgresql" else _by_quarter_python(rows)
+    return quarter_series(found, since=since, through=through)
+
+
+def quarter_series(found: Mapping[dt.date, Headline], *, since: dt.date | None = None,
+                   through: dt.date | None = None) -> list[HeadlineQuarter]:
+    """``headline_by_quarter``'s list from the headline of each quarter with deliveries (keyed by
+    its first day): every quarter from the first to the last, the others with nothing delivered."""
     starts = [*found, *(quarter_start(d) for d in (since, through) if d is not None)]
     if not starts:
         return []
@@ -268,6 +298,10 @@ def headline_by_quarter(rows: QuerySet[RequestDelay], *, since: dt.date | None =
                                       end=following - dt.timedelta(days=1), **figures))
         start = following
     return series
+
+
+#: The headline from its figures (delays.summary reads them from the dashboard's summary).
+make_headline = _headline
 
 
 def _r(value: float | None) -> float | None:

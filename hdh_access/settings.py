@@ -8,6 +8,7 @@ docs/operations.md for the full list.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import dj_database_url
@@ -196,8 +197,10 @@ if DATABASE_PGBOUNCER:
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 # SQLite (the embedded default): WAL lets readers work while one connection writes; a writing
 # transaction takes the write lock when it begins (IMMEDIATE) and waits up to the busy timeout
-# for it, instead of failing with "database is locked" when two requests write at once.
+# for it, instead of failing with "database is locked" when two requests write at once; and the
+# writers of one process queue for it in order instead of polling (hdh_access/sqlite/base.py).
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["ENGINE"] = "hdh_access.sqlite"
     DATABASES["default"]["OPTIONS"] = {
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         "timeout": env_int("SQLITE_BUSY_TIMEOUT_SECONDS", 20),
@@ -303,6 +306,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage" if DEBUG
                     else "hdh_access.lib.staticfiles.HashedCompressedStaticFilesStorage"},
 }
+if DEBUG:
+    # WhiteNoise reads the static folders through the finders then; STATIC_ROOT exists only after
+    # `collectstatic`, so its "No directory at" warning on every start says nothing.
+    warnings.filterwarnings("ignore", message="No directory at: ", category=UserWarning)
 
 # Cache (the delay dashboard's figures): shared in Redis when CACHE_URL is set (use another
 # Redis database than the broker's), else in each process's memory.
@@ -312,6 +319,10 @@ CACHES = {
     if CACHE_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
 HDH_DASHBOARD_CACHE_SECONDS = env_int("HDH_DASHBOARD_CACHE_SECONDS", 600)
+# Sessions: with a shared cache, read from it (no query per request to load the session), written
+# through to the database (a flushed or restarted Redis signs nobody out).
+if CACHE_URL:
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 # Closed, rejected or withdrawn requests leave the back office's lists this many days after their
 # last event; the "Archivées" scope shows them (backoffice.selectors.archived_condition).
 HDH_ARCHIVE_AFTER_DAYS = env_int("HDH_ARCHIVE_AFTER_DAYS", 90)

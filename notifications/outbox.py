@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -157,8 +158,37 @@ def give_up_on_abandoned(*, now: dt.datetime | None = None) -> int:
     return count
 
 
+# One sweep at a time in a process. Without a worker (`make run`: tasks run in the request's thread
+# after each commit) every transition starts a sweep, and concurrent sweeps only fight over the
+# same rows: each claim is a write, and on SQLite every write waits its turn for the one write lock
+# (at 50 users, a transition's page took 30 s). A sweep asked for while one runs is left to it: the
+# running sweep goes round again, at most _EXTRA_ROUNDS times (its own request must end; a sweep
+# asked for after that is done by the next one, or by beat's).
+_sweeping = threading.Lock()
+_wanted = threading.Event()
+_EXTRA_ROUNDS = 3
+
+
 def send_pending(*, limit: int | None = None) -> dict[int, Outcome]:
-    """The sweep: send every due row (oldest first), up to ``limit`` (HDH_OUTBOX_BATCH)."""
+    """The sweep: send every due row (oldest first), up to ``limit`` (HDH_OUTBOX_BATCH); nothing
+    when another thread of the process is sweeping (it goes round again for this call)."""
+    outcomes: dict[int, Outcome] = {}
+    _wanted.set()
+    rounds = 0
+    while _wanted.is_set() and rounds <= _EXTRA_ROUNDS:
+        if not _sweeping.acquire(blocking=False):
+            return outcomes  # the running sweep has seen _wanted
+        try:
+            while _wanted.is_set() and rounds <= _EXTRA_ROUNDS:
+                _wanted.clear()
+                rounds += 1
+                outcomes.update(_sweep(limit=limit))
+        finally:
+            _sweeping.release()
+    return outcomes
+
+
+def _sweep(*, limit: int | None) -> dict[int, Outcome]:
     from django.core.mail import get_connection
 
     give_up_on_abandoned()

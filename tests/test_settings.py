@@ -104,4 +104,4 @@ def test_defaults_use_embedded_sqlite_and_eager_tasks():
         "print(s.DATABASES['default']['ENGINE'], s.CELERY_TASK_ALWAYS_EAGER, s.TIME_ZONE, s.LANGUAGE_CODE, s.USE_TZ)"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
-    assert out.stdout.split() == ["django.db.backends.sqlite3", "True", "Europe/Paris", "fr", "True"], out.stderr
+    assert out.stdout.split() == ["hdh_access.sqlite", "True", "Europe/Paris", "fr", "True"], out.stderr

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 
 import pytest
 import time_machine
 from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 
 from access_requests.workflow import State
@@ -225,3 +227,31 @@ def test_a_transition_commits_while_the_broker_is_down_and_the_sweep_sends_its_e
     call_command("send_outbox")  # what the periodic sweep does once the broker is back
 
     assert sorted(m["To"] for m in smtp.accepted) == ["porteur@inserm.example", "secretariat@hdh.example"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sweep_asked_for_while_another_runs_is_left_to_it_which_goes_round_again(smtp):
+    """Without a worker (`make run`) each transition sweeps in its own thread: concurrent sweeps
+    fought over the same rows (each claim a write, on SQLite each waiting for the write lock)."""
+    rows = [queued(f"test:{number}") for number in range(5)]
+    smtp.hold_next()  # the running sweep is stuck on its first message
+    results: dict = {}
+
+    def sweep() -> None:
+        try:
+            results["running"] = outbox.send_pending()
+        finally:
+            connection.close()
+
+    running = threading.Thread(target=sweep)
+    running.start()
+    assert smtp.held.wait(20)
+    asked_meanwhile = [outbox.send_pending(), outbox.send_pending()]
+    smtp.release()  # the held message is refused: it is retried later
+    running.join(30)
+
+    assert asked_meanwhile == [{}, {}]  # nothing claimed, nothing skipped: left to the running sweep
+    assert results["running"][rows[0].pk].status == outbox.RETRY
+    assert [results["running"][row.pk].status for row in rows[1:]] == [outbox.SENT] * 4  # its next round
+    assert len(smtp.accepted) == 4
+    assert [reload(row).attempts for row in rows] == [1, 1, 1, 1, 1]
