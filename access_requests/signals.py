@@ -35,7 +35,14 @@ request_committed = Signal()
 expert_invited = Signal()
 # Sent by the history import inside its transaction with ``request_ids``, the requests it wrote:
 # their delay rows are materialised in that transaction, so the figures are up to date after it.
+# ``prepared``: what the receivers of ``requests_importing`` gave back, finished.
 requests_imported = Signal()
+# Sent by the history import on PostgreSQL at its start, inside its transaction. A receiver may
+# return an object with ``add(requests)``, called after each chunk of new requests is written
+# with plain data (``(request_id, (requires_matching, cesrees_opinion, route), events)``, the
+# events as ``selectors.clock.clock_log_rows`` selects them), ``finish()``, whose result goes to
+# ``requests_imported`` in ``prepared``, and ``discard()``, called when the import fails.
+requests_importing = Signal()
 
 
 def announce(request: Any, event: Any) -> None:

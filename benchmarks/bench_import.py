@@ -111,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--as-of", default="2025-12-31T23:59:59+00:00")
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--keep-csv", action="store_true", help="keep the generated CSV and print its path")
+    parser.add_argument("--profile", metavar="FILE", help="run the first import under cProfile (this process "
+                        "only, not the workers), save the statistics to FILE and print the 25 costliest functions")
     args = parser.parse_args(argv)
 
     # The database must be chosen before Django reads its settings. DEBUG off, as in production:
@@ -153,7 +155,13 @@ def main(argv: list[str] | None = None) -> int:
         backend_cpu = process_cpu_seconds(backend)
         reset_peak_rss()
         started, cpu = time.monotonic(), os.times()
-        first = history_import.import_history(csv_path, **options)
+        if args.profile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            first = profiler.runcall(history_import.import_history, csv_path, **options)
+        else:
+            first = history_import.import_history(csv_path, **options)
         wall = time.monotonic() - started
         cpu_after = os.times()
         backend_cpu = process_cpu_seconds(backend) - backend_cpu
@@ -174,6 +182,12 @@ def main(argv: list[str] | None = None) -> int:
               f"PostgreSQL backend {backend_cpu:.1f} s (on a busy machine wall time exceeds CPU time)")
         print(f"              peak RSS during the import {main_peak:.0f} MB (materialisation workers "
               f"{workers_peak:.0f} MB each at most, shared pages counted in each)")
+
+        if args.profile:
+            import pstats
+
+            profiler.dump_stats(args.profile)
+            pstats.Stats(args.profile).sort_stats("tottime").print_stats(25)
 
         started = time.monotonic()
         second = history_import.import_history(csv_path, **options)

@@ -70,6 +70,16 @@ def build_row(request_id: int, *, requires_matching: bool, route: str = Route.ST
               events: Sequence[tuple[str, dt.datetime]], facts: rules.ClockFacts,
               now: dt.datetime, medians: dict[str, float]) -> RequestDelay | None:
     """The RequestDelay of one request from its transition events, or None if never submitted."""
+    values = row_values(request_id, requires_matching=requires_matching, route=route, events=events, facts=facts,
+                        now=now, medians=medians)
+    return None if values is None else RequestDelay(**values)
+
+
+def row_values(request_id: int, *, requires_matching: bool, route: str = Route.STANDARD,
+               events: Sequence[tuple[str, dt.datetime]], facts: rules.ClockFacts,
+               now: dt.datetime, medians: dict[str, float]) -> dict[str, Any] | None:
+    """``build_row``'s values by field attribute name (every concrete field), without the model
+    instance (the bulk path formats them as COPY text straight away)."""
     result = rules.compute_delay(
         events, requires_matching=requires_matching, as_of=now, medians=medians, path=forecast_path(route),
         target_months=settings.HDH_TARGET_MONTHS,
@@ -81,7 +91,7 @@ def build_row(request_id: int, *, requires_matching: bool, route: str = Route.ST
     paused_stage = ""
     if open_visit and open_visit.stage == State.AWAITING_APPLICANT:
         paused_stage = next((v.stage for v in reversed(result.stage_visits) if v.stage in rules.STANDARD_PATH), "")
-    row = RequestDelay(
+    row: dict[str, Any] = dict(
         request_id=request_id, requires_matching=requires_matching, state=result.current_state,
         submitted_at=result.submitted_at, delivered_at=result.delivered_at, ended_at=result.ended_at,
         last_event_at=events[-1][1], deadline=result.deadline, elapsed_days=result.elapsed_days,
@@ -94,7 +104,7 @@ def build_row(request_id: int, *, requires_matching: bool, route: str = Route.ST
         visits=visits, computed_at=now,
     )
     for stage, field in STAGE_FIELDS.items():
-        setattr(row, field, result.stage_days[stage])
+        row[field] = result.stage_days[stage]
     return row
 
 
@@ -195,6 +205,7 @@ def refresh_open_delays(*, now: dt.datetime | None = None) -> int:
 
 
 # --- in bulk, for an import: the pure rules over all cores, the rows written by COPY ------------
+copy_value = pgcopy.copy_value
 # Requests below this count are computed in the calling process (starting workers costs more).
 PARALLEL_THRESHOLD = 4 * BATCH
 _COPY_FIELDS = tuple(f.attname for f in RequestDelay._meta.concrete_fields)
@@ -221,23 +232,36 @@ def _bulk_inputs(request_ids: Sequence[int]) -> _Inputs:
     return requests, events
 
 
-def _bulk_lines(inputs: _Inputs, now: dt.datetime, medians: dict[bool, dict[str, Any]]) -> list[str]:
+def _bulk_lines(inputs: _Inputs, now: dt.datetime, medians: dict[bool, dict[str, Any]],
+                defer_open: bool = False) -> tuple[list[str], list[int]]:
     """The RequestDelay rows of a batch as COPY text (``build_row``: the same rows as
-    ``materialise_requests``). Runs in the worker processes: plain data in, text out."""
+    ``materialise_requests``), and with ``defer_open`` the ids of the open requests, whose rows
+    are left out (their forecast waits for the refreshed baseline: ``_is_open``). Runs in the
+    worker processes: plain data in, text out."""
     requests, events = inputs
     logs = clock_logs_of(events)
-    lines = []
+    lines, deferred = [], []
     for pk in sorted(requests):
         log = logs.get(pk)
         if log is None or not log.transitions:
             continue
         matching, opinion, route = requests[pk]
-        row = build_row(pk, requires_matching=matching, route=route, events=log.transitions,
-                        facts=log.facts(route=route, cesrees_opinion=opinion), now=now,
-                        medians=route_medians(medians.get(matching, {}), route))
-        if row is not None:
-            lines.append("\t".join(pgcopy.copy_value(getattr(row, name)) for name in _COPY_FIELDS) + "\n")
-    return lines
+        row = row_values(pk, requires_matching=matching, route=route, events=log.transitions,
+                         facts=log.facts(route=route, cesrees_opinion=opinion), now=now,
+                         medians=route_medians(medians.get(matching, {}), route))
+        if row is None:
+            continue
+        if defer_open and _is_open(row):
+            deferred.append(pk)
+        else:
+            lines.append("\t".join([copy_value(row[name]) for name in _COPY_FIELDS]) + "\n")
+    return lines, deferred
+
+
+def _is_open(row: dict[str, Any]) -> bool:
+    """Whether a row's forecast reads the baseline, and the baseline does not read the row: not
+    ended, not delivered (the baseline is made of delivered rows: statistics.forecast_baseline)."""
+    return row["ended_at"] is None and row["delivered_at"] is None
 
 
 def _bulk_workers(count: int, workers: int | None) -> int:
@@ -255,13 +279,30 @@ def materialise_requests_bulk(request_ids: Iterable[int], *, now: dt.datetime | 
     process reads the next batch of events and writes the finished ones: each batch's old rows
     deleted, its new ones written with COPY. Runs in the caller's transaction. Returns rows
     written."""
+    return _materialise_bulk(request_ids, now=now, medians=medians, workers=workers, defer_open=False)[0]
+
+
+def materialise_closed_bulk(request_ids: Iterable[int], *, now: dt.datetime | None = None,
+                            workers: int | None = None) -> list[int]:
+    """``materialise_requests_bulk`` for the rows that do not wait for the baseline (ended or
+    delivered requests); the open requests' old rows are deleted and their ids returned, for
+    ``materialise_requests_bulk`` once the baseline is refreshed (each row computed once)."""
+    return _materialise_bulk(request_ids, now=now, medians=None, workers=workers, defer_open=True)[1]
+
+
+def _materialise_bulk(request_ids: Iterable[int], *, now: dt.datetime | None,
+                      medians: dict[bool, dict[str, Any]] | None, workers: int | None,
+                      defer_open: bool) -> tuple[int, list[int]]:
     now = now or timezone.now()
     medians = baseline_medians() if medians is None else medians
     ids = sorted(set(request_ids))
     batches = [ids[start:start + BATCH] for start in range(0, len(ids), BATCH)]
     count = _bulk_workers(len(ids), workers)
+    deferred: list[int] = []
 
-    def write(batch: list[int], lines: list[str]) -> int:
+    def write(batch: list[int], computed: tuple[list[str], list[int]]) -> int:
+        lines, open_ids = computed
+        deferred.extend(open_ids)
         RequestDelay.objects.filter(request_id__in=batch).delete()
         return pgcopy.copy_text(_COPY_SQL, lines) if lines else 0
 
@@ -269,18 +310,89 @@ def materialise_requests_bulk(request_ids: Iterable[int], *, now: dt.datetime | 
     with transaction.atomic():
         if count == 1:
             for batch in batches:
-                written += write(batch, _bulk_lines(_bulk_inputs(batch), now, medians))
-            return written
+                written += write(batch, _bulk_lines(_bulk_inputs(batch), now, medians, defer_open))
+            return written, deferred
         # fork: the workers inherit the settings and compute only (they never touch the
         # database connection, which stays with this process).
         with multiprocessing.get_context("fork").Pool(count) as pool:
-            pending: deque[tuple[list[int], AsyncResult[list[str]]]] = deque()
+            pending: deque[tuple[list[int], AsyncResult[tuple[list[str], list[int]]]]] = deque()
             for batch in batches:
-                pending.append((batch, pool.apply_async(_bulk_lines, (_bulk_inputs(batch), now, medians))))
+                pending.append((batch, pool.apply_async(_bulk_lines, (_bulk_inputs(batch), now, medians, defer_open))))
                 if len(pending) > count:
                     done, result = pending.popleft()
                     written += write(done, result.get())
             while pending:
                 done, result = pending.popleft()
                 written += write(done, result.get())
-    return written
+    return written, deferred
+
+
+# (request id, (requires_matching, CESREES opinion, route), its events as ``clock_log_rows``
+# selects them) of a request the import has just written.
+ImportedRequest = tuple[int, tuple[bool, str, str], list[tuple[int, str, str, str, dt.datetime, dict[str, Any]]]]
+
+
+# Batches an import may leave to each worker before it waits for them (each holds a batch's events).
+PENDING_PER_WORKER = 4
+
+
+class ImportedDelays:
+    """The delay rows of the requests an import creates, computed from the histories it holds
+    in memory (no reading back of their events), chunk by chunk while the import goes on: the
+    workers run the rules on one chunk while the import checks and writes the next. The rows
+    that do not wait for the baseline are written by COPY as they come (the requests are new:
+    no old rows to delete); ``finish`` returns the ids written and the open ones, whose rows
+    wait for the refreshed baseline (delays/receivers.py). Runs in the import's transaction;
+    ``discard`` stops the workers when it fails."""
+
+    def __init__(self, *, now: dt.datetime | None = None, workers: int | None = None) -> None:
+        self.now = now or timezone.now()
+        self.medians = baseline_medians()
+        self.workers = workers
+        self.pool: Any = None
+        self.count = 1
+        self.pending: deque[tuple[list[int], AsyncResult[tuple[list[str], list[int]]]]] = deque()
+        self.done: list[int] = []
+        self.deferred: list[int] = []
+
+    def add(self, requests: Sequence[ImportedRequest]) -> None:
+        """Compute (in the workers, when there are enough) the rows of ``requests``, just written."""
+        if self.pool is None and (self.workers or 0) != 1 and (self.workers or len(requests) >= BATCH):
+            self.count = _bulk_workers(PARALLEL_THRESHOLD, self.workers)
+            if self.count > 1:
+                # fork, as materialise_requests_bulk: the workers never touch the connection.
+                self.pool = multiprocessing.get_context("fork").Pool(self.count)
+        for start in range(0, len(requests), BATCH):
+            batch = requests[start:start + BATCH]
+            inputs: _Inputs = ({pk: attributes for pk, attributes, _events in batch},
+                               [event for _pk, _attributes, events in batch for event in events])
+            ids = [pk for pk, _attributes, _events in batch]
+            if self.pool is None:
+                self._write(ids, _bulk_lines(inputs, self.now, self.medians, True))
+                continue
+            self.pending.append((ids, self.pool.apply_async(_bulk_lines, (inputs, self.now, self.medians, True))))
+            # Write what is finished; wait only when the workers lag far behind (memory bound).
+            while self.pending and (len(self.pending) > PENDING_PER_WORKER * self.count
+                                    or self.pending[0][1].ready()):
+                ids, result = self.pending.popleft()
+                self._write(ids, result.get())
+
+    def _write(self, ids: list[int], computed: tuple[list[str], list[int]]) -> None:
+        lines, deferred = computed
+        if lines:
+            pgcopy.copy_text(_COPY_SQL, lines)
+        self.done.extend(ids)
+        self.deferred.extend(deferred)
+
+    def finish(self) -> ImportedDelays:
+        while self.pending:
+            ids, result = self.pending.popleft()
+            self._write(ids, result.get())
+        self.discard()
+        return self
+
+    def discard(self) -> None:
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool.join()
+            self.pool = None

@@ -78,7 +78,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import BinaryIO, NamedTuple
+from typing import Any, BinaryIO, NamedTuple
 
 from django.db import connection, transaction
 from django.db.models import F, Q
@@ -111,6 +111,7 @@ from access_requests.workflow import (
 from catalog.models import DataHolder, Dataset
 from delays import rules
 from hdh_access.lib import pgcopy
+from hdh_access.lib.gcpause import paused_gc
 
 REQUIRED_COLUMNS = ("reference", "at", "state", "datasets", "requires_matching", "title")
 OPTIONAL_COLUMNS = ("route", "reason", "opinion", "urgent", "holder")
@@ -813,6 +814,16 @@ CREATE TEMPORARY TABLE {STAGING_TABLE} (
     at timestamptz, state text, reason text, opinion text, urgent boolean, holder text,
     has_attributes boolean NOT NULL, title text, datasets text, matching boolean, route text
 ) ON COMMIT DROP"""
+# For the import's transaction only (SET LOCAL: what PgBouncer's transaction mode allows). The
+# staging table's sort in memory; the commit does not wait for its WAL to reach the disk: a crash
+# in the next instant (wal_writer_delay, 200 ms) loses the whole import, never part of it (the
+# WAL is still written in order and replayed up to a commit or not at all), and the import is
+# run again (idempotent); no other transaction's durability changes.
+# The foreign keys (Django makes them DEFERRABLE INITIALLY DEFERRED) are checked at the end of
+# each COPY rather than all at the commit: the same checks, done while the workers compute the
+# delay rows instead of after everything else (set back to deferred when the import ends).
+_IMPORT_SETTINGS = ("SET LOCAL synchronous_commit = off", "SET LOCAL work_mem = '256MB'",
+                    "SET CONSTRAINTS ALL IMMEDIATE")
 # Rows read back from the staging table per round trip of the server-side cursor.
 STAGING_FETCH = 20_000
 
@@ -891,59 +902,94 @@ def _import_staged(path: str | os.PathLike[str], *, dataset_ids: dict[str, int],
     a file with validation errors reports those only (not the differences with the database).
     """
     started = time.monotonic()
+    with paused_gc(), _open(path) as raw, transaction.atomic():
+        with connection.cursor() as cursor:
+            for statement in _IMPORT_SETTINGS:
+                cursor.execute(statement)
+            cursor.execute(f"DROP TABLE IF EXISTS {STAGING_TABLE}")
+            cursor.execute(_STAGING_DDL)
+        responses: list[tuple[Any, Any]] = signals.requests_importing.send(sender=AccessRequest)
+        observers = [response for _receiver, response in responses if response is not None]
+        try:
+            _import_staged_in(raw, path, observers, started, dataset_ids=dataset_ids, holder_of=holder_of,
+                              batch_size=batch_size, result=result, progress=progress)
+        except BaseException as exc:
+            for observer in observers:
+                observer.discard()
+            if isinstance(exc, HistoryImportError):  # the connection is usable: an enclosing
+                _constraints_deferred()               # transaction goes on as before
+            raise
+        _constraints_deferred()
+
+
+def _constraints_deferred() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
+def _import_staged_in(raw: BinaryIO, path: str | os.PathLike[str], observers: list[Any], started: float, *,
+                      dataset_ids: dict[str, int], holder_of: dict[str, str], batch_size: int,
+                      result: ImportResult, progress: Callable[[str], None] | None) -> None:
+    """``_import_staged`` once the staging table exists, in its transaction."""
     validation: list[ImportIssue] = []
     differences: list[ImportIssue] = []
     highest: dict[int, int] = {}
-    with _open(path) as raw, transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE IF EXISTS {STAGING_TABLE}")
-            cursor.execute(_STAGING_DDL)
-        reader = _FileReader(raw, frozenset(dataset_ids), frozenset(holder_of.values()))
-        try:
-            _stage(raw, reader)
-        except _NotUtf8 as exc:
-            raise _not_utf8(exc) from None
-        _file_issues(reader, path)
-        validation += reader.issues
-        result.staged = time.monotonic() - started
-        chunk: list[History] = []
+    reader = _FileReader(raw, frozenset(dataset_ids), frozenset(holder_of.values()))
+    try:
+        _stage(raw, reader)
+    except _NotUtf8 as exc:
+        raise _not_utf8(exc) from None
+    _file_issues(reader, path)
+    validation += reader.issues
+    result.staged = time.monotonic() - started
+    chunk: list[History] = []
 
-        def flush() -> None:
-            if chunk and not validation and not differences:
-                result.rows += sum(len(history.rows) for history in chunk)
-                writing = time.monotonic()
-                _import_chunk(chunk, dataset_ids=dataset_ids, batch_size=batch_size, result=result,
-                              issues=differences)
-                result.written += time.monotonic() - writing
-            chunk.clear()
+    def flush() -> None:
+        if chunk and not validation and not differences:
+            result.rows += sum(len(history.rows) for history in chunk)
+            writing = time.monotonic()
+            created = _import_chunk(chunk, dataset_ids=dataset_ids, batch_size=batch_size, result=result,
+                                    issues=differences)
+            result.written += time.monotonic() - writing
+            if created and observers:
+                observing = time.monotonic()
+                imported = [_imported_request(request_id, history) for request_id, history in created]
+                for observer in observers:
+                    observer.add(imported)
+                result.materialised += time.monotonic() - observing
+        chunk.clear()
 
-        for draft in _staged_drafts():
-            history = _check_history(draft, validation, holder_of)
-            if history is None:
-                continue
-            _raise_highest(highest, history.reference)
-            chunk.append(history)
-            if len(chunk) >= batch_size:
-                flush()
-        flush()
-        result.validated = time.monotonic() - started - result.written
-        with connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE {STAGING_TABLE}")
-        if validation:
-            raise HistoryImportError(validation)
-        if differences:
-            raise HistoryImportError(differences)
-        if progress:
-            progress(_("%(references)d demandes, %(rows)d lignes validées en %(seconds).1f s") % {
-                "references": result.created + result.extended + result.unchanged, "rows": result.rows,
-                "seconds": result.validated})
-        _bump_reference_sequences(highest)
-        _materialise(result)
+    for draft in _staged_drafts():
+        history = _check_history(draft, validation, holder_of)
+        if history is None:
+            continue
+        _raise_highest(highest, history.reference)
+        chunk.append(history)
+        if len(chunk) >= batch_size:
+            flush()
+    flush()
+    result.validated = time.monotonic() - started - result.written - result.materialised
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE {STAGING_TABLE}")
+    if validation:
+        raise HistoryImportError(validation)
+    if differences:
+        raise HistoryImportError(differences)
+    if progress:
+        progress(_("%(references)d demandes, %(rows)d lignes validées en %(seconds).1f s") % {
+            "references": result.created + result.extended + result.unchanged, "rows": result.rows,
+            "seconds": result.validated})
+    _bump_reference_sequences(highest)
+    finishing = time.monotonic()
+    prepared = [observer.finish() for observer in observers]
+    result.materialised += time.monotonic() - finishing
+    _materialise(result, prepared)
 
 
 def _import_chunk(chunk: list[History], *, dataset_ids: dict[str, int], batch_size: int,
-                  result: ImportResult, issues: list[ImportIssue]) -> None:
-    """Compare one chunk of references with the database, then write what is new."""
+                  result: ImportResult, issues: list[ImportIssue]) -> list[tuple[int, History]]:
+    """Compare one chunk of references with the database, then write what is new; returns the
+    requests created, with their ids."""
     existing = dict(AccessRequest.objects.filter(reference__in=[h.reference for h in chunk])
                     .values_list("reference", "id"))
     known_events: dict[int, list[tuple[str, dt.datetime]]] = defaultdict(list)
@@ -987,7 +1033,7 @@ def _import_chunk(chunk: list[History], *, dataset_ids: dict[str, int], batch_si
                 result.request_ids.append(request_id)
             task_extensions.append((request_id, history, len(moves_known)))
     if issues:
-        return  # the transaction will be rolled back: keep comparing, stop writing
+        return []  # the transaction will be rolled back: keep comparing, stop writing
     events = _EventWriter(batch_size)
     request_id_of: dict[str, int] = {}
     if new:
@@ -1000,6 +1046,7 @@ def _import_chunk(chunk: list[History], *, dataset_ids: dict[str, int], batch_si
     if new or task_extensions:
         result.task_events_written += _write_tasks(
             [(request_id_of[h.reference], h, 0) for h in new] + task_extensions, batch_size=batch_size)
+    return [(request_id_of[h.reference], h) for h in new]
 
 
 def _diff_reason(known: list[tuple[str, dt.datetime]], in_file: list[tuple[str, dt.datetime]]) -> str:
@@ -1022,6 +1069,22 @@ _TASK_EVENT_FIELDS = ("task_id", "from_state", "to_state", "action", "at", "acto
 def _copy_writes() -> bool:
     """Whether rows are written with PostgreSQL COPY (elsewhere: ``bulk_create``)."""
     return connection.vendor == "postgresql"
+
+
+def _imported_request(request_id: int, history: History) -> tuple[
+        int, tuple[bool, str, str], list[tuple[int, str, str, str, dt.datetime, dict[str, object]]]]:
+    """A created request as the delay rules read it (``requests_importing``): its attributes and
+    its events as ``_EventWriter`` wrote them, in the columns of ``clock_log_rows``."""
+    events = []
+    source = ""
+    for index, (line, at, state, extra) in enumerate(history.rows):
+        action = IMPORT_ACTION if index == 0 else _action(source, state)
+        payload: dict[str, object] = {"source": "import", "line": line}
+        if extra is not NO_EXTRA:
+            payload.update(extra.payload())
+        events.append((request_id, source, state, action, at, payload))
+        source = state
+    return request_id, (history.requires_matching, history.cesrees_opinion, history.route), events
 
 
 def _event_line(owner_id: int, source: str, target: str, action: str, at: dt.datetime, line: int,
@@ -1273,10 +1336,11 @@ def _bump_reference_sequences(highest: dict[int, int]) -> None:
             ReferenceSequence.objects.filter(year=year, last__lt=number).update(last=number)
 
 
-def _materialise(result: ImportResult) -> None:
-    """Have the delays of the requests written recomputed, inside the transaction (delays/receivers.py)."""
+def _materialise(result: ImportResult, prepared: Sequence[Any] = ()) -> None:
+    """Have the delays of the requests written recomputed, inside the transaction (delays/receivers.py);
+    ``prepared``: what the receivers of ``requests_importing`` computed along the way."""
     if not result.request_ids:
         return
     started = time.monotonic()
-    signals.requests_imported.send(sender=AccessRequest, request_ids=result.request_ids)
-    result.materialised = time.monotonic() - started
+    signals.requests_imported.send(sender=AccessRequest, request_ids=result.request_ids, prepared=prepared)
+    result.materialised += time.monotonic() - started

@@ -76,6 +76,7 @@ def start_of_paris_day(d: date) -> datetime:
     return datetime.combine(d, time.min, tzinfo=PARIS)
 
 
+@functools.lru_cache(maxsize=1 << 16)  # pure, and the same dates come back (bulk delay rows)
 def add_months(d: date, months: int) -> date:
     """Add calendar months date to date (CPC art. 641).
 
@@ -105,6 +106,7 @@ def is_working_day(d: date, subdiv: str | None = None) -> bool:
     return d.weekday() < 5 and d not in _public_holidays(subdiv, d.year)
 
 
+@functools.lru_cache(maxsize=1 << 16)  # pure, and the same dates come back (bulk delay rows)
 def add_working_days(d: date, n: int, subdiv: str | None = None) -> date:
     """Return the ``n``-th working day after ``d``; ``d`` itself never counts.
 

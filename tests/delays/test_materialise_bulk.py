@@ -62,3 +62,37 @@ def test_worker_processes_compute_the_same_rows(imported):
         written = materialise.materialise_requests_bulk(ids, workers=2)
     assert written == len(imported)
     assert delay_rows() == imported
+
+
+def test_an_import_computes_its_delay_rows_in_worker_processes_the_same(tmp_path, monkeypatch, imported):
+    # The new requests' rows computed from the histories in memory by two workers, in batches of
+    # 50 (materialise.ImportedDelays): the same rows as the import computed in one process.
+    class TwoWorkers(materialise.ImportedDelays):
+        pooled: list[bool] = []
+
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(workers=2, **kwargs)
+
+        def add(self, requests: Any) -> None:
+            super().add(requests)
+            self.pooled.append(self.pool is not None)
+
+    by_reference = {reference: {k: v for k, v in imported[pk].items() if k != "request_id"}
+                    for pk, reference in AccessRequest.objects.values_list("pk", "reference") if pk in imported}
+    path = tmp_path / "again.csv"
+    holders_of = dict(Dataset.objects.values_list("code", "holder__code"))
+    with open(path, "w", newline="", encoding="utf-8") as out:
+        writer = csv.DictWriter(out, fieldnames=[*COLUMNS, "holder"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({**row, "reference": "W" + row["reference"]}
+                         for row in generate(250, seed=13, as_of=AS_OF, holders_of=holders_of))
+    monkeypatch.setattr(materialise, "ImportedDelays", TwoWorkers)
+    monkeypatch.setattr(materialise, "BATCH", 50)
+    with time_machine.travel(NOW, tick=False):
+        import_history(path)
+    again = {reference[1:]: {k: v for k, v in row.items() if k != "request_id"}
+             for row, reference in ((row, AccessRequest.objects.get(pk=row["request_id"]).reference)
+                                    for row in RequestDelay.objects.values())
+             if reference.startswith("W")}
+    assert TwoWorkers.pooled == [True]
+    assert again == by_reference
