@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -34,10 +34,11 @@ from django.db import connection, connections, router
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from access_requests.models import HolderTask, HolderTaskEvent
+from access_requests.models import AccessRequest, HolderTask, HolderTaskEvent
 from access_requests.workflow import TERMINAL_STATES, State
 from catalog.models import DataHolder
 from delays import rules
+from delays.models import DelaySummary, HolderTaskCount
 from hdh_access.lib.dates import paris_date
 
 ROUND = 3
@@ -109,17 +110,24 @@ def _delivered_percentiles(delivered: QuerySet[HolderTask]) -> dict[_Holder, tup
 DAYS_SQL = "(extract(epoch FROM (delivered_at - created_at)) / 86400.0)"
 
 
-def _indexed_percentiles(holder_id: int | None) -> dict[_Holder, tuple[int, float | None, float | None]]:
+def _indexed_percentiles(holder_id: int | None, counts: dict[int, int] | None = None,
+                         names: dict[int, tuple[str, str]] | None = None,
+                         ) -> dict[_Holder, tuple[int, float | None, float | None]]:
     """``_delivered_percentiles`` of every delivered task (of ``holder_id`` only when given), read
-    through the per-holder index of their days: each holder's count, then the values at the
-    percentiles' ranks (from the nearer end), interpolated as ``percentile_cont`` does. Two queries."""
+    through the per-holder index of their days: each holder's count (``counts`` when given, with
+    the holders' ``names``: from the summary), then the values at the percentiles' ranks (from the
+    nearer end), interpolated as ``percentile_cont`` does. One or two queries."""
     task, holder = HolderTask._meta.db_table, DataHolder._meta.db_table
     only = " AND t.holder_id = %s" if holder_id is not None else ""
     with connections[router.db_for_read(HolderTask)].cursor() as cursor:  # the replica in replica_reads()
-        cursor.execute(f"SELECT t.holder_id, h.code, h.name, count(*) FROM {task} t JOIN {holder} h ON h.id = t.holder_id "
-                       f"WHERE t.delivered_at IS NOT NULL{only} GROUP BY 1, 2, 3",
-                       [holder_id] if holder_id is not None else [])
-        holders = {row[0]: (row[0], row[1], row[2], row[3]) for row in cursor.fetchall()}
+        if counts is None or names is None:
+            cursor.execute(f"SELECT t.holder_id, h.code, h.name, count(*) FROM {task} t JOIN {holder} h "
+                           f"ON h.id = t.holder_id WHERE t.delivered_at IS NOT NULL{only} GROUP BY 1, 2, 3",
+                           [holder_id] if holder_id is not None else [])
+            holders = {row[0]: (row[0], row[1], row[2], row[3]) for row in cursor.fetchall()}
+        else:
+            holders = {pk: (pk, *names[pk], n) for pk, n in counts.items()
+                       if n and (holder_id is None or pk == holder_id)}
         wanted = []  # (holder, q, first rank, descending, offset, limit)
         for pk, (*_names, n) in holders.items():
             for q in (0.5, 0.9):
@@ -180,16 +188,71 @@ def _last_to_deliver(as_of: dt.datetime, request_ids: QuerySet[Any, Any] | None,
         .filter(delivered_at=Subquery(last)).values("holder_id").annotate(n=Count("id")).values_list("holder_id", "n"))
 
 
+# --- what the dashboard's summary counts (delays.summary): each task as of its request's recompute --
+_COUNTS = HolderTaskCount._meta.db_table
+SUMMARY_NO_QUARTER = dt.date(1970, 1, 1)  # delays.summary.ALL, also the day count's origin
+#: Each task's HolderTaskCount row from the task now: delivered; last to deliver (its request has
+#: two tasks or more, every one delivered, and this one delivered at the last instant); open (not
+#: delivered, its request neither withdrawn nor refused). ``{where}`` chooses the requests.
+COUNT_SQL = (
+    f"INSERT INTO {_COUNTS} (task_id, request_id, holder_id, created_at, delivered, last, open, due_date) "
+    "SELECT t.id, t.request_id, t.holder_id, t.created_at, t.delivered_at IS NOT NULL, "
+    "r.tasks > 1 AND r.waiting = 0 AND t.delivered_at = r.last, "
+    "t.delivered_at IS NULL AND NOT (a.state = ANY(%s)), t.due_date "
+    f"FROM {HolderTask._meta.db_table} t JOIN {AccessRequest._meta.db_table} a ON a.id = t.request_id "
+    "JOIN (SELECT request_id, count(*) AS tasks, count(*) FILTER (WHERE delivered_at IS NULL) AS waiting, "
+    f"max(delivered_at) AS last FROM {HolderTask._meta.db_table} {{where}} GROUP BY request_id) AS r "
+    "ON r.request_id = t.request_id"
+)
+
+
+#: What the dashboard's summary (``delays.summary``, table DelaySummary) counts of the tasks, from
+#: their HolderTaskCount rows (each task as its
+#: request's last recompute saw it), ``stage`` the holder's id: delivered, last to deliver, and open
+#: by due day (days since 1970-01-01; ``NO_DUE_DAY`` without a due date).
+NO_DUE_DAY = 2**31 - 1
+HOLDER_MEASURES = ("holder_delivered", "holder_last", "holder_open")
+HOLDER_CONTRIBUTIONS = f"""
+WITH c AS (SELECT holder_id, delivered, last, open, due_date FROM {_COUNTS} {{where}})
+SELECT measure, stage, DATE '{SUMMARY_NO_QUARTER}', day, count(*), 0, 0 FROM (
+    SELECT 'holder_delivered' AS measure, c.holder_id::varchar AS stage, 0 AS day FROM c WHERE c.delivered
+    UNION ALL
+    SELECT 'holder_last', c.holder_id::varchar, 0 FROM c WHERE c.last
+    UNION ALL
+    SELECT 'holder_open', c.holder_id::varchar, coalesce(c.due_date - DATE '{SUMMARY_NO_QUARTER}', {NO_DUE_DAY})
+    FROM c WHERE c.open
+) AS contribution
+GROUP BY measure, stage, day
+"""
+
+
+def count_tasks(request_ids: Sequence[int] | None = None) -> None:
+    """Rewrite the HolderTaskCount rows of these requests' tasks (every task when None) from the
+    tasks now: inside the delay recompute's transaction (between the summary's ``before_write``
+    and ``after_write``), and before the summary's rebuild."""
+    with connection.cursor() as cursor:
+        if request_ids is None:
+            cursor.execute(f"DELETE FROM {_COUNTS}")
+            cursor.execute(COUNT_SQL.format(where=""), [list(_ABANDONED)])
+        else:
+            ids = sorted(request_ids)
+            cursor.execute(f"DELETE FROM {_COUNTS} WHERE request_id = ANY(%s)", [ids])
+            cursor.execute(COUNT_SQL.format(where="WHERE request_id = ANY(%s)"), [list(_ABANDONED), ids])
+
+
 def holder_figures(as_of: dt.datetime | None = None, *, request_ids: QuerySet[Any, Any] | None = None,
                    holder_id: int | None = None) -> list[HolderFigures]:
     """Each holder's figures as of ``as_of`` (default now), over the tasks of ``request_ids``
     (a queryset of request ids; default every request) and of ``holder_id`` only when given.
 
     Holders appear when they have a task delivered or open then; the slowest median first (holders
-    without a delivery last). Three queries, whatever the number of tasks.
+    without a delivery last). Without ``request_ids``, from the dashboard's summary (PostgreSQL,
+    ``_summary_figures``); a fixed number of queries either way, whatever the number of tasks.
     """
     as_of = as_of or timezone.now()
     today = paris_date(as_of)
+    if request_ids is None and _summary_covers(as_of):
+        return _sorted(_summary_figures(today, holder_id))
     tasks = _tasks(request_ids, holder_id).filter(created_at__lte=as_of)
     delivered = tasks.filter(delivered_at__lte=as_of)
     if (connection.vendor == "postgresql" and request_ids is None
@@ -210,7 +273,53 @@ def holder_figures(as_of: dt.datetime | None = None, *, request_ids: QuerySet[An
         figures.append(HolderFigures(
             holder_id=pk, code=code, name=name, delivered=count, median_days=median, p90_days=p90,
             open=row.get("open", 0), overdue=row.get("overdue", 0), last_to_deliver=lasts.get(pk, 0)))
+    return _sorted(figures)
+
+
+def _sorted(figures: list[HolderFigures]) -> list[HolderFigures]:
+    """The slowest median first, holders without a delivery last."""
     figures.sort(key=lambda f: (f.median_days is None, -(f.median_days or 0), -(f.p90_days or 0), f.name))
+    return figures
+
+
+def _summary_covers(as_of: dt.datetime) -> bool:
+    """Whether the summary's counts are the figures as of ``as_of`` (PostgreSQL): they count every
+    task as it is now, so not as of an instant before a delivery or a task's opening. One query."""
+    if connection.vendor != "postgresql":
+        return False
+    with connections[router.db_for_read(HolderTask)].cursor() as cursor:  # the replica in replica_reads()
+        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {HolderTask._meta.db_table} WHERE delivered_at > %s) "
+                       f"OR EXISTS (SELECT 1 FROM {_COUNTS} WHERE created_at > %s)", [as_of, as_of])
+        return not cursor.fetchone()[0]
+
+
+def _summary_figures(today: dt.date, holder_id: int | None) -> list[HolderFigures]:
+    """``holder_figures`` of every task from the summary's counts (``HOLDER_CONTRIBUTIONS``), the
+    medians and 90th percentiles through the index of the days: three queries, whatever the number
+    of tasks."""
+    cutoff = (today - SUMMARY_NO_QUARTER).days
+    rows: dict[int, list[int]] = {}
+    with connections[router.db_for_read(DelaySummary)].cursor() as cursor:  # the replica in replica_reads()
+        cursor.execute(
+            "SELECT stage, sum(count) FILTER (WHERE measure = 'holder_delivered'), "
+            "sum(count) FILTER (WHERE measure = 'holder_last'), sum(count) FILTER (WHERE measure = 'holder_open'), "
+            "sum(count) FILTER (WHERE measure = 'holder_open' AND day < %s) "
+            f"FROM {DelaySummary._meta.db_table} WHERE measure = ANY(%s) AND count <> 0 GROUP BY stage",
+            [cutoff, list(HOLDER_MEASURES)])
+        for stage, *counts in cursor.fetchall():
+            if holder_id is None or int(stage) == holder_id:
+                rows[int(stage)] = [int(n or 0) for n in counts]
+    names = {pk: (code, name) for pk, code, name in
+             DataHolder.objects.filter(pk__in=list(rows)).values_list("pk", "code", "name")}
+    percentiles = _indexed_percentiles(holder_id, {pk: row[0] for pk, row in rows.items()}, names)
+    figures = []
+    for pk, (delivered, last, opened, overdue) in rows.items():
+        if not delivered and not opened:
+            continue
+        code, name = names[pk]
+        _count, median, p90 = percentiles.get((pk, code, name), (0, None, None))
+        figures.append(HolderFigures(holder_id=pk, code=code, name=name, delivered=delivered, median_days=median,
+                                     p90_days=p90, open=opened, overdue=overdue, last_to_deliver=last))
     return figures
 
 

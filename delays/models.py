@@ -115,6 +115,29 @@ class DelaySummary(models.Model):
         return f"{self.measure} {self.stage} {self.quarter} {self.day}: {self.count}"
 
 
+class HolderTaskCount(models.Model):
+    """How the dashboard's summary counts one data-holder task (PostgreSQL): what the task was at
+    its request's last delay recompute (``delays.holders.SNAPSHOT_SQL`` writes it from the task,
+    the rule "last to deliver" included). The summary's holder measures are counts of these rows
+    (``delays.summary``), so a recompute moves the old state out and the new one in even though
+    the task itself changed before it."""
+
+    task = models.OneToOneField("access_requests.HolderTask", on_delete=models.CASCADE, primary_key=True,
+                                related_name="+")
+    request_id = models.BigIntegerField(db_index=True)
+    holder_id = models.BigIntegerField()
+    created_at = models.DateTimeField(db_index=True)
+    delivered = models.BooleanField()
+    # Delivered last of a multi-holder request whose every task is delivered (ties each counted).
+    last = models.BooleanField()
+    # Not delivered, of a request neither withdrawn nor refused.
+    open = models.BooleanField()
+    due_date = models.DateField(null=True)
+
+    def __str__(self) -> str:
+        return f"task {self.pk} of holder {self.holder_id}"
+
+
 class DelayBaseline(models.Model):
     """Median stage durations of delivered requests, for forecasts: one row per population
     (``target``: requests that need matching; ``other``: the rest).

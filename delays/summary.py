@@ -46,6 +46,7 @@ from typing import Any
 from django.db import connection, connections, router, transaction
 
 from delays import rules
+from delays.holders import HOLDER_CONTRIBUTIONS, count_tasks
 from delays.models import STAGE_FIELDS, DelaySummary, RequestDelay
 from hdh_access.lib.dates import PARIS
 
@@ -100,6 +101,13 @@ FROM (
 GROUP BY measure, stage, quarter, day
 """
 
+def _contribution_sql(filtered: bool) -> str:
+    """Every contribution of the requests given as the first two parameters (all when not
+    ``filtered``): their rows' and their tasks'."""
+    return ("(" + _CONTRIBUTIONS.format(where="WHERE request_id = ANY(%s)" if filtered else "") + ") UNION ALL ("
+            + HOLDER_CONTRIBUTIONS.format(where="WHERE request_id = ANY(%s)" if filtered else "") + ")")
+
+
 Key = tuple[str, str, dt.date, int]
 Contribution = dict[Key, tuple[int, Decimal, int]]
 
@@ -117,7 +125,7 @@ def covers(as_of: dt.datetime) -> bool:
 
 def _contributions(request_ids: Sequence[int]) -> Contribution:
     with connection.cursor() as cursor:
-        cursor.execute(_CONTRIBUTIONS.format(where="WHERE request_id = ANY(%s)"), [list(request_ids)])
+        cursor.execute(_contribution_sql(True), [list(request_ids)] * 2)
         return {(m, s, q, d): (n, total, met) for m, s, q, d, n, total, met in cursor.fetchall()}
 
 
@@ -136,6 +144,7 @@ def after_write(request_ids: Sequence[int], before: Contribution | None) -> None
     (one statement, in key order: concurrent recomputes lock the summary's rows in that order)."""
     if before is None:
         return
+    count_tasks(request_ids)  # the tasks as they are now (delays.holders)
     old = [(*key, -n, -total, -met) for key, (n, total, met) in before.items()]
     values = ", ".join(["(%s::varchar, %s::varchar, %s::date, %s::integer, %s::bigint, %s::numeric, %s::bigint)"]
                        * len(old))
@@ -144,12 +153,12 @@ def after_write(request_ids: Sequence[int], before: Contribution | None) -> None
         cursor.execute(
             f"INSERT INTO {_TABLE} AS t (measure, stage, quarter, day, count, total, met) "
             f"SELECT measure, stage, quarter, day, sum(n), sum(total), sum(met) FROM (("
-            + _CONTRIBUTIONS.format(where="WHERE request_id = ANY(%s)")
+            + _contribution_sql(True)
             + f"){removed}) AS moved (measure, stage, quarter, day, n, total, met) GROUP BY 1, 2, 3, 4 "
             "HAVING sum(n) <> 0 OR sum(total) <> 0 OR sum(met) <> 0 ORDER BY 1, 2, 3, 4 "
             "ON CONFLICT (measure, stage, quarter, day) DO UPDATE SET count = t.count + EXCLUDED.count, "
             "total = t.total + EXCLUDED.total, met = t.met + EXCLUDED.met",
-            [sorted(request_ids), *(value for row in old for value in row)])
+            [sorted(request_ids), sorted(request_ids), *(value for row in old for value in row)])
 
 
 def rebuild_summary() -> None:
@@ -160,8 +169,9 @@ def rebuild_summary() -> None:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"LOCK TABLE {_TABLE} IN EXCLUSIVE MODE")
         cursor.execute(f"DELETE FROM {_TABLE}")
+        count_tasks()  # every task as it is now (delays.holders)
         cursor.execute(f"INSERT INTO {_TABLE} (measure, stage, quarter, day, count, total, met) "
-                       + _CONTRIBUTIONS.format(where=""))
+                       + _contribution_sql(False))
 
 
 def snapshot() -> dict[Key, tuple[int, Decimal, int]]:
