@@ -110,24 +110,17 @@ def _delivered_percentiles(delivered: QuerySet[HolderTask]) -> dict[_Holder, tup
 DAYS_SQL = "(extract(epoch FROM (delivered_at - created_at)) / 86400.0)"
 
 
-def _indexed_percentiles(holder_id: int | None, counts: dict[int, int] | None = None,
-                         names: dict[int, tuple[str, str]] | None = None,
-                         ) -> dict[_Holder, tuple[int, float | None, float | None]]:
+def _indexed_percentiles(holder_id: int | None) -> dict[_Holder, tuple[int, float | None, float | None]]:
     """``_delivered_percentiles`` of every delivered task (of ``holder_id`` only when given), read
-    through the per-holder index of their days: each holder's count (``counts`` when given, with
-    the holders' ``names``: from the summary), then the values at the percentiles' ranks (from the
-    nearer end), interpolated as ``percentile_cont`` does. One or two queries."""
+    through the per-holder index of their days: each holder's count, then the values at the
+    percentiles' ranks (from the nearer end), interpolated as ``percentile_cont`` does. Two queries."""
     task, holder = HolderTask._meta.db_table, DataHolder._meta.db_table
     only = " AND t.holder_id = %s" if holder_id is not None else ""
     with connections[router.db_for_read(HolderTask)].cursor() as cursor:  # the replica in replica_reads()
-        if counts is None or names is None:
-            cursor.execute(f"SELECT t.holder_id, h.code, h.name, count(*) FROM {task} t JOIN {holder} h "
-                           f"ON h.id = t.holder_id WHERE t.delivered_at IS NOT NULL{only} GROUP BY 1, 2, 3",
-                           [holder_id] if holder_id is not None else [])
-            holders = {row[0]: (row[0], row[1], row[2], row[3]) for row in cursor.fetchall()}
-        else:
-            holders = {pk: (pk, *names[pk], n) for pk, n in counts.items()
-                       if n and (holder_id is None or pk == holder_id)}
+        cursor.execute(f"SELECT t.holder_id, h.code, h.name, count(*) FROM {task} t JOIN {holder} h ON h.id = t.holder_id "
+                       f"WHERE t.delivered_at IS NOT NULL{only} GROUP BY 1, 2, 3",
+                       [holder_id] if holder_id is not None else [])
+        holders = {row[0]: (row[0], row[1], row[2], row[3]) for row in cursor.fetchall()}
         wanted = []  # (holder, q, first rank, descending, offset, limit)
         for pk, (*_names, n) in holders.items():
             for q in (0.5, 0.9):
@@ -195,8 +188,9 @@ SUMMARY_NO_QUARTER = dt.date(1970, 1, 1)  # delays.summary.ALL, also the day cou
 #: two tasks or more, every one delivered, and this one delivered at the last instant); open (not
 #: delivered, its request neither withdrawn nor refused). ``{where}`` chooses the requests.
 COUNT_SQL = (
-    f"INSERT INTO {_COUNTS} (task_id, request_id, holder_id, created_at, delivered, last, open, due_date) "
+    f"INSERT INTO {_COUNTS} (task_id, request_id, holder_id, created_at, delivered, day, last, open, due_date) "
     "SELECT t.id, t.request_id, t.holder_id, t.created_at, t.delivered_at IS NOT NULL, "
+    f"floor({DAYS_SQL.replace('delivered_at', 't.delivered_at').replace('created_at', 't.created_at')})::integer, "
     "r.tasks > 1 AND r.waiting = 0 AND t.delivered_at = r.last, "
     "t.delivered_at IS NULL AND NOT (a.state = ANY(%s)), t.due_date "
     f"FROM {HolderTask._meta.db_table} t JOIN {AccessRequest._meta.db_table} a ON a.id = t.request_id "
@@ -208,14 +202,15 @@ COUNT_SQL = (
 
 #: What the dashboard's summary (``delays.summary``, table DelaySummary) counts of the tasks, from
 #: their HolderTaskCount rows (each task as its
-#: request's last recompute saw it), ``stage`` the holder's id: delivered, last to deliver, and open
-#: by due day (days since 1970-01-01; ``NO_DUE_DAY`` without a due date).
+#: request's last recompute saw it), ``stage`` the holder's id: delivered by whole days to delivery
+#: (the histogram that locates a percentile's task, read through ``holder_task_days_idx``), last to
+#: deliver, and open by due day (days since 1970-01-01; ``NO_DUE_DAY`` without a due date).
 NO_DUE_DAY = 2**31 - 1
-HOLDER_MEASURES = ("holder_delivered", "holder_last", "holder_open")
+HOLDER_MEASURES = ("holder_days", "holder_last", "holder_open")
 HOLDER_CONTRIBUTIONS = f"""
-WITH c AS (SELECT holder_id, delivered, last, open, due_date FROM {_COUNTS} {{where}})
+WITH c AS (SELECT holder_id, delivered, day, last, open, due_date FROM {_COUNTS} {{where}})
 SELECT measure, stage, DATE '{SUMMARY_NO_QUARTER}', day, count(*), 0, 0 FROM (
-    SELECT 'holder_delivered' AS measure, c.holder_id::varchar AS stage, 0 AS day FROM c WHERE c.delivered
+    SELECT 'holder_days' AS measure, c.holder_id::varchar AS stage, c.day FROM c WHERE c.delivered
     UNION ALL
     SELECT 'holder_last', c.holder_id::varchar, 0 FROM c WHERE c.last
     UNION ALL
@@ -293,6 +288,47 @@ def _summary_covers(as_of: dt.datetime) -> bool:
         return not cursor.fetchone()[0]
 
 
+def _summary_percentiles(counts: dict[int, int]) -> dict[int, tuple[float | None, float | None]]:
+    """Each holder's median and 90th percentile of days (``counts``: its delivered tasks): the
+    task at each rank located in the summary's day histogram, read from the index of the days
+    (``percentile_cont``'s figures, as ``_indexed_percentiles`` reads them). One query."""
+    wanted = []
+    for pk, n in counts.items():
+        if n:
+            wanted += [(pk, rules.percentile_position(n, q)[0]) for q in (0.5, 0.9)]
+    if not wanted:
+        return {}
+    task = HolderTask._meta.db_table
+    sql = f"""
+    WITH wanted (holder_id, k) AS (VALUES {", ".join(["(%s::bigint, %s::bigint)"] * len(wanted))}),
+    histogram AS (
+        SELECT stage, day, count, sum(count) OVER (PARTITION BY stage ORDER BY day) - count AS before
+        FROM {DelaySummary._meta.db_table} WHERE measure = 'holder_days' AND count > 0
+    ),
+    located AS MATERIALIZED (
+        SELECT w.holder_id, w.k, h.day, w.k - h.before AS skip FROM wanted w
+        JOIN histogram h ON h.stage = w.holder_id::varchar AND w.k >= h.before AND w.k < h.before + h.count
+    )
+    SELECT l.holder_id, l.k, x.found FROM located l CROSS JOIN LATERAL (
+        SELECT array_agg(v) AS found FROM (SELECT {DAYS_SQL} AS v FROM {task} WHERE delivered_at IS NOT NULL
+        AND holder_id = l.holder_id AND {DAYS_SQL} >= l.day ORDER BY {DAYS_SQL} OFFSET l.skip LIMIT 2) AS s) AS x
+    """
+    with connections[router.db_for_read(HolderTask)].cursor() as cursor:  # the replica in replica_reads()
+        cursor.execute(sql, [value for row in wanted for value in row])
+        found = {(pk, k): [float(v) for v in values or []] for pk, k, values in cursor.fetchall()}
+    out: dict[int, tuple[float | None, float | None]] = {}
+    for pk, n in counts.items():
+        if not n:
+            continue
+        figures = []
+        for q in (0.5, 0.9):
+            first, fraction = rules.percentile_position(n, q)
+            values = found[pk, first]
+            figures.append(rules.interpolate(values[0], values[1] if len(values) > 1 else None, fraction))
+        out[pk] = (figures[0], figures[1])
+    return out
+
+
 def _summary_figures(today: dt.date, holder_id: int | None) -> list[HolderFigures]:
     """``holder_figures`` of every task from the summary's counts (``HOLDER_CONTRIBUTIONS``), the
     medians and 90th percentiles through the index of the days: three queries, whatever the number
@@ -301,7 +337,7 @@ def _summary_figures(today: dt.date, holder_id: int | None) -> list[HolderFigure
     rows: dict[int, list[int]] = {}
     with connections[router.db_for_read(DelaySummary)].cursor() as cursor:  # the replica in replica_reads()
         cursor.execute(
-            "SELECT stage, sum(count) FILTER (WHERE measure = 'holder_delivered'), "
+            "SELECT stage, sum(count) FILTER (WHERE measure = 'holder_days'), "
             "sum(count) FILTER (WHERE measure = 'holder_last'), sum(count) FILTER (WHERE measure = 'holder_open'), "
             "sum(count) FILTER (WHERE measure = 'holder_open' AND day < %s) "
             f"FROM {DelaySummary._meta.db_table} WHERE measure = ANY(%s) AND count <> 0 GROUP BY stage",
@@ -311,13 +347,13 @@ def _summary_figures(today: dt.date, holder_id: int | None) -> list[HolderFigure
                 rows[int(stage)] = [int(n or 0) for n in counts]
     names = {pk: (code, name) for pk, code, name in
              DataHolder.objects.filter(pk__in=list(rows)).values_list("pk", "code", "name")}
-    percentiles = _indexed_percentiles(holder_id, {pk: row[0] for pk, row in rows.items()}, names)
+    percentiles = _summary_percentiles({pk: row[0] for pk, row in rows.items()})
     figures = []
     for pk, (delivered, last, opened, overdue) in rows.items():
         if not delivered and not opened:
             continue
         code, name = names[pk]
-        _count, median, p90 = percentiles.get((pk, code, name), (0, None, None))
+        median, p90 = percentiles.get(pk, (None, None))
         figures.append(HolderFigures(holder_id=pk, code=code, name=name, delivered=delivered, median_days=median,
                                      p90_days=p90, open=opened, overdue=overdue, last_to_deliver=last))
     return figures

@@ -128,6 +128,8 @@ class HolderTaskCount(models.Model):
     holder_id = models.BigIntegerField()
     created_at = models.DateTimeField(db_index=True)
     delivered = models.BooleanField()
+    # Delivered: the whole days from opening to delivery (``delays.holders.DAYS_SQL``, floored).
+    day = models.IntegerField(null=True)
     # Delivered last of a multi-holder request whose every task is delivered (ties each counted).
     last = models.BooleanField()
     # Not delivered, of a request neither withdrawn nor refused.

@@ -46,7 +46,7 @@ from typing import Any
 from django.db import connection, connections, router, transaction
 
 from delays import rules
-from delays.holders import HOLDER_CONTRIBUTIONS, count_tasks
+from delays.holders import HOLDER_CONTRIBUTIONS, HOLDER_MEASURES, count_tasks
 from delays.models import STAGE_FIELDS, DelaySummary, RequestDelay
 from hdh_access.lib.dates import PARIS
 
@@ -230,7 +230,8 @@ class Figures:
             cursor.execute(
                 f"SELECT measure, stage, quarter, CASE WHEN measure = ANY(%s) THEN (day < %s)::integer "
                 f"WHEN measure = 'cohort' THEN day ELSE 0 END AS part, sum(count), sum(total), sum(met) "
-                f"FROM {_TABLE} WHERE count <> 0 GROUP BY 1, 2, 3, 4", [list(OPEN_MEASURES), cutoff])
+                f"FROM {_TABLE} WHERE count <> 0 AND measure <> ALL(%s) GROUP BY 1, 2, 3, 4",
+                [list(OPEN_MEASURES), cutoff, list(HOLDER_MEASURES)])  # the holders': delays.holders
             for measure, stage, quarter, part, n, total, met in cursor.fetchall():
                 groups[measure, stage, quarter, part] = (int(n), total, int(met))
         self.groups = groups

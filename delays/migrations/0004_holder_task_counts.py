@@ -27,6 +27,7 @@ class Migration(migrations.Migration):
                 ('holder_id', models.BigIntegerField()),
                 ('created_at', models.DateTimeField(db_index=True)),
                 ('delivered', models.BooleanField()),
+                ('day', models.IntegerField(null=True)),
                 ('last', models.BooleanField()),
                 ('open', models.BooleanField()),
                 ('due_date', models.DateField(null=True)),
