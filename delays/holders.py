@@ -38,7 +38,7 @@ from access_requests.models import AccessRequest, HolderTask, HolderTaskEvent
 from access_requests.workflow import TERMINAL_STATES, State
 from catalog.models import DataHolder
 from delays import rules
-from delays.models import DelaySummary, HolderTaskCount
+from delays.models import DelaySummary, HolderTaskCount, histogram_day_sql
 from hdh_access.lib.dates import paris_date
 
 ROUND = 3
@@ -202,7 +202,7 @@ COUNT_SQL = (
 
 #: What the dashboard's summary (``delays.summary``, table DelaySummary) counts of the tasks, from
 #: their HolderTaskCount rows (each task as its
-#: request's last recompute saw it), ``stage`` the holder's id: delivered by whole days to delivery
+#: request's last recompute saw it), ``stage`` the holder's id: delivered by days to delivery
 #: (the histogram that locates a percentile's task, read through ``holder_task_days_idx``), last to
 #: deliver, and open by due day (days since 1970-01-01; ``NO_DUE_DAY`` without a due date).
 NO_DUE_DAY = 2**31 - 1
@@ -210,7 +210,8 @@ HOLDER_MEASURES = ("holder_days", "holder_last", "holder_open")
 HOLDER_CONTRIBUTIONS = f"""
 WITH c AS (SELECT holder_id, delivered, day, last, open, due_date FROM {_COUNTS} {{where}})
 SELECT measure, stage, DATE '{SUMMARY_NO_QUARTER}', day, count(*), 0, 0 FROM (
-    SELECT 'holder_days' AS measure, c.holder_id::varchar AS stage, c.day FROM c WHERE c.delivered
+    SELECT 'holder_days' AS measure, c.holder_id::varchar AS stage, {histogram_day_sql('c.day')} AS day
+    FROM c WHERE c.delivered
     UNION ALL
     SELECT 'holder_last', c.holder_id::varchar, 0 FROM c WHERE c.last
     UNION ALL

@@ -87,6 +87,17 @@ class RequestDelay(models.Model):
         return f"{self.request_id}: {self.status}"
 
 
+#: The width, in days, of the summary's histograms that locate a percentile's row (DelaySummary.day
+#: of the ``stage``, ``elapsed``, ``institution``, ``quarter`` and ``holder_days`` measures holds
+#: the lower bound of a bucket): fewer summary rows to add up, a few more index entries to skip.
+HISTOGRAM_DAYS = 7
+
+
+def histogram_day_sql(days: str) -> str:
+    """The SQL of the histogram bucket (its first day) of the number of days ``days``."""
+    return f"(floor(({days}) / {HISTOGRAM_DAYS}.0) * {HISTOGRAM_DAYS})::integer"
+
+
 class DelaySummary(models.Model):
     """The dashboard's figures kept up to date (PostgreSQL): counts and sums of RequestDelay rows
     by measure, quarter and day, maintained by ``delays.summary`` in the transaction that writes

@@ -15,18 +15,25 @@ the ones the statistics read, ``models.TARGET_DELIVERED``):
 =================  ============================  ====================================================
 measure            key (stage, quarter, day)     count / total / met
 =================  ============================  ====================================================
-``stage``          stage, ALL, whole days        delivered target rows with time in the stage (> 0);
+``stage``          stage, ALL, day bucket        delivered target rows with time in the stage (> 0);
                                                  total: their days in it
-``elapsed``        "", ALL, whole days           delivered target rows; total: elapsed days; met:
+``elapsed``        "", ALL, day bucket           delivered target rows; total: elapsed days; met:
                                                  within the target
-``institution``    "", ALL, whole days           the same by institution days (elapsed − applicant)
+``institution``    "", ALL, day bucket           the same by institution days (elapsed − applicant)
 ``quarter``        "", delivery quarter, days    the same by Paris quarter of delivery
 ``quarter_access`` "", delivery quarter, 0       total: elapsed days, per Paris delivery quarter
 ``cohort``         "", submission quarter, 0/1   target rows (day 1: delivered; met: within target)
 ``open``,          current stage, submission     open rows (``ended_at`` null) by deadline day
 ``open_at_risk``,  quarter, days since           (1970-01-01): target ones, at risk or not, and
 ``open_other``     1970-01-01 of the deadline    those outside the target population
+``holder_days``    holder id, ALL, day bucket    the holder's delivered tasks by days to delivery
+``holder_last``    holder id, ALL, 0             its tasks last to deliver a multi-holder request
+``holder_open``    holder id, ALL, due day       its open tasks by due date (days since 1970-01-01)
 =================  ============================  ====================================================
+
+A day bucket is ``models.HISTOGRAM_DAYS`` days wide (``day`` its first day). The holders' measures
+(``delays.holders.HOLDER_CONTRIBUTIONS``) count each task as its request's last recompute saw it
+(a HolderTaskCount row, rewritten by the same transaction).
 
 ALL is 1970-01-01 (no quarter). The day histograms locate a percentile's row: the figure is then
 read exactly from that row through a partial index (``models._value_indexes``), so the medians
@@ -47,7 +54,7 @@ from django.db import connection, connections, router, transaction
 
 from delays import rules
 from delays.holders import HOLDER_CONTRIBUTIONS, HOLDER_MEASURES, count_tasks
-from delays.models import STAGE_FIELDS, DelaySummary, RequestDelay
+from delays.models import STAGE_FIELDS, DelaySummary, RequestDelay, histogram_day_sql
 from hdh_access.lib.dates import PARIS
 
 ALL = dt.date(1970, 1, 1)
@@ -72,16 +79,16 @@ _CONTRIBUTIONS = f"""
 WITH d AS (SELECT {", ".join(_COLUMNS)} FROM {_ROWS} {{where}})
 SELECT measure, stage, quarter, day, count(*), coalesce(sum(value), 0), count(*) FILTER (WHERE met)
 FROM (
-    SELECT 'stage' AS measure, s.stage, DATE '{ALL}' AS quarter, floor(s.days)::integer AS day,
+    SELECT 'stage' AS measure, s.stage, DATE '{ALL}' AS quarter, {histogram_day_sql('s.days')} AS day,
            {_value("s.days")} AS value, false AS met
     FROM d CROSS JOIN LATERAL (VALUES {_STAGE_VALUES}) AS s (stage, days)
     WHERE {_DELIVERED} AND s.days > 0
     UNION ALL
-    SELECT m.measure, '', DATE '{ALL}', floor(m.days)::integer, {_value("m.days")}, coalesce(d.target_met, false)
+    SELECT m.measure, '', DATE '{ALL}', {histogram_day_sql('m.days')}, {_value("m.days")}, coalesce(d.target_met, false)
     FROM d CROSS JOIN LATERAL (VALUES ('elapsed', d.elapsed_days), ('institution', {_INSTITUTION})) AS m (measure, days)
     WHERE {_DELIVERED}
     UNION ALL
-    SELECT 'quarter', '', {_QUARTER.format(column="delivered_at")}::date, floor({_INSTITUTION})::integer,
+    SELECT 'quarter', '', {_QUARTER.format(column="delivered_at")}::date, {histogram_day_sql(_INSTITUTION)},
            {_value(_INSTITUTION)}, coalesce(d.target_met, false)
     FROM d WHERE {_DELIVERED}
     UNION ALL
