@@ -196,8 +196,13 @@ COUNT_SQL = (
     f"FROM {HolderTask._meta.db_table} t JOIN {AccessRequest._meta.db_table} a ON a.id = t.request_id "
     "JOIN (SELECT request_id, count(*) AS tasks, count(*) FILTER (WHERE delivered_at IS NULL) AS waiting, "
     f"max(delivered_at) AS last FROM {HolderTask._meta.db_table} {{where}} GROUP BY request_id) AS r "
-    "ON r.request_id = t.request_id"
+    "ON r.request_id = t.request_id "
+    "ON CONFLICT (task_id) DO UPDATE SET request_id = EXCLUDED.request_id, holder_id = EXCLUDED.holder_id, "
+    "created_at = EXCLUDED.created_at, delivered = EXCLUDED.delivered, day = EXCLUDED.day, last = EXCLUDED.last, "
+    "open = EXCLUDED.open, due_date = EXCLUDED.due_date"
 )
+#: The columns HOLDER_CONTRIBUTIONS reads (``RETURNING`` them from COUNT_SQL gives its new rows).
+COUNT_COLUMNS = "holder_id, delivered, day, last, open, due_date"
 
 
 #: What the dashboard's summary (``delays.summary``, table DelaySummary) counts of the tasks, from
@@ -205,10 +210,11 @@ COUNT_SQL = (
 #: request's last recompute saw it), ``stage`` the holder's id: delivered by days to delivery
 #: (the histogram that locates a percentile's task, read through ``holder_task_days_idx``), last to
 #: deliver, and open by due day (days since 1970-01-01; ``NO_DUE_DAY`` without a due date).
+#: ``{source}``: the rows counted (HolderTaskCount rows, or those COUNT_SQL returns).
 NO_DUE_DAY = 2**31 - 1
 HOLDER_MEASURES = ("holder_days", "holder_last", "holder_open")
 HOLDER_CONTRIBUTIONS = f"""
-WITH c AS (SELECT holder_id, delivered, day, last, open, due_date FROM {_COUNTS} {{where}})
+WITH c AS ({{source}})
 SELECT measure, stage, DATE '{SUMMARY_NO_QUARTER}', day, count(*), 0, 0 FROM (
     SELECT 'holder_days' AS measure, c.holder_id::varchar AS stage, {histogram_day_sql('c.day')} AS day
     FROM c WHERE c.delivered

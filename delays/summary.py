@@ -53,8 +53,8 @@ from typing import Any
 from django.db import connection, connections, router, transaction
 
 from delays import rules
-from delays.holders import HOLDER_CONTRIBUTIONS, HOLDER_MEASURES, count_tasks
-from delays.models import STAGE_FIELDS, DelaySummary, RequestDelay, histogram_day_sql
+from delays.holders import _ABANDONED, COUNT_COLUMNS, COUNT_SQL, HOLDER_CONTRIBUTIONS, HOLDER_MEASURES, count_tasks
+from delays.models import STAGE_FIELDS, DelaySummary, HolderTaskCount, RequestDelay, histogram_day_sql
 from hdh_access.lib.dates import PARIS
 
 ALL = dt.date(1970, 1, 1)
@@ -62,6 +62,7 @@ EPOCH = dt.date(1970, 1, 1)
 OPEN_MEASURES = ("open", "open_at_risk", "open_other")
 _TABLE = DelaySummary._meta.db_table
 _ROWS = RequestDelay._meta.db_table
+_COUNTS = HolderTaskCount._meta.db_table
 _QUARTER = "date_trunc('quarter', d.{column} AT TIME ZONE '" + PARIS.key + "')"
 _DELIVERED = "d.requires_matching AND d.delivered_at IS NOT NULL"
 _INSTITUTION = "(d.elapsed_days - d.applicant_days)"
@@ -108,11 +109,14 @@ FROM (
 GROUP BY measure, stage, quarter, day
 """
 
-def _contribution_sql(filtered: bool) -> str:
-    """Every contribution of the requests given as the first two parameters (all when not
-    ``filtered``): their rows' and their tasks'."""
+def _contribution_sql(filtered: bool, counted: str | None = None) -> str:
+    """Every contribution of the requests given as the first parameters (all when not
+    ``filtered``): their rows' and their tasks' (from the CTE ``counted`` when given, else from
+    their HolderTaskCount rows: one parameter more)."""
+    tasks = f"SELECT * FROM {counted}" if counted else (
+        f"SELECT {COUNT_COLUMNS} FROM {_COUNTS}" + (" WHERE request_id = ANY(%s)" if filtered else ""))
     return ("(" + _CONTRIBUTIONS.format(where="WHERE request_id = ANY(%s)" if filtered else "") + ") UNION ALL ("
-            + HOLDER_CONTRIBUTIONS.format(where="WHERE request_id = ANY(%s)" if filtered else "") + ")")
+            + HOLDER_CONTRIBUTIONS.format(source=tasks) + ")")
 
 
 Key = tuple[str, str, dt.date, int]
@@ -151,21 +155,22 @@ def after_write(request_ids: Sequence[int], before: Contribution | None) -> None
     (one statement, in key order: concurrent recomputes lock the summary's rows in that order)."""
     if before is None:
         return
-    count_tasks(request_ids)  # the tasks as they are now (delays.holders)
     old = [(*key, -n, -total, -met) for key, (n, total, met) in before.items()]
     values = ", ".join(["(%s::varchar, %s::varchar, %s::date, %s::integer, %s::bigint, %s::numeric, %s::bigint)"]
                        * len(old))
     removed = f" UNION ALL (VALUES {values})" if old else ""
     with connection.cursor() as cursor:
         cursor.execute(
+            # The tasks' HolderTaskCount rows rewritten as they are now (delays.holders), counted as returned.
+            f"WITH counted AS ({COUNT_SQL.format(where='WHERE request_id = ANY(%s)')} RETURNING {COUNT_COLUMNS}) "
             f"INSERT INTO {_TABLE} AS t (measure, stage, quarter, day, count, total, met) "
             f"SELECT measure, stage, quarter, day, sum(n), sum(total), sum(met) FROM (("
-            + _contribution_sql(True)
+            + _contribution_sql(True, "counted")
             + f"){removed}) AS moved (measure, stage, quarter, day, n, total, met) GROUP BY 1, 2, 3, 4 "
             "HAVING sum(n) <> 0 OR sum(total) <> 0 OR sum(met) <> 0 ORDER BY 1, 2, 3, 4 "
             "ON CONFLICT (measure, stage, quarter, day) DO UPDATE SET count = t.count + EXCLUDED.count, "
             "total = t.total + EXCLUDED.total, met = t.met + EXCLUDED.met",
-            [sorted(request_ids), sorted(request_ids), *(value for row in old for value in row)])
+            [list(_ABANDONED), sorted(request_ids), sorted(request_ids), *(value for row in old for value in row)])
 
 
 def rebuild_summary() -> None:
