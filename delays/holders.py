@@ -230,8 +230,8 @@ GROUP BY measure, stage, day
 
 def count_tasks(request_ids: Sequence[int] | None = None) -> None:
     """Rewrite the HolderTaskCount rows of these requests' tasks (every task when None) from the
-    tasks now: inside the delay recompute's transaction (between the summary's ``before_write``
-    and ``after_write``), and before the summary's rebuild."""
+    tasks now: before the summary's rebuild. (A request's recompute runs COUNT_SQL inside the
+    summary's own statement, ``delays.summary.after_write``.)"""
     with connection.cursor() as cursor:
         if request_ids is None:
             cursor.execute(f"DELETE FROM {_COUNTS}")

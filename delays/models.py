@@ -130,7 +130,7 @@ class DelaySummary(models.Model):
 
 class HolderTaskCount(models.Model):
     """How the dashboard's summary counts one data-holder task (PostgreSQL): what the task was at
-    its request's last delay recompute (``delays.holders.SNAPSHOT_SQL`` writes it from the task,
+    its request's last delay recompute (``delays.holders.COUNT_SQL`` writes it from the task,
     the rule "last to deliver" included). The summary's holder measures are counts of these rows
     (``delays.summary``), so a recompute moves the old state out and the new one in even though
     the task itself changed before it."""
