@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -34,10 +34,11 @@ from django.db import connection, connections, router
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from access_requests.models import HolderTask, HolderTaskEvent
+from access_requests.models import AccessRequest, HolderTask, HolderTaskEvent
 from access_requests.workflow import TERMINAL_STATES, State
 from catalog.models import DataHolder
 from delays import rules
+from delays.models import DelaySummary, HolderTaskCount, histogram_day_sql
 from hdh_access.lib.dates import paris_date
 
 ROUND = 3
@@ -180,16 +181,80 @@ def _last_to_deliver(as_of: dt.datetime, request_ids: QuerySet[Any, Any] | None,
         .filter(delivered_at=Subquery(last)).values("holder_id").annotate(n=Count("id")).values_list("holder_id", "n"))
 
 
+# --- what the dashboard's summary counts (delays.summary): each task as of its request's recompute --
+_COUNTS = HolderTaskCount._meta.db_table
+SUMMARY_NO_QUARTER = dt.date(1970, 1, 1)  # delays.summary.ALL, also the day count's origin
+#: Each task's HolderTaskCount row from the task now: delivered; last to deliver (its request has
+#: two tasks or more, every one delivered, and this one delivered at the last instant); open (not
+#: delivered, its request neither withdrawn nor refused). ``{where}`` chooses the requests.
+COUNT_SQL = (
+    f"INSERT INTO {_COUNTS} (task_id, request_id, holder_id, created_at, delivered, day, last, open, due_date) "
+    "SELECT t.id, t.request_id, t.holder_id, t.created_at, t.delivered_at IS NOT NULL, "
+    f"floor({DAYS_SQL.replace('delivered_at', 't.delivered_at').replace('created_at', 't.created_at')})::integer, "
+    "r.tasks > 1 AND r.waiting = 0 AND t.delivered_at = r.last, "
+    "t.delivered_at IS NULL AND NOT (a.state = ANY(%s)), t.due_date "
+    f"FROM {HolderTask._meta.db_table} t JOIN {AccessRequest._meta.db_table} a ON a.id = t.request_id "
+    "JOIN (SELECT request_id, count(*) AS tasks, count(*) FILTER (WHERE delivered_at IS NULL) AS waiting, "
+    f"max(delivered_at) AS last FROM {HolderTask._meta.db_table} {{where}} GROUP BY request_id) AS r "
+    "ON r.request_id = t.request_id "
+    "ON CONFLICT (task_id) DO UPDATE SET request_id = EXCLUDED.request_id, holder_id = EXCLUDED.holder_id, "
+    "created_at = EXCLUDED.created_at, delivered = EXCLUDED.delivered, day = EXCLUDED.day, last = EXCLUDED.last, "
+    "open = EXCLUDED.open, due_date = EXCLUDED.due_date"
+)
+#: The columns HOLDER_CONTRIBUTIONS reads (``RETURNING`` them from COUNT_SQL gives its new rows).
+COUNT_COLUMNS = "holder_id, delivered, day, last, open, due_date"
+
+
+#: What the dashboard's summary (``delays.summary``, table DelaySummary) counts of the tasks, from
+#: their HolderTaskCount rows (each task as its
+#: request's last recompute saw it), ``stage`` the holder's id: delivered by days to delivery
+#: (the histogram that locates a percentile's task, read through ``holder_task_days_idx``), last to
+#: deliver, and open by due day (days since 1970-01-01; ``NO_DUE_DAY`` without a due date).
+#: ``{source}``: the rows counted (HolderTaskCount rows, or those COUNT_SQL returns).
+NO_DUE_DAY = 2**31 - 1
+HOLDER_MEASURES = ("holder_days", "holder_last", "holder_open")
+HOLDER_CONTRIBUTIONS = f"""
+WITH c AS ({{source}})
+SELECT measure, stage, DATE '{SUMMARY_NO_QUARTER}', day, count(*), 0, 0 FROM (
+    SELECT 'holder_days' AS measure, c.holder_id::varchar AS stage, {histogram_day_sql('c.day')} AS day
+    FROM c WHERE c.delivered
+    UNION ALL
+    SELECT 'holder_last', c.holder_id::varchar, 0 FROM c WHERE c.last
+    UNION ALL
+    SELECT 'holder_open', c.holder_id::varchar, coalesce(c.due_date - DATE '{SUMMARY_NO_QUARTER}', {NO_DUE_DAY})
+    FROM c WHERE c.open
+) AS contribution
+GROUP BY measure, stage, day
+"""
+
+
+def count_tasks(request_ids: Sequence[int] | None = None) -> None:
+    """Rewrite the HolderTaskCount rows of these requests' tasks (every task when None) from the
+    tasks now: before the summary's rebuild. (A request's recompute runs COUNT_SQL inside the
+    summary's own statement, ``delays.summary.after_write``.)"""
+    with connection.cursor() as cursor:
+        if request_ids is None:
+            cursor.execute(f"DELETE FROM {_COUNTS}")
+            cursor.execute(COUNT_SQL.format(where=""), [list(_ABANDONED)])
+        else:
+            ids = sorted(request_ids)
+            cursor.execute(f"DELETE FROM {_COUNTS} WHERE request_id = ANY(%s)", [ids])
+            cursor.execute(COUNT_SQL.format(where="WHERE request_id = ANY(%s)"), [list(_ABANDONED), ids])
+
+
 def holder_figures(as_of: dt.datetime | None = None, *, request_ids: QuerySet[Any, Any] | None = None,
                    holder_id: int | None = None) -> list[HolderFigures]:
     """Each holder's figures as of ``as_of`` (default now), over the tasks of ``request_ids``
     (a queryset of request ids; default every request) and of ``holder_id`` only when given.
 
     Holders appear when they have a task delivered or open then; the slowest median first (holders
-    without a delivery last). Three queries, whatever the number of tasks.
+    without a delivery last). Without ``request_ids``, from the dashboard's summary (PostgreSQL,
+    ``_summary_figures``); a fixed number of queries either way, whatever the number of tasks.
     """
     as_of = as_of or timezone.now()
     today = paris_date(as_of)
+    if request_ids is None and _summary_covers(as_of):
+        return _sorted(_summary_figures(today, holder_id))
     tasks = _tasks(request_ids, holder_id).filter(created_at__lte=as_of)
     delivered = tasks.filter(delivered_at__lte=as_of)
     if (connection.vendor == "postgresql" and request_ids is None
@@ -210,7 +275,94 @@ def holder_figures(as_of: dt.datetime | None = None, *, request_ids: QuerySet[An
         figures.append(HolderFigures(
             holder_id=pk, code=code, name=name, delivered=count, median_days=median, p90_days=p90,
             open=row.get("open", 0), overdue=row.get("overdue", 0), last_to_deliver=lasts.get(pk, 0)))
+    return _sorted(figures)
+
+
+def _sorted(figures: list[HolderFigures]) -> list[HolderFigures]:
+    """The slowest median first, holders without a delivery last."""
     figures.sort(key=lambda f: (f.median_days is None, -(f.median_days or 0), -(f.p90_days or 0), f.name))
+    return figures
+
+
+def _summary_covers(as_of: dt.datetime) -> bool:
+    """Whether the summary's counts are the figures as of ``as_of`` (PostgreSQL): they count every
+    task as it is now, so not as of an instant before a delivery or a task's opening. One query."""
+    if connection.vendor != "postgresql":
+        return False
+    with connections[router.db_for_read(HolderTask)].cursor() as cursor:  # the replica in replica_reads()
+        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {HolderTask._meta.db_table} WHERE delivered_at > %s) "
+                       f"OR EXISTS (SELECT 1 FROM {_COUNTS} WHERE created_at > %s)", [as_of, as_of])
+        return not cursor.fetchone()[0]
+
+
+def _summary_percentiles(counts: dict[int, int]) -> dict[int, tuple[float | None, float | None]]:
+    """Each holder's median and 90th percentile of days (``counts``: its delivered tasks): the
+    task at each rank located in the summary's day histogram, read from the index of the days
+    (``percentile_cont``'s figures, as ``_indexed_percentiles`` reads them). One query."""
+    wanted = []
+    for pk, n in counts.items():
+        if n:
+            wanted += [(pk, rules.percentile_position(n, q)[0]) for q in (0.5, 0.9)]
+    if not wanted:
+        return {}
+    task = HolderTask._meta.db_table
+    sql = f"""
+    WITH wanted (holder_id, k) AS (VALUES {", ".join(["(%s::bigint, %s::bigint)"] * len(wanted))}),
+    histogram AS (
+        SELECT stage, day, count, sum(count) OVER (PARTITION BY stage ORDER BY day) - count AS before
+        FROM {DelaySummary._meta.db_table} WHERE measure = 'holder_days' AND count > 0
+    ),
+    located AS MATERIALIZED (
+        SELECT w.holder_id, w.k, h.day, w.k - h.before AS skip FROM wanted w
+        JOIN histogram h ON h.stage = w.holder_id::varchar AND w.k >= h.before AND w.k < h.before + h.count
+    )
+    SELECT l.holder_id, l.k, x.found FROM located l CROSS JOIN LATERAL (
+        SELECT array_agg(v) AS found FROM (SELECT {DAYS_SQL} AS v FROM {task} WHERE delivered_at IS NOT NULL
+        AND holder_id = l.holder_id AND {DAYS_SQL} >= l.day ORDER BY {DAYS_SQL} OFFSET l.skip LIMIT 2) AS s) AS x
+    """
+    with connections[router.db_for_read(HolderTask)].cursor() as cursor:  # the replica in replica_reads()
+        cursor.execute(sql, [value for row in wanted for value in row])
+        found = {(pk, k): [float(v) for v in values or []] for pk, k, values in cursor.fetchall()}
+    out: dict[int, tuple[float | None, float | None]] = {}
+    for pk, n in counts.items():
+        if not n:
+            continue
+        figures = []
+        for q in (0.5, 0.9):
+            first, fraction = rules.percentile_position(n, q)
+            values = found[pk, first]
+            figures.append(rules.interpolate(values[0], values[1] if len(values) > 1 else None, fraction))
+        out[pk] = (figures[0], figures[1])
+    return out
+
+
+def _summary_figures(today: dt.date, holder_id: int | None) -> list[HolderFigures]:
+    """``holder_figures`` of every task from the summary's counts (``HOLDER_CONTRIBUTIONS``), the
+    medians and 90th percentiles through the index of the days: three queries, whatever the number
+    of tasks."""
+    cutoff = (today - SUMMARY_NO_QUARTER).days
+    rows: dict[int, list[int]] = {}
+    with connections[router.db_for_read(DelaySummary)].cursor() as cursor:  # the replica in replica_reads()
+        cursor.execute(
+            "SELECT stage, sum(count) FILTER (WHERE measure = 'holder_days'), "
+            "sum(count) FILTER (WHERE measure = 'holder_last'), sum(count) FILTER (WHERE measure = 'holder_open'), "
+            "sum(count) FILTER (WHERE measure = 'holder_open' AND day < %s) "
+            f"FROM {DelaySummary._meta.db_table} WHERE measure = ANY(%s) AND count <> 0 GROUP BY stage",
+            [cutoff, list(HOLDER_MEASURES)])
+        for stage, *counts in cursor.fetchall():
+            if holder_id is None or int(stage) == holder_id:
+                rows[int(stage)] = [int(n or 0) for n in counts]
+    names = {pk: (code, name) for pk, code, name in
+             DataHolder.objects.filter(pk__in=list(rows)).values_list("pk", "code", "name")}
+    percentiles = _summary_percentiles({pk: row[0] for pk, row in rows.items()})
+    figures = []
+    for pk, (delivered, last, opened, overdue) in rows.items():
+        if not delivered and not opened:
+            continue
+        code, name = names[pk]
+        median, p90 = percentiles.get(pk, (None, None))
+        figures.append(HolderFigures(holder_id=pk, code=code, name=name, delivered=delivered, median_days=median,
+                                     p90_days=p90, open=opened, overdue=overdue, last_to_deliver=last))
     return figures
 
 

@@ -27,7 +27,9 @@ def _value_indexes() -> list[models.Index]:
     return [
         *indexes,
         models.Index(fields=["elapsed_days"], condition=TARGET_DELIVERED, name="delay_elapsed_idx"),
-        models.Index(institution, condition=TARGET_DELIVERED, name="delay_institution_idx"),
+        # The columns included: the percentile's value read from the index alone (index-only scan).
+        models.Index(institution, condition=TARGET_DELIVERED, include=["elapsed_days", "applicant_days"],
+                     name="delay_institution_idx"),
         # The dashboard's late and at-risk lists, and when the open rows' forecasts were computed.
         models.Index(fields=["deadline", "request"], condition=Q(ended_at__isnull=True, requires_matching=True),
                      name="delay_open_target_idx"),
@@ -87,6 +89,17 @@ class RequestDelay(models.Model):
         return f"{self.request_id}: {self.status}"
 
 
+#: The width, in days, of the summary's histograms that locate a percentile's row (DelaySummary.day
+#: of the ``stage``, ``elapsed``, ``institution``, ``quarter`` and ``holder_days`` measures holds
+#: the lower bound of a bucket): fewer summary rows to add up, a few more index entries to skip.
+HISTOGRAM_DAYS = 7
+
+
+def histogram_day_sql(days: str) -> str:
+    """The SQL of the histogram bucket (its first day) of the number of days ``days``."""
+    return f"(floor(({days}) / {HISTOGRAM_DAYS}.0) * {HISTOGRAM_DAYS})::integer"
+
+
 class DelaySummary(models.Model):
     """The dashboard's figures kept up to date (PostgreSQL): counts and sums of RequestDelay rows
     by measure, quarter and day, maintained by ``delays.summary`` in the transaction that writes
@@ -113,6 +126,31 @@ class DelaySummary(models.Model):
 
     def __str__(self) -> str:
         return f"{self.measure} {self.stage} {self.quarter} {self.day}: {self.count}"
+
+
+class HolderTaskCount(models.Model):
+    """How the dashboard's summary counts one data-holder task (PostgreSQL): what the task was at
+    its request's last delay recompute (``delays.holders.COUNT_SQL`` writes it from the task,
+    the rule "last to deliver" included). The summary's holder measures are counts of these rows
+    (``delays.summary``), so a recompute moves the old state out and the new one in even though
+    the task itself changed before it."""
+
+    task = models.OneToOneField("access_requests.HolderTask", on_delete=models.CASCADE, primary_key=True,
+                                related_name="+")
+    request_id = models.BigIntegerField(db_index=True)
+    holder_id = models.BigIntegerField()
+    created_at = models.DateTimeField(db_index=True)
+    delivered = models.BooleanField()
+    # Delivered: the whole days from opening to delivery (``delays.holders.DAYS_SQL``, floored).
+    day = models.IntegerField(null=True)
+    # Delivered last of a multi-holder request whose every task is delivered (ties each counted).
+    last = models.BooleanField()
+    # Not delivered, of a request neither withdrawn nor refused.
+    open = models.BooleanField()
+    due_date = models.DateField(null=True)
+
+    def __str__(self) -> str:
+        return f"task {self.pk} of holder {self.holder_id}"
 
 
 class DelayBaseline(models.Model):

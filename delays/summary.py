@@ -15,18 +15,25 @@ the ones the statistics read, ``models.TARGET_DELIVERED``):
 =================  ============================  ====================================================
 measure            key (stage, quarter, day)     count / total / met
 =================  ============================  ====================================================
-``stage``          stage, ALL, whole days        delivered target rows with time in the stage (> 0);
+``stage``          stage, ALL, day bucket        delivered target rows with time in the stage (> 0);
                                                  total: their days in it
-``elapsed``        "", ALL, whole days           delivered target rows; total: elapsed days; met:
+``elapsed``        "", ALL, day bucket           delivered target rows; total: elapsed days; met:
                                                  within the target
-``institution``    "", ALL, whole days           the same by institution days (elapsed − applicant)
+``institution``    "", ALL, day bucket           the same by institution days (elapsed − applicant)
 ``quarter``        "", delivery quarter, days    the same by Paris quarter of delivery
 ``quarter_access`` "", delivery quarter, 0       total: elapsed days, per Paris delivery quarter
 ``cohort``         "", submission quarter, 0/1   target rows (day 1: delivered; met: within target)
 ``open``,          current stage, submission     open rows (``ended_at`` null) by deadline day
 ``open_at_risk``,  quarter, days since           (1970-01-01): target ones, at risk or not, and
 ``open_other``     1970-01-01 of the deadline    those outside the target population
+``holder_days``    holder id, ALL, day bucket    the holder's delivered tasks by days to delivery
+``holder_last``    holder id, ALL, 0             its tasks last to deliver a multi-holder request
+``holder_open``    holder id, ALL, due day       its open tasks by due date (days since 1970-01-01)
 =================  ============================  ====================================================
+
+A day bucket is ``models.HISTOGRAM_DAYS`` days wide (``day`` its first day). The holders' measures
+(``delays.holders.HOLDER_CONTRIBUTIONS``) count each task as its request's last recompute saw it
+(a HolderTaskCount row, rewritten by the same transaction).
 
 ALL is 1970-01-01 (no quarter). The day histograms locate a percentile's row: the figure is then
 read exactly from that row through a partial index (``models._value_indexes``), so the medians
@@ -46,7 +53,8 @@ from typing import Any
 from django.db import connection, connections, router, transaction
 
 from delays import rules
-from delays.models import STAGE_FIELDS, DelaySummary, RequestDelay
+from delays.holders import _ABANDONED, COUNT_COLUMNS, COUNT_SQL, HOLDER_CONTRIBUTIONS, HOLDER_MEASURES, count_tasks
+from delays.models import STAGE_FIELDS, DelaySummary, HolderTaskCount, RequestDelay, histogram_day_sql
 from hdh_access.lib.dates import PARIS
 
 ALL = dt.date(1970, 1, 1)
@@ -54,6 +62,7 @@ EPOCH = dt.date(1970, 1, 1)
 OPEN_MEASURES = ("open", "open_at_risk", "open_other")
 _TABLE = DelaySummary._meta.db_table
 _ROWS = RequestDelay._meta.db_table
+_COUNTS = HolderTaskCount._meta.db_table
 _QUARTER = "date_trunc('quarter', d.{column} AT TIME ZONE '" + PARIS.key + "')"
 _DELIVERED = "d.requires_matching AND d.delivered_at IS NOT NULL"
 _INSTITUTION = "(d.elapsed_days - d.applicant_days)"
@@ -71,16 +80,16 @@ _CONTRIBUTIONS = f"""
 WITH d AS (SELECT {", ".join(_COLUMNS)} FROM {_ROWS} {{where}})
 SELECT measure, stage, quarter, day, count(*), coalesce(sum(value), 0), count(*) FILTER (WHERE met)
 FROM (
-    SELECT 'stage' AS measure, s.stage, DATE '{ALL}' AS quarter, floor(s.days)::integer AS day,
+    SELECT 'stage' AS measure, s.stage, DATE '{ALL}' AS quarter, {histogram_day_sql('s.days')} AS day,
            {_value("s.days")} AS value, false AS met
     FROM d CROSS JOIN LATERAL (VALUES {_STAGE_VALUES}) AS s (stage, days)
     WHERE {_DELIVERED} AND s.days > 0
     UNION ALL
-    SELECT m.measure, '', DATE '{ALL}', floor(m.days)::integer, {_value("m.days")}, coalesce(d.target_met, false)
+    SELECT m.measure, '', DATE '{ALL}', {histogram_day_sql('m.days')}, {_value("m.days")}, coalesce(d.target_met, false)
     FROM d CROSS JOIN LATERAL (VALUES ('elapsed', d.elapsed_days), ('institution', {_INSTITUTION})) AS m (measure, days)
     WHERE {_DELIVERED}
     UNION ALL
-    SELECT 'quarter', '', {_QUARTER.format(column="delivered_at")}::date, floor({_INSTITUTION})::integer,
+    SELECT 'quarter', '', {_QUARTER.format(column="delivered_at")}::date, {histogram_day_sql(_INSTITUTION)},
            {_value(_INSTITUTION)}, coalesce(d.target_met, false)
     FROM d WHERE {_DELIVERED}
     UNION ALL
@@ -100,6 +109,16 @@ FROM (
 GROUP BY measure, stage, quarter, day
 """
 
+def _contribution_sql(filtered: bool, counted: str | None = None) -> str:
+    """Every contribution of the requests given as the first parameters (all when not
+    ``filtered``): their rows' and their tasks' (from the CTE ``counted`` when given, else from
+    their HolderTaskCount rows: one parameter more)."""
+    tasks = f"SELECT * FROM {counted}" if counted else (
+        f"SELECT {COUNT_COLUMNS} FROM {_COUNTS}" + (" WHERE request_id = ANY(%s)" if filtered else ""))
+    return ("(" + _CONTRIBUTIONS.format(where="WHERE request_id = ANY(%s)" if filtered else "") + ") UNION ALL ("
+            + HOLDER_CONTRIBUTIONS.format(source=tasks) + ")")
+
+
 Key = tuple[str, str, dt.date, int]
 Contribution = dict[Key, tuple[int, Decimal, int]]
 
@@ -117,7 +136,7 @@ def covers(as_of: dt.datetime) -> bool:
 
 def _contributions(request_ids: Sequence[int]) -> Contribution:
     with connection.cursor() as cursor:
-        cursor.execute(_CONTRIBUTIONS.format(where="WHERE request_id = ANY(%s)"), [list(request_ids)])
+        cursor.execute(_contribution_sql(True), [list(request_ids)] * 2)
         return {(m, s, q, d): (n, total, met) for m, s, q, d, n, total, met in cursor.fetchall()}
 
 
@@ -142,14 +161,16 @@ def after_write(request_ids: Sequence[int], before: Contribution | None) -> None
     removed = f" UNION ALL (VALUES {values})" if old else ""
     with connection.cursor() as cursor:
         cursor.execute(
+            # The tasks' HolderTaskCount rows rewritten as they are now (delays.holders), counted as returned.
+            f"WITH counted AS ({COUNT_SQL.format(where='WHERE request_id = ANY(%s)')} RETURNING {COUNT_COLUMNS}) "
             f"INSERT INTO {_TABLE} AS t (measure, stage, quarter, day, count, total, met) "
             f"SELECT measure, stage, quarter, day, sum(n), sum(total), sum(met) FROM (("
-            + _CONTRIBUTIONS.format(where="WHERE request_id = ANY(%s)")
+            + _contribution_sql(True, "counted")
             + f"){removed}) AS moved (measure, stage, quarter, day, n, total, met) GROUP BY 1, 2, 3, 4 "
             "HAVING sum(n) <> 0 OR sum(total) <> 0 OR sum(met) <> 0 ORDER BY 1, 2, 3, 4 "
             "ON CONFLICT (measure, stage, quarter, day) DO UPDATE SET count = t.count + EXCLUDED.count, "
             "total = t.total + EXCLUDED.total, met = t.met + EXCLUDED.met",
-            [sorted(request_ids), *(value for row in old for value in row)])
+            [list(_ABANDONED), sorted(request_ids), sorted(request_ids), *(value for row in old for value in row)])
 
 
 def rebuild_summary() -> None:
@@ -160,8 +181,9 @@ def rebuild_summary() -> None:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"LOCK TABLE {_TABLE} IN EXCLUSIVE MODE")
         cursor.execute(f"DELETE FROM {_TABLE}")
+        count_tasks()  # every task as it is now (delays.holders)
         cursor.execute(f"INSERT INTO {_TABLE} (measure, stage, quarter, day, count, total, met) "
-                       + _CONTRIBUTIONS.format(where=""))
+                       + _contribution_sql(False))
 
 
 def snapshot() -> dict[Key, tuple[int, Decimal, int]]:
@@ -220,7 +242,8 @@ class Figures:
             cursor.execute(
                 f"SELECT measure, stage, quarter, CASE WHEN measure = ANY(%s) THEN (day < %s)::integer "
                 f"WHEN measure = 'cohort' THEN day ELSE 0 END AS part, sum(count), sum(total), sum(met) "
-                f"FROM {_TABLE} WHERE count <> 0 GROUP BY 1, 2, 3, 4", [list(OPEN_MEASURES), cutoff])
+                f"FROM {_TABLE} WHERE count <> 0 AND measure <> ALL(%s) GROUP BY 1, 2, 3, 4",
+                [list(OPEN_MEASURES), cutoff, list(HOLDER_MEASURES)])  # the holders': delays.holders
             for measure, stage, quarter, part, n, total, met in cursor.fetchall():
                 groups[measure, stage, quarter, part] = (int(n), total, int(met))
         self.groups = groups

@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from access_requests.models import HolderTask
+from access_requests.models import AccessRequest, HolderTask, HolderTaskState
 from access_requests.workflow import State
 from delays import dashboard, holders, summary
 from delays.materialise import materialise_request, materialise_requests
@@ -120,3 +120,49 @@ def test_holders_percentiles_read_through_the_index_are_those_of_the_sorted_task
     holder_id = next(iter(everything))[0]
     assert holders._indexed_percentiles(holder_id) == holders._delivered_percentiles(
         HolderTask.objects.filter(delivered_at__isnull=False, holder_id=holder_id))
+
+
+def _task_moves(rounds: int, seed: int) -> None:
+    """Random changes of the data holders' tasks, each followed by its request's recompute (as
+    after a committed change): delivered (now and then at a sibling's instant: a tie for last),
+    back to extraction, a new due date, the request withdrawn."""
+    rng = random.Random(seed)
+    now = timezone.now()
+    tasks = list(HolderTask.objects.order_by("pk"))
+    for _ in range(rounds):
+        task = rng.choice(tasks)
+        state, delivered_at, due_date = task.state, task.delivered_at, task.due_date
+        move = rng.choice(("deliver", "deliver", "tie", "reopen", "due", "withdraw"))
+        sibling = HolderTask.objects.filter(request_id=task.request_id, delivered_at__isnull=False).exclude(pk=task.pk)
+        if move == "tie" and sibling.exists():
+            state, delivered_at = HolderTaskState.DELIVERED, sibling.values_list("delivered_at", flat=True)[0]
+        elif move in ("deliver", "tie"):
+            state = HolderTaskState.DELIVERED
+            delivered_at = task.created_at + (now - task.created_at) * rng.random()
+        elif move == "reopen":
+            state, delivered_at = HolderTaskState.EXTRACTION, None
+        elif move == "due":
+            due_date = dt.date(2024, 1, 1) + dt.timedelta(days=rng.randint(0, 1200))
+        else:
+            AccessRequest.objects.filter(pk=task.request_id).update(state=State.WITHDRAWN)
+        HolderTask.objects.filter(pk=task.pk).update(state=state, delivered_at=delivered_at, due_date=due_date)
+        task.refresh_from_db()
+        materialise_request(task.request_id)
+
+
+def test_task_moves_keep_the_holders_counts_equal_to_a_rebuild_and_to_the_tasks(sample, monkeypatch):
+    assert HolderTask.objects.count() > 20
+    _task_moves(rounds=60, seed=3)
+    moved = summary.snapshot()
+    summary.rebuild_summary()
+
+    assert summary.snapshot() == moved
+    assert {measure for measure, *_key in moved} >= set(holders.HOLDER_MEASURES)
+    now = timezone.now()
+    kept = holders.holder_figures(now)
+    monkeypatch.setattr(holders, "_summary_covers", lambda as_of: False)
+    computed = holders.holder_figures(now)
+
+    assert kept == computed
+    assert sum(f.last_to_deliver for f in kept) > 0 and sum(f.open for f in kept) > 0
+    assert sum(f.overdue for f in kept) > 0
