@@ -128,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
         if profile:
             pstats.Stats(profile).sort_stats("cumulative").print_stats(60)
             pstats.Stats(profile).sort_stats("tottime").print_stats(30)
+            for query in queries.captured_queries:
+                print(query["time"], query["sql"][:300])
     return 0
 
 
