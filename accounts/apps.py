@@ -9,3 +9,6 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         # Framework hook: register this app's Celery tasks (the beat schedule names them).
         from accounts import tasks  # noqa: F401
+
+        # The cached DSFR site configuration is forgotten when the admin changes it, in every process.
+        from hdh_access import context_processors  # noqa: F401

@@ -35,6 +35,7 @@ from backoffice.models import NAME_MAX_LENGTH
 from backoffice.selectors import Badge, QueueFilters, Scope, saved_filters
 from catalog.models import DataHolder
 from delays.labels import STATUS_LABELS
+from hdh_access.lib.choice_fields import ShortModelChoiceField
 from hdh_access.lib.upload_fields import MultipleFileField
 
 if TYPE_CHECKING:  # a lazy translation or a str (django-stubs; a dev dependency)
@@ -99,9 +100,9 @@ class QueueFilterForm(forms.Form):
         label=_("État"), required=False,
         choices=[("", _("Tous"))] + [(v, label) for v, label in State.choices if v != State.DRAFT])
     route = forms.ChoiceField(label=_("Procédure"), required=False, choices=[("", _("Toutes")), *Route.choices])
-    dataset = forms.ModelChoiceField(label=_("Base demandée"), required=False, queryset=dataset_list(),
+    dataset = ShortModelChoiceField(label=_("Base demandée"), required=False, queryset=dataset_list(),
                                      empty_label=_("Toutes"))
-    holder = forms.ModelChoiceField(label=_("Détenteur"), required=False, queryset=DataHolder.objects.order_by("name"),
+    holder = ShortModelChoiceField(label=_("Détenteur"), required=False, queryset=DataHolder.objects.order_by("name"),
                                     empty_label=_("Tous"))
     badge = forms.ChoiceField(label=_("Délai légal"), required=False,
                               choices=_choices({k: v for k, v in BADGE_LABELS.items() if k != "paused"}, empty=_("Tous")))
@@ -497,7 +498,7 @@ def _user_label(user: Any) -> str:
 
 
 class AssignForm(forms.Form):
-    assignee: forms.ModelChoiceField[Any] = forms.ModelChoiceField(label=_("Instructeur"), required=False, queryset=None,
+    assignee: forms.ModelChoiceField[Any] = ShortModelChoiceField(label=_("Instructeur"), required=False, queryset=None,
                                       empty_label=_("Personne"), error_messages={
                                           "invalid_choice": _("Cette personne ne peut pas instruire cette demande.")})
 
@@ -512,7 +513,7 @@ class AssignForm(forms.Form):
 class DashboardFilterForm(forms.Form):
     submitted_from = PeriodDateField(label=_("Déposées à partir du"), required=False, widget=DateInput())
     submitted_to = PeriodDateField(label=_("Déposées jusqu'au"), required=False, widget=DateInput())
-    dataset = forms.ModelChoiceField(label=_("Base demandée"), required=False, queryset=dataset_list(),
+    dataset = ShortModelChoiceField(label=_("Base demandée"), required=False, queryset=dataset_list(),
                                      empty_label=_("Toutes"))
 
     def clean(self):

@@ -99,6 +99,10 @@ def _state_label(state: str) -> str:
     return str(State(state).label) if state in State.values else state
 
 
+def _route_label(route: str) -> str:
+    return str(Route(route).label) if route in Route.values else route
+
+
 def _stage_label(state: str) -> str:
     """A stage of the request's story: a wait on the applicant is theirs, not a step."""
     return str(PAUSE_LABEL) if state == State.AWAITING_APPLICANT else _state_label(state)
@@ -132,6 +136,8 @@ def _queue_page(request, *, save_form: SaveFilterForm | None = None, status: int
         row["badge_class"], row["badge_label"] = BADGE_CLASSES.get(row["badge"], ""), BADGE_LABELS.get(row["badge"], "")
         status_code = row["request"].target_status
         row["status_class"], row["status_label"] = STATUS_CLASSES.get(status_code, ""), STATUS_LABELS.get(status_code, "")
+        # The labels of the state and route here too: get_FOO_display rebuilds the choices' dict at each call.
+        row["state_label"], row["route_label"] = _state_label(row["request"].state), _route_label(row["request"].route)
     query = request.GET.copy()
     query.pop("page", None)
     roles = sel.staff_roles(request.user)
@@ -158,6 +164,8 @@ def _task_queue(request, form: QueueFilterForm, filters):
     for row in rows:
         row["badge_class"], row["badge_label"] = BADGE_CLASSES.get(row["badge"], ""), TASK_BADGE_LABELS.get(
             row["badge"], "")
+        state = row["task"].state
+        row["task_state_label"] = str(HolderTaskState(state).label) if state in HolderTaskState.values else state
     query = request.GET.copy()
     query.pop("page", None)
     holder = sel.data_holder(request.user)

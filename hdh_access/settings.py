@@ -135,7 +135,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "dsfr.context_processors.site_config",
+                "hdh_access.context_processors.site_config",  # django-dsfr's, cached
                 "hdh_access.context_processors.navigation",
             ],
             # {% form_token %} in every form that writes, and {% error_summary form %} and the

@@ -10,6 +10,7 @@ from dsfr.forms import DsfrBaseForm
 from access_requests.models import AttachmentKind
 from access_requests.services.messages import MAX_MESSAGE_ATTACHMENTS, MESSAGE_MAX_LENGTH
 from access_requests.workflow import Route, State
+from hdh_access.lib.choice_fields import ListedChoiceIterator
 from hdh_access.lib.upload_fields import ACCEPTED_TYPES, MAX_NAME_LENGTH, MultipleFileField, check_file_name
 from portal.selectors import catalogue
 
@@ -26,6 +27,8 @@ class PortalForm(DsfrBaseForm):
 
 
 class DatasetChoiceField(forms.ModelMultipleChoiceField):
+    iterator = ListedChoiceIterator  # the catalogue in one plain query (hdh_access.lib.choice_fields)
+
     def label_from_instance(self, obj):
         return obj.name
 

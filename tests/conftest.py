@@ -332,6 +332,15 @@ def production_completeness(settings):
 
 
 @pytest.fixture(autouse=True)
+def _site_config_not_cached():
+    """Every test reads the DSFR site configuration afresh (the pages cache it: a configuration
+    cached by an earlier test, or its absence, would leak into the next)."""
+    from hdh_access.context_processors import forget_site_config
+
+    forget_site_config()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hasher(settings):
     """Personas are many; the real hasher costs seconds per test and proves nothing here."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
