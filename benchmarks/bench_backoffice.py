@@ -87,6 +87,10 @@ def run_size(n: int, url: str, csv_path: str, repeat: int, reuse: bool) -> dict:
     from delays.models import RequestDelay
 
     call_command("migrate", verbosity=0)
+    from django.conf import settings
+
+    if not (Path(settings.STATIC_ROOT) / "staticfiles.json").exists():  # DEBUG off: pages link hashed names
+        call_command("collectstatic", interactive=False, verbosity=0)
     figures: dict = {"requests": n}
     if not (reuse and AccessRequest.objects.count() == n):
         start = time.perf_counter()

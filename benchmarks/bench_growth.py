@@ -80,6 +80,10 @@ def run_size(n: int, url: str, csv_path: str, repeat: int) -> dict:
     from delays.report import build_report
 
     call_command("migrate", verbosity=0)
+    from django.conf import settings
+
+    if not (Path(settings.STATIC_ROOT) / "staticfiles.json").exists():  # DEBUG off: pages link hashed names
+        call_command("collectstatic", interactive=False, verbosity=0)
     figures: dict = {"requests": n}
     start = time.perf_counter()
     import_history(csv_path)
