@@ -508,3 +508,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=8, minute=0, day_of_week=1),
     },
 }
+
+# models.W040: on SQLite (`make run`) the delay rows' covering index (INCLUDE columns, for
+# PostgreSQL's index-only reads of the dashboard) is an ordinary index, which is all it needs there.
+if "sqlite" in DATABASES["default"]["ENGINE"]:
+    SILENCED_SYSTEM_CHECKS.append("models.W040")
