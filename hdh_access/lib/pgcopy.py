@@ -82,21 +82,7 @@ def copy_rows(model: type[models.Model], names: Sequence[str], rows: Iterable[Se
               using: str = "default", batch: int = COPY_BATCH) -> int:
     """Write ``rows`` (tuples of values for the fields ``names``) into ``model``'s table; returns
     how many. One COPY per ``batch`` rows."""
-    columns, defaults = _columns(model, names)
-    tail = "\t".join(defaults)
-    sql = 'COPY "{}" ({}) FROM STDIN'.format(
-        model._meta.db_table, ", ".join(f'"{column}"' for column in columns))
-    written = 0
-    lines: list[str] = []
-    for row in rows:
-        text = "\t".join(map(copy_value, row))
-        lines.append(f"{text}\t{tail}\n" if defaults else f"{text}\n")
-        if len(lines) >= batch:
-            written += _send(using, sql, lines)
-            lines = []
-    if lines:
-        written += _send(using, sql, lines)
-    return written
+    return copy_lines(model, names, ("\t".join(map(copy_value, row)) for row in rows), using=using, batch=batch)
 
 
 def copy_lines(model: type[models.Model], names: Sequence[str], lines: Iterable[str], *,
