@@ -23,12 +23,6 @@ def drop_quarter_index(apps, schema_editor):
         schema_editor.execute("DROP INDEX IF EXISTS delay_quarter_institution_idx")
 
 
-def build_summary(apps, schema_editor):
-    # The summary of the rows already there is built by migration 0004 (rebuild_summary now reads
-    # the table that migration creates too).
-    return None
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -99,5 +93,6 @@ class Migration(migrations.Migration):
             constraint=models.UniqueConstraint(fields=('measure', 'stage', 'quarter', 'day'), name='delay_summary_key'),
         ),
         migrations.RunPython(quarter_index, drop_quarter_index),
-        migrations.RunPython(build_summary, migrations.RunPython.noop),
+        # The summary of the rows already there is built by migration 0004 (rebuild_summary reads
+        # the table that migration creates too).
     ]
