@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -65,16 +64,11 @@ def timed(client, url: str, params: dict, repeat: int) -> dict:
 
 def run_size(n: int, url: str, csv_path: str, repeat: int, reuse: bool) -> dict:
     """Import (unless reused) and time every page; runs in a child process."""
-    os.environ.update({"DATABASE_URL": url, "DEBUG": "false", "SECRET_KEY": "benchmark-only-" + "x" * 40,
-                       "SECURE_SSL_REDIRECT": "false", "ALLOWED_HOSTS": "testserver"})
-    os.environ.pop("REDIS_URL", None)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hdh_access.settings")
-    sys.path.insert(0, str(ROOT))
-    import django
+    sys.path.insert(0, str(HERE))
+    from bench_import import setup_served_django
 
-    django.setup()
+    setup_served_django(url)
     from django.contrib.auth.models import Group, User
-    from django.core.management import call_command
     from django.db import connection
     from django.test import Client
 
@@ -86,11 +80,6 @@ def run_size(n: int, url: str, csv_path: str, repeat: int, reuse: bool) -> dict:
     from delays.materialise import refresh_baseline
     from delays.models import RequestDelay
 
-    call_command("migrate", verbosity=0)
-    from django.conf import settings
-
-    if not (Path(settings.STATIC_ROOT) / "staticfiles.json").exists():  # DEBUG off: pages link hashed names
-        call_command("collectstatic", interactive=False, verbosity=0)
     figures: dict = {"requests": n}
     if not (reuse and AccessRequest.objects.count() == n):
         start = time.perf_counter()

@@ -23,7 +23,6 @@ import argparse
 import datetime as dt
 import json
 import math
-import os
 import statistics
 import subprocess
 import sys
@@ -57,17 +56,11 @@ def median_time(fn, repeat: int) -> float:
 
 def run_size(n: int, url: str, csv_path: str, repeat: int) -> dict:
     """Import and time every phase on one database; runs in a child process."""
-    os.environ.update({"DATABASE_URL": url, "DEBUG": "false", "SECRET_KEY": "benchmark-only-" + "x" * 40,
-                       "SECURE_SSL_REDIRECT": "false", "ALLOWED_HOSTS": "testserver",
-                       "HDH_DASHBOARD_CACHE_SECONDS": "0"})
-    os.environ.pop("REDIS_URL", None)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hdh_access.settings")
-    sys.path.insert(0, str(ROOT))
-    import django
+    sys.path.insert(0, str(HERE))
+    from bench_import import setup_served_django
 
-    django.setup()
+    setup_served_django(url, HDH_DASHBOARD_CACHE_SECONDS="0")
     from django.contrib.auth.models import Group, User
-    from django.core.management import call_command
     from django.db import connection
     from django.test import Client
 
@@ -79,11 +72,6 @@ def run_size(n: int, url: str, csv_path: str, repeat: int) -> dict:
     from delays.materialise import materialise_request, refresh_baseline
     from delays.report import build_report
 
-    call_command("migrate", verbosity=0)
-    from django.conf import settings
-
-    if not (Path(settings.STATIC_ROOT) / "staticfiles.json").exists():  # DEBUG off: pages link hashed names
-        call_command("collectstatic", interactive=False, verbosity=0)
     figures: dict = {"requests": n}
     start = time.perf_counter()
     import_history(csv_path)

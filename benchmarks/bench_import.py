@@ -49,6 +49,25 @@ def recreate_database(url: str) -> None:
         connection.close()
 
 
+def setup_served_django(url: str, **environment: str) -> None:
+    """In a benchmark's child process: Django on ``url`` as it is served (``DEBUG`` off, tasks
+    in-process), migrated, its static files collected (pages link their hashed names)."""
+    os.environ.update({"DATABASE_URL": url, "DEBUG": "false", "SECRET_KEY": "benchmark-only-" + "x" * 40,
+                       "SECURE_SSL_REDIRECT": "false", "ALLOWED_HOSTS": "testserver", **environment})
+    os.environ.pop("REDIS_URL", None)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hdh_access.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    if not (Path(settings.STATIC_ROOT) / "staticfiles.json").exists():
+        call_command("collectstatic", interactive=False, verbosity=0)
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
 
