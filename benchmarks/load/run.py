@@ -60,23 +60,17 @@ GOALS = {  # issue 16, on 2 cores with locust on the same machine
 
 # --- 1. the database ----------------------------------------------------------------------------
 def recreate_postgres(url: str) -> None:
-    from urllib.parse import urlsplit, urlunsplit
+    """Drop and create a benchmark database (bench_import.recreate_database), only one whose name
+    starts with hdh_bench."""
+    from urllib.parse import urlsplit
 
-    import psycopg2
-    from psycopg2 import sql
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
+    name = urlsplit(url).path.lstrip("/")
     if not name.startswith("hdh_bench"):
         raise SystemExit(f"refusing to drop database {name!r} (benchmark databases start with hdh_bench)")
-    connection = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
-    connection.autocommit = True
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    finally:
-        connection.close()
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bench_import import recreate_database
+
+    recreate_database(url)
 
 
 def seed(args, accounts_path: Path, *, reuse: bool) -> dict:
