@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -74,6 +75,9 @@ class RedisServer:
         client.close()
         return self
 
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
     def stop(self) -> None:
         """SIGTERM to this server's pid only, and wait for it to exit."""
         if self.process is not None and self.process.poll() is None:
@@ -120,6 +124,21 @@ class CeleryProcess:
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
+
+    @contextlib.contextmanager
+    def paused(self):
+        """SIGSTOP to this process's pid for the block, SIGCONT after it: it does nothing meanwhile."""
+        os.kill(self.process.pid, signal.SIGSTOP)
+        try:
+            yield self
+        finally:
+            os.kill(self.process.pid, signal.SIGCONT)
+
+    def idle(self) -> bool:
+        """A worker's log (``-l info``) shows as many tasks finished as received since its start."""
+        text = self.log.read_text(errors="replace")[self._offset:]
+        finished = sum(text.count(word) for word in ("] succeeded in ", "] raised unexpected", "] retry: "))
+        return text.count("] received") == finished
 
     def kill(self) -> None:
         """SIGKILL to this process's pid: no cleanup, no acknowledgement, like a crash."""
