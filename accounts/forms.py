@@ -7,19 +7,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import PasswordChangeForm, PasswordResetForm, SetPasswordForm
 from django.utils.translation import gettext_lazy as _
-from dsfr.forms import DsfrBaseForm
 
 from accounts import services
 from accounts.names import clean_organisation_name
+from hdh_access.lib.dsfr_forms import DsfrForm
 
-
-class AccountForm(DsfrBaseForm):
-    """DSFR rendering; optional fields are marked (the DSFR's current recommendation)."""
-
-    def get_context(self):
-        context = forms.Form.get_context(self)
-        context["DSFR_MARK_OPTIONAL_FIELDS"] = True
-        return context
+AccountForm = DsfrForm
 
 
 class SignUpForm(AccountForm):

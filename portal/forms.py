@@ -5,25 +5,19 @@ from __future__ import annotations
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from dsfr.forms import DsfrBaseForm
 
 from access_requests.models import AttachmentKind
 from access_requests.services.messages import MAX_MESSAGE_ATTACHMENTS, MESSAGE_MAX_LENGTH
 from access_requests.workflow import Route, State
 from hdh_access.lib.choice_fields import ListedChoiceIterator
+from hdh_access.lib.dsfr_forms import DsfrForm
 from hdh_access.lib.upload_fields import ACCEPTED_TYPES, MAX_NAME_LENGTH, MultipleFileField, check_file_name
 from portal.selectors import catalogue
 
 LONG_TEXT = 20_000
 
 
-class PortalForm(DsfrBaseForm):
-    """DSFR rendering; optional fields are marked (the DSFR's current recommendation)."""
-
-    def get_context(self):
-        context = forms.Form.get_context(self)
-        context["DSFR_MARK_OPTIONAL_FIELDS"] = True
-        return context
+PortalForm = DsfrForm
 
 
 class DatasetChoiceField(forms.ModelMultipleChoiceField):
