@@ -23,7 +23,8 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     actions = ["retry"]
     list_per_page = 50
     fields = ("key", "to", "language", "subject", "status", "attempts", "last_error", "next_attempt_at",
-              "claimed_until", "created_at", "sent_at", "attachment_name", "has_inline_image", "text_version")
+              "claimed_until", "created_at", "sent_at", "attachment_name", "attachment_source", "has_inline_image",
+              "text_version")
     readonly_fields = fields
 
     def get_queryset(self, request):

@@ -30,6 +30,10 @@ class OutboxMessage(models.Model):
     attachment_name = models.CharField(max_length=100, blank=True)
     attachment_mimetype = models.CharField(max_length=100, blank=True)
     attachment_content = models.BinaryField(blank=True, default=b"")
+    # An attachment drawn when the row is sent, not in the transaction that queued it (the
+    # submission's receipt PDF: "receipt:<request id>"); its bytes are kept in attachment_content
+    # by the first attempt, so a retry sends the same file (notifications.messages.draw_attachment).
+    attachment_source = models.CharField(max_length=100, blank=True)
     inline_image = models.BinaryField(blank=True, default=b"")
     inline_image_cid = models.CharField(max_length=100, blank=True)
     status = models.CharField(max_length=16, choices=OutboxStatus.choices, default=OutboxStatus.PENDING, db_index=True)

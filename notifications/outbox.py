@@ -43,8 +43,13 @@ class Rendered:
 
 
 def queue(*, key: str, to: str, language: str, rendered: Rendered, attachment: tuple[str, str, bytes] | None = None,
+          attachment_later: tuple[str, str, str] | None = None,
           inline_image: tuple[str, bytes] | None = None) -> tuple[OutboxMessage, bool]:
-    """Write one outbox row (or find the one with this key). Returns (row, created)."""
+    """Write one outbox row (or find the one with this key). Returns (row, created).
+
+    ``attachment``: (name, type, bytes). ``attachment_later``: (name, type, source), an attachment
+    too costly to draw in the caller's transaction, drawn when the row is sent (``draw_attachment``).
+    """
     if len(key) > KEY_MAX:
         raise ValueError(f"outbox key longer than {KEY_MAX} characters: {key!r}")
     defaults: dict[str, Any] = {"to": to, "language": language, "subject": rendered.subject, "text": rendered.text,
@@ -52,6 +57,9 @@ def queue(*, key: str, to: str, language: str, rendered: Rendered, attachment: t
     if attachment:
         defaults.update(attachment_name=attachment[0], attachment_mimetype=attachment[1],
                         attachment_content=attachment[2])
+    elif attachment_later:
+        defaults.update(attachment_name=attachment_later[0], attachment_mimetype=attachment_later[1],
+                        attachment_source=attachment_later[2])
     if inline_image:
         defaults.update(inline_image_cid=inline_image[0], inline_image=inline_image[1])
     with transaction.atomic():  # a savepoint: a concurrent insert of the same key is not an error
@@ -103,6 +111,7 @@ def deliver(message_id: int, *, connection=None) -> Outcome:
         return Outcome(SKIPPED)
     message = OutboxMessage.objects.get(pk=message_id)
     try:
+        _draw_attachment(message)
         emails.send(message, connection=connection)
     except Exception as error:  # any failure is recorded and retried, never dropped
         if connection is not None:
@@ -116,6 +125,17 @@ def deliver(message_id: int, *, connection=None) -> Outcome:
             status=OutboxStatus.SENT, sent_at=timezone.now(), claimed_until=None, next_attempt_at=None)
     logger.info("outbox: sent %s to %s (attempt %d)", message.key, message.to, message.attempts)
     return Outcome(SENT)
+
+
+def _draw_attachment(message: OutboxMessage) -> None:
+    """Draw the attachment of a row queued with ``attachment_later``, once: its bytes are kept in
+    the row, so a retry sends the same file. A failure here is an attempt's failure (retried)."""
+    if not message.attachment_source or message.attachment_content:
+        return
+    from notifications.messages import draw_attachment  # the messages module queues through this one
+
+    message.attachment_content = draw_attachment(message.attachment_source, language=message.language)
+    OutboxMessage.objects.filter(pk=message.pk).update(attachment_content=message.attachment_content)
 
 
 def _close_quietly(connection) -> None:
