@@ -334,9 +334,11 @@ def _render_detail(request, ar, *, status: int = 200, error: str = "", bound=Non
         # The form sent is not offered at this stage: no form of the page holds its error summary.
         error = _("Le formulaire contient des erreurs : corrigez-les et validez à nouveau.")
     clock = request_clock(ar, now)
-    candidates = sel.assignable_users(ar) if reviewer else None
     if reviewer and assign_form is None:
-        assign_form = AssignForm(initial={"assignee": ar.assignee_id}, candidates=candidates, auto_id="assign-%s")
+        assign_form = AssignForm(initial={"assignee": ar.assignee_id}, candidates=sel.assignable_users(ar),
+                                 auto_id="assign-%s")
+    # The team is read once: the select shows these rows, and the "assign to me" button needs the user among them.
+    can_assign_self = reviewer and any(c.pk == user.pk for c in assign_form.fields["assignee"].rows())
     if reviewer and message_form is None:
         message_form = MessageForm(auto_id="message-%s")
     # Experts: the team that owns the stage and the secretariat invite (workflow.expert_roles).
@@ -350,7 +352,7 @@ def _render_detail(request, ar, *, status: int = 200, error: str = "", bound=Non
         "ar": ar, "error": error, "action_forms": action_forms, "message_form": message_form,
         "assign_form": assign_form, "thread": thread, "expert_form": expert_form,
         "experts": sel.expert_invitations(ar), "now": now, "can_invite": can_invite,
-        "can_assign_self": reviewer and candidates is not None and any(c.pk == user.pk for c in candidates),
+        "can_assign_self": can_assign_self,
         "followed": getattr(ar, "followed", False),
         "reviewer": reviewer, "read_only": not reviewer, "timeline": _timeline(clock),
         "clock": _current(ar, clock), "target": _target(clock),

@@ -10,6 +10,7 @@ import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from access_requests import services
@@ -223,6 +224,20 @@ def test_assignment_accepts_only_colleagues_who_can_act_on_the_stage(client, per
     assert response.status_code == 303
     assert AccessRequest.objects.get(pk=request.pk).assignee == colleague
     assert "Léa Blanc" in client.get(reverse("backoffice:queue")).content.decode()
+
+
+def test_the_team_is_read_once_for_the_select_and_the_assign_to_me_button(client, personas, make_request):
+    request = make_request(State.SUBMITTED)
+    client.force_login(personas["secretariat"])
+    with CaptureQueriesContext(connection) as page_queries:
+        page = client.get(reverse("backoffice:detail", args=[request.reference]))
+    html = page.content.decode()
+    assert "M'attribuer" in html and f'value="{personas["secretariat"].pk}"' in html
+    team = [q["sql"] for q in page_queries.captured_queries if "act_as_secretariat" in q["sql"]]
+    assert len(team) == 1, team
+    # Someone outside the stage's team sees the select, not the button.
+    client.force_login(personas["cesrees"])
+    assert "M'attribuer" not in client.get(reverse("backoffice:detail", args=[request.reference])).content.decode()
 
 
 def test_internal_notes_are_kept_and_an_empty_note_is_refused(client, personas, make_request):
