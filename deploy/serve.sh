@@ -29,7 +29,9 @@ trap 'stop; exit 143' TERM
 
 "$BIN/gunicorn" --config gunicorn.conf.py hdh_access.wsgi &
 pids+=($!)
-"$BIN/celery" --app hdh_access worker --loglevel INFO &
+# The worker yields the cores to the web under load (nice 10, as Nice= in deploy/hdh-worker*.service):
+# an email or a receipt PDF may wait a little, a page should not.
+nice -n 10 "$BIN/celery" --app hdh_access worker --loglevel INFO &
 pids+=($!)
 # Beat keeps the time of each job's last run in var/ (not in the project folder).
 "$BIN/celery" --app hdh_access beat --loglevel INFO --schedule var/celerybeat-schedule &

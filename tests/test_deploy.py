@@ -65,6 +65,8 @@ def test_the_units_run_the_project_commands_and_beat_in_its_own_unit_only():
         command = exec_start(unit)
         assert command[1:4] == ["-A", "hdh_access", "worker"], unit
         assert "-B" not in command and "--beat" not in command, unit
+        assert "\nNice=10\n" in (DEPLOY / unit).read_text(), unit  # the web comes first
+    assert 'nice -n 10 "$BIN/celery" --app hdh_access worker' in (DEPLOY / "serve.sh").read_text()
     assert "-Q" not in exec_start("hdh-worker.service")  # every queue
     assert exec_start("hdh-worker@.service")[exec_start("hdh-worker@.service").index("-Q") + 1] == "%i"
     assert exec_start("hdh-beat.service")[1:4] == ["-A", "hdh_access", "beat"]

@@ -210,6 +210,30 @@ class Processes:
             used[kind] = used.get(kind, 0.0) + (int(fields[11]) + int(fields[12])) / tick  # utime, stime
         return used
 
+    @staticmethod
+    def postgres_seconds() -> float:
+        """CPU time used so far by the PostgreSQL server's processes (its backends are kept open
+        by the web's persistent connections, so the difference over a run is theirs)."""
+        tick = os.sysconf("SC_CLK_TCK")
+        used = 0.0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                text = stat.read_text()
+            except OSError:
+                continue
+            if "(postgres)" in text:
+                fields = text.rsplit(")", 1)[1].split()
+                used += (int(fields[11]) + int(fields[12])) / tick
+        return used
+
+    @staticmethod
+    def machine_seconds() -> tuple[float, float]:
+        """(busy, all) CPU seconds of the whole machine so far, from /proc/stat."""
+        tick = os.sysconf("SC_CLK_TCK")
+        values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+        idle = values[3] + values[4]  # idle, iowait
+        return (sum(values) - idle) / tick, sum(values) / tick
+
     def stop(self) -> None:
         for _name, process in reversed(self.started):
             if process.poll() is None:
@@ -400,11 +424,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"locust        {args.users} users at {rate:g}/s, {args.duration} s after a {ramp:.0f} s ramp ...",
               flush=True)
         cpu_before = processes.cpu_seconds()
+        cpu_before["postgres"] = processes.postgres_seconds()
+        machine_before = processes.machine_seconds()
         locust_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         with open(args.var / "locust.log", "w", encoding="utf-8") as log:
             subprocess.run(command, cwd=ROOT, env=locust_env, stdout=log, stderr=subprocess.STDOUT,
                            timeout=ramp + args.duration + 300)
         cpu_after = processes.cpu_seconds()
+        cpu_after["postgres"] = processes.postgres_seconds()
+        machine_after = processes.machine_seconds()
         locust_after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu_after["locust"] = (locust_after.ru_utime + locust_after.ru_stime
                                - locust_before.ru_utime - locust_before.ru_stime)
@@ -419,6 +447,9 @@ def main(argv: list[str] | None = None) -> int:
     print("server CPU    " + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in cpu.items())
           + f" for {served} requests answered (sign-ins included): {1000 * cpu.get('web', 0) / max(served, 1):.0f} ms"
           " of web CPU per request")
+    busy, whole = (after - before for after, before in zip(machine_after, machine_before, strict=True))
+    print(f"machine       {100 * busy / max(whole, 1e-9):.0f} % of its {os.cpu_count()} cores busy during the run"
+          f" ({busy:.0f} s of {whole:.0f} s)")
     acknowledged, missing = check_writes(writes)
     print(f"writes        {acknowledged} acknowledged, {acknowledged - len(missing)} found in the database"
           + (f"; MISSING: {missing[:10]}" if missing else ""))
