@@ -122,6 +122,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "hdh_access.urls"
+# Django's form renderer, with the selects and inputs drawn in Python (hdh_access/lib/form_renderers.py).
+FORM_RENDERER = "hdh_access.lib.form_renderers.FastTemplates"
 WSGI_APPLICATION = "hdh_access.wsgi.application"
 
 TEMPLATES = [
