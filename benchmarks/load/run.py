@@ -207,7 +207,9 @@ class Processes:
                 continue
             kind = ("web" if "gunicorn" in command or "runserver" in command else "worker" if " worker" in command
                     else "beat" if " beat" in command else "other")
-            used[kind] = used.get(kind, 0.0) + (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+            # utime and stime, plus cutime and cstime: the children it has reaped (a gunicorn worker
+            # replaced after max_requests, a Celery child) still count, in their parent.
+            used[kind] = used.get(kind, 0.0) + sum(int(value) for value in fields[11:15]) / tick
         return used
 
     @staticmethod
@@ -223,7 +225,7 @@ class Processes:
                 continue
             if "(postgres)" in text:
                 fields = text.rsplit(")", 1)[1].split()
-                used += (int(fields[11]) + int(fields[12])) / tick
+                used += sum(int(value) for value in fields[11:15]) / tick  # with the backends that ended
         return used
 
     @staticmethod
