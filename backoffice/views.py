@@ -41,7 +41,7 @@ from access_requests.workflow import EventAction, HolderTaskState, InformationRe
 from accounts import selectors as account_selectors
 from accounts import services as account_services
 from accounts.people import display_name
-from backoffice import exports
+from backoffice import exports, queue_rows
 from backoffice import selectors as sel
 from backoffice import services as backoffice_services
 from backoffice.forms import (
@@ -138,6 +138,7 @@ def _queue_page(request, *, save_form: SaveFilterForm | None = None, status: int
         row["status_class"], row["status_label"] = STATUS_CLASSES.get(status_code, ""), STATUS_LABELS.get(status_code, "")
         # The labels of the state and route here too: get_FOO_display rebuilds the choices' dict at each call.
         row["state_label"], row["route_label"] = _state_label(row["request"].state), _route_label(row["request"].route)
+    queue_rows.request_rows_html(rows)
     query = request.GET.copy()
     query.pop("page", None)
     roles = sel.staff_roles(request.user)
@@ -166,6 +167,7 @@ def _task_queue(request, form: QueueFilterForm, filters):
             row["badge"], "")
         state = row["task"].state
         row["task_state_label"] = str(HolderTaskState(state).label) if state in HolderTaskState.values else state
+    queue_rows.task_rows_html(rows)
     query = request.GET.copy()
     query.pop("page", None)
     holder = sel.data_holder(request.user)

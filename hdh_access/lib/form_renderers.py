@@ -3,7 +3,7 @@
 A back-office filter form has a dozen selects and about sixty options; Django draws each option
 through its own template include (``select.html`` includes ``select_option.html``, which includes
 ``attrs.html``), which was most of the cost of a queue page's form (about 8 ms of CPU a page). The
-renderers here draw ``select.html`` and ``input.html`` with ``format_html`` from the same context
+renderers here draw ``select.html`` and ``input.html`` with f-strings (``esc`` escapes) from the same context
 Django's widgets build, and leave every other template, and any widget whose options use another
 template, to the template engine. ``tests/lib/test_form_renderers.py`` compares both outputs over
 the project's forms and the edge cases (groups, multiple, boolean attributes, escaping).
@@ -18,9 +18,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.forms.renderers import DjangoTemplates
-from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from dsfr.forms import DsfrDjangoTemplates
+
+from hdh_access.lib.escape import esc
 
 OPTION_TEMPLATE = "django/forms/widgets/select_option.html"
 
@@ -32,23 +33,23 @@ def attributes(attrs: Mapping[str, Any]) -> str:
         if value is False:
             continue
         if value is True:
-            parts.append(f" {conditional_escape(name)}")
+            parts.append(f" {esc(name)}")
         else:
-            parts.append(f' {conditional_escape(name)}="{conditional_escape(str(value))}"')
+            parts.append(f' {esc(name)}="{esc(str(value))}"')
     return "".join(parts)
 
 
 def draw_select(widget: dict) -> str | None:
     """``select.html`` and its options (None: an option drawn by another template)."""
-    parts = [f'<select name="{conditional_escape(widget["name"])}"{attributes(widget["attrs"])}>']
+    parts = [f'<select name="{esc(widget["name"])}"{attributes(widget["attrs"])}>']
     for group_name, group_choices, _index in widget["optgroups"]:
         if group_name:
-            parts.append(f'\n  <optgroup label="{conditional_escape(group_name)}">')
+            parts.append(f'\n  <optgroup label="{esc(group_name)}">')
         for option in group_choices:
             if option["template_name"] != OPTION_TEMPLATE:
                 return None
-            parts.append(f'\n  <option value="{conditional_escape(str(option["value"]))}"'
-                         f'{attributes(option["attrs"])}>{conditional_escape(option["label"])}</option>\n')
+            parts.append(f'\n  <option value="{esc(str(option["value"]))}"'
+                         f'{attributes(option["attrs"])}>{esc(option["label"])}</option>\n')
             # (the included option template ends with a new line, which Django keeps)
         if group_name:
             parts.append("\n  </optgroup>")
@@ -58,8 +59,8 @@ def draw_select(widget: dict) -> str | None:
 
 def draw_input(widget: dict) -> str:
     """``input.html``: type, name, the value when there is one, the attributes."""
-    value = "" if widget["value"] is None else format_html(' value="{}"', str(widget["value"]))
-    return (f'<input type="{conditional_escape(widget["type"])}" name="{conditional_escape(widget["name"])}"'
+    value = "" if widget["value"] is None else f' value="{esc(str(widget["value"]))}"'
+    return (f'<input type="{esc(widget["type"])}" name="{esc(widget["name"])}"'
             f'{value}{attributes(widget["attrs"])}>')
 
 
