@@ -24,7 +24,8 @@ from accounts.forms import DsfrPasswordChangeForm, DsfrPasswordResetForm, DsfrSe
 from accounts.models import Profile
 from accounts.people import person_name
 
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+# The backend of a sign-in without a password (the confirmation link): the project's ModelBackend.
+MODEL_BACKEND = "accounts.permissions.CachedPermissionsBackend"
 
 
 @sensitive_post_parameters("password1", "password2")

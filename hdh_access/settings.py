@@ -69,7 +69,8 @@ INSTALLED_APPS = [
 AUTHENTICATION_BACKENDS = [
     # django-axes first: it slows down and locks out repeated failed logins.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, its permissions kept in the shared cache across requests (CACHE_URL).
+    "accounts.permissions.CachedPermissionsBackend",
 ]
 # Failed sign-ins (hdh_access/lockout.py holds the rules): a growing wait per account, then a lock
 # per account (user name, from any address) and, with a higher limit, per client address.
