@@ -14,8 +14,8 @@ import datetime as dt
 from typing import Any
 
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils import dateformat, timezone
+from django.utils.formats import get_format
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.utils.translation import gettext
@@ -25,13 +25,14 @@ from delays.durations import humanise_days
 from hdh_access.lib.escape import esc
 
 
-def short_date(value: dt.date | dt.datetime | None) -> str:
-    """The ``date:"SHORT_DATE_FORMAT"`` filter: an aware datetime on its local day."""
+def short_date(value: dt.date | dt.datetime | None, fmt: str) -> str:
+    """The ``date:"SHORT_DATE_FORMAT"`` filter (``fmt``: that format, looked up once per page): an
+    aware datetime on its local day."""
     if value is None:
         return ""
     if isinstance(value, dt.datetime) and timezone.is_aware(value):
         value = timezone.localtime(value)
-    return date_format(value, "SHORT_DATE_FORMAT")
+    return dateformat.format(value, fmt)
 
 
 def _request_cell(request: Any, anchor: str = "") -> str:
@@ -47,9 +48,9 @@ def _badge(css: str, label: Any) -> str:
     return f'<p class="fr-badge fr-badge--sm {esc(css)}">{esc(label)}</p>'
 
 
-def _dated(value, badge: str) -> str:
+def _dated(value, badge: str, fmt: str) -> str:
     """A date then a line break, when there is a date, then the badge."""
-    return (f"{esc(short_date(value))}<br>" if value else "") + badge
+    return (f"{esc(short_date(value, fmt))}<br>" if value else "") + badge
 
 
 def _assignee_cell(assignee, nobody: str) -> str:
@@ -65,36 +66,36 @@ def _datasets(names) -> str:
 def request_rows_html(rows: list[dict]) -> None:
     """Set ``row["html"]`` on each row of the requests' queue (backoffice.selectors.queue_page_rows,
     with the labels and classes the view adds)."""
-    nobody, since = gettext("Personne"), gettext("depuis le")
+    nobody, since, fmt = gettext("Personne"), gettext("depuis le"), get_format("SHORT_DATE_FORMAT")
     for row in rows:
         request = row["request"]
         route = (f'<br><span class="fr-text--xs">{esc(row["route_label"])}</span>'
                  if request.route != "standard" else "")
         if row["days_in_stage"] is not None:
             in_stage = (f'{esc(humanise_days(row["days_in_stage"]))}<br><span class="fr-text--xs">{esc(since)} '
-                        f"{esc(short_date(request.stage_since))}</span>")
+                        f"{esc(short_date(request.stage_since, fmt))}</span>")
         else:
             in_stage = "—"
         status = _badge(row["status_class"], row["status_label"]) if row["status_label"] else ""
         row["html"] = mark_safe(
             f"\n      <tr>\n        {_request_cell(request)}\n        <td>{esc(row['state_label'])}{route}</td>"
             f"\n        <td>{_datasets(row['datasets'])}</td>\n        <td>{in_stage}</td>"
-            f"\n        <td>{_dated(request.due_date, _badge(row['badge_class'], row['badge_label']))}</td>"
-            f"\n        <td>{_dated(request.target_deadline, status)}</td>"
+            f"\n        <td>{_dated(request.due_date, _badge(row['badge_class'], row['badge_label']), fmt)}</td>"
+            f"\n        <td>{_dated(request.target_deadline, status, fmt)}</td>"
             f"\n        {_assignee_cell(request.assignee, nobody)}\n      </tr>\n    ")
 
 
 def task_rows_html(rows: list[dict]) -> None:
     """Set ``row["html"]`` on each row of a data holder's task queue (selectors.task_queue_rows)."""
-    nobody = gettext("Personne")
+    nobody, fmt = gettext("Personne"), get_format("SHORT_DATE_FORMAT")
     for row in rows:
         task = row["task"]
         # As {% blocktranslate %} does: the values escaped, the translation as it is.
         since = gettext("depuis le %(since)s (%(duration)s)") % {
-            "since": esc(short_date(task.entered_at)), "duration": esc(humanise_days(row["days_in_stage"]))}
+            "since": esc(short_date(task.entered_at, fmt)), "duration": esc(humanise_days(row["days_in_stage"]))}
         row["html"] = mark_safe(
             f"\n      <tr>\n        {_request_cell(row['request'], '#taches')}"
             f'\n        <td>{esc(row["task_state_label"])}<br><span class="fr-text--xs">{since}</span></td>'
             f"\n        <td>{_datasets(row['datasets'])}</td>"
-            f"\n        <td>{_dated(task.due_date, _badge(row['badge_class'], row['badge_label']))}</td>"
+            f"\n        <td>{_dated(task.due_date, _badge(row['badge_class'], row['badge_label']), fmt)}</td>"
             f"\n        {_assignee_cell(task.assignee, nobody)}\n      </tr>\n    ")
