@@ -132,19 +132,14 @@ def run_size(n: int, url: str, csv_path: str, repeat: int, reuse: bool) -> dict:
 def _compute_times(repeat: int) -> dict:
     """The unfiltered dashboard's figures computed without page or cache: from the summary, from
     the rows, and the data holders' figures alone (part of both)."""
+    from bench_import import median_time
     from django.utils import timezone
 
     from delays import dashboard
     from delays.holders import holder_figures
 
     def median_ms(fn) -> float:
-        fn()
-        times = []
-        for _ in range(repeat):
-            start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
-        return statistics.median(times) * 1000
+        return median_time(fn, repeat) * 1000
 
     out = {"compute_summary_ms": median_ms(lambda: dashboard.build_dashboard())}
     holders_ms = median_ms(lambda: holder_figures(timezone.now()))

@@ -43,21 +43,10 @@ ROWS = (
 )
 
 
-def median_time(fn, repeat: int) -> float:
-    """Median seconds of ``repeat`` runs after one warm-up run."""
-    fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def run_size(n: int, url: str, csv_path: str, repeat: int) -> dict:
     """Import and time every phase on one database; runs in a child process."""
     sys.path.insert(0, str(HERE))
-    from bench_import import setup_served_django
+    from bench_import import median_time, setup_served_django
 
     setup_served_django(url, HDH_DASHBOARD_CACHE_SECONDS="0")
     from django.contrib.auth.models import Group, User

@@ -18,6 +18,7 @@ import datetime as dt
 import os
 import re
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -66,6 +67,17 @@ def setup_served_django(url: str, **environment: str) -> None:
     call_command("migrate", verbosity=0)
     if not (Path(settings.STATIC_ROOT) / "staticfiles.json").exists():
         call_command("collectstatic", interactive=False, verbosity=0)
+
+
+def median_time(fn, repeat: int) -> float:
+    """Median seconds of ``repeat`` runs after one warm-up run."""
+    fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def peak_rss_mb() -> float:

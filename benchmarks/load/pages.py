@@ -17,7 +17,6 @@ import cProfile
 import os
 import pstats
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -52,14 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     reuse = args.reuse and marker.exists()
     if not reuse:
         run.recreate_postgres(args.database_url)
-    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=env,
-                   check=True)
-    os.environ.clear()
-    os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+    run.setup_django(env)
     from django.conf import settings
     from django.contrib.auth.models import User
     from django.db import connection

@@ -343,6 +343,20 @@ def check_writes(writes: Path) -> tuple[int, list[str]]:
 
 
 # --- the run ------------------------------------------------------------------------------------
+def setup_django(env: dict) -> None:
+    """Collect the static files, then set Django up in this process with ``env`` as its whole
+    environment (the seeding, and pages.py's renders, run here)."""
+    # The static files first: with DEBUG off the pages and PDFs the seeding renders need the manifest.
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=env,
+                   check=True)
+    os.environ.clear()
+    os.environ.update(env)
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=50)
@@ -389,15 +403,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             recreate_postgres(database_url)
         shutil.rmtree(args.var / "private", ignore_errors=True)
-    # The static files first: with DEBUG off the pages and PDFs the seeding renders need the manifest.
-    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=env,
-                   check=True)
-    os.environ.clear()
-    os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+    setup_django(env)
     accounts = args.var / "accounts.json"
     started = time.monotonic()
     figures = seed(args, accounts, reuse=reuse)
