@@ -93,7 +93,9 @@ def forget_all() -> None:
         cache.add(VERSION_KEY, secrets.randbits(62), timeout=None)
 
 
-def _changed(**_kwargs) -> None:
+def _changed(**kwargs) -> None:
+    if kwargs.get("action", "post_").startswith("pre_"):  # m2m_changed: once the links have changed
+        return
     forget_all()
     transaction.on_commit(forget_all)
 

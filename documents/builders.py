@@ -179,13 +179,11 @@ def receipt_context(access_request: AccessRequest, clock: RequestClock) -> dict:
     }
 
 
-def receipt_pdf(access_request: AccessRequest, *, language: str, clock: RequestClock | None = None) -> bytes | None:
-    """The receipt PDF of a submitted request in ``language`` (None: never submitted).
-
-    ``clock``: the clock at the submission, when the caller holds it (the submission's email,
-    inside its transaction); else it is replayed from the events (``submission_clock``).
-    """
-    clock = clock or submission_clock(access_request)
+def receipt_pdf(access_request: AccessRequest, *, language: str) -> bytes | None:
+    """The receipt PDF of a submitted request in ``language`` (None: never submitted), the clock
+    replayed from the events up to the submission (``submission_clock``): the download's and the
+    submission's email's (drawn by the worker that sends it) are the same."""
+    clock = submission_clock(access_request)
     if clock is None:
         return None
     request = document_request(access_request.pk)

@@ -333,7 +333,7 @@ def _queue_for_applicant_status(users, *, key_prefix: str, request: AccessReques
         rendered = render("applicant_status", {**context, "headline": headline, "paragraph": paragraph,
                                                "terminal": event.to_state in (State.REJECTED, State.WITHDRAWN,
                                                                              State.CLOSED),
-                                               "receipt_attached": attachment is not None},
+                                               "receipt_attached": receipt},
                           language=language)
         row, was_created = queue(key=f"{key_prefix}:{user.pk}", to=user.email, language=language, rendered=rendered,
                                  attachment_later=attachment)
