@@ -24,7 +24,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from access_requests.models import AccessRequest, Event
-from access_requests.selectors.clock import clock_log_rows, clock_logs, clock_logs_of, clock_policy
+from access_requests.selectors.clock import ClockLog, clock_log_rows, clock_logs, clock_logs_of, clock_policy
 from access_requests.workflow import ROUTES_WITHOUT_REVIEW, Route, State
 from delays import rules, summary
 from delays.holders import refresh_holder_medians
@@ -66,19 +66,22 @@ def forecast_path(route: str) -> tuple[str, ...]:
     return rules.STANDARD_PATH
 
 
-def build_row(request_id: int, *, requires_matching: bool, route: str = Route.STANDARD,
-              events: Sequence[tuple[str, dt.datetime]], facts: rules.ClockFacts,
-              now: dt.datetime, medians: dict[str, float]) -> RequestDelay | None:
-    """The RequestDelay of one request from its transition events, or None if never submitted."""
-    values = row_values(request_id, requires_matching=requires_matching, route=route, events=events, facts=facts,
-                        now=now, medians=medians)
-    return None if values is None else RequestDelay(**values)
+def request_values(request_id: int, request: tuple[bool, str, str] | None, log: ClockLog | None, *, now: dt.datetime,
+                   medians: dict[bool, dict[str, Any]]) -> dict[str, Any] | None:
+    """``row_values`` of one request from what both paths read: ``request`` (requires_matching,
+    cesrees_opinion, route) and its clock log (``clock_logs``); None if never submitted."""
+    if request is None or log is None or not log.transitions:
+        return None
+    matching, opinion, route = request
+    return row_values(request_id, requires_matching=matching, route=route, events=log.transitions,
+                      facts=log.facts(route=route, cesrees_opinion=opinion), now=now,
+                      medians=route_medians(medians.get(matching, {}), route))
 
 
 def row_values(request_id: int, *, requires_matching: bool, route: str = Route.STANDARD,
                events: Sequence[tuple[str, dt.datetime]], facts: rules.ClockFacts,
                now: dt.datetime, medians: dict[str, float]) -> dict[str, Any] | None:
-    """``build_row``'s values by field attribute name (every concrete field), without the model
+    """A RequestDelay's values by field attribute name (every concrete field), without the model
     instance (the bulk path formats them as COPY text straight away)."""
     result = rules.compute_delay(
         events, requires_matching=requires_matching, as_of=now, medians=medians, path=forecast_path(route),
@@ -129,18 +132,11 @@ def build_rows(request_ids: Sequence[int], *, now: dt.datetime, medians: dict[bo
     logs = clock_logs(request_ids, until=until)
     rows, empty = [], []
     for pk in request_ids:
-        log = logs.get(pk)
-        if pk not in requests or log is None or not log.transitions:
-            empty.append(pk)
-            continue
-        matching, opinion, route = requests[pk]
-        row = build_row(pk, requires_matching=matching, route=route, events=log.transitions,
-                        facts=log.facts(route=route, cesrees_opinion=opinion), now=now,
-                        medians=route_medians(medians.get(matching, {}), route))
-        if row is None:
+        values = request_values(pk, requests.get(pk), logs.get(pk), now=now, medians=medians)
+        if values is None:
             empty.append(pk)
         else:
-            rows.append(row)
+            rows.append(RequestDelay(**values))
     return rows, empty
 
 
@@ -234,7 +230,7 @@ def _bulk_inputs(request_ids: Sequence[int]) -> _Inputs:
 
 def _bulk_lines(inputs: _Inputs, now: dt.datetime, medians: dict[bool, dict[str, Any]],
                 defer_open: bool = False) -> tuple[list[str], list[int]]:
-    """The RequestDelay rows of a batch as COPY text (``build_row``: the same rows as
+    """The RequestDelay rows of a batch as COPY text (``request_values``: the same rows as
     ``materialise_requests``), and with ``defer_open`` the ids of the open requests, whose rows
     are left out (their forecast waits for the refreshed baseline: ``_is_open``). Runs in the
     worker processes: plain data in, text out."""
@@ -242,13 +238,7 @@ def _bulk_lines(inputs: _Inputs, now: dt.datetime, medians: dict[bool, dict[str,
     logs = clock_logs_of(events)
     lines, deferred = [], []
     for pk in sorted(requests):
-        log = logs.get(pk)
-        if log is None or not log.transitions:
-            continue
-        matching, opinion, route = requests[pk]
-        row = row_values(pk, requires_matching=matching, route=route, events=log.transitions,
-                         facts=log.facts(route=route, cesrees_opinion=opinion), now=now,
-                         medians=route_medians(medians.get(matching, {}), route))
+        row = request_values(pk, requests[pk], logs.get(pk), now=now, medians=medians)
         if row is None:
             continue
         if defer_open and _is_open(row):
@@ -274,7 +264,7 @@ def materialise_requests_bulk(request_ids: Iterable[int], *, now: dt.datetime | 
                               medians: dict[bool, dict[str, Any]] | None = None, workers: int | None = None) -> int:
     """``materialise_requests`` for many requests at once, on PostgreSQL (the history import).
 
-    The same rows (``build_row``), computed from plain data by ``workers`` processes (by
+    The same rows (``request_values``), computed from plain data by ``workers`` processes (by
     default one per core available, or none under ``PARALLEL_THRESHOLD`` requests) while this
     process reads the next batch of events and writes the finished ones: each batch's old rows
     deleted, its new ones written with COPY. Runs in the caller's transaction. Returns rows
