@@ -17,7 +17,7 @@ from hdh_access.lib import dsfr_forms
 from hdh_access.lib.form_renderers import FastDsfrTemplates, FastTemplates
 from tests.backoffice.helpers import backoffice_settings, materialise_all  # noqa: F401  (autouse)
 
-GROUPED = [("", "—"), ("Bases", [("snds", "SNDS & <co>"), ("oscour", gettext_lazy("Oscour"))]), ("x", 'a "b"')]
+GROUPED = [("", "—"), ("Bases", [("snds", "SNDS & <co>"), ("oscour", gettext_lazy("Personne"))]), ("x", 'a "b"')]
 
 
 class Custom(forms.Select):
