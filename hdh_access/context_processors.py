@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.utils.translation import get_language
 from dsfr.models import DsfrConfig
@@ -41,5 +42,12 @@ def forget_site_config(**_kwargs) -> None:
                       + [SITE_CONFIG_KEY.format(language=settings.LANGUAGE_CODE)])
 
 
-post_save.connect(forget_site_config, sender=DsfrConfig, dispatch_uid="hdh-forget-site-config")
-post_delete.connect(forget_site_config, sender=DsfrConfig, dispatch_uid="hdh-forget-site-config")
+def _config_changed(**_kwargs) -> None:
+    # Now, and again once the change commits: a page that read the old row meanwhile may have
+    # cached it again.
+    forget_site_config()
+    transaction.on_commit(forget_site_config)
+
+
+post_save.connect(_config_changed, sender=DsfrConfig, dispatch_uid="hdh-forget-site-config")
+post_delete.connect(_config_changed, sender=DsfrConfig, dispatch_uid="hdh-forget-site-config")
