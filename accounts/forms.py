@@ -9,6 +9,7 @@ from django.contrib.auth.forms import PasswordChangeForm, PasswordResetForm, Set
 from django.utils.translation import gettext_lazy as _
 
 from accounts import services
+from accounts.models import ApiScope
 from accounts.names import clean_organisation_name
 from hdh_access.lib.dsfr_forms import DsfrForm
 
@@ -69,6 +70,17 @@ class ProfileForm(AccountForm):
         super().__init__(*args, **kwargs)
         if not may_subscribe:
             del self.fields["weekly_report"]
+
+
+class ApiTokenForm(AccountForm):
+    """A new API token (accounts.services.create_api_token checks the values again)."""
+
+    name = forms.CharField(label=_("Nom du jeton"), max_length=100,
+                           help_text=_("Pour le reconnaître : l'outil ou le script qui l'utilise."),
+                           error_messages={"required": _("Donnez un nom au jeton.")})
+    scope = forms.ChoiceField(label=_("Portée"), choices=ApiScope.choices, initial=ApiScope.READ,
+                              widget=forms.RadioSelect)
+    days = forms.IntegerField(label=_("Validité (jours)"), min_value=1, max_value=365, initial=90)
 
 
 class DsfrPasswordResetForm(AccountForm, PasswordResetForm):

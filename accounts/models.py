@@ -3,6 +3,8 @@ requests to join an organisation that already has members."""
 
 from __future__ import annotations
 
+import hashlib
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -125,3 +127,43 @@ class MembershipRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} → {self.organisation} ({self.get_status_display()})"
+
+
+class ApiScope(models.TextChoices):
+    READ = "read", _("Lecture")
+    WRITE = "write", _("Lecture et écriture")
+
+
+class ApiToken(models.Model):
+    """A personal API token (api/, docs/api.md): named, expiring, revocable, read or read-write.
+
+    The token is ``hdh_<prefix>_<secret>``; only its SHA-256 is stored. The secret is 32 random
+    bytes, so a fast hash is enough (nothing to brute-force); ``prefix`` finds the row by index.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens",
+                             verbose_name=_("utilisateur"))
+    name = models.CharField(_("nom"), max_length=100)
+    prefix = models.CharField(_("préfixe"), max_length=16, unique=True)
+    digest = models.CharField(_("empreinte"), max_length=64)
+    scope = models.CharField(_("portée"), max_length=8, choices=ApiScope.choices, default=ApiScope.READ)
+    created_at = models.DateTimeField(_("créé le"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expire le"))
+    revoked_at = models.DateTimeField(_("révoqué le"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("dernière utilisation"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("jeton d'API")
+        verbose_name_plural = _("jetons d'API")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix})"
+
+    @staticmethod
+    def hash_secret(secret: str) -> str:
+        return hashlib.sha256(secret.encode()).hexdigest()
+
+    def is_usable(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.revoked_at is None and self.expires_at > now

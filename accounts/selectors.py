@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import hmac
+from typing import Any
+
 from django.contrib.auth import get_user_model
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from access_requests.models import AccessRequest
-from accounts.models import MembershipRequest, MembershipStatus, Organisation
+from accounts.models import ApiToken, MembershipRequest, MembershipStatus, Organisation
 
 
 def members_of(organisation: Organisation):
@@ -54,3 +59,26 @@ def organisations_overview() -> QuerySet[Organisation]:
         member_count=count_of(members), request_count=count_of(requests), pending_count=count_of(pending),
     ).order_by("name", "pk")
 
+
+
+# --- API tokens ----------------------------------------------------------------------------------
+API_TOKEN_TOUCH_SECONDS = 60  # last_used_at is written at most once a minute per token
+
+
+def api_tokens_of(user) -> QuerySet[ApiToken]:
+    return ApiToken.objects.filter(user_id=user.pk).order_by("-created_at", "-id")
+
+
+def api_token_user(raw: str, *, now: dt.datetime | None = None) -> tuple[Any, ApiToken] | None:
+    """The active user and usable token that ``raw`` (``hdh_<prefix>_<secret>``) names, or None."""
+    parts = (raw or "").split("_", 2)
+    if len(parts) != 3 or parts[0] != "hdh" or len(raw) > 200:
+        return None
+    token = ApiToken.objects.select_related("user").filter(prefix=parts[1]).first()
+    now = now or timezone.now()
+    if (token is None or not hmac.compare_digest(token.digest, ApiToken.hash_secret(parts[2]))
+            or not token.is_usable(now) or not token.user.is_active):
+        return None
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > API_TOKEN_TOUCH_SECONDS:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user, token

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import secrets
 import uuid
 from dataclasses import dataclass
 
@@ -34,7 +35,7 @@ from access_requests.models import AccessRequest
 from access_requests.roles import sees_every_request, staff_roles
 from access_requests.services import attach_to_organisation
 from access_requests.workflow import Role
-from accounts.models import MembershipRequest, MembershipStatus, Organisation, Profile
+from accounts.models import ApiScope, ApiToken, MembershipRequest, MembershipStatus, Organisation, Profile
 from accounts.names import clean_organisation_name, organisation_name_key
 from accounts.signals import account_email
 from hdh_access.lib.emails import normalise_address
@@ -429,3 +430,46 @@ def update_profile(*, actor, language: str, weekly_report: bool | None = None) -
             fields.append("weekly_report")
         profile.save(update_fields=fields)
     return profile
+
+
+# --- API tokens ----------------------------------------------------------------------------------
+API_TOKEN_NAME_MAX_LENGTH: int = ApiToken._meta.get_field("name").max_length or 100
+API_TOKEN_MAX_DAYS = 365
+
+
+def create_api_token(*, actor, user=None, name: str, scope: str, days: int = 90,
+                     now: dt.datetime | None = None) -> tuple[ApiToken, str]:
+    """A new token for ``user`` (by default the actor; someone else's only for a superuser).
+    Returns the row and the token itself, shown once and stored nowhere."""
+    user = user or actor
+    if actor is None or not actor.is_authenticated or (user.pk != actor.pk and not actor.is_superuser):
+        raise ActionNotPermitted(_("Vous ne pouvez créer un jeton d'API que pour vous-même."))
+    if not user.is_active:
+        raise InvalidInput(_("Ce compte est désactivé : il ne peut pas recevoir de jeton d'API."))
+    name = (name or "").strip()
+    if not name or len(name) > API_TOKEN_NAME_MAX_LENGTH:
+        raise InvalidInput(_("Donnez au jeton un nom de %(max)s caractères au plus.") % {"max": API_TOKEN_NAME_MAX_LENGTH})
+    if scope not in ApiScope.values:
+        raise InvalidInput(_("Portée de jeton inconnue : %(scope)s (lecture « read » ou écriture « write »).")
+                           % {"scope": scope})
+    if not 1 <= days <= API_TOKEN_MAX_DAYS:
+        raise InvalidInput(_("La durée de validité d'un jeton va de 1 à %(max)s jours.") % {"max": API_TOKEN_MAX_DAYS})
+    now = now or timezone.now()
+    prefix = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(user=user, name=name, prefix=prefix, digest=ApiToken.hash_secret(secret), scope=scope,
+                                    created_at=now, expires_at=now + dt.timedelta(days=days))
+    logger.info("API token %s created for user %s by %s", prefix, user.pk, actor.pk)
+    return token, f"hdh_{prefix}_{secret}"
+
+
+def revoke_api_token(*, actor, token_id: int, now: dt.datetime | None = None) -> ApiToken:
+    """Revoke one of the actor's tokens (a superuser: anyone's). Revoking twice changes nothing."""
+    with transaction.atomic():
+        token = ApiToken.objects.select_for_update().filter(pk=token_id).first()
+        if token is None or (token.user_id != actor.pk and not actor.is_superuser):
+            raise NotFound(_("Jeton d'API introuvable."))
+        if token.revoked_at is None:
+            token.revoked_at = now or timezone.now()
+            token.save(update_fields=["revoked_at"])
+    return token

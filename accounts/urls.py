@@ -10,6 +10,8 @@ urlpatterns = [
     path("signup/done/", views.sign_up_done, name="signup_done"),
     path("confirm/<str:uidb64>/<str:token>/", views.confirm, name="confirm"),
     path("profile/", views.profile, name="profile"),
+    path("profile/api-tokens/", views.create_api_token, name="create_api_token"),
+    path("profile/api-tokens/<int:token_id>/revoke/", views.revoke_api_token, name="revoke_api_token"),
     path("organisation/", views.organisation, name="organisation"),
     path("organisation/requests/<int:membership_id>/approve/", views.decide_membership, {"decision": "approve"},
          name="approve_membership"),

@@ -12,15 +12,23 @@ from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from access_requests.form_tokens import once_per_form
 from accounts import selectors, services
-from accounts.forms import DsfrPasswordChangeForm, DsfrPasswordResetForm, DsfrSetPasswordForm, ProfileForm, SignUpForm
+from accounts.forms import (
+    ApiTokenForm,
+    DsfrPasswordChangeForm,
+    DsfrPasswordResetForm,
+    DsfrSetPasswordForm,
+    ProfileForm,
+    SignUpForm,
+)
 from accounts.models import Profile
 from accounts.people import person_name
 
@@ -101,9 +109,51 @@ def profile(request):
                                 secure=settings.LANGUAGE_COOKIE_SECURE, httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
                                 samesite=settings.LANGUAGE_COOKIE_SAMESITE)
             return response
+    return _profile_page(request, form=form, profile=stored, may_subscribe=may_subscribe, status=status)
+
+
+def _profile_page(request, *, form=None, profile=None, may_subscribe=None, token_form=None, status: int = 200):
+    if form is None:
+        profile = Profile.objects.select_related("organisation", "data_holder").filter(user=request.user).first()
+        may_subscribe = services.can_subscribe_to_weekly_report(request.user)
+        form = ProfileForm(initial={"language": profile.language if profile else settings.LANGUAGE_CODE,
+                                    "weekly_report": profile.weekly_report if profile else False},
+                           may_subscribe=may_subscribe)
     return render(request, "accounts/profile.html", {
-        "form": form, "profile": stored, "may_subscribe": may_subscribe,
-        "pending": services.pending_membership(request.user)}, status=status)
+        "form": form, "profile": profile, "may_subscribe": may_subscribe,
+        "pending": services.pending_membership(request.user),
+        "api_tokens": selectors.api_tokens_of(request.user), "token_form": token_form or ApiTokenForm(),
+        # A token just created is shown once, on the page the creation redirects to.
+        "new_api_token": request.session.pop(NEW_TOKEN_SESSION_KEY, None),
+    }, status=status)
+
+
+NEW_TOKEN_SESSION_KEY = "accounts.new_api_token"
+
+
+@never_cache
+@login_required
+@require_POST
+@once_per_form
+def create_api_token(request):
+    """A new personal API token (docs/api.md), shown once on the profile page."""
+    form = ApiTokenForm(request.POST, auto_id="token-%s")
+    if not form.is_valid():
+        return _profile_page(request, token_form=form, status=400)
+    _token, raw = services.create_api_token(actor=request.user, name=form.cleaned_data["name"],
+                                            scope=form.cleaned_data["scope"], days=form.cleaned_data["days"])
+    request.session[NEW_TOKEN_SESSION_KEY] = raw
+    return redirect(reverse("accounts:profile") + "#api-tokens")
+
+
+@login_required
+@require_POST
+@once_per_form
+def revoke_api_token(request, token_id: int):
+    token = services.revoke_api_token(actor=request.user, token_id=token_id)
+    messages.success(request, _("Le jeton « %(name)s » est révoqué : il ne donne plus accès à l'API.")
+                     % {"name": token.name})
+    return redirect(reverse("accounts:profile") + "#api-tokens")
 
 
 @login_required

@@ -14,7 +14,7 @@ dossier's sections and documents; nothing is written but ``last_seen_at``.
 
 from __future__ import annotations
 
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -23,10 +23,10 @@ from django.views.decorators.http import require_GET
 
 from access_requests import selectors as request_selectors
 from access_requests import services
-from access_requests.attachments import ensure_downloadable
 from access_requests.models import ExpertInvitation
 from accounts.people import PERSON_RELATIONS, display_name
 from catalog.selectors import dataset_list
+from documents import responses as documents
 
 SESSION_KEY = "expert_invitations"
 
@@ -90,12 +90,4 @@ def download(request, invitation_id: int, attachment_id: int):
             .filter(pk=attachment_id, request_id=invitation.request_id).first())
     if item is None:
         raise Http404(_("Pièce introuvable."))
-    ensure_downloadable(item)  # quarantined or infected: a 409 page saying why
-    try:
-        handle = item.file.open("rb")
-    except (FileNotFoundError, ValueError):
-        raise Http404(_("Pièce introuvable.")) from None
-    response = FileResponse(handle, as_attachment=True, filename=item.original_name, content_type=item.content_type)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    return documents.attachment(item)  # quarantined or infected: a 409 page saying why

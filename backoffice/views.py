@@ -21,7 +21,7 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.db.models import prefetch_related_objects
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse, QueryDict
+from django.http import Http404, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -33,7 +33,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from access_requests import services
-from access_requests.attachments import ensure_downloadable
 from access_requests.form_tokens import once_per_form
 from access_requests.models import Attachment, CesreesOpinion, ScanStatus
 from access_requests.roles import user_roles
@@ -695,15 +694,7 @@ def attachment(request, attachment_id: int):
             .select_related("request").first())
     if item is None:
         raise Http404(_("Pièce introuvable."))
-    ensure_downloadable(item)  # quarantined or infected: a 409 page saying why
-    try:
-        handle = item.file.open("rb")
-    except FileNotFoundError:
-        raise Http404(_("Pièce introuvable.")) from None
-    response = FileResponse(handle, as_attachment=True, filename=item.original_name, content_type=item.content_type)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return documents.attachment(item)  # quarantined or infected: a 409 page saying why
 
 
 # --- the dossier's documents (documents/) ------------------------------------------------------

@@ -105,7 +105,7 @@ def build_report(as_of: dt.datetime, *, detail: bool = False) -> dict[str, Any]:
     if detail:
         rows = evaluate(as_of, only_open=False, requires_matching=None, medians_by_population=medians)
         tasks = tasks_as_of(as_of)
-        report["applications"] = [_application_json(r, tasks.get(r.request_id, [])) for r in rows]
+        report["applications"] = [application_json(r, tasks.get(r.request_id, [])) for r in rows]
     return report
 
 
@@ -134,7 +134,7 @@ VISIT_FIELDS = ("stage", "entered_at", "left_at", "due_date", "extended", "urgen
                 "tacit_decision", "tacit_effect_date", "projected")
 
 
-def _application_json(clock: RequestClock, holder_tasks: list[dict[str, Any]]) -> dict[str, Any]:
+def application_json(clock: RequestClock, holder_tasks: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "reference": clock.reference,
         "state": clock.state,

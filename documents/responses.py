@@ -1,4 +1,4 @@
-"""The documents as downloads: one place for their names and headers (portal and back office).
+"""The documents as downloads: one place for their names and headers (portal, back office, API).
 
 Each is an attachment (``Content-Disposition``) that is never cached, never sniffed as another
 type and, should a browser open it, sandboxed (``Content-Security-Policy``), as the attachments'
@@ -10,10 +10,11 @@ from __future__ import annotations
 import io
 from typing import IO
 
-from django.http import FileResponse
+from django.http import FileResponse, Http404
 from django.utils.translation import gettext as _
 
-from access_requests.models import AccessRequest
+from access_requests.attachments import ensure_downloadable
+from access_requests.models import AccessRequest, Attachment
 from documents import builders
 from documents.exceptions import ReceiptUnavailable
 
@@ -25,6 +26,17 @@ def download(content: bytes | IO[bytes], *, filename: str, content_type: str) ->
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+def attachment(item: Attachment) -> FileResponse:
+    """A dossier's or a message's document, for whoever the caller found may read it: 409 while
+    quarantined or when infected (``ensure_downloadable``), 404 when its file is gone."""
+    ensure_downloadable(item)
+    try:
+        handle = item.file.open("rb")
+    except (FileNotFoundError, ValueError):
+        raise Http404(_("Le fichier de cette pièce est introuvable.")) from None
+    return download(handle, filename=item.original_name, content_type=item.content_type)
 
 
 def receipt(access_request: AccessRequest, *, language: str) -> FileResponse:

@@ -1,5 +1,5 @@
 """The site's own error pages (400, 403, 404, 500 and a refused CSRF check), in the DSFR layout,
-in the user's language, each with a way back. hdh_access/urls.py names them as Django's
+in the user's language, each with a way back; under /api/, problem details instead (hdh_access.lib.problems). hdh_access/urls.py names them as Django's
 handlers; settings.CSRF_FAILURE_VIEW names ``csrf_failure``. (A refused write of a service is
 another matter: hdh_access/middleware.py answers it with templates/error.html.)
 
@@ -15,8 +15,10 @@ from django.http import HttpResponseServerError
 from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.template import loader
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import requires_csrf_token
 
+from hdh_access.lib.problems import is_api, problem_response
 from hdh_access.middleware import back_url
 
 logger = logging.getLogger(__name__)
@@ -32,16 +34,23 @@ LAST_RESORT = (
 
 @requires_csrf_token
 def bad_request(request, exception=None):
+    if is_api(request):
+        return problem_response("invalid_input", 400, _("Requête invalide."))
     return render(request, "400.html", status=400)
 
 
 @requires_csrf_token
 def permission_denied(request, exception=None):
+    if is_api(request):
+        return problem_response("not_permitted", 403, _("Accès refusé."))
     return render(request, "403.html", status=403)
 
 
 @requires_csrf_token
 def page_not_found(request, exception=None):
+    # An API address no view matched: an API error, not a page (a view's own 404 is api.problems').
+    if is_api(request):
+        return problem_response("not_found", 404, _("Adresse inconnue de l'API."))
     return render(request, "404.html", status=404)
 
 
@@ -52,6 +61,8 @@ def csrf_failure(request, reason=""):
 
 @requires_csrf_token
 def server_error(request):
+    if is_api(request):
+        return problem_response("server_error", 500, "Internal server error.")
     try:
         # A plain context: no context processor runs, so nothing here queries the database.
         html = loader.get_template("500.html").render({"request": request, "csrf_token": get_token(request)})

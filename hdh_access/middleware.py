@@ -18,6 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
 from hdh_access.lib.errors import DomainError, InvalidInput
+from hdh_access.lib.problems import is_api, problem_response
 
 # Form fields never echoed back: secrets and the form's own bookkeeping.
 HIDDEN_FIELDS = ("csrfmiddlewaretoken", "expected_state", "next")
@@ -63,7 +64,10 @@ class DomainErrorMiddleware:
 
 
 def _error_response(request, exception: DomainError, *, problems=(), typed=(), back: str = "/"):
-    """JSON to an API client, otherwise the error page in the site's layout."""
+    """Problem details under /api/, JSON to a page's script asking for it, otherwise the error
+    page in the site's layout."""
+    if is_api(request):
+        return problem_response(exception.code, exception.http_status, exception.message)
     if request.headers.get("Accept", "").startswith("application/json"):
         return JsonResponse({"error": exception.code, "message": exception.message}, status=exception.http_status)
     return render(request, "error.html", {"error": exception, "problems": problems, "typed": typed, "back_url": back},

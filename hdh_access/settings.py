@@ -55,6 +55,9 @@ INSTALLED_APPS = [
     "dsfr",
     "axes",
     "csp",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "catalog",
     "accounts",
     "access_requests",
@@ -63,6 +66,7 @@ INSTALLED_APPS = [
     "notifications",
     "portal",
     "backoffice",
+    "api",
     "demo",
 ]
 
@@ -123,6 +127,43 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "hdh_access.urls"
+
+# The REST API (api/, docs/api.md): Django REST framework, its schema by drf-spectacular.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.SignedInWithScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.PerTokenThrottle"],
+    # Requests per token (per user on a session), e.g. "600/min"; over it, 429 with Retry-After.
+    "DEFAULT_THROTTLE_RATES": {"api": env_str("HDH_API_RATE", "600/min")},
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.NewestFirst",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "api.problems.handle",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "HDH access API",
+    "DESCRIPTION": "Data-access requests, their holder tasks, messages, documents, catalogue and delay figures "
+                   "(docs/api.md).",
+    "VERSION": "1",
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Swagger UI's files from the drf-spectacular-sidecar package: served here, no CDN (CSP).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "RequestStateEnum": "access_requests.workflow.State",
+        "TaskStateEnum": "access_requests.workflow.HolderTaskState",
+    },
+}
 # Django's form renderer, with the selects and inputs drawn in Python (hdh_access/lib/form_renderers.py).
 FORM_RENDERER = "hdh_access.lib.form_renderers.FastTemplates"
 WSGI_APPLICATION = "hdh_access.wsgi.application"

@@ -20,6 +20,8 @@ urlpatterns = [
     # An external expert's read-only view of one dossier, by the link of their invitation.
     path("expert/", include("backoffice.expert_urls")),
     path("admin/", admin.site.urls),
+    # The REST API, its OpenAPI schema and Swagger UI (api/, docs/api.md).
+    path("api/", include("api.urls")),
     # The pages every public service has, linked from the footer (stable French addresses).
     path("accessibilite/", views.accessibility, name="accessibility"),
     path("mentions-legales/", views.legal_notice, name="legal_notice"),

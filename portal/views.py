@@ -15,7 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import FileResponse, Http404, QueryDict
+from django.http import QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -25,7 +25,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from access_requests import services
-from access_requests.attachments import ensure_downloadable
 from access_requests.form_tokens import created_by_page, once_per_form, posted_nonce
 from access_requests.models import AccessRequest, ScanStatus
 from access_requests.workflow import Role, State
@@ -225,17 +224,8 @@ def remove_attachment(request, attachment_id: int):
 @login_required
 @require_GET
 def download(request, attachment_id: int):
-    attachment = selectors.attachment_for_download(request.user, attachment_id)
-    ensure_downloadable(attachment)  # quarantined or infected: a 409 page saying why
-    try:
-        handle = attachment.file.open("rb")
-    except (FileNotFoundError, ValueError):
-        raise Http404(_("Le fichier de cette pièce est introuvable.")) from None
-    response = FileResponse(handle, as_attachment=True, filename=attachment.original_name,
-                            content_type=attachment.content_type)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    # Quarantined or infected: a 409 page saying why (documents.responses.attachment).
+    return documents.attachment(selectors.attachment_for_download(request.user, attachment_id))
 
 
 @login_required
