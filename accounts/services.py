@@ -95,6 +95,13 @@ def organisation_for_sign_up(*, name: str) -> Organisation | None:
     return Organisation.objects.filter(name_key=organisation_name_key(name)).first()
 
 
+def account_for_email(email: str):
+    """The account of this address, whatever its case: by user name (sign-up stores the address
+    there), else by email; None when there is none."""
+    User = get_user_model()
+    return User.objects.filter(username__iexact=email).first() or User.objects.filter(email__iexact=email).first()
+
+
 @dataclass(frozen=True)
 class SignUpOutcome:
     """What happened, for tests and logs; the user-facing page is the same in every case."""
@@ -127,7 +134,7 @@ def sign_up(*, email: str, first_name: str, last_name: str, password: str, organ
         raise InvalidInput(error.messages[0], field="organisation") from None
     with transaction.atomic():
         organisation = organisation_for_sign_up(name=name)
-        existing = User.objects.filter(username__iexact=email).first() or User.objects.filter(email__iexact=email).first()
+        existing = account_for_email(email)
         if existing is not None:
             make_password(password)  # the same work as a new account, thrown away: the same time
             _tell_existing(existing, language=language)
