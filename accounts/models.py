@@ -125,3 +125,26 @@ class MembershipRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} → {self.organisation} ({self.get_status_display()})"
+
+
+class ProConnectIdentity(models.Model):
+    """An account's link to a ProConnect identity: the issuer and the ``sub`` (OpenID Connect subject)
+    it gives this service. A sign-in through ProConnect finds the account by this link first, by the
+    verified email address only the first time (accounts.services.sign_in_with_proconnect)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="proconnect_identities",
+                             verbose_name=_("compte"))
+    issuer = models.CharField(_("émetteur"), max_length=255)
+    sub = models.CharField(_("identifiant ProConnect (sub)"), max_length=255)
+    linked_at = models.DateTimeField(_("reliée le"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("identité ProConnect")
+        verbose_name_plural = _("identités ProConnect")
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "sub"], name="accounts_proconnect_one_account_per_identity"),
+            models.UniqueConstraint(fields=["user", "issuer"], name="accounts_proconnect_one_identity_per_account"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ← {self.sub}"
