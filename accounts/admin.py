@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from accounts.models import MembershipRequest, Organisation, Profile
+from accounts.models import MembershipRequest, Organisation, ProConnectIdentity, Profile
 
 
 @admin.register(Organisation)
@@ -55,4 +55,22 @@ class MembershipRequestAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ProConnectIdentity)
+class ProConnectIdentityAdmin(admin.ModelAdmin):
+    """Made by signing in with ProConnect (accounts.services.sign_in_with_proconnect). Deleting a link
+    lets the account be linked again, by its address, to the next ProConnect identity that signs in
+    with it (a person whose ProConnect identity changed)."""
+
+    list_display = ("user", "sub", "issuer", "linked_at")
+    search_fields = ("user__username", "user__email", "sub")
+    list_select_related = ("user",)
+    readonly_fields = ("user", "issuer", "sub", "linked_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

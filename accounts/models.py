@@ -167,3 +167,26 @@ class ApiToken(models.Model):
     def is_usable(self, now=None) -> bool:
         now = now or timezone.now()
         return self.revoked_at is None and self.expires_at > now
+
+
+class ProConnectIdentity(models.Model):
+    """An account's link to a ProConnect identity: the issuer and the ``sub`` (OpenID Connect subject)
+    it gives this service. A sign-in through ProConnect finds the account by this link first, by the
+    verified email address only the first time (accounts.services.sign_in_with_proconnect)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="proconnect_identities",
+                             verbose_name=_("compte"))
+    issuer = models.CharField(_("émetteur"), max_length=255)
+    sub = models.CharField(_("identifiant ProConnect (sub)"), max_length=255)
+    linked_at = models.DateTimeField(_("reliée le"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("identité ProConnect")
+        verbose_name_plural = _("identités ProConnect")
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "sub"], name="accounts_proconnect_one_account_per_identity"),
+            models.UniqueConstraint(fields=["user", "issuer"], name="accounts_proconnect_one_identity_per_account"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ← {self.sub}"

@@ -35,7 +35,15 @@ from access_requests.models import AccessRequest
 from access_requests.roles import sees_every_request, staff_roles
 from access_requests.services import attach_to_organisation
 from access_requests.workflow import Role
-from accounts.models import ApiScope, ApiToken, MembershipRequest, MembershipStatus, Organisation, Profile
+from accounts.models import (
+    ApiScope,
+    ApiToken,
+    MembershipRequest,
+    MembershipStatus,
+    Organisation,
+    ProConnectIdentity,
+    Profile,
+)
 from accounts.names import clean_organisation_name, organisation_name_key
 from accounts.signals import account_email
 from hdh_access.lib.emails import normalise_address
@@ -96,6 +104,13 @@ def organisation_for_sign_up(*, name: str) -> Organisation | None:
     return Organisation.objects.filter(name_key=organisation_name_key(name)).first()
 
 
+def account_for_email(email: str):
+    """The account of this address, whatever its case: by user name (sign-up stores the address
+    there), else by email; None when there is none."""
+    User = get_user_model()
+    return User.objects.filter(username__iexact=email).first() or User.objects.filter(email__iexact=email).first()
+
+
 @dataclass(frozen=True)
 class SignUpOutcome:
     """What happened, for tests and logs; the user-facing page is the same in every case."""
@@ -128,7 +143,7 @@ def sign_up(*, email: str, first_name: str, last_name: str, password: str, organ
         raise InvalidInput(error.messages[0], field="organisation") from None
     with transaction.atomic():
         organisation = organisation_for_sign_up(name=name)
-        existing = User.objects.filter(username__iexact=email).first() or User.objects.filter(email__iexact=email).first()
+        existing = account_for_email(email)
         if existing is not None:
             make_password(password)  # the same work as a new account, thrown away: the same time
             _tell_existing(existing, language=language)
@@ -208,6 +223,117 @@ def confirm_email(*, uidb64: str, token: str):
             pending = pending_membership(user)
             if pending is not None:
                 _tell_approvers(pending)
+    return user
+
+
+# --- sign-in with ProConnect -------------------------------------------------------------------
+@dataclass(frozen=True)
+class ProConnectClaims:
+    """What ProConnect says of the person signing in (its userinfo, read by accounts.proconnect).
+    ``email_verified`` is None when the provider does not say: ProConnect does not send it."""
+
+    sub: str
+    email: str
+    email_verified: bool | None = None
+    given_name: str = ""
+    usual_name: str = ""
+    siret: str = ""
+
+
+def normalise_siret(value: str | None) -> str:
+    """A SIRET as it is compared: its characters without spaces ("110 020 013 00097": "11002001300097")."""
+    return "".join((value or "").split())
+
+
+def sign_in_with_proconnect(*, issuer: str, claims: ProConnectClaims, language: str = "fr"):
+    """The account a ProConnect identity signs in to; ActionNotPermitted, with what to do, when it may not.
+
+    1. An identity already linked (``ProConnectIdentity``: issuer and ``sub``) signs in to its account,
+       whatever its address has become on either side.
+    2. Else the address finds the account, as sign-up and sign-in compare addresses (case-insensitive),
+       and the link is recorded. Only a verified address: ProConnect's identity providers (the
+       administrations' directories, ProConnect Identité) vouch for the professional address they
+       give, and ProConnect sends no ``email_verified``, so its absence is trusted; a provider that
+       says ``email_verified: false`` is refused. An account already linked to another ProConnect
+       identity is refused (an administrator removes the old link in the admin).
+    3. Else a new account is created, active (the address is verified) and without a password: it
+       signs in with ProConnect (Django's password reset skips accounts without a usable password).
+       As at sign-up, an organisation is never joined without its members: when one has the SIRET
+       ProConnect gives, a request to join it is made, and its members are told; otherwise the
+       account has no organisation.
+
+    An inactive account is refused (unconfirmed or deactivated), and so is an account whose
+    organisation has a SIRET other than ProConnect's: the person would act for another organisation.
+    A refusal records nothing.
+    """
+    email = normalise_email(claims.email)
+    siret = normalise_siret(claims.siret)
+    language = language if language in LANGUAGE_CODES else settings.LANGUAGE_CODE
+    if not claims.sub:
+        raise InvalidInput(_("ProConnect n'a pas transmis votre identifiant. Réessayez, ou connectez-vous avec votre "
+                             "adresse électronique et votre mot de passe."))
+    with transaction.atomic():
+        link = ProConnectIdentity.objects.select_related("user").filter(issuer=issuer, sub=claims.sub).first()
+        if link is not None:
+            _check_proconnect_account(link.user, siret=siret)
+            logger.info("proconnect: account %s signed in by its link", link.user_id)
+            return link.user
+        if not email or "@" not in email or claims.email_verified is False:
+            raise ActionNotPermitted(_(
+                "ProConnect n'a pas transmis d'adresse électronique vérifiée : votre compte ne peut pas être "
+                "reconnu. Connectez-vous avec votre adresse électronique et votre mot de passe."))
+        user = account_for_email(email)
+        if user is None:
+            user = _create_proconnect_account(email=email, claims=claims, siret=siret, language=language)
+        else:
+            _check_proconnect_account(user, siret=siret)
+            if ProConnectIdentity.objects.filter(user=user, issuer=issuer).exists():
+                raise ActionNotPermitted(_(
+                    "Le compte de %(email)s est déjà relié à une autre identité ProConnect. Connectez-vous avec "
+                    "votre mot de passe, ou contactez le Health Data Hub.") % {"email": email})
+        try:
+            with transaction.atomic():
+                ProConnectIdentity.objects.create(user=user, issuer=issuer, sub=claims.sub)
+        except IntegrityError:  # the same identity signing in twice at the same instant
+            raise ConcurrentUpdate(_("Une autre connexion avec ProConnect est en cours. Réessayez.")) from None
+    logger.info("proconnect: account %s linked to its ProConnect identity", user.pk)
+    return user
+
+
+def _check_proconnect_account(user, *, siret: str) -> None:
+    """Refuse an inactive account, and one whose organisation has a SIRET other than ProConnect's."""
+    if not user.is_active:
+        raise ActionNotPermitted(_(
+            "Ce compte n'est pas actif : confirmez votre adresse électronique avec le lien reçu à l'inscription, "
+            "ou contactez le Health Data Hub s'il a été désactivé."))
+    profile = Profile.objects.select_related("organisation").filter(user_id=user.pk).first()
+    organisation = profile.organisation if profile else None
+    if organisation is not None and organisation.siret and normalise_siret(organisation.siret) != siret:
+        raise ActionNotPermitted(_(
+            "ProConnect vous identifie pour l'organisation de SIRET %(siret)s, et votre compte appartient à "
+            "« %(organisation)s » (SIRET %(own)s). Connectez-vous avec ProConnect au titre de cette organisation, "
+            "ou avec votre mot de passe.") % {"siret": siret or "—", "organisation": organisation.name,
+                                              "own": normalise_siret(organisation.siret)})
+
+
+def _create_proconnect_account(*, email: str, claims: ProConnectClaims, siret: str, language: str):
+    """A new active account for a verified address, without a password; a request to join the
+    organisation of the SIRET when there is one (its members are told), as sign-up does."""
+    User = get_user_model()
+    user = User(username=email, email=email, first_name=(claims.given_name or "").strip()[:150],
+                last_name=(claims.usual_name or "").strip()[:150], is_active=True)
+    user.set_unusable_password()
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:  # the same address signed up at the same instant
+        raise ConcurrentUpdate(_("Un compte vient d'être créé pour %(email)s. Réessayez.") % {"email": email}) from None
+    organisation = Organisation.objects.filter(siret=siret).order_by("pk").first() if siret else None
+    Profile.objects.create(user=user, organisation=None, language=language)
+    if organisation is not None:
+        _tell_approvers(MembershipRequest.objects.create(user=user, organisation=organisation))
+    logger.info("proconnect: account %s created (%s)", user.pk,
+                "asks to join an organisation" if organisation else "no organisation")
     return user
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from celery.schedules import crontab
@@ -29,6 +30,7 @@ from hdh_access.lib.env import (
     env_origin,
     env_str,
     is_local_host,
+    oidc_issuer,
     replica_url,
 )
 
@@ -209,6 +211,42 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [NONE],
     },
 }
+
+# Sign-in with ProConnect, the State's OpenID Connect for professionals (mozilla-django-oidc;
+# accounts/proconnect.py holds the backend and the linking rule, docs/operations.md the setup). On
+# when its issuer, client id and secret are all set; off otherwise: no button, /oidc/... answers 404
+# and the backend is not listed. The endpoints come from the issuer's discovery document
+# (<issuer>/.well-known/openid-configuration), read when first needed and kept in the cache.
+PROCONNECT_ISSUER = env_checked("PROCONNECT_ISSUER", "", oidc_issuer).rstrip("/")
+PROCONNECT_CLIENT_ID = env_str("PROCONNECT_CLIENT_ID").strip()
+PROCONNECT_CLIENT_SECRET = env_str("PROCONNECT_CLIENT_SECRET").strip()
+PROCONNECT_ENABLED = bool(PROCONNECT_ISSUER and PROCONNECT_CLIENT_ID and PROCONNECT_CLIENT_SECRET)
+if not PROCONNECT_ENABLED and (PROCONNECT_ISSUER or PROCONNECT_CLIENT_ID or PROCONNECT_CLIENT_SECRET):
+    raise ImproperlyConfigured("PROCONNECT_ISSUER, PROCONNECT_CLIENT_ID and PROCONNECT_CLIENT_SECRET go together: "
+                               "set all three to sign in with ProConnect, or none")
+if PROCONNECT_ENABLED:
+    AUTHENTICATION_BACKENDS.append("accounts.proconnect.ProConnectBackend")
+    # Signing out of a ProConnect session posts the sign-out form, whose answer redirects to
+    # ProConnect's end-session endpoint: a form's redirect is bound by form-action.
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append(
+        "{0.scheme}://{0.netloc}".format(urlsplit(PROCONNECT_ISSUER)))
+# The names mozilla-django-oidc reads. The OIDC_OP_* endpoints stay empty here: the backend and the
+# views take them from the discovery document.
+OIDC_RP_CLIENT_ID = PROCONNECT_CLIENT_ID
+OIDC_RP_CLIENT_SECRET = PROCONNECT_CLIENT_SECRET
+OIDC_OP_AUTHORIZATION_ENDPOINT = OIDC_OP_TOKEN_ENDPOINT = OIDC_OP_USER_ENDPOINT = OIDC_OP_JWKS_ENDPOINT = ""
+# The algorithm of the ID token and of the signed userinfo (application/jwt), chosen when the client
+# is registered with ProConnect (RS256 or ES256); their keys come from the issuer's JWKS.
+OIDC_RP_SIGN_ALGO = env_str("PROCONNECT_SIGN_ALGO", "RS256")
+if OIDC_RP_SIGN_ALGO not in ("RS256", "ES256"):
+    raise ImproperlyConfigured(f"PROCONNECT_SIGN_ALGO must be RS256 or ES256, got {OIDC_RP_SIGN_ALGO!r}")
+# The claims ProConnect gives and the service needs (its "identité pivot").
+OIDC_RP_SCOPES = "openid email given_name usual_name siret uid"
+OIDC_USE_PKCE = True
+OIDC_STORE_ID_TOKEN = True  # the id_token_hint of the end-session request at sign-out
+OIDC_OP_LOGOUT_URL_METHOD = "accounts.proconnect.end_session_url"
+# Seconds each call to ProConnect (discovery, token, userinfo, keys) may take.
+OIDC_TIMEOUT = env_int("PROCONNECT_TIMEOUT_SECONDS", 10, minimum=1)
 
 # A refused CSRF check (an expired session, a form opened long ago) answers the site's page, in its
 # layout (hdh_access/error_pages.py), like the 400, 403, 404 and 500 handlers of hdh_access/urls.py.

@@ -1,5 +1,4 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from . import error_pages, views
@@ -13,8 +12,10 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/start/", views.start, name="start"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/logout/", views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("accounts.urls")),
+    # Sign-in with ProConnect (accounts/proconnect.py); 404 while it is not configured.
+    path("oidc/", include("accounts.proconnect_urls")),
     path("portal/", include("portal.urls")),
     path("backoffice/", include("backoffice.urls")),
     # An external expert's read-only view of one dossier, by the link of their invitation.

@@ -15,8 +15,9 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
@@ -192,10 +193,14 @@ class AdminLoginForm(SaysHowLongToWait, AdminAuthenticationForm):
 
 
 class LoginView(auth_views.LoginView):
-    """Django's sign-in page; an attempt refused for coming too soon answers 429 with Retry-After."""
+    """Django's sign-in page; an attempt refused for coming too soon answers 429 with Retry-After.
+    With ProConnect configured, its button is offered too."""
 
     template_name = "accounts/login.html"
     authentication_form = EmailAuthenticationForm
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "proconnect": settings.PROCONNECT_ENABLED}
 
     def form_invalid(self, form):
         response = super().form_invalid(form)
@@ -204,3 +209,17 @@ class LoginView(auth_views.LoginView):
             response.status_code = 429
             response["Retry-After"] = str(wait)
         return response
+
+
+class LogoutView(auth_views.LogoutView):
+    """Django's sign-out. A session opened through ProConnect ends ProConnect's session too: the
+    browser goes to its end-session endpoint, which sends it back to the home page. The address is
+    built by ``OIDC_OP_LOGOUT_URL_METHOD`` (accounts.proconnect.end_session_url), before the session
+    and its ID token are flushed."""
+
+    def post(self, request, *args, **kwargs):
+        end_session = ""
+        if settings.PROCONNECT_ENABLED and request.session.get("oidc_id_token"):
+            end_session = import_string(settings.OIDC_OP_LOGOUT_URL_METHOD)(request)
+        response = super().post(request, *args, **kwargs)
+        return HttpResponseRedirect(end_session) if end_session else response

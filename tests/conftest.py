@@ -15,6 +15,7 @@ from access_requests.workflow import Role, Route, State
 from accounts.models import Organisation, Profile
 from catalog.models import DataHolder, Dataset
 from hdh_access.lib.dates import PARIS
+from tests.oidc_provider.runner import running_provider
 
 PASSWORD = "Correct-Horse-Battery-9"
 
@@ -67,6 +68,39 @@ def make_user(email: str, *, role: str | None = None, organisation=None, data_ho
     if role:
         user.groups.add(Group.objects.get(name=role))
     return user
+
+
+# The test OpenID Connect provider's clients (tests/oidc_provider): ``hdh-proconnect`` gets its userinfo
+# as a signed JWT, as ProConnect's clients do; ``hdh-json`` as plain JSON.
+PROCONNECT_CLIENT = "hdh-proconnect"
+PROCONNECT_JSON_CLIENT = "hdh-json"
+PROCONNECT_SECRET = "hdh-test-client-secret"
+
+
+@pytest.fixture(scope="module")
+def oidc_provider(live_server):
+    """A real OpenID Connect provider (django-oidc-provider) in a second process, its clients sent back
+    to this live server; stopped by its pid, its files deleted, when the module's tests are done."""
+    clients = [{"client_id": client_id, "client_secret": PROCONNECT_SECRET, "signed_userinfo": signed,
+                "redirect_uris": [f"{live_server.url}/oidc/callback/"],
+                "post_logout_redirect_uris": [f"{live_server.url}/"]}
+               for client_id, signed in ((PROCONNECT_CLIENT, True), (PROCONNECT_JSON_CLIENT, False))]
+    with running_provider(clients=clients) as provider:
+        yield provider
+
+
+@pytest.fixture
+def proconnect(settings, oidc_provider):
+    """ProConnect switched on with the test provider, as settings.py does from the environment."""
+    settings.PROCONNECT_ENABLED = True
+    settings.PROCONNECT_ISSUER = oidc_provider.issuer
+    settings.PROCONNECT_CLIENT_ID = settings.OIDC_RP_CLIENT_ID = PROCONNECT_CLIENT
+    settings.PROCONNECT_CLIENT_SECRET = settings.OIDC_RP_CLIENT_SECRET = PROCONNECT_SECRET
+    settings.AUTHENTICATION_BACKENDS = [*settings.AUTHENTICATION_BACKENDS, "accounts.proconnect.ProConnectBackend"]
+    policy = settings.CONTENT_SECURITY_POLICY
+    settings.CONTENT_SECURITY_POLICY = {**policy, "DIRECTIVES": {
+        **policy["DIRECTIVES"], "form-action": [*policy["DIRECTIVES"]["form-action"], oidc_provider.url]}}
+    return oidc_provider
 
 
 def with_form_token(client, data: dict | None = None) -> dict:

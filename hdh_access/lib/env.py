@@ -113,6 +113,17 @@ def replica_url(value: str) -> str:
     return value
 
 
+def oidc_issuer(value: str) -> str:
+    """An OpenID Connect issuer: an https:// URL (its discovery document is at
+    ``<issuer>/.well-known/openid-configuration``), or http:// on this machine (a test provider);
+    no query or fragment. Else ValueError."""
+    parts = urlsplit(value)
+    secure = parts.scheme == "https" or (parts.scheme == "http" and is_local_host(parts.hostname or ""))
+    if not secure or not parts.hostname or parts.query or parts.fragment or parts.username or parts.password:
+        raise ValueError(f"must be an https:// URL with no query (http:// on this machine only), got {value!r}")
+    return value
+
+
 def is_local_host(host: str) -> bool:
     """True for an ALLOWED_HOSTS entry that only this machine reaches: ``localhost`` and its
     subdomains (``.localhost`` too, RFC 6761), a loopback address (``127.0.0.0/8``, ``[::1]``), or

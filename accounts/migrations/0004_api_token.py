@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0002_organisation_membership'),
+        ('accounts', '0003_proconnect_identity'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
