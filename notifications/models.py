@@ -12,7 +12,23 @@ class OutboxStatus(models.TextChoices):
     FAILED = "failed", _("En échec")
 
 
-class OutboxMessage(models.Model):
+class Outgoing(models.Model):
+    """What the outbox's claim, retry and failure need of a row to send (notifications.outbox):
+    its status, attempts, last error, when to try again and who holds it now."""
+
+    status = models.CharField(max_length=16, choices=OutboxStatus.choices, default=OutboxStatus.PENDING, db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class OutboxMessage(Outgoing):
     """An email to send, written in the same transaction as the change that causes it.
 
     ``key`` is unique (e.g. the weekly report: recipient and ISO week), so a job that fires
@@ -36,13 +52,6 @@ class OutboxMessage(models.Model):
     attachment_source = models.CharField(max_length=100, blank=True)
     inline_image = models.BinaryField(blank=True, default=b"")
     inline_image_cid = models.CharField(max_length=100, blank=True)
-    status = models.CharField(max_length=16, choices=OutboxStatus.choices, default=OutboxStatus.PENDING, db_index=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    claimed_until = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "access_requests_outboxmessage"  # moved from access_requests, table kept
