@@ -67,24 +67,23 @@ def body(event_type: str, at: dt.datetime, data: dict[str, Any]) -> str:
                       separators=(",", ":"))
 
 
-# What one subscriber is told, or None: (owner, side) -> data.
-DataFor = Callable[[Any, str], dict[str, Any] | None]
-
-
 def write_deliveries(event_type: str, *, request: AccessRequest, event_key: str, at: dt.datetime,
-                     data_for: DataFor) -> list[WebhookDelivery]:
-    """One delivery per active subscription to ``event_type`` whose owner is told something, in the
-    caller's transaction (at most one per subscription and ``event_key``); the sweep is enqueued
-    once it commits."""
+                     data: Callable[[], dict[str, Any]], shown_to: Callable[[Any, str], bool]
+                     ) -> list[WebhookDelivery]:
+    """One delivery per active subscription to ``event_type`` whose owner reads the request from a
+    side ``shown_to(owner, side)`` accepts, in the caller's transaction (at most one per subscription
+    and ``event_key``); the sweep is enqueued once it commits. ``data`` is read only when someone
+    is told (the same for every side)."""
     deliveries = []
+    content = ""
     for subscription in _subscribed(event_type):
         side = reader_side(subscription.owner, request)
-        data = data_for(subscription.owner, side) if side is not None else None
-        if data is None:
+        if side is None or not shown_to(subscription.owner, side):
             continue
+        content = content or body(event_type, at, data())
         deliveries.append(WebhookDelivery(
             subscription=subscription, webhook_id=new_webhook_id(), event_type=event_type, event_key=event_key,
-            reference=request.reference, body=body(event_type, at, data)))
+            reference=request.reference, body=content))
     if deliveries:
         WebhookDelivery.objects.bulk_create(deliveries, ignore_conflicts=True)
         transaction.on_commit(lambda: enqueue(SWEEP_TASK))
@@ -102,50 +101,50 @@ def _subscribed(event_type: str) -> list[WebhookSubscription]:
 # --- the three kinds of event ------------------------------------------------------------------
 def on_request_event(*, request: AccessRequest, event: Event) -> list[WebhookDelivery]:
     """An event of the request's log (``request_changed``)."""
-    data = {"reference": request.reference, "event_id": event.pk, "action": event.action,
-            "from_state": event.from_state, "to_state": event.to_state, "state": event.to_state,
-            "role": event.role, "at": instant(event.at)}
+    def data() -> dict[str, Any]:
+        return {"reference": request.reference, "event_id": event.pk, "action": event.action,
+                "from_state": event.from_state, "to_state": event.to_state, "state": event.to_state,
+                "role": event.role, "at": instant(event.at)}
 
-    def data_for(owner, side: str) -> dict[str, Any] | None:
-        if side == APPLICANT and event.action in BACKOFFICE_ONLY_ACTIONS:
-            return None
-        return data
+    def shown_to(owner, side: str) -> bool:
+        return side == REVIEWER or event.action not in BACKOFFICE_ONLY_ACTIONS
 
     return write_deliveries(WebhookEvent.TRANSITION, request=request, event_key=f"event:{event.pk}", at=event.at,
-                            data_for=data_for)
+                            data=data, shown_to=shown_to)
 
 
 def on_message(*, message: Message) -> list[WebhookDelivery]:
     """A message of the thread (``message_posted``): who wrote it and when, never its text."""
     request = message.request
-    data = {"reference": request.reference, "message_id": message.pk, "kind": message.kind, "role": message.role,
-            "internal": message.internal, "attachments": message.attachments.count(),
-            "at": instant(message.created_at)}
 
-    def data_for(owner, side: str) -> dict[str, Any] | None:
-        if message.internal and side != REVIEWER:
-            return None  # an internal note: the reviewers' side only
-        return data
+    def data() -> dict[str, Any]:
+        return {"reference": request.reference, "message_id": message.pk, "kind": message.kind,
+                "role": message.role, "internal": message.internal, "attachments": message.attachments.count(),
+                "at": instant(message.created_at)}
+
+    def shown_to(owner, side: str) -> bool:
+        return side == REVIEWER or not message.internal  # an internal note: the reviewers' side only
 
     return write_deliveries(WebhookEvent.MESSAGE, request=request, event_key=f"message:{message.pk}",
-                            at=message.created_at, data_for=data_for)
+                            at=message.created_at, data=data, shown_to=shown_to)
 
 
 def on_task_event(*, task: HolderTask, event: HolderTaskEvent) -> list[WebhookDelivery]:
     """An event of a holder task's log (``task_changed``): its opening, a move, a due date, an assignee."""
     request = task.request
-    data = {"reference": request.reference, "task_id": task.pk, "holder": task.holder.code,
-            "holder_name": task.holder.name, "event_id": event.pk, "action": event.action,
-            "from_state": event.from_state, "to_state": event.to_state, "state": event.to_state,
-            "due_date": task.due_date.isoformat() if task.due_date else None, "role": event.role,
-            "at": instant(event.at)}
 
-    def data_for(owner, side: str) -> dict[str, Any] | None:
+    def data() -> dict[str, Any]:
+        return {"reference": request.reference, "task_id": task.pk, "holder": task.holder.code,
+                "holder_name": task.holder.name, "event_id": event.pk, "action": event.action,
+                "from_state": event.from_state, "to_state": event.to_state, "state": event.to_state,
+                "due_date": task.due_date.isoformat() if task.due_date else None, "role": event.role,
+                "at": instant(event.at)}
+
+    def shown_to(owner, side: str) -> bool:
         if side == APPLICANT:
-            return None if event.action in BACKOFFICE_ONLY_ACTIONS else data
-        if not sees_every_request(owner) and holder_of(owner) != task.holder_id:
-            return None  # a data holder's staff: their own holder's task only
-        return data
+            return event.action not in BACKOFFICE_ONLY_ACTIONS
+        # A data holder's staff: their own holder's task only.
+        return sees_every_request(owner) or holder_of(owner) == task.holder_id
 
     return write_deliveries(WebhookEvent.TASK, request=request, event_key=f"task-event:{event.pk}",
-                            at=event.at, data_for=data_for)
+                            at=event.at, data=data, shown_to=shown_to)
