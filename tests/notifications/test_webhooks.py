@@ -29,7 +29,7 @@ from notifications.models import (
     WebhookEvent,
     WebhookSubscription,
 )
-from notifications.webhooks import delivery, selectors
+from notifications.webhooks import delivery, selectors, signing
 from notifications.webhooks import services as webhooks
 
 pytestmark = pytest.mark.django_db
@@ -356,3 +356,25 @@ def test_the_command_posts_what_is_due(make_request, personas, receiver):
 
     assert "sent 1" in output.getvalue() and "still pending: 0" in output.getvalue()
     assert len(receiver.received) == 1
+
+
+def test_the_verification_docs_webhooks_md_gives_receivers_accepts_a_delivery_and_refuses_a_change(
+        make_request, personas, receiver, django_capture_on_commit_callbacks):
+    import re
+    from pathlib import Path
+
+    from django.conf import settings
+
+    text = (Path(settings.BASE_DIR) / "docs" / "webhooks.md").read_text()
+    [code] = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    namespace: dict = {}
+    exec(code, namespace)  # noqa: S102 - the documentation's own example
+    request = make_request(State.SUBMITTED)
+    _subscription, secret = subscribe(personas["applicant"], receiver)
+
+    forward(request, personas, django_capture_on_commit_callbacks)
+
+    [post] = receiver.received
+    assert namespace["verify"](secret, post.headers, post.body.encode())
+    assert not namespace["verify"](secret, post.headers, post.body.replace("cesrees", "cnil").encode())
+    assert not namespace["verify"](signing.new_secret(), post.headers, post.body.encode())
