@@ -9,6 +9,12 @@ services send these two Django signals, and the apps above connect receivers in 
   (the outbox rows of the emails it causes). A receiver that raises rolls the change back.
 - ``expert_invited`` is sent **inside** the transaction of an expert's invitation, with the
   invitation and the token of its link (stored nowhere else): the notifications write its email.
+- ``message_posted`` is sent **inside** the transaction that writes a message of the thread (a
+  plain message, an internal note, an information request and its answer), with ``message``, once
+  its attachments are stored; ``task_changed`` inside the transaction that appends a holder task's
+  event (its opening, a move, a due date, an assignee), with ``task`` and ``event``. A message
+  changes no state and a task may change without its request: neither is announced by
+  ``request_changed``. Their receivers (the webhook deliveries) enqueue their own work on commit.
 - ``request_committed`` is sent **after** the commit, with ``request_id``. Receivers enqueue
   work (the delay recompute, the outbox sweep). It is sent robustly: a failing receiver is
   logged and never raises into the request, whose change is committed anyway; the periodic
@@ -33,6 +39,11 @@ request_committed = Signal()
 # Sent by services.experts.invite_expert inside its transaction with ``invitation`` and ``token``
 # (the link's secret, stored nowhere else): the notifications write the invitation's email.
 expert_invited = Signal()
+# Sent by services.messages inside the transaction that writes a message, with ``message``.
+message_posted = Signal()
+# Sent by services.core.append_task_event inside the transaction that appends a holder task's event,
+# with ``task`` and ``event`` (a HolderTaskEvent). The history import's tasks are not announced.
+task_changed = Signal()
 # Sent by the history import inside its transaction with ``request_ids``, the requests it wrote:
 # their delay rows are materialised in that transaction, so the figures are up to date after it.
 # ``prepared``: what the receivers of ``requests_importing`` gave back, finished.

@@ -436,11 +436,14 @@ CELERY_TASK_DEFAULT_QUEUE = "celery"  # the rest (scans, purges); also where tas
 # Each queue bound with its own routing key. Celery publishes straight to a queue's list; a bare
 # Queue(name) would also be bound to the exchange "celery" with the key "celery", so that a message
 # published there by name (another client, a task sent with routing_key=) would be copied into all four.
-CELERY_TASK_QUEUES = [Queue(name, routing_key=name) for name in (CELERY_TASK_DEFAULT_QUEUE, "emails", "delays", "reports")]
+CELERY_TASK_QUEUES = [Queue(name, routing_key=name)
+                      for name in (CELERY_TASK_DEFAULT_QUEUE, "emails", "delays", "reports", "webhooks")]
 CELERY_TASK_CREATE_MISSING_QUEUES = False  # a route to an unlisted queue is an error, not a queue nobody reads
 # Exact names first, then patterns in this order; a task matching none goes to the default queue.
 CELERY_TASK_ROUTES = {
     "notifications.tasks.send_weekly_report": {"queue": "reports"},  # computes the report, then queues mail
+    # POSTs to the subscribers' servers: a slow one never holds up an email.
+    "notifications.tasks.send_pending_webhooks": {"queue": "webhooks"},
     "delays.tasks.warm_dashboard": {"queue": "reports"},
     "notifications.tasks.*": {"queue": "emails"},  # the outbox, new-message emails, reminders
     "delays.tasks.*": {"queue": "delays"},  # recompute one request, the nightly refresh
@@ -515,6 +518,32 @@ HDH_OUTBOX_BACKOFF_MAX_SECONDS = env_int("HDH_OUTBOX_BACKOFF_MAX_SECONDS", 900)
 HDH_OUTBOX_CLAIM_SECONDS = env_int("HDH_OUTBOX_CLAIM_SECONDS", 300, minimum=1)
 HDH_OUTBOX_SWEEP_SECONDS = env_int("HDH_OUTBOX_SWEEP_SECONDS", 60, minimum=1)
 HDH_OUTBOX_BATCH = env_int("HDH_OUTBOX_BATCH", 200, minimum=1)
+# Webhooks (notifications.webhooks, docs/webhooks.md): each event a subscriber may see is a
+# delivery row written with the change, POSTed after commit, signed (Standard Webhooks). A failed
+# POST is retried after HDH_WEBHOOK_BACKOFF_SECONDS, doubling up to the maximum, until
+# HDH_WEBHOOK_MAX_ATTEMPTS tries (about 7 hours with the defaults); then the delivery is failed.
+# HDH_WEBHOOK_MAX_FAILURES failed deliveries in a row disable the subscription (its owner is told).
+HDH_WEBHOOK_MAX_ATTEMPTS = env_int("HDH_WEBHOOK_MAX_ATTEMPTS", 10, minimum=1)
+HDH_WEBHOOK_BACKOFF_SECONDS = env_int("HDH_WEBHOOK_BACKOFF_SECONDS", 60, minimum=1)
+HDH_WEBHOOK_BACKOFF_MAX_SECONDS = env_int("HDH_WEBHOOK_BACKOFF_MAX_SECONDS", 3 * 3600, minimum=1)
+HDH_WEBHOOK_MAX_FAILURES = env_int("HDH_WEBHOOK_MAX_FAILURES", 10, minimum=1)
+# Seconds to connect, and to wait for each read of the answer; no redirect is followed.
+HDH_WEBHOOK_TIMEOUT_SECONDS = env_int("HDH_WEBHOOK_TIMEOUT_SECONDS", 5, minimum=1)
+# How long a sender holds a delivery it is posting: well above the timeouts (connect, then reads).
+HDH_WEBHOOK_CLAIM_SECONDS = env_int("HDH_WEBHOOK_CLAIM_SECONDS", 120, minimum=1)
+if HDH_WEBHOOK_CLAIM_SECONDS < 4 * HDH_WEBHOOK_TIMEOUT_SECONDS:
+    raise ImproperlyConfigured("HDH_WEBHOOK_CLAIM_SECONDS must be at least 4 × HDH_WEBHOOK_TIMEOUT_SECONDS "
+                               f"({HDH_WEBHOOK_CLAIM_SECONDS} < 4 × {HDH_WEBHOOK_TIMEOUT_SECONDS})")
+HDH_WEBHOOK_SWEEP_SECONDS = env_int("HDH_WEBHOOK_SWEEP_SECONDS", 60, minimum=1)
+HDH_WEBHOOK_BATCH = env_int("HDH_WEBHOOK_BATCH", 200, minimum=1)
+# Subscriptions one person may own (each event is checked against every active subscription).
+HDH_WEBHOOK_MAX_SUBSCRIPTIONS = env_int("HDH_WEBHOOK_MAX_SUBSCRIPTIONS", 10, minimum=1)
+# After a rotation the previous secret still signs, beside the new one, for this many hours.
+HDH_WEBHOOK_SECRET_OVERLAP_HOURS = env_int("HDH_WEBHOOK_SECRET_OVERLAP_HOURS", 24, minimum=0)
+# Against server-side request forgery: https only, to public addresses only (checked on the address
+# the POST connects to), unless these say otherwise; both default to DEBUG (tests on 127.0.0.1).
+HDH_WEBHOOK_ALLOW_HTTP = env_bool("HDH_WEBHOOK_ALLOW_HTTP", DEBUG)
+HDH_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("HDH_WEBHOOK_ALLOW_PRIVATE_ADDRESSES", DEBUG)
 # Reminders: this many working days before a statutory due date, and once when it is past.
 HDH_REMINDER_WORKING_DAYS = env_int("HDH_REMINDER_WORKING_DAYS", 3)
 if HDH_REMINDER_WORKING_DAYS < 0:
@@ -546,6 +575,12 @@ CELERY_BEAT_SCHEDULE = {
     "send-outbox-sweep": {
         "task": "notifications.tasks.send_pending_outbox",
         "schedule": float(HDH_OUTBOX_SWEEP_SECONDS),
+    },
+    # Post the webhook deliveries that are due (a retry after its backoff, a broker outage, a dead
+    # worker). Command: python manage.py send_webhooks
+    "send-webhooks-sweep": {
+        "task": "notifications.tasks.send_pending_webhooks",
+        "schedule": float(HDH_WEBHOOK_SWEEP_SECONDS),
     },
     # One email per recipient and request about the new messages of its thread, once the first of
     # them is HDH_MESSAGE_EMAIL_DELAY_SECONDS old. Command: python manage.py notify_messages

@@ -6,6 +6,10 @@ and marks it sent; on failure it schedules the next attempt with exponential bac
 the row failed after ``HDH_OUTBOX_MAX_ATTEMPTS`` tries. ``send_pending`` is the sweep: every row
 that is due. Administrators put failed rows back with ``retry_messages`` (the admin's "retry"
 action). Nothing is sent inside a transaction.
+
+The rules of a row to send (due, claim, backoff, retry or fail, abandoned claims, one sweep at a
+time in a process, put back) are written once here for any ``models.Outgoing``: the webhook
+deliveries (notifications.webhooks.delivery) follow them too, with their own settings.
 """
 
 from __future__ import annotations
@@ -13,18 +17,18 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from hdh_access.lib import emails
 from hdh_access.lib.broker import enqueue
-from notifications.models import OutboxMessage, OutboxStatus
+from notifications.models import OutboxMessage, OutboxStatus, Outgoing
 
 logger = logging.getLogger(__name__)
 
@@ -79,16 +83,76 @@ class Outcome:
     unreachable: bool = False
 
 
-def backoff_seconds(attempts: int) -> int:
-    """Wait before the next try after ``attempts`` tries: base × 2^(attempts-1), capped."""
-    base = settings.HDH_OUTBOX_BACKOFF_SECONDS
-    return min(base * 2 ** max(attempts - 1, 0), max(settings.HDH_OUTBOX_BACKOFF_MAX_SECONDS, base))
+def backoff_seconds(attempts: int, *, base: int | None = None, cap: int | None = None) -> int:
+    """Wait before the next try after ``attempts`` tries: base × 2^(attempts-1), capped (the
+    outbox's settings unless given)."""
+    base = settings.HDH_OUTBOX_BACKOFF_SECONDS if base is None else base
+    cap = settings.HDH_OUTBOX_BACKOFF_MAX_SECONDS if cap is None else cap
+    return min(base * 2 ** max(attempts - 1, 0), max(cap, base))
 
 
-def _due(now: dt.datetime):
-    return OutboxMessage.objects.filter(status=OutboxStatus.PENDING).filter(
+Row = TypeVar("Row", bound=Outgoing)
+
+
+def due(rows: QuerySet[Row], now: dt.datetime) -> QuerySet[Row]:
+    """The rows to send now: pending, unclaimed or claim expired, attempt due."""
+    return rows.filter(status=OutboxStatus.PENDING).filter(
         Q(claimed_until__isnull=True) | Q(claimed_until__lte=now)).filter(
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+
+
+def claim(rows: QuerySet[Row], pk: int, *, seconds: int, now: dt.datetime | None = None) -> dt.datetime | None:
+    """Take the row ``pk`` of ``rows`` if it is due: a conditional UPDATE sets its claim (returned)
+    and counts the attempt. None: someone else has it, or it is sent, failed or not due.
+
+    ``rows`` must not join another table (a filter on a relation makes Django update through a
+    subquery, whose conditions PostgreSQL does not check again on a row a concurrent claim just
+    changed: both would claim it); an ``Exists`` condition is fine."""
+    now = now or timezone.now()
+    lease = now + dt.timedelta(seconds=seconds)
+    claimed = due(rows, now).filter(pk=pk).update(claimed_until=lease, attempts=F("attempts") + 1)
+    return lease if claimed else None
+
+
+def retry_or_fail(rows: QuerySet[Row], pk: int, *, attempts: int, lease: dt.datetime, max_attempts: int,
+                  wait: int, **fields: Any) -> Outcome:
+    """After a failed attempt of the row ``pk`` (still ours: pending, our claim): mark it failed
+    after its last allowed attempt, else free it to be tried again in ``wait`` seconds. ``fields``
+    are written either way (the error)."""
+    mine = rows.filter(pk=pk, status=OutboxStatus.PENDING, claimed_until=lease)
+    if attempts >= max_attempts:
+        mine.update(status=OutboxStatus.FAILED, claimed_until=None, next_attempt_at=None, **fields)
+        return Outcome(FAILED)
+    mine.update(claimed_until=None, next_attempt_at=timezone.now() + dt.timedelta(seconds=wait), **fields)
+    return Outcome(RETRY, retry_in=wait)
+
+
+def mark_sent(rows: QuerySet[Row], pk: int, **fields: Any) -> int:
+    """The row ``pk`` left: sent, never sent again."""
+    return rows.filter(pk=pk, status=OutboxStatus.PENDING).update(
+        status=OutboxStatus.SENT, sent_at=timezone.now(), claimed_until=None, next_attempt_at=None, **fields)
+
+
+ABANDONED = "the last attempt did not finish (the sending worker stopped)"
+
+
+def abandoned(rows: QuerySet[Row], *, max_attempts: int, now: dt.datetime) -> QuerySet[Row]:
+    """Rows whose last allowed attempt never finished (a worker died): to be marked failed."""
+    return rows.filter(status=OutboxStatus.PENDING, attempts__gte=max_attempts, claimed_until__lte=now)
+
+
+def put_back(rows: QuerySet[Row], ids: Iterable[int], *, now: dt.datetime | None = None) -> int:
+    """Failed (or waiting) rows to be sent now with a fresh attempt budget; never a sent row, nor
+    one being sent right now."""
+    now = now or timezone.now()
+    return (rows.filter(pk__in=list(ids))
+            .filter(Q(status=OutboxStatus.FAILED) | Q(status=OutboxStatus.PENDING) & (
+                Q(claimed_until__isnull=True) | Q(claimed_until__lte=now)))
+            .update(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=None, claimed_until=None))
+
+
+def _due(now: dt.datetime) -> QuerySet[OutboxMessage]:
+    return due(OutboxMessage.objects.all(), now)
 
 
 def deliver(message_id: int, *, connection=None) -> Outcome:
@@ -104,10 +168,8 @@ def deliver(message_id: int, *, connection=None) -> Outcome:
     A worker killed during 2 leaves a claim that expires after HDH_OUTBOX_CLAIM_SECONDS;
     the sweep then sends the row again (the server had not accepted it).
     """
-    now = timezone.now()
-    lease = now + dt.timedelta(seconds=settings.HDH_OUTBOX_CLAIM_SECONDS)
-    claimed = _due(now).filter(pk=message_id).update(claimed_until=lease, attempts=F("attempts") + 1)
-    if not claimed:
+    lease = claim(OutboxMessage.objects.all(), message_id, seconds=settings.HDH_OUTBOX_CLAIM_SECONDS)
+    if lease is None:
         return Outcome(SKIPPED)
     message = OutboxMessage.objects.get(pk=message_id)
     try:
@@ -120,9 +182,7 @@ def deliver(message_id: int, *, connection=None) -> Outcome:
         if emails.is_unreachable(error):
             outcome = Outcome(outcome.status, outcome.retry_in, unreachable=True)
         return outcome
-    with transaction.atomic():
-        OutboxMessage.objects.filter(pk=message_id, status=OutboxStatus.PENDING).update(
-            status=OutboxStatus.SENT, sent_at=timezone.now(), claimed_until=None, next_attempt_at=None)
+    mark_sent(OutboxMessage.objects.all(), message_id)
     logger.info("outbox: sent %s to %s (attempt %d)", message.key, message.to, message.attempts)
     return Outcome(SENT)
 
@@ -151,61 +211,67 @@ def _describe(error: BaseException) -> str:
 
 
 def _record_failure(message: OutboxMessage, error: BaseException, lease: dt.datetime) -> Outcome:
-    now = timezone.now()
     description = _describe(error)
-    mine = OutboxMessage.objects.filter(pk=message.pk, status=OutboxStatus.PENDING, claimed_until=lease)
-    if message.attempts >= settings.HDH_OUTBOX_MAX_ATTEMPTS:
-        mine.update(status=OutboxStatus.FAILED, claimed_until=None, next_attempt_at=None, last_error=description)
+    wait = backoff_seconds(message.attempts)
+    outcome = retry_or_fail(OutboxMessage.objects.all(), message.pk, attempts=message.attempts, lease=lease,
+                            max_attempts=settings.HDH_OUTBOX_MAX_ATTEMPTS, wait=wait, last_error=description)
+    if outcome.status == FAILED:
         logger.error("outbox: giving up on %s to %s after %d attempts: %s", message.key, message.to,
                      message.attempts, description)
-        return Outcome(FAILED)
-    wait = backoff_seconds(message.attempts)
-    mine.update(claimed_until=None, next_attempt_at=now + dt.timedelta(seconds=wait), last_error=description)
-    logger.warning("outbox: attempt %d for %s to %s failed, next in %d s: %s", message.attempts, message.key,
-                   message.to, wait, description)
-    return Outcome(RETRY, retry_in=wait)
+    else:
+        logger.warning("outbox: attempt %d for %s to %s failed, next in %d s: %s", message.attempts, message.key,
+                       message.to, wait, description)
+    return outcome
 
 
 def give_up_on_abandoned(*, now: dt.datetime | None = None) -> int:
     """Rows whose last allowed attempt never finished (a worker died): marked failed."""
-    now = now or timezone.now()
-    count = OutboxMessage.objects.filter(
-        status=OutboxStatus.PENDING, attempts__gte=settings.HDH_OUTBOX_MAX_ATTEMPTS, claimed_until__lte=now,
-    ).update(status=OutboxStatus.FAILED, claimed_until=None,
-             last_error="the last attempt did not finish (the sending worker stopped)")
+    count = abandoned(OutboxMessage.objects.all(), max_attempts=settings.HDH_OUTBOX_MAX_ATTEMPTS,
+                      now=now or timezone.now()).update(status=OutboxStatus.FAILED, claimed_until=None,
+                                                        last_error=ABANDONED)
     if count:
         logger.error("outbox: %d message(s) failed: their last attempt never finished", count)
     return count
 
 
-# One sweep at a time in a process. Without a worker (`make run`: tasks run in the request's thread
-# after each commit) every transition starts a sweep, and concurrent sweeps only fight over the
-# same rows: each claim is a write, and on SQLite every write waits its turn for the one write lock
-# (at 50 users, a transition's page took 30 s). A sweep asked for while one runs is left to it: the
-# running sweep goes round again, at most _EXTRA_ROUNDS times (its own request must end; a sweep
-# asked for after that is done by the next one, or by beat's).
-_sweeping = threading.Lock()
-_wanted = threading.Event()
-_EXTRA_ROUNDS = 3
+class OneSweepAtATime:
+    """One sweep at a time in a process. Without a worker (`make run`: tasks run in the request's
+    thread after each commit) every transition starts a sweep, and concurrent sweeps only fight over
+    the same rows: each claim is a write, and on SQLite every write waits its turn for the one write
+    lock (at 50 users, a transition's page took 30 s). A sweep asked for while one runs is left to
+    it: the running sweep goes round again, at most ``EXTRA_ROUNDS`` times (its own request must
+    end; a sweep asked for after that is done by the next one, or by beat's)."""
+
+    EXTRA_ROUNDS = 3
+
+    def __init__(self) -> None:
+        self._sweeping = threading.Lock()
+        self._wanted = threading.Event()
+
+    def run(self, sweep: Callable[[], dict[int, Outcome]]) -> dict[int, Outcome]:
+        outcomes: dict[int, Outcome] = {}
+        self._wanted.set()
+        rounds = 0
+        while self._wanted.is_set() and rounds <= self.EXTRA_ROUNDS:
+            if not self._sweeping.acquire(blocking=False):
+                return outcomes  # the running sweep has seen _wanted
+            try:
+                while self._wanted.is_set() and rounds <= self.EXTRA_ROUNDS:
+                    self._wanted.clear()
+                    rounds += 1
+                    outcomes.update(sweep())
+            finally:
+                self._sweeping.release()
+        return outcomes
+
+
+_one_sweep = OneSweepAtATime()
 
 
 def send_pending(*, limit: int | None = None) -> dict[int, Outcome]:
     """The sweep: send every due row (oldest first), up to ``limit`` (HDH_OUTBOX_BATCH); nothing
     when another thread of the process is sweeping (it goes round again for this call)."""
-    outcomes: dict[int, Outcome] = {}
-    _wanted.set()
-    rounds = 0
-    while _wanted.is_set() and rounds <= _EXTRA_ROUNDS:
-        if not _sweeping.acquire(blocking=False):
-            return outcomes  # the running sweep has seen _wanted
-        try:
-            while _wanted.is_set() and rounds <= _EXTRA_ROUNDS:
-                _wanted.clear()
-                rounds += 1
-                outcomes.update(_sweep(limit=limit))
-        finally:
-            _sweeping.release()
-    return outcomes
+    return _one_sweep.run(lambda: _sweep(limit=limit))
 
 
 def _sweep(*, limit: int | None) -> dict[int, Outcome]:
@@ -242,14 +308,8 @@ def retry_messages(*, message_ids: Iterable[int], actor) -> int:
     Sent messages are never sent again, and a message being sent right now is left alone.
     The sweep is enqueued once the change is committed.
     """
-    now = timezone.now()
     with transaction.atomic():
-        count = (
-            OutboxMessage.objects.filter(pk__in=list(message_ids))
-            .filter(Q(status=OutboxStatus.FAILED) | Q(status=OutboxStatus.PENDING) & (
-                Q(claimed_until__isnull=True) | Q(claimed_until__lte=now)))
-            .update(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=None, claimed_until=None)
-        )
+        count = put_back(OutboxMessage.objects.all(), message_ids)
         logger.info("outbox: %s put %d message(s) back to be sent", actor, count)
         transaction.on_commit(lambda: enqueue(SWEEP_TASK))
     return count

@@ -1,4 +1,5 @@
-"""The emails a change causes are written in its transaction; after commit, the sweep sends them."""
+"""The emails and webhook deliveries a change causes are written in its transaction; after commit,
+the sweeps send them."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from typing import Any
 from django.db import transaction
 from django.dispatch import receiver
 
-from access_requests.signals import expert_invited, request_changed, request_committed
+from access_requests.signals import expert_invited, message_posted, request_changed, request_committed, task_changed
 from accounts.signals import account_email
 from hdh_access.lib.broker import enqueue
 from notifications import dossier_messages, messages, tasks
+from notifications.webhooks import events as webhook_events
 
 
 @receiver(request_changed, dispatch_uid="notifications.emails_of_change")
@@ -35,3 +37,19 @@ def queue_expert_invitation(sender: Any, *, invitation: Any, token: str, **kwarg
     """Written in the invitation's transaction; the sweep enqueued after its commit
     (request_committed) sends it."""
     dossier_messages.queue_expert_invitation(invitation=invitation, token=token)
+
+
+# --- webhooks: each delivery written in the change's transaction; the sweep enqueued on commit ------
+@receiver(request_changed, dispatch_uid="notifications.webhooks_of_change")
+def webhooks_of_change(sender: Any, *, request: Any, event: Any, **kwargs: Any) -> None:
+    webhook_events.on_request_event(request=request, event=event)
+
+
+@receiver(message_posted, dispatch_uid="notifications.webhooks_of_message")
+def webhooks_of_message(sender: Any, *, message: Any, **kwargs: Any) -> None:
+    webhook_events.on_message(message=message)
+
+
+@receiver(task_changed, dispatch_uid="notifications.webhooks_of_task")
+def webhooks_of_task(sender: Any, *, task: Any, event: Any, **kwargs: Any) -> None:
+    webhook_events.on_task_event(task=task, event=event)

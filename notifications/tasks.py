@@ -1,4 +1,5 @@
-"""Celery tasks of the notifications: the outbox, the thread's new messages, reminders, the weekly report.
+"""Celery tasks of the notifications: the outbox, the webhooks, the thread's new messages, reminders,
+the weekly report.
 
 Each takes ids, re-fetches, and is idempotent (the outbox claims a row before sending it).
 """
@@ -13,6 +14,7 @@ from django.db import OperationalError
 
 from hdh_access.lib.broker import enqueue
 from notifications import dossier_messages, outbox, reminders, weekly_report
+from notifications.webhooks import delivery as webhooks
 
 
 # --- mail ----------------------------------------------------------------------------------
@@ -41,6 +43,15 @@ def send_outbox_message(self, message_id: int) -> str:
     if outcome.status == outbox.RETRY and self.request.retries < settings.HDH_OUTBOX_MAX_ATTEMPTS:
         raise self.retry(countdown=outcome.retry_in, max_retries=settings.HDH_OUTBOX_MAX_ATTEMPTS)
     return outcome.status
+
+
+# --- webhooks ------------------------------------------------------------------------------
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def send_pending_webhooks() -> dict[str, int]:
+    """Post every due webhook delivery (after each commit that wrote some, and every
+    HDH_WEBHOOK_SWEEP_SECONDS from beat, which also posts the retries once their backoff has
+    passed: a column and a sweep, no countdown). Each delivery is claimed before it is posted."""
+    return _summary(webhooks.send_pending().values())
 
 
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)

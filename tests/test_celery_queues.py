@@ -25,6 +25,7 @@ QUEUE_OF_TASK = {
     "notifications.tasks.send_outbox_message": "emails",
     "notifications.tasks.notify_new_messages": "emails",
     "notifications.tasks.send_reminders": "emails",
+    "notifications.tasks.send_pending_webhooks": "webhooks",
     "notifications.tasks.send_weekly_report": "reports",
     "delays.tasks.warm_dashboard": "reports",
     "delays.tasks.recompute_request_delay": "delays",
@@ -55,9 +56,9 @@ def test_celery_routes_each_task_to_the_queue_of_its_kind(name, queue):
     assert app.amqp.router.route({}, name)["queue"].name == queue
 
 
-def test_the_queues_are_the_four_kinds_and_a_plain_worker_consumes_them_all():
+def test_the_queues_are_the_five_kinds_and_a_plain_worker_consumes_them_all():
     # A worker started without -Q consumes app.amqp.queues: every queue of the settings.
-    assert sorted(app.amqp.queues) == ["celery", "delays", "emails", "reports"]
+    assert sorted(app.amqp.queues) == ["celery", "delays", "emails", "reports", "webhooks"]
     assert set(QUEUE_OF_TASK.values()) == set(app.amqp.queues)
 
 

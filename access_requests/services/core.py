@@ -194,10 +194,12 @@ def task_due_date(holder: DataHolder, opened_at: dt.datetime) -> dt.date:
 def append_task_event(task: HolderTask, *, from_state: str, to_state: str, action: str, actor, role: str,
                       comment: str = "", payload: dict | None = None, at: dt.datetime | None = None
                       ) -> HolderTaskEvent:
-    return HolderTaskEvent.objects.create(
+    event = HolderTaskEvent.objects.create(
         task=task, from_state=from_state, to_state=to_state, action=action, at=at or timezone.now(), actor=actor,
         role=role, comment=comment, payload=payload or {},
     )
+    signals.task_changed.send(sender=HolderTask, task=task, event=event)
+    return event
 
 
 def open_tasks(request: AccessRequest, *, at: dt.datetime, actor, role: str, action: str) -> list[HolderTask]:

@@ -12,7 +12,8 @@ No email is sent from here: ``notifications.dossier_messages`` (a periodic job) 
 messages still without one (``claim_unnotified``) and writes one email per recipient and request.
 An information request and its answer are messages written by the pathway's services
 (``pathway.request_information``, ``answer_information``), marked notified at once: their
-transition has its own email.
+transition has its own email. Every message is announced in its transaction by
+``signals.message_posted`` (the webhook deliveries of notifications.webhooks).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from access_requests import signals
 from access_requests.attachments import CheckedUpload, check_upload
 from access_requests.exceptions import ActionNotPermitted, InvalidInput, NotNow, RequestNotFound
 from access_requests.models import AccessRequest, AttachmentKind, Event, Message, MessageKind, MessageReceipt
@@ -88,6 +90,7 @@ def post_message(*, request_id: int, actor, body: str, internal: bool = False, u
         message = Message.objects.create(request=request, author=actor, role=role, kind=MessageKind.MESSAGE,
                                          internal=bool(internal), body=body)
         _attach(message, checked, actor=actor)
+        signals.message_posted.send(sender=Message, message=message)
     return message
 
 
@@ -99,6 +102,7 @@ def record_pathway_message(request: AccessRequest, event: Event, *, actor, role:
     message = Message.objects.create(request=request, author=actor, role=role, kind=kind, body=body, event=event,
                                      created_at=event.at, notified_at=event.at)
     _attach(message, checked, actor=actor)
+    signals.message_posted.send(sender=Message, message=message)
     return message
 
 

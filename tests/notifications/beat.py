@@ -16,3 +16,11 @@ class SweepOnlyScheduler(Scheduler):
     def setup_schedule(self):
         self.install_default_entries(self.data)
         self.merge_inplace({SWEEP: self.app.conf.beat_schedule[SWEEP]})
+
+
+class WebhookSweepOnlyScheduler(Scheduler):
+    """The webhooks' sweep entry only (every HDH_WEBHOOK_SWEEP_SECONDS), for their worker tests."""
+
+    def setup_schedule(self):
+        self.install_default_entries(self.data)
+        self.merge_inplace({"send-webhooks-sweep": self.app.conf.beat_schedule["send-webhooks-sweep"]})

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from .receiver import Receiver
 from .smtp import SMTPServer
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -37,6 +38,24 @@ def smtp(smtp_server, settings):
     settings.EMAIL_HOST_PASSWORD = ""
     yield smtp_server.handler
     smtp_server.handler.release()
+
+
+@pytest.fixture(scope="session")
+def receiver_server():
+    server = Receiver().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def receiver(receiver_server, settings):
+    """A real HTTP receiver on 127.0.0.1 (tests/notifications/receiver.py), which the webhooks may
+    post to: plain http and a loopback address are allowed here, whatever DEBUG says."""
+    receiver_server.reset()
+    settings.HDH_WEBHOOK_ALLOW_HTTP = True
+    settings.HDH_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
+    yield receiver_server
+    receiver_server.reset()
 
 
 @pytest.fixture(scope="session")

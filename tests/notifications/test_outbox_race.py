@@ -32,7 +32,7 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 TIMEOUT = 40.0
 MESSAGES = 30
 SWEEP = "notifications.tasks.send_pending_outbox"
-EVERY_QUEUE = {"celery", "emails", "delays", "reports"}
+EVERY_QUEUE = {"celery", "emails", "delays", "reports", "webhooks"}
 SENT_LINE = re.compile(r"outbox: sent (race:\d+) to ")
 
 

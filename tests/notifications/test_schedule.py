@@ -16,6 +16,7 @@ def test_beat_runs_the_sweep_every_minute_reminders_on_weekday_mornings_and_the_
     schedule = settings.CELERY_BEAT_SCHEDULE
 
     assert schedule["send-outbox-sweep"]["schedule"] == 60.0
+    assert schedule["send-webhooks-sweep"]["schedule"] == 60.0
     assert schedule["send-reminders-working-days"]["schedule"] == crontab(hour=7, minute=0, day_of_week="1-5")
     assert schedule["send-weekly-report-monday"]["schedule"] == crontab(hour=8, minute=0, day_of_week=1)
     assert settings.CELERY_TIMEZONE == "Europe/Paris"
@@ -38,7 +39,8 @@ def test_the_weekly_report_is_due_at_eight_on_monday_in_paris():
 
 
 def test_each_periodic_job_has_a_command():
-    assert {"send_outbox", "send_reminders", "send_weekly_report", "refresh_delays"} <= set(get_commands())
+    assert {"send_outbox", "send_webhooks", "send_reminders", "send_weekly_report",
+            "refresh_delays"} <= set(get_commands())
 
 
 def test_the_outbox_tasks_acknowledge_late():
