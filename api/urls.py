@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from api import views
+from api import views, webhooks
 
 app_name = "api"
 
@@ -24,4 +24,10 @@ urlpatterns = [
     path("v1/catalogue/datasets/", views.DatasetList.as_view(), name="dataset-list"),
     path("v1/catalogue/holders/", views.HolderList.as_view(), name="holder-list"),
     path("v1/delays/", views.DelayFigures.as_view(), name="delays"),
+    path("v1/webhooks/", webhooks.SubscriptionList.as_view(), name="webhook-list"),
+    path("v1/webhooks/<int:pk>/", webhooks.SubscriptionDetail.as_view(), name="webhook-detail"),
+    path("v1/webhooks/<int:pk>/secret/", webhooks.SubscriptionSecret.as_view(), name="webhook-secret"),
+    path("v1/webhooks/<int:pk>/deliveries/", webhooks.DeliveryList.as_view(), name="webhook-deliveries"),
+    path("v1/webhooks/<int:pk>/deliveries/<int:delivery_id>/redeliver/", webhooks.Redeliver.as_view(),
+         name="webhook-redeliver"),
 ]
