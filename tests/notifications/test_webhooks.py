@@ -358,14 +358,14 @@ def test_the_command_posts_what_is_due(make_request, personas, receiver):
     assert len(receiver.received) == 1
 
 
-def test_the_verification_docs_webhooks_md_gives_receivers_accepts_a_delivery_and_refuses_a_change(
+def test_the_verification_docs_api_md_gives_receivers_accepts_a_delivery_and_refuses_a_change(
         make_request, personas, receiver, django_capture_on_commit_callbacks):
     import re
     from pathlib import Path
 
     from django.conf import settings
 
-    text = (Path(settings.BASE_DIR) / "docs" / "webhooks.md").read_text()
+    text = (Path(settings.BASE_DIR) / "docs" / "api.md").read_text()
     [code] = re.findall(r"```python\n(.*?)```", text, flags=re.S)
     namespace: dict = {}
     exec(code, namespace)  # noqa: S102 - the documentation's own example
