@@ -44,7 +44,7 @@ from hdh_access.lib.dates import paris_date
 ROUND = 3
 SECONDS_PER_DAY = 86400.0
 # Requests whose open tasks no longer wait for anyone (a delivered request is closed, not here).
-_ABANDONED = tuple(str(state) for state in TERMINAL_STATES if state != State.CLOSED)
+ABANDONED_STATES = tuple(str(state) for state in TERMINAL_STATES if state != State.CLOSED)
 
 
 @dataclass(frozen=True)
@@ -235,11 +235,11 @@ def count_tasks(request_ids: Sequence[int] | None = None) -> None:
     with connection.cursor() as cursor:
         if request_ids is None:
             cursor.execute(f"DELETE FROM {_COUNTS}")
-            cursor.execute(COUNT_SQL.format(where=""), [list(_ABANDONED)])
+            cursor.execute(COUNT_SQL.format(where=""), [list(ABANDONED_STATES)])
         else:
             ids = sorted(request_ids)
             cursor.execute(f"DELETE FROM {_COUNTS} WHERE request_id = ANY(%s)", [ids])
-            cursor.execute(COUNT_SQL.format(where="WHERE request_id = ANY(%s)"), [list(_ABANDONED), ids])
+            cursor.execute(COUNT_SQL.format(where="WHERE request_id = ANY(%s)"), [list(ABANDONED_STATES), ids])
 
 
 def holder_figures(as_of: dt.datetime | None = None, *, request_ids: QuerySet[Any, Any] | None = None,
@@ -264,7 +264,7 @@ def holder_figures(as_of: dt.datetime | None = None, *, request_ids: QuerySet[An
         percentiles = _delivered_percentiles(delivered)
     is_open = Q(delivered_at__isnull=True) | Q(delivered_at__gt=as_of)
     counts = {(row["holder_id"], row["holder__code"], row["holder__name"]): row for row in (
-        tasks.exclude(request__state__in=_ABANDONED).filter(is_open).values("holder_id", "holder__code", "holder__name")
+        tasks.exclude(request__state__in=ABANDONED_STATES).filter(is_open).values("holder_id", "holder__code", "holder__name")
         .annotate(open=Count("id"), overdue=Count("id", filter=Q(due_date__lt=today))))}
     lasts = _last_to_deliver(as_of, request_ids, holder_id, delivered)
     figures = []

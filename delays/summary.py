@@ -53,7 +53,14 @@ from typing import Any
 from django.db import connection, connections, router, transaction
 
 from delays import rules
-from delays.holders import _ABANDONED, COUNT_COLUMNS, COUNT_SQL, HOLDER_CONTRIBUTIONS, HOLDER_MEASURES, count_tasks
+from delays.holders import (
+    ABANDONED_STATES,
+    COUNT_COLUMNS,
+    COUNT_SQL,
+    HOLDER_CONTRIBUTIONS,
+    HOLDER_MEASURES,
+    count_tasks,
+)
 from delays.models import STAGE_FIELDS, DelaySummary, HolderTaskCount, RequestDelay, histogram_day_sql
 from hdh_access.lib.dates import PARIS
 
@@ -170,7 +177,7 @@ def after_write(request_ids: Sequence[int], before: Contribution | None) -> None
             "HAVING sum(n) <> 0 OR sum(total) <> 0 OR sum(met) <> 0 ORDER BY 1, 2, 3, 4 "
             "ON CONFLICT (measure, stage, quarter, day) DO UPDATE SET count = t.count + EXCLUDED.count, "
             "total = t.total + EXCLUDED.total, met = t.met + EXCLUDED.met",
-            [list(_ABANDONED), sorted(request_ids), sorted(request_ids), *(value for row in old for value in row)])
+            [list(ABANDONED_STATES), sorted(request_ids), sorted(request_ids), *(value for row in old for value in row)])
 
 
 def rebuild_summary() -> None:
