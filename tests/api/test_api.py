@@ -289,3 +289,21 @@ def test_the_schema_and_its_documentation_are_served(db):
     assert "/api/v1/requests/{reference}/transitions/" in schema.json()["paths"]
     docs = client.get("/api/docs/")
     assert docs.status_code == 200 and b"swagger" in docs.content.lower()
+
+
+def test_lists_make_a_constant_number_of_queries(api, personas, make_request):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    c = as_user(api, personas["secretariat"], "read")
+    c.get("/api/v1/catalogue/holders/")  # the token's first use writes its last_used_at, once a minute
+    counts = []
+    for n in (2, 6):
+        while AccessRequest.objects.count() < n:
+            make_request(State.CONTRACTING)
+        with CaptureQueriesContext(connection) as requests_list:
+            assert len(c.get("/api/v1/requests/").json()["results"]) == n
+        with CaptureQueriesContext(connection) as tasks_list:
+            assert c.get("/api/v1/tasks/").status_code == 200
+        counts.append((len(requests_list), len(tasks_list)))
+    assert counts[0] == counts[1]
