@@ -104,6 +104,10 @@ class AccessRequest(ConcurrentTransitionMixin, models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_requests",
         verbose_name=_("instructeur"),
     )
+    # What the public directory publishes once the request is decided (access_requests.publication):
+    # a summary the applicant's team writes for the public, and the link to the published results.
+    public_summary = models.TextField(_("résumé public"), blank=True)
+    results_url = models.URLField(_("lien vers les résultats publiés"), max_length=500, blank=True)
     created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
     updated_at = models.DateTimeField(_("modifiée le"), auto_now=True)
 
@@ -266,7 +270,12 @@ class Event(AppendOnly):
 
     class Meta:
         ordering = ["at", "id"]
-        indexes = [models.Index(fields=["request", "at", "id"], name="event_request_at_idx")]
+        indexes = [
+            models.Index(fields=["request", "at", "id"], name="event_request_at_idx"),
+            # The public directory's dates: the first arrival in each of these states (publication.py).
+            models.Index(fields=["request", "to_state", "at"], name="event_public_dates_idx",
+                         condition=models.Q(to_state__in=["submitted", "contracting", "delivered"])),
+        ]
         verbose_name = _("événement")
         verbose_name_plural = _("événements")
 

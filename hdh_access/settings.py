@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "portal",
     "backoffice",
     "api",
+    "directory",
     "demo",
 ]
 

@@ -23,6 +23,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # The REST API, its OpenAPI schema and Swagger UI (api/, docs/api.md).
     path("api/", include("api.urls")),
+    # The public directory of projects and the roadmap's indicators (directory/, no sign-in).
+    path("", include("directory.urls")),
     # The pages every public service has, linked from the footer (stable French addresses).
     path("accessibilite/", views.accessibility, name="accessibility"),
     path("mentions-legales/", views.legal_notice, name="legal_notice"),

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from access_requests.models import AttachmentKind
+from access_requests.publication import PUBLIC_SUMMARY_MAX_LENGTH, RESULTS_URL_MAX_LENGTH
 from access_requests.services.messages import MAX_MESSAGE_ATTACHMENTS, MESSAGE_MAX_LENGTH
 from access_requests.workflow import Route, State
 from hdh_access.lib.choice_fields import ListedChoiceIterator
@@ -133,6 +134,25 @@ class MessageForm(PortalForm):
 
 class WithdrawForm(_ExpectedStateForm):
     reason = forms.CharField(label=_("Motif du retrait"), required=False, max_length=2000, widget=_textarea(3))
+
+
+class PublicSummaryForm(PortalForm):
+    """The summary the public directory publishes (access_requests.publication), until the decision."""
+
+    public_summary = forms.CharField(
+        label=_("Résumé public : objectif et intérêt public du projet"), required=False,
+        max_length=PUBLIC_SUMMARY_MAX_LENGTH, widget=_textarea(5),
+        help_text=_("Publié dans le répertoire public des projets dès l'autorisation. Écrivez pour le grand public ; "
+                    "n'y mettez aucun nom de personne ni donnée personnelle."))
+
+
+class ResultsUrlForm(PortalForm):
+    """The link to the project's published results, once the request is public."""
+
+    results_url = forms.URLField(label=_("Lien vers les résultats publiés"), required=False,
+                                 max_length=RESULTS_URL_MAX_LENGTH, assume_scheme="https",
+                                 help_text=_("Adresse web d'un article, d'un rapport ou d'un dépôt de données "
+                                             "(https://…). Laissez vide pour retirer le lien."))
 
 
 # The portal list's sorts: value -> label (selectors.LIST_SORTS orders by them).

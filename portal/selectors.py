@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from access_requests import publication
 from access_requests import selectors as request_selectors
 from access_requests.completeness import completeness_problems  # noqa: F401 - the portal's checklist
 from access_requests.models import (
@@ -28,6 +29,7 @@ from access_requests.models import (
     MessageKind,
 )
 from access_requests.selectors import attachments_for_applicant, event_log
+from access_requests.selectors.public import project_preview
 from access_requests.workflow import (
     TERMINAL_STATES,
     WITHDRAWABLE_STATES,
@@ -171,6 +173,27 @@ def attachment_for_removal(user, attachment_id: int) -> Attachment:
 
 def catalogue() -> QuerySet[Dataset]:
     return dataset_list()
+
+
+# --- what the public directory publishes ------------------------------------------------------
+@dataclass(frozen=True)
+class PublicPreview:
+    """The request's public record (access_requests.selectors.public, the directory's own) and what
+    its team may still change of it."""
+
+    record: dict
+    public: bool
+    summary_editable: bool
+    results_editable: bool
+
+
+def public_preview(access_request: AccessRequest) -> PublicPreview:
+    public = publication.is_public(access_request.pk)
+    return PublicPreview(
+        record=project_preview(access_request.pk) or {}, public=public,
+        summary_editable=publication.summary_editable(state=access_request.state, public=public),
+        results_editable=publication.results_editable(public=public),
+    )
 
 
 # --- completeness ----------------------------------------------------------------------------

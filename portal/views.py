@@ -32,7 +32,17 @@ from delays.materialise import baseline_medians
 from documents import responses as documents
 from portal import selectors
 from portal.autosave import draft_of_page
-from portal.forms import AnswerForm, AttachmentForm, DraftForm, MessageForm, RequestListForm, SubmitForm, WithdrawForm
+from portal.forms import (
+    AnswerForm,
+    AttachmentForm,
+    DraftForm,
+    MessageForm,
+    PublicSummaryForm,
+    RequestListForm,
+    ResultsUrlForm,
+    SubmitForm,
+    WithdrawForm,
+)
 
 PAGE_SIZE = 20
 LIST_FILTERS = {
@@ -143,7 +153,7 @@ def request_edit(request, reference: str):
 # --- a request's page --------------------------------------------------------------------------
 def _render_detail(request, access_request: AccessRequest, *, status: int = 200, attachment_form=None,
                    submit_form=None, answer_form=None, message_form=None, problems=None, error: str = "",
-                   mark_read: bool = False):
+                   mark_read: bool = False, summary_form=None, results_form=None):
     medians = baseline_medians()
     figures = selectors.delay_figures(access_request, now=timezone.now(), medians=medians)
     visits = selectors.stage_visits(figures)
@@ -175,6 +185,7 @@ def _render_detail(request, access_request: AccessRequest, *, status: int = 200,
         "can_write_messages": selectors.can_write_messages(access_request),
         "message_form": message_form or MessageForm(auto_id="message-%s"),
         "error": error,
+        **_publication_context(access_request, summary_form=summary_form, results_form=results_form),
     }
     response = render(request, "portal/detail.html", context, status=status)
     if mark_read and thread:
@@ -182,6 +193,21 @@ def _render_detail(request, access_request: AccessRequest, *, status: int = 200,
         services.mark_read(request_id=access_request.pk, actor=request.user, acting_as={Role.APPLICANT},
                            message_ids=[row.message.pk for row in thread])
     return response
+
+
+def _publication_context(access_request: AccessRequest, *, summary_form=None, results_form=None) -> dict:
+    """What the public directory publishes of the request (the same selector and include as its
+    page), and the forms of what the team may still change."""
+    preview = selectors.public_preview(access_request)
+    return {
+        "public_preview": preview,
+        "summary_editable": preview.summary_editable,
+        "results_editable": preview.results_editable,
+        "summary_form": summary_form or PublicSummaryForm(
+            initial={"public_summary": access_request.public_summary}, auto_id="public-%s"),
+        "results_form": results_form or ResultsUrlForm(
+            initial={"results_url": access_request.results_url}, auto_id="results-%s"),
+    }
 
 
 @login_required
@@ -300,6 +326,39 @@ def withdraw(request, reference: str):
     return render(request, "portal/withdraw.html", {
         "access_request": access_request, "form": form, "state_label": selectors.state_label(access_request.state),
     }, status=status)
+
+
+@login_required
+@require_POST
+@once_per_form
+def public_summary(request, reference: str):
+    """The team edits the summary the directory publishes (refused after the decision: the service
+    says why, on the error page)."""
+    access_request = selectors.request_for_action(request.user, reference)
+    form = PublicSummaryForm(request.POST, auto_id="public-%s")
+    if form.is_valid():
+        services.set_public_summary(request_id=access_request.pk, actor=request.user,
+                                    public_summary=form.cleaned_data["public_summary"])
+        messages.success(request, _("Résumé public enregistré."))
+        return redirect(_detail_url(access_request, "publication"))
+    page = selectors.request_for_page(request.user, reference)
+    return _render_detail(request, page, status=400, summary_form=form)
+
+
+@login_required
+@require_POST
+@once_per_form
+def results_url(request, reference: str):
+    """The team adds, changes or removes the link to the published results (once public)."""
+    access_request = selectors.request_for_action(request.user, reference)
+    form = ResultsUrlForm(request.POST, auto_id="results-%s")
+    if form.is_valid():
+        services.set_results_url(request_id=access_request.pk, actor=request.user,
+                                 results_url=form.cleaned_data["results_url"])
+        messages.success(request, _("Lien vers les résultats enregistré."))
+        return redirect(_detail_url(access_request, "publication"))
+    page = selectors.request_for_page(request.user, reference)
+    return _render_detail(request, page, status=400, results_form=form)
 
 
 # --- the dossier's documents (documents/) ------------------------------------------------------

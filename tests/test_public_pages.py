@@ -88,6 +88,8 @@ def test_the_sitemap_lists_the_pages_each_user_may_open(client, applicant, secre
         return set(re.findall(r'href="([^"#]+)"', main))
 
     informations = {path for path, _f, _e in PAGES.values()} - {"/plan-du-site/"}
+    # The public directory of projects (issue 18), for everyone.
+    informations |= {"/projets/", "/en/projects/", "/projets/flux.atom", "/projets.csv", "/projets.json"}
     assert links() == {"/", "/accounts/login/", "/accounts/signup/", "/accounts/password-reset/", *informations}
     assert links(applicant) == {"/", "/portal/", "/portal/new/", "/accounts/profile/", "/accounts/organisation/",
                                 "/accounts/password-change/", *informations}

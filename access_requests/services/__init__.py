@@ -45,6 +45,7 @@ from access_requests.services.pathway import (
     submit,
     withdraw,
 )
+from access_requests.services.publication import set_public_summary, set_results_url
 from access_requests.services.scanning import scan_attachment, scan_pending
 from access_requests.services.tasks import (
     act_on_task,
@@ -64,5 +65,5 @@ __all__ = [
     "record_cnil_decision", "record_contract_signed", "record_expert_visit", "record_matching_done",
     "record_task_contract_signed", "record_task_matching_done", "reject", "remove_attachment", "request_information",
     "requests_with_unnotified_messages", "revoke_expert_invitation", "scan_attachment", "scan_pending",
-    "set_task_due_date", "submit", "task_due_date", "unfollow", "update_draft", "withdraw",
+    "set_public_summary", "set_results_url", "set_task_due_date", "submit", "task_due_date", "unfollow", "update_draft", "withdraw",
 ]
