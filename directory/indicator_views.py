@@ -29,7 +29,8 @@ def quarter_label(code: str) -> str:
 
 
 def _n(value: float | int | None, digits: int = 0) -> str:
-    return DASH if value is None else number_format(value, digits, force_grouping=True)
+    # Rounded first: number_format cuts a float's decimals.
+    return DASH if value is None else number_format(round(value, digits), digits, force_grouping=True)
 
 
 def _months(days: float | None) -> float | None:

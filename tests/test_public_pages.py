@@ -87,11 +87,13 @@ def test_the_sitemap_lists_the_pages_each_user_may_open(client, applicant, secre
         main = html_of(client.get("/plan-du-site/")).split('id="content"')[1].split('id="footer"')[0]
         return set(re.findall(r'href="([^"#]+)"', main))
 
-    informations = {path for path, _f, _e in PAGES.values()} - {"/plan-du-site/"}
+    # The roadmap's indicators (directory) are public: listed for everyone.
+    informations = {path for path, _f, _e in PAGES.values()} - {"/plan-du-site/"} | {"/indicateurs/"}
     assert links() == {"/", "/accounts/login/", "/accounts/signup/", "/accounts/password-reset/", *informations}
     assert links(applicant) == {"/", "/portal/", "/portal/new/", "/accounts/profile/", "/accounts/organisation/",
                                 "/accounts/password-change/", *informations}
-    assert {"/backoffice/", "/backoffice/delays/", "/backoffice/organisations/"} <= links(secretariat)
+    assert {"/backoffice/", "/backoffice/delays/", "/backoffice/organisations/", "/backoffice/indicators/"} \
+        <= links(secretariat)
     assert "/portal/" not in links(secretariat)
     assert "/backoffice/organisations/" not in links(management)
     assert {"/admin/", "/portal/", "/backoffice/"} <= links(superuser)
