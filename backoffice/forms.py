@@ -35,6 +35,7 @@ from backoffice.models import NAME_MAX_LENGTH
 from backoffice.selectors import Badge, QueueFilters, Scope, saved_filters
 from catalog.models import DataHolder
 from delays.labels import STATUS_LABELS
+from delays.models import ExchangeKind
 from hdh_access.lib.choice_fields import ShortModelChoiceField
 from hdh_access.lib.upload_fields import MultipleFileField
 
@@ -540,3 +541,18 @@ class MergeOrganisationsForm(forms.Form):
         if data.get("source") is not None and data.get("source") == data.get("target"):
             self.add_error("target", _("Choisissez deux organisations différentes."))
         return data
+
+
+# --- the roadmap's records (secretariat) --------------------------------------------------------
+class PartnershipForm(forms.Form):
+    name = forms.CharField(label=_("Intitulé"), max_length=200)
+    partner = forms.CharField(label=_("Partenaire (infrastructure de données)"), max_length=200)
+    signed_on = forms.DateField(label=_("Signé le"), widget=forms.DateInput(attrs={"type": "date"}))
+    notes = forms.CharField(label=_("Notes (internes)"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ExchangeForm(forms.Form):
+    held_on = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    title = forms.CharField(label=_("Intitulé"), max_length=200)
+    kind = forms.ChoiceField(label=_("Type"), choices=ExchangeKind.choices, initial=ExchangeKind.MEETING)
+    audience = forms.CharField(label=_("Public"), max_length=200, required=False)

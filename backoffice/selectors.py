@@ -65,6 +65,7 @@ from access_requests.workflow import (
 from accounts.models import Profile
 from accounts.people import PERSON_RELATIONS, display_name, related
 from backoffice.models import SavedFilter
+from delays.models import CivilSocietyExchange, Partnership
 from hdh_access.lib.dates import add_working_days, paris_date, start_of_paris_day
 
 ACTING_ROLES = (Role.SECRETARIAT, Role.CESREES, Role.CNIL, Role.DATA_HOLDER, Role.PLATFORM)
@@ -605,3 +606,14 @@ def saved_filters(user) -> QuerySet[SavedFilter]:
 def saved_filter(user, filter_id: int) -> SavedFilter | None:
     """One of ``user``'s saved filters; None for another user's (a 404, as for a missing one)."""
     return saved_filters(user).filter(pk=filter_id).first()
+
+
+# --- the roadmap's records (secretariat) --------------------------------------------------------
+def partnerships() -> QuerySet[Partnership]:
+    """Every partnership with a data infrastructure, the latest signed first (one query)."""
+    return Partnership.objects.select_related("recorded_by").order_by("-signed_on", "-pk")
+
+
+def civil_society_exchanges() -> QuerySet[CivilSocietyExchange]:
+    """Every exchange with civil society, the latest first (one query)."""
+    return CivilSocietyExchange.objects.select_related("recorded_by").order_by("-held_on", "-pk")

@@ -42,4 +42,9 @@ urlpatterns = [
          name="approve_membership"),
     path("organisations/requests/<int:membership_id>/refuse/", views.decide_membership, {"decision": "refuse"},
          name="refuse_membership"),
+    path("indicators/", views.indicator_records, name="indicator_records"),
+    path("indicators/partnerships/", views.record_partnership, name="record_partnership"),
+    path("indicators/partnerships/<int:partnership_id>/delete/", views.delete_partnership, name="delete_partnership"),
+    path("indicators/exchanges/", views.record_exchange, name="record_exchange"),
+    path("indicators/exchanges/<int:exchange_id>/delete/", views.delete_exchange, name="delete_exchange"),
 ]

@@ -51,9 +51,11 @@ from backoffice.forms import (
     TASK_ACTION_FORMS,
     AssignForm,
     DashboardFilterForm,
+    ExchangeForm,
     ExpertInvitationForm,
     MergeOrganisationsForm,
     MessageForm,
+    PartnershipForm,
     QueueFilterForm,
     RenameFilterForm,
     SaveFilterForm,
@@ -61,6 +63,7 @@ from backoffice.forms import (
     invalid_filter_labels,
     normalised_query,
 )
+from delays import services as delay_services
 from delays.clock import request_clock
 from delays.dashboard import SEGMENTS, DashboardFilters, cache_seconds, cached_dashboard
 from documents import responses as documents
@@ -902,3 +905,78 @@ def merge_organisations(request):
         "source": source_name, "target": outcome.target.name, "members": outcome.members,
         "requests": outcome.requests, "memberships": outcome.memberships})
     return _see_other(reverse("backoffice:organisations"))
+
+
+# --- the roadmap's records (secretariat) --------------------------------------------------------
+def indicators_required(view):
+    """Back-office users other than the secretariat and administrators get 403."""
+
+    @wraps(view)
+    @backoffice_required
+    def wrapper(request, *args, **kwargs):
+        if not delay_services.may_record_indicators(request.user):
+            return render(request, "backoffice/forbidden.html", {"message": _(
+                "Les partenariats et les échanges avec la société civile sont enregistrés par le secrétariat du HDH.")},
+                status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _records_page(request, *, partnership_form: PartnershipForm | None = None,
+                  exchange_form: ExchangeForm | None = None, status: int = 200):
+    return render(request, "backoffice/indicator_records.html", {
+        "partnerships": sel.partnerships(), "exchanges": sel.civil_society_exchanges(),
+        "partnership_form": partnership_form or PartnershipForm(auto_id="partnership-%s"),
+        "exchange_form": exchange_form or ExchangeForm(auto_id="exchange-%s"),
+        "section": "indicators",
+    }, status=status)
+
+
+@require_GET
+@indicators_required
+def indicator_records(request):
+    """The partnerships with data infrastructures and the exchanges with civil society, to record."""
+    return _records_page(request)
+
+
+@require_POST
+@indicators_required
+@once_per_form
+def record_partnership(request):
+    form = PartnershipForm(request.POST, auto_id="partnership-%s")
+    if not form.is_valid():
+        return _records_page(request, partnership_form=form, status=400)
+    row = delay_services.record_partnership(actor=request.user, **form.cleaned_data)
+    messages.success(request, _("Partenariat « %(name)s » enregistré.") % {"name": row.name})
+    return _see_other(reverse("backoffice:indicator_records") + "#partnerships")
+
+
+@require_POST
+@indicators_required
+@once_per_form
+def record_exchange(request):
+    form = ExchangeForm(request.POST, auto_id="exchange-%s")
+    if not form.is_valid():
+        return _records_page(request, exchange_form=form, status=400)
+    row = delay_services.record_exchange(actor=request.user, **form.cleaned_data)
+    messages.success(request, _("Échange « %(title)s » enregistré.") % {"title": row.title})
+    return _see_other(reverse("backoffice:indicator_records") + "#exchanges")
+
+
+@require_POST
+@indicators_required
+@once_per_form
+def delete_partnership(request, partnership_id: int):
+    name = delay_services.delete_partnership(actor=request.user, partnership_id=partnership_id)
+    messages.success(request, _("Partenariat « %(name)s » supprimé.") % {"name": name})
+    return _see_other(reverse("backoffice:indicator_records") + "#partnerships")
+
+
+@require_POST
+@indicators_required
+@once_per_form
+def delete_exchange(request, exchange_id: int):
+    title = delay_services.delete_exchange(actor=request.user, exchange_id=exchange_id)
+    messages.success(request, _("Échange « %(title)s » supprimé.") % {"title": title})
+    return _see_other(reverse("backoffice:indicator_records") + "#exchanges")

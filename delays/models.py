@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -170,3 +171,55 @@ class DelayBaseline(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} @ {self.computed_at:%Y-%m-%d}"
+
+
+# --- the roadmap's indicators that the secretariat records (delays.indicators reads them) ----------
+class Partnership(models.Model):
+    """A new partnership with a local or shared data infrastructure (the roadmap: 40+), as the HDH
+    secretariat records it (``delays.services.record_partnership``)."""
+
+    name = models.CharField(_("intitulé"), max_length=200)
+    partner = models.CharField(_("partenaire"), max_length=200)
+    signed_on = models.DateField(_("signé le"))
+    notes = models.TextField(_("notes"), blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                                    verbose_name=_("enregistré par"))
+    recorded_at = models.DateTimeField(_("enregistré le"))
+
+    class Meta:
+        ordering = ["-signed_on", "-pk"]
+        verbose_name = _("partenariat avec une infrastructure de données")
+        verbose_name_plural = _("partenariats avec des infrastructures de données")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.partner}, {self.signed_on})"
+
+
+class ExchangeKind(models.TextChoices):
+    CONSULTATION = "consultation", _("Consultation")
+    DEBATE = "debate", _("Débat public")
+    WORKSHOP = "workshop", _("Atelier")
+    MEETING = "meeting", _("Réunion")
+    OTHER = "other", _("Autre")
+
+
+class CivilSocietyExchange(models.Model):
+    """An exchange with civil society (patients' associations, citizens, public debate: the
+    roadmap's "three times more"), as the HDH secretariat records it
+    (``delays.services.record_exchange``)."""
+
+    held_on = models.DateField(_("date"))
+    title = models.CharField(_("intitulé"), max_length=200)
+    kind = models.CharField(_("type"), max_length=16, choices=ExchangeKind.choices, default=ExchangeKind.MEETING)
+    audience = models.CharField(_("public"), max_length=200, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                                    verbose_name=_("enregistré par"))
+    recorded_at = models.DateTimeField(_("enregistré le"))
+
+    class Meta:
+        ordering = ["-held_on", "-pk"]
+        verbose_name = _("échange avec la société civile")
+        verbose_name_plural = _("échanges avec la société civile")
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.held_on})"

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from directory import views
+from directory import indicator_views, views
 from directory.views import in_language
 
 app_name = "directory"
@@ -19,4 +19,7 @@ urlpatterns: list = [
     path("projets.json", views.projects_json, name="json"),
     path("en/projects/", english(views.project_list), name="list_en"),
     path("en/projects/<reference:reference>/", english(views.project_detail), name="project_en"),
+    # The roadmap's indicators (issue 18).
+    path("indicateurs/", indicator_views.indicators, name="indicators"),
+    path("en/indicators/", indicator_views.indicators, {"language": "en"}, name="indicators_en"),
 ]

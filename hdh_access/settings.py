@@ -457,6 +457,17 @@ HDH_HEALTHZ_TOKEN = env_str("HDH_HEALTHZ_TOKEN")
 
 # Delay rules (DOMAIN.md): values that are policy, not law, so they are settings.
 HDH_TARGET_MONTHS = env_int("HDH_TARGET_MONTHS", 7)
+# The roadmap's other targets (DOMAIN.md, HDH roadmap 2023-2025), shown on /indicateurs/ and in the
+# weekly email (delays.indicators): projects using the platform per calendar year; new partnerships
+# with data infrastructures since HDH_ROADMAP_START_YEAR; exchanges with civil society in a year,
+# HDH_TARGET_CIVIL_SOCIETY_FACTOR times those of HDH_CIVIL_SOCIETY_BASELINE_YEAR (the year before
+# the roadmap, published in June 2022). HDH_INDICATOR_QUARTERS: the quarter ends of each trend.
+HDH_TARGET_PROJECTS_PER_YEAR = env_int("HDH_TARGET_PROJECTS_PER_YEAR", 200, minimum=1)
+HDH_TARGET_PARTNERSHIPS = env_int("HDH_TARGET_PARTNERSHIPS", 40, minimum=1)
+HDH_ROADMAP_START_YEAR = env_int("HDH_ROADMAP_START_YEAR", 2023, minimum=2000)
+HDH_TARGET_CIVIL_SOCIETY_FACTOR = env_int("HDH_TARGET_CIVIL_SOCIETY_FACTOR", 3, minimum=1)
+HDH_CIVIL_SOCIETY_BASELINE_YEAR = env_int("HDH_CIVIL_SOCIETY_BASELINE_YEAR", 2022, minimum=2000)
+HDH_INDICATOR_QUARTERS = env_int("HDH_INDICATOR_QUARTERS", 8, minimum=1)
 # CNIL silence is deemed authorisation unless the CESREES opinion was not expressly favourable.
 # Recalled from the law, not verified: set to true to treat CNIL silence as authorisation always.
 HDH_CNIL_SILENCE_ALWAYS_AUTHORISES = env_bool("HDH_CNIL_SILENCE_ALWAYS_AUTHORISES", False)

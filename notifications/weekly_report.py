@@ -35,6 +35,7 @@ from access_requests.models import AccessRequest
 from access_requests.workflow import State
 from accounts.services import can_subscribe_to_weekly_report
 from delays import rules
+from delays.indicators import build_indicators
 from delays.labels import STATUS_LABELS
 from delays.report import build_report
 from delays.statistics import Headline, delivered_target_rows, headline_by_quarter, headline_from_json, quarter_start
@@ -132,6 +133,8 @@ class Content:
     problems: list[dict]
     problems_total: int
     applications: list[dict] = field(repr=False)
+    #: The roadmap's indicators (delays.indicators, as /indicateurs/ shows them), from this report.
+    indicators: dict = field(default_factory=dict, repr=False)
 
     @property
     def week_monday(self) -> dt.date:
@@ -173,6 +176,7 @@ def build_content(as_of: dt.datetime) -> Content:
         this_quarter=this_quarter, last_quarter=last_quarter, all_time=all_time, all_time_before=all_time_before,
         summary=summary, previous=before, changes=changes, bottleneck=bottleneck, stages=stages,
         problems=_with_titles(problems[:MAX_LISTED]), problems_total=len(problems), applications=apps,
+        indicators=build_indicators(as_of, report=report),
     )
 
 
@@ -202,6 +206,62 @@ def _with_titles(rows: list[dict]) -> list[dict]:
     titles = dict(AccessRequest.objects.filter(reference__in=[r["reference"] for r in rows])
                   .values_list("reference", "title"))
     return [{**r, "title": titles.get(r["reference"], "")} for r in rows]
+
+
+def roadmap_rows(indicators: dict) -> list[dict]:
+    """The roadmap's indicators as the email lists them, in the active language: each figure, its
+    target, its last quarter end and how it is computed (the public page says more)."""
+    if not indicators:
+        return []
+    projects, delay, share = indicators["projects"], indicators["delay"], indicators["share"]
+    partnerships, civil = indicators["partnerships"], indicators["civil_society"]
+    months = delay["target_months"]
+
+    def n(value, digits: int = 0) -> str:
+        # Rounded first: number_format cuts a float's decimals.
+        return "—" if value is None else number_format(round(value, digits), digits, force_grouping=True)
+
+    def last(trend: list[dict], key: str = "value", scale: float = 1.0, digits: int = 0) -> str:
+        value = trend[-1][key] if trend else None
+        return n(None if value is None else value * scale, digits)
+
+    return [
+        {"title": _("Projets utilisant la plateforme par an"),
+         "value": _("%(n)s en %(year)s, %(last)s en %(previous)s") % {
+             "n": n(projects["value"]), "year": projects["year"], "last": n(projects["last_year"]),
+             "previous": projects["year"] - 1},
+         "target": _("Objectif : %(n)s projets par an") % {"n": n(projects["target"])},
+         "trend": _("%(value)s sur les 12 mois à la dernière fin de trimestre") % {"value": last(projects["trend"])},
+         "how": _("Projets dont les données ont été mises à disposition dans l'année civile, tous parcours.")},
+        {"title": _("Délai moyen entre le dépôt et la mise à disposition des données, projets avec appariement"),
+         "value": _("%(mean)s mois (médiane %(median)s, 90e centile %(p90)s)") % {
+             "mean": n(None if delay["mean_days"] is None else delay["mean_days"] / DAYS_PER_MONTH, 1),
+             "median": n(None if delay["median_days"] is None else delay["median_days"] / DAYS_PER_MONTH, 1),
+             "p90": n(None if delay["p90_days"] is None else delay["p90_days"] / DAYS_PER_MONTH, 1)},
+         "target": _("Objectif : %(months)s mois en moyenne") % {"months": months},
+         "trend": _("%(value)s mois à la dernière fin de trimestre") % {
+             "value": last(delay["trend"], "mean_days", 1 / DAYS_PER_MONTH, 1)},
+         "how": _("Du dépôt à la mise à disposition, moins le temps passé à attendre le demandeur ; projets livrés.")},
+        {"title": _("Part des projets livrés dans les %(months)s mois") % {"months": months},
+         "value": _("%(share)s %% (%(met)s sur %(n)s)") % {
+             "share": n(None if share["value"] is None else share["value"] * 100), "met": n(share["met"]),
+             "n": n(share["delivered"])},
+         "target": _("Objectif : livrer dans les %(months)s mois") % {"months": months},
+         "trend": _("%(value)s %% à la dernière fin de trimestre") % {"value": last(share["trend"], scale=100)},
+         "how": _("Projets avec appariement livrés dans les %(months)s mois, de date à date, temps du demandeur "
+                  "retiré.") % {"months": months}},
+        {"title": _("Nouveaux partenariats avec des infrastructures de données"),
+         "value": _("%(n)s depuis %(year)s") % {"n": n(partnerships["value"]), "year": partnerships["since"]},
+         "target": _("Objectif : %(n)s et plus") % {"n": n(partnerships["target"])},
+         "trend": _("%(value)s à la dernière fin de trimestre") % {"value": last(partnerships["trend"])},
+         "how": _("Enregistrés par le secrétariat du HDH à leur date de signature.")},
+        {"title": _("Échanges avec la société civile"),
+         "value": _("%(n)s en %(year)s") % {"n": n(civil["value"]), "year": civil["year"]},
+         "target": _("Objectif : %(factor)s fois %(baseline_year)s (%(target)s)") % {
+             "factor": civil["factor"], "baseline_year": civil["baseline_year"], "target": n(civil["target"])},
+         "trend": _("%(value)s sur les 12 mois à la dernière fin de trimestre") % {"value": last(civil["trend"])},
+         "how": _("Événements enregistrés par le secrétariat du HDH, par année civile.")},
+    ]
 
 
 # --- the attachment ----------------------------------------------------------------------
@@ -336,13 +396,15 @@ def render_report(content: Content, *, language: str) -> tuple[Rendered, bytes, 
     """(subject/text/HTML, chart PNG, CSV file name) in ``language``."""
     with translation.override(language):
         chart = chart_png(content)
+        roadmap = roadmap_rows(content.indicators)
         filename = _("rapport-delais-%(week)s.csv") % {"week": content.week}
     context = {
-        "c": content, "chart_cid": CHART_CID, "target_months": content.target_months,
+        "c": content, "chart_cid": CHART_CID, "roadmap": roadmap, "target_months": content.target_months,
         "share_this": _percent(content.this_quarter["share"]), "share_last": _percent(content.last_quarter["share"]),
         "share_all": _percent(content.all_time["share"]), "h": content.all_time,
         "more": content.problems_total - len(content.problems),
         "profile_url": absolute_reverse("accounts:profile"),
+        "indicators_url": absolute_reverse("directory:indicators"),
         "mean_months": None if content.all_time["mean_days"] is None
         else content.all_time["mean_days"] / DAYS_PER_MONTH,
         "mean_over_target": None if content.all_time["mean_days"] is None

@@ -90,10 +90,13 @@ def test_the_sitemap_lists_the_pages_each_user_may_open(client, applicant, secre
     informations = {path for path, _f, _e in PAGES.values()} - {"/plan-du-site/"}
     # The public directory of projects (issue 18), for everyone.
     informations |= {"/projets/", "/en/projects/", "/projets/flux.atom", "/projets.csv", "/projets.json"}
+    # The roadmap's indicators (directory), public too.
+    informations |= {"/indicateurs/"}
     assert links() == {"/", "/accounts/login/", "/accounts/signup/", "/accounts/password-reset/", *informations}
     assert links(applicant) == {"/", "/portal/", "/portal/new/", "/accounts/profile/", "/accounts/organisation/",
                                 "/accounts/password-change/", *informations}
-    assert {"/backoffice/", "/backoffice/delays/", "/backoffice/organisations/"} <= links(secretariat)
+    assert {"/backoffice/", "/backoffice/delays/", "/backoffice/organisations/", "/backoffice/indicators/"} \
+        <= links(secretariat)
     assert "/portal/" not in links(secretariat)
     assert "/backoffice/organisations/" not in links(management)
     assert {"/admin/", "/portal/", "/backoffice/"} <= links(superuser)

@@ -296,3 +296,32 @@ def test_the_html_renders_in_chromium_and_a_screenshot_is_saved(history):
         finally:
             browser.close()
     assert Image.open(target).width == 800
+
+
+def test_the_roadmap_section_shows_the_indicator_pages_figures(history, subscribers, smtp):
+    """The email's "Indicateurs de la feuille de route" are delays.indicators' for the same
+    instant: the delay report's headline (/indicateurs/ shows the same)."""
+    from django.utils import translation
+
+    from delays.indicators import build_indicators
+    from delays.report import build_report
+    from notifications import outbox
+
+    content = weekly_report.build_content(AS_OF)
+    assert content.indicators == build_indicators(AS_OF)
+    summary = build_report(AS_OF)["summary"]
+    assert content.indicators["delay"]["mean_days"] == summary["mean_institution_days"]
+    assert content.indicators["share"]["value"] == summary["share_met"]
+    weekly_report.queue_weekly_reports(as_of=AS_OF)
+    outbox.send_pending()
+    (message,) = [m for m in smtp.accepted if m["To"] == "direction@hdh.example"]
+    with translation.override("fr"):
+        rows = weekly_report.roadmap_rows(content.indicators)
+    text, html = text_of(message, "plain"), text_of(message, "html")
+    assert "INDICATEURS DE LA FEUILLE DE ROUTE" in text and "Indicateurs de la feuille de route" in html
+    for body in (text, html):
+        assert "http://127.0.0.1:8000/indicateurs/" in body
+        for row in rows:
+            assert row["value"].replace("'", "&#x27;") in body or row["value"] in body
+    mean_months = summary["mean_institution_days"] / weekly_report.DAYS_PER_MONTH
+    assert f"{mean_months:.1f}".replace(".", ",") + " mois" in rows[1]["value"]
