@@ -126,6 +126,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "hdh_access.middleware.DomainErrorMiddleware",
+    # An ETag on every API read, 304 on If-None-Match (api/middleware.py; /api/v1/ only).
+    "api.middleware.ContentETagMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 

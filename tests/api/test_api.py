@@ -307,3 +307,16 @@ def test_lists_make_a_constant_number_of_queries(api, personas, make_request):
             assert c.get("/api/v1/tasks/").status_code == 200
         counts.append((len(requests_list), len(tasks_list)))
     assert counts[0] == counts[1]
+
+
+def test_every_read_has_an_etag_and_answers_304_when_unchanged(api, personas, make_request):
+    request = make_request(State.SUBMITTED)
+    c = as_user(api, personas["secretariat"], "read")
+    for path in ("/api/v1/requests/", f"{detail_url(request)}events/", f"{detail_url(request)}messages/",
+                 f"{detail_url(request)}attachments/", "/api/v1/catalogue/datasets/", "/api/v1/tasks/"):
+        first = c.get(path)
+        assert first.status_code == 200 and first["ETag"], path
+        assert c.get(path, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304, path
+    before = c.get(f"{detail_url(request)}events/")["ETag"]
+    services.forward_to_cesrees(request_id=request.pk, actor=personas["secretariat"])
+    assert c.get(f"{detail_url(request)}events/", HTTP_IF_NONE_MATCH=before).status_code == 200
