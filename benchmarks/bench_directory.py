@@ -7,7 +7,9 @@ own database, then times with Django's test Client (the whole server side: middl
 template), anonymous, ``DEBUG`` off:
 
 - the list (``/projets/``), its 20th page, a full-text search, a filtered search and each sort;
-- a project's page; the Atom feed; the CSV and JSON exports of every public project.
+- a project's page; the Atom feed; the CSV and JSON exports of every public project;
+- the roadmap's indicators (``/indicateurs/``): its first run computes the figures (the delay
+  report and one headline per quarter end), the next ones read them from the cache.
 
 Figures: median and best of ``--repeat`` runs after a first one, and the number of SQL queries.
 Goal (issue #18): fast at 10,000 projects, one query per page (plus the count), indexed search.
@@ -27,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent
 AS_OF = "2025-12-31T23:59:59+00:00"
 PAGES = ("list", "list_page_20", "search", "search_filtered", "sort_title", "sort_authorised", "project",
-         "feed", "csv", "json")
+         "feed", "csv", "json", "indicators")
 
 
 def run(n: int, url: str, csv_path: str, repeat: int, reuse: bool) -> dict:
@@ -63,6 +65,8 @@ def run(n: int, url: str, csv_path: str, repeat: int, reuse: bool) -> dict:
         "feed": ("/projets/flux.atom", {}),
         "csv": ("/projets.csv", {}),
         "json": ("/projets.json", {}),
+        # The roadmap's indicators: the first run computes them, the next read the cache.
+        "indicators": ("/indicateurs/", {}),
     }
     figures: dict = {"requests": n, "projects": len(projects), "search_word": word}
     for name, (path, params) in pages.items():
