@@ -7,7 +7,8 @@ from rest_framework.pagination import CursorPagination
 
 class NewestFirst(CursorPagination):
     """Cursor pagination (stable under inserts), newest first; ``page_size`` 1 to 200 (a bad one
-    is a 400, not silently the default)."""
+    is a 400, not silently the default). Every list of the API is paginated this way or by one
+    of the orders below."""
 
     ordering = "-id"
     page_size = 50
@@ -29,3 +30,21 @@ class NewestFirst(CursorPagination):
             if parameter["name"] == self.page_size_query_param:
                 parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": self.max_page_size}
         return parameters
+
+
+class OldestFirst(NewestFirst):
+    """A request's log, thread and documents: in the order they happened."""
+
+    ordering = "id"
+
+
+class EventLogOrder(NewestFirst):
+    """The event log's own order: by instant, then by insertion (access_requests.selectors.EVENT_ORDER)."""
+
+    ordering = ("at", "id")
+
+
+class ByCode(NewestFirst):
+    """The catalogue, by code."""
+
+    ordering = "code"

@@ -33,6 +33,7 @@ from access_requests.workflow import (
     available_task_actions,
 )
 from api import etags, selectors, transitions
+from api.pagination import ByCode, EventLogOrder, OldestFirst
 from api.problems import PROBLEM_JSON, problem, problem_types
 from api.serializers import (
     AttachmentSerializer,
@@ -173,6 +174,8 @@ class RequestList(generics.ListAPIView):
             queryset = queryset.filter(datasets__holder__code=params["holder"]).distinct()
         if "updated_since" in params:
             try:
+                if not params["updated_since"]:
+                    raise ValueError("empty")  # parse_as_of would read it as "now"
                 since = parse_as_of(params["updated_since"])
             except Exception:  # CommandError: the same reading as delay_report's --as-of
                 raise ValidationError({"updated_since": [_("Date ou date-heure ISO 8601 attendue.")]}) from None
@@ -213,7 +216,7 @@ class RequestEvents(generics.ListAPIView):
     """The request's event log, oldest first."""
 
     serializer_class = EventSerializer
-    pagination_class = None
+    pagination_class = EventLogOrder
 
     @extend_schema(responses={200: EventSerializer(many=True), **ERRORS})
     def get(self, request: Request, *args, **kwargs) -> Response:
@@ -228,7 +231,7 @@ class RequestMessages(generics.ListAPIView):
     message (``internal``: a reviewers' note)."""
 
     serializer_class = MessageSerializer
-    pagination_class = None
+    pagination_class = OldestFirst
 
     @extend_schema(responses={200: MessageSerializer(many=True), **ERRORS})
     def get(self, request: Request, *args, **kwargs) -> Response:
@@ -255,7 +258,7 @@ class RequestAttachments(generics.ListAPIView):
     """The request's documents the user may download (never an internal note's for the applicant)."""
 
     serializer_class = AttachmentSerializer
-    pagination_class = None
+    pagination_class = OldestFirst
 
     @extend_schema(responses={200: AttachmentSerializer(many=True), **ERRORS})
     def get(self, request: Request, *args, **kwargs) -> Response:
@@ -365,7 +368,7 @@ class TaskTransitions(APIView):
 # --- catalogue and delay figures ---------------------------------------------------------------
 class DatasetList(generics.ListAPIView):
     serializer_class = DatasetSerializer
-    pagination_class = None
+    pagination_class = ByCode
     queryset = dataset_list()
 
     @extend_schema(responses={200: DatasetSerializer(many=True), **ERRORS})
@@ -375,7 +378,7 @@ class DatasetList(generics.ListAPIView):
 
 class HolderList(generics.ListAPIView):
     serializer_class = HolderSerializer
-    pagination_class = None
+    pagination_class = ByCode
     queryset = DataHolder.objects.order_by("name")
 
     @extend_schema(responses={200: HolderSerializer(many=True), **ERRORS})

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api import etags
+from api.pagination import OldestFirst
 from api.views import ERRORS, IF_MATCH, WRITE_ERRORS
 from notifications.models import OutboxStatus, WebhookDelivery, WebhookEvent, WebhookSubscription
 from notifications.webhooks import selectors, services
@@ -72,7 +73,7 @@ class SubscriptionList(generics.ListAPIView):
     """Your webhook subscriptions; create one (its secret is in the answer, once)."""
 
     serializer_class = SubscriptionSerializer
-    pagination_class = None
+    pagination_class = OldestFirst
 
     @extend_schema(responses={200: SubscriptionSerializer(many=True), **ERRORS})
     def get(self, request: Request, *args, **kwargs) -> Response:

@@ -56,7 +56,7 @@ def test_attachments_and_notes_reach_the_same_people_as_in_the_pages(client, api
         if (200 in pages) != (content == 200) or (content == 200) != (metadata == 200):
             mismatches.append((who, pages, content, metadata))
         thread = api_user.get(f"/api/v1/requests/{request.reference}/messages/")
-        sees_note = thread.status_code == 200 and note.pk in {m["id"] for m in thread.json()}
+        sees_note = thread.status_code == 200 and note.pk in {m["id"] for m in thread.json()["results"]}
         backoffice_page = c.get(reverse("backoffice:detail", args=[request.reference]))
         note_in_pages = backoffice_page.status_code == 200 and "Note interne" in backoffice_page.content.decode()
         if sees_note != note_in_pages:

@@ -241,8 +241,8 @@ def test_messages_keep_internal_notes_on_the_reviewers_side(api, personas, make_
     refused = applicant.post(f"{detail_url(request)}messages/", {"body": "Note ?", "internal": True},
                              format="json", HTTP_IF_MATCH="*")
     assert refused.status_code == 403
-    assert [m["body"] for m in applicant.get(f"{detail_url(request)}messages/").json()] == ["Bonjour"]
-    assert [m["body"] for m in reviewer.get(f"{detail_url(request)}messages/").json()] == ["À vérifier", "Bonjour"]
+    assert [m["body"] for m in applicant.get(f"{detail_url(request)}messages/").json()["results"]] == ["Bonjour"]
+    assert [m["body"] for m in reviewer.get(f"{detail_url(request)}messages/").json()["results"]] == ["À vérifier", "Bonjour"]
     assert Message.objects.filter(request=request).count() == 2
 
 
@@ -320,3 +320,14 @@ def test_every_read_has_an_etag_and_answers_304_when_unchanged(api, personas, ma
     before = c.get(f"{detail_url(request)}events/")["ETag"]
     services.forward_to_cesrees(request_id=request.pk, actor=personas["secretariat"])
     assert c.get(f"{detail_url(request)}events/", HTTP_IF_NONE_MATCH=before).status_code == 200
+
+
+def test_a_requests_log_thread_and_catalogue_are_paginated_in_their_order(api, personas, make_request):
+    request = make_request(State.CNIL_REVIEW)
+    c = as_user(api, personas["secretariat"], "read")
+    first = c.get(f"{detail_url(request)}events/", {"page_size": 2}).json()
+    rest = c.get(first["next"]).json()
+    actions = [e["action"] for e in first["results"] + rest["results"]]
+    assert actions == ["create", "submit", "forward_to_cesrees", "record_cesrees_opinion"]
+    codes = [d["code"] for d in c.get("/api/v1/catalogue/datasets/", {"page_size": 200}).json()["results"]]
+    assert codes == sorted(codes) and "snds" in codes

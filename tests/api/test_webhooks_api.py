@@ -32,9 +32,9 @@ def test_a_subscription_is_created_with_its_secret_shown_once(api, personas):
     pk = created.json()["subscription"]["id"]
     shown = c.get(f"/api/v1/webhooks/{pk}/")
     assert shown.status_code == 200 and "secret" not in shown.json() and secret not in shown.content.decode()
-    assert [s["id"] for s in c.get("/api/v1/webhooks/").json()] == [pk]
+    assert [s["id"] for s in c.get("/api/v1/webhooks/").json()["results"]] == [pk]
     other = as_user(APIClient(), personas["cesrees"])
-    assert other.get("/api/v1/webhooks/").json() == []
+    assert other.get("/api/v1/webhooks/").json()["results"] == []
     assert other.get(f"/api/v1/webhooks/{pk}/").status_code == 404
 
 

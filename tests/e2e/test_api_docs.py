@@ -29,7 +29,7 @@ def test_swagger_ui_shows_the_api_under_the_csp(browser, live_server):
     page.click("#operations-catalogue-catalogue_holders_list .opblock-summary")
     page.click("#operations-catalogue-catalogue_holders_list .try-out__btn")
     page.click("#operations-catalogue-catalogue_holders_list .execute")
-    page.wait_for_selector("#operations-catalogue-catalogue_holders_list .response .response-col_status")
+    page.wait_for_selector("#operations-catalogue-catalogue_holders_list .live-responses-table .response-col_status")
     statuses = page.locator("#operations-catalogue-catalogue_holders_list .live-responses-table "
                             ".response-col_status").all_inner_texts()
     assert any(s.strip().startswith("200") for s in statuses), statuses
