@@ -10,7 +10,7 @@ class NewestFirst(CursorPagination):
     is a 400, not silently the default). Every list of the API is paginated this way or by one
     of the orders below."""
 
-    ordering = "-id"
+    ordering: str | tuple[str, ...] = "-id"
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
