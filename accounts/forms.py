@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
@@ -84,6 +86,13 @@ class ApiTokenForm(AccountForm):
 
 
 class DsfrPasswordResetForm(AccountForm, PasswordResetForm):
+    def get_users(self, email):
+        """Django's, without its "usable password" condition: an account made by a ProConnect
+        sign-in has no password and may set one this way (local passwords stay possible)."""
+        wanted = unicodedata.normalize("NFKC", email).casefold()
+        users = get_user_model()._default_manager.filter(email__iexact=email, is_active=True)
+        return (user for user in users if unicodedata.normalize("NFKC", user.email).casefold() == wanted)
+
     def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email,
                   html_email_template_name=None) -> None:
         """Through the outbox, like every email (the templates are the view's, by convention)."""

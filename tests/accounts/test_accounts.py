@@ -204,6 +204,20 @@ def test_password_reset_mails_a_link_that_sets_a_new_password(client, applicant,
     assert applicant.check_password(NEW_PASSWORD)
 
 
+def test_an_account_without_a_password_sets_one_by_the_reset_link(client, applicant,
+                                                                 django_capture_on_commit_callbacks):
+    applicant.set_unusable_password()  # as an account made by a ProConnect sign-in
+    applicant.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("accounts:password_reset"), {"email": applicant.email})
+    assert len(mail.outbox) == 1
+    page = client.get(_path(_link(mail.outbox[0])), follow=True)
+    assert page.context["validlink"]
+    client.post(page.redirect_chain[-1][0], {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+    applicant.refresh_from_db()
+    assert applicant.check_password(NEW_PASSWORD)
+
+
 def test_password_reset_for_an_unknown_address_looks_the_same_and_sends_nothing(client, applicant,
                                                                                 django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
