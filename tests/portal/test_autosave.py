@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import threading
-import time
 
 import pytest
 import time_machine
-from django.db.models.signals import post_save
 from django.test import Client
 from django.urls import reverse
 
@@ -23,7 +20,7 @@ from access_requests.models import AccessRequest, Event, FormSubmission
 from access_requests.workflow import State
 from catalog.models import Dataset
 from portal.autosave import time_of_day
-from tests.concurrency import post_in_thread, waiting_on_the_form_claim
+from tests.concurrency import post_in_thread, second_waits_on_the_first
 from tests.conftest import paris, with_form_token
 
 pytestmark = pytest.mark.django_db
@@ -348,39 +345,17 @@ def test_the_edit_form_saves_to_its_draft_and_speaks_english_on_an_english_page(
 
 
 # --- races (PostgreSQL) ------------------------------------------------------------------------------
-HOLD = 0.6  # seconds the first save keeps its transaction open
-
-
-
-
 def _race(applicant, second_url: str, first_data: dict, second_data: dict) -> dict:
     """The first post creates the draft and holds its transaction; the second starts meanwhile."""
     clients = [Client(), Client()]
     for c in clients:
         c.force_login(applicant)
-    drafted = threading.Event()
-
-    def hold_the_first_transaction(sender, instance, created, **kwargs):
-        if created and threading.current_thread().name == "post-first":
-            drafted.set()
-            time.sleep(HOLD)  # the second post now waits on the page's claim
-
-    post_save.connect(hold_the_first_transaction, sender=AccessRequest, weak=False)
     results: dict = {}
-    try:
-        threads = [post_in_thread(clients[0], NEW, first_data, results, "first", HTTP_ACCEPT="application/json")]
-        assert drafted.wait(10)
-        threads.append(post_in_thread(clients[1], second_url, second_data, results, "second", HTTP_ACCEPT="application/json"))
-        saw_wait = False
-        deadline = time.monotonic() + HOLD
-        while time.monotonic() < deadline and not saw_wait:
-            saw_wait = waiting_on_the_form_claim()
-            time.sleep(0.02)
-        for thread in threads:
-            thread.join(30)
-            assert not thread.is_alive()
-    finally:
-        post_save.disconnect(hold_the_first_transaction, sender=AccessRequest)
+    saw_wait = second_waits_on_the_first(
+        lambda: post_in_thread(clients[0], NEW, first_data, results, "first", HTTP_ACCEPT="application/json"),
+        lambda: post_in_thread(clients[1], second_url, second_data, results, "second",
+                               HTTP_ACCEPT="application/json"),
+        model=AccessRequest)
     assert saw_wait, "the second post never waited for the first one's claim"
     return results
 

@@ -12,12 +12,10 @@ import datetime as dt
 import io
 import re
 import threading
-import time
 
 import pytest
 import time_machine
 from django.core.management import call_command
-from django.db.models.signals import post_save
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -28,7 +26,7 @@ from access_requests.models import AccessRequest, Event, FormSubmission, Message
 from access_requests.workflow import State
 from catalog.models import Dataset
 from hdh_access.celery import app
-from tests.concurrency import post_in_thread, waiting_on_the_form_claim
+from tests.concurrency import post_in_thread, second_waits_on_the_first
 from tests.conftest import complete_dossier
 
 TOKEN = re.compile(r'<input type="hidden" name="form_token" value="([^"]+)">')
@@ -271,11 +269,6 @@ def test_claimed_tokens_older_than_a_day_are_purged_by_the_nightly_job(client, a
 
 
 # --- concurrent posts (PostgreSQL) ---------------------------------------------------------------
-HOLD = 0.6  # seconds the first post keeps its transaction open
-
-
-
-
 @pytest.mark.postgres  # a unique insert waits for the concurrent transaction: PostgreSQL's behaviour
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_posts_of_the_same_form_create_one_draft(applicant):
@@ -283,29 +276,11 @@ def test_two_concurrent_posts_of_the_same_form_create_one_draft(applicant):
     for c in clients:
         c.force_login(applicant)
     data = {**draft_data(), FIELD_NAME: issue_token(applicant)}
-    drafted = threading.Event()
-
-    def hold_the_first_transaction(sender, instance, created, **kwargs):
-        if created and threading.current_thread().name == "post-first":
-            drafted.set()
-            time.sleep(HOLD)  # the second post is now waiting on the token's unique index
-
-    post_save.connect(hold_the_first_transaction, sender=AccessRequest, weak=False)
     results: dict = {}
-    try:
-        threads = [post_in_thread(clients[0], reverse("portal:create"), data, results, "first")]
-        assert drafted.wait(10)
-        threads.append(post_in_thread(clients[1], reverse("portal:create"), data, results, "second"))
-        saw_wait = False
-        deadline = time.monotonic() + HOLD
-        while time.monotonic() < deadline and not saw_wait:
-            saw_wait = waiting_on_the_form_claim()
-            time.sleep(0.02)
-        for thread in threads:
-            thread.join(30)
-            assert not thread.is_alive()
-    finally:
-        post_save.disconnect(hold_the_first_transaction, sender=AccessRequest)
+    saw_wait = second_waits_on_the_first(
+        lambda: post_in_thread(clients[0], reverse("portal:create"), data, results, "first"),
+        lambda: post_in_thread(clients[1], reverse("portal:create"), data, results, "second"),
+        model=AccessRequest)
 
     assert saw_wait, "the second post never waited for the first one's claim"
     first, second = results["first"], results["second"]
