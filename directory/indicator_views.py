@@ -7,20 +7,19 @@ person, request or note is shown, only counts, durations and data holders' names
 from __future__ import annotations
 
 import datetime as dt
-from contextlib import nullcontext
 from typing import Any
 
 from django.shortcuts import render
 from django.utils import translation
-from django.utils.formats import date_format, number_format
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from access_requests.workflow import State
 from delays.dashboard import DAYS_PER_MONTH
 from delays.indicators import cached_indicators
-
-DASH = "—"
+from directory.views import language_alternates
+from hdh_access.lib.numbers import DASH, figure
 
 
 def quarter_label(code: str) -> str:
@@ -28,9 +27,7 @@ def quarter_label(code: str) -> str:
     return _("T%(quarter)s %(year)s") % {"quarter": quarter, "year": year}
 
 
-def _n(value: float | int | None, digits: int = 0) -> str:
-    # Rounded first: number_format cuts a float's decimals.
-    return DASH if value is None else number_format(round(value, digits), digits, force_grouping=True)
+_n = figure
 
 
 def _months(days: float | None) -> float | None:
@@ -205,11 +202,11 @@ def _date(iso: str) -> str:
 
 
 @require_GET
-def indicators(request, language: str | None = None):
-    """The indicators page, in the visitor's language (``language``: forced, /en/indicators/)."""
-    data = cached_indicators()
-    with translation.override(language) if language else nullcontext():
-        response = render(request, "directory/indicators.html", indicators_context(data))
-    if language:
-        response.headers["Content-Language"] = language
-    return response
+def indicators(request):
+    """The indicators page, in the address's language (directory.views.in_language: /indicateurs/
+    French, /en/indicators/ English), with the other language's address for the switcher."""
+    english = translation.get_language() == "en"
+    alternates = language_alternates("directory:indicators", "directory:indicators_en")
+    context = {**indicators_context(cached_indicators()), "alternates": alternates,
+               "alternate_url": alternates["fr" if english else "en"]}
+    return render(request, "directory/indicators.html", context)

@@ -20,6 +20,6 @@ urlpatterns: list = [
     path("en/projects/", english(views.project_list), name="list_en"),
     path("en/projects/<reference:reference>/", english(views.project_detail), name="project_en"),
     # The roadmap's indicators (issue 18).
-    path("indicateurs/", indicator_views.indicators, name="indicators"),
-    path("en/indicators/", indicator_views.indicators, {"language": "en"}, name="indicators_en"),
+    path("indicateurs/", french(indicator_views.indicators), name="indicators"),
+    path("en/indicators/", english(indicator_views.indicators), name="indicators_en"),
 ]

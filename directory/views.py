@@ -52,7 +52,7 @@ def in_language(code: str):
     return decorator
 
 
-def _alternates(fr_name: str, en_name: str, *args: Any, query: str = "") -> dict[str, str]:
+def language_alternates(fr_name: str, en_name: str, *args: Any, query: str = "") -> dict[str, str]:
     suffix = f"?{query}" if query else ""
     return {"fr": reverse(fr_name, args=args) + suffix, "en": reverse(en_name, args=args) + suffix}
 
@@ -70,7 +70,7 @@ def project_list(request):
     criteria = form.criteria()
     page = Paginator(public_projects(criteria), PAGE_SIZE).get_page(request.GET.get("page"))
     query = _kept_query(request)
-    alternates = _alternates("directory:list", "directory:list_en", query=_kept_query(request, without=()))
+    alternates = language_alternates("directory:list", "directory:list_en", query=_kept_query(request, without=()))
     english = translation.get_language() == "en"
     return render(request, "directory/list.html", {
         "form": form,
@@ -89,7 +89,7 @@ def project_detail(request, reference: str):
     project = public_project(reference)
     if project is None:
         raise Http404(_("Aucun projet public ne porte cette référence."))
-    alternates = _alternates("directory:project", "directory:project_en", reference)
+    alternates = language_alternates("directory:project", "directory:project_en", reference)
     english = translation.get_language() == "en"
     return render(request, "directory/project.html", {
         "project": project, "alternates": alternates, "alternate_url": alternates["fr" if english else "en"],

@@ -30,8 +30,31 @@ def shortened(text: str, length: int = 80) -> str:
     return (text[:length] + "…") if len(text) > length else text
 
 
+class OutgoingAdmin(admin.ModelAdmin):
+    """An outgoing row (an email, a webhook delivery) as the admin shows it: read-only, never
+    added by hand, deleted by a superuser only, its status and last error on the list. "Change"
+    on the list is what the put-back actions (retry, redeliver) need."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request)
+
+    @admin.display(description=_("état"), ordering="status")
+    def status_badge(self, obj):
+        return status_badge(obj)
+
+    @admin.display(description=_("dernière erreur"))
+    def short_error(self, obj):
+        return shortened(obj.last_error)
+
+
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(admin.ModelAdmin):
+class OutboxMessageAdmin(OutgoingAdmin):
     list_display = ("created_at", "to", "subject", "status_badge", "attempts", "next_attempt_at", "sent_at",
                     "short_error")
     list_filter = ("status", "language", ("created_at", admin.DateFieldListFilter), ("sent_at", admin.DateFieldListFilter))
@@ -49,24 +72,6 @@ class OutboxMessageAdmin(admin.ModelAdmin):
         # The list never needs the bodies or binary parts.
         return super().get_queryset(request).defer("text", "html", "attachment_content", "inline_image")
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return request.user.is_superuser
-
-    def has_change_permission(self, request, obj=None):
-        # A message is never edited (its page is read-only); "change" on the list is what the
-        # retry action needs.
-        return obj is None and super().has_change_permission(request)
-
-    @admin.display(description=_("état"), ordering="status")
-    def status_badge(self, obj):
-        return status_badge(obj)
-
-    @admin.display(description=_("dernière erreur"))
-    def short_error(self, obj):
-        return shortened(obj.last_error)
 
     @admin.display(description=_("image intégrée"), boolean=True)
     def has_inline_image(self, obj):
@@ -216,7 +221,7 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(OutgoingAdmin):
     list_display = ("created_at", "event_type", "reference", "subscription", "status_badge", "attempts",
                     "response_status", "duration_ms", "next_attempt_at", "sent_at", "short_error")
     list_filter = ("status", "event_type", ("created_at", admin.DateFieldListFilter))
@@ -231,23 +236,6 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
               "claimed_until", "created_at", "sent_at", "payload")
     readonly_fields = fields
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return request.user.is_superuser
-
-    def has_change_permission(self, request, obj=None):
-        # Read-only page; "change" on the list is what the redeliver action needs.
-        return obj is None and super().has_change_permission(request)
-
-    @admin.display(description=_("état"), ordering="status")
-    def status_badge(self, obj):
-        return status_badge(obj)
-
-    @admin.display(description=_("dernière erreur"))
-    def short_error(self, obj):
-        return shortened(obj.last_error)
 
     @admin.display(description=_("contenu envoyé"))
     def payload(self, obj):

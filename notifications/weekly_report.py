@@ -41,6 +41,7 @@ from delays.report import build_report
 from delays.statistics import Headline, delivered_target_rows, headline_by_quarter, headline_from_json, quarter_start
 from hdh_access.db_router import replica_reads
 from hdh_access.lib.dates import paris_date
+from hdh_access.lib.numbers import figure
 from hdh_access.lib.tabular import CSV, Column, write_table
 from hdh_access.lib.urls import absolute_reverse
 from notifications.messages import language_of, render
@@ -217,9 +218,7 @@ def roadmap_rows(indicators: dict) -> list[dict]:
     partnerships, civil = indicators["partnerships"], indicators["civil_society"]
     months = delay["target_months"]
 
-    def n(value, digits: int = 0) -> str:
-        # Rounded first: number_format cuts a float's decimals.
-        return "—" if value is None else number_format(round(value, digits), digits, force_grouping=True)
+    n = figure
 
     def last(trend: list[dict], key: str = "value", scale: float = 1.0, digits: int = 0) -> str:
         value = trend[-1][key] if trend else None
