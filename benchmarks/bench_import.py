@@ -205,8 +205,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"first import  {wall:.1f} s wall = {wall / pandas:.1f}x pandas, {rows / wall:,.0f} rows/s: "
               f"{first.created} created, {first.extended} extended, {first.unchanged} unchanged, "
               f"{first.events_written} events, {first.task_events_written} task events")
-        print(f"              split: reading, per-row checks and COPY to the staging table {first.staged:.1f} s, "
-              f"per-request checks {first.validated - first.staged:.1f} s, writes {first.written:.1f} s, "
+        print(f"              split: the pass over the references (and, for a file not grouped by reference, "
+              f"reading it into the staging table) {first.staged:.1f} s, reading and checks "
+              f"{first.validated - first.staged:.1f} s, writes {first.written:.1f} s, "
               f"delay materialisation {first.materialised:.1f} s, the rest (lookups, commit) "
               f"{wall - first.validated - first.written - first.materialised:.1f} s")
         print(f"              CPU time: this process {own_cpu:.1f} s, materialisation workers {workers_cpu:.1f} s, "

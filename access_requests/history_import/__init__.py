@@ -59,11 +59,13 @@ number (the header is line 1). On any error nothing is written. Otherwise, in on
 - the delays of the requests written are recomputed, and the forecast baseline with them
   (delays/receivers.py): no other command is needed.
 
-Writes are in bulk (a constant number of queries per batch of rows). On PostgreSQL the rows of
-the file go through a temporary staging table (COPY), are read back one reference at a time and
-checked by the same code, and every row is written by COPY (``_import_staged``; the delay rows
-too, by ``delays.materialise.materialise_requests_bulk``): the memory holds a chunk of
-references, not the file. On SQLite the file is validated in memory and written with
+Writes are in bulk (a constant number of queries per batch of rows). On PostgreSQL a file whose
+references each come in one run of rows (as exports write them) is read once, a reference at a
+time; any other file first goes through a temporary staging table (COPY) and is read back one
+reference at a time; either way each reference is checked by the same code, and every row is
+written by COPY (``_import_staged``; the delay rows too, by
+``delays.materialise.materialise_requests_bulk``): the memory holds a chunk of references (and,
+for the one-pass check, the set of references seen), not the file. On SQLite the file is validated in memory and written with
 ``bulk_create``, one batch of model instances at a time.
 """
 
@@ -187,8 +189,9 @@ class ImportResult:
     events_written: int = 0
     task_events_written: int = 0  # the holders' tasks' events (HolderTaskEvent)
     rows: int = 0
-    # Seconds: reading and validating the file (on PostgreSQL including ``staged``, the COPY of
-    # its rows into the staging table), writing the rows, materialising the delays, in all.
+    # Seconds: reading and validating the file (on PostgreSQL including ``staged``: the pass that
+    # finds whether each reference's rows come together, then for a file where they do not the
+    # COPY of its rows into the staging table), writing the rows, materialising the delays, in all.
     validated: float = 0.0
     staged: float = 0.0
     written: float = 0.0
@@ -862,6 +865,51 @@ def _stage(raw: BinaryIO, reader: _FileReader) -> None:
         pgcopy.copy_text(sql, lines)
 
 
+def _grouped_by_reference(raw: BinaryIO) -> bool:
+    """Whether each reference's rows follow one another in the file, as exports write them: then
+    the import reads the file once, without the staging table (``_grouped_drafts``). Reads only
+    the reference column; a file it cannot read says no (the staging path reports its errors).
+    Holds the set of references seen (about 80 bytes each); rewinds the file."""
+    try:
+        reader = csv.reader(_decoded_lines(raw), strict=True)
+        header = next(reader, None)
+        if header is None:
+            return False
+        columns, header_issues = _header_issues(header)
+        if header_issues:
+            return False
+        index = columns["reference"]
+        seen: set[str] = set()
+        current: str | None = None
+        for row in reader:
+            if not row or (len(row) == 1 and not row[0].strip()) or index >= len(row):
+                continue  # a blank or short line: the reading pass reports it
+            reference = row[index].strip()
+            if reference != current:
+                if reference in seen:
+                    return False
+                seen.add(reference)
+                current = reference
+        return True
+    except (csv.Error, _NotUtf8):
+        return False
+    finally:
+        raw.seek(0)
+
+
+def _grouped_drafts(reader: _FileReader) -> Iterator[_Draft]:
+    """The references of a file grouped by reference, one at a time, their rows in file order."""
+    draft: _Draft | None = None
+    for record in reader.records():
+        if draft is None or draft.reference != record.reference:
+            if draft is not None:
+                yield draft
+            draft = _Draft(record.reference)
+        draft.add(record)
+    if draft is not None:
+        yield draft
+
+
 def _staged_drafts() -> Iterator[_Draft]:
     """The references of the staging table one at a time, their rows in file order, through a
     server-side cursor (the memory holds one fetch, not the file)."""
@@ -931,21 +979,26 @@ def _import_staged_in(raw: BinaryIO, path: str | os.PathLike[str], observers: li
                       dataset_ids: dict[str, int], holder_of: dict[str, str], batch_size: int,
                       result: ImportResult, progress: Callable[[str], None] | None) -> None:
     """``_import_staged`` once the staging table exists, in its transaction."""
-    validation: list[ImportIssue] = []
+    validation: list[ImportIssue] = []  # the references' own errors (the rows' are the reader's)
     differences: list[ImportIssue] = []
     highest: dict[int, int] = {}
     reader = _FileReader(raw, frozenset(dataset_ids), frozenset(holder_of.values()))
-    try:
-        _stage(raw, reader)
-    except _NotUtf8 as exc:
-        raise _not_utf8(exc) from None
-    _file_issues(reader, path)
-    validation += reader.issues
+    drafts: Iterator[_Draft]
+    grouped = _grouped_by_reference(raw)
+    if grouped:
+        drafts = _grouped_drafts(reader)  # the rows' errors come as the file is read
+    else:
+        try:
+            _stage(raw, reader)
+        except _NotUtf8 as exc:
+            raise _not_utf8(exc) from None
+        _file_issues(reader, path)
+        drafts = _staged_drafts()
     result.staged = time.monotonic() - started
     chunk: list[History] = []
 
     def flush() -> None:
-        if chunk and not validation and not differences:
+        if chunk and not reader.issues and not validation and not differences:
             result.rows += sum(len(history.rows) for history in chunk)
             writing = time.monotonic()
             created = _import_chunk(chunk, dataset_ids=dataset_ids, batch_size=batch_size, result=result,
@@ -959,7 +1012,7 @@ def _import_staged_in(raw: BinaryIO, path: str | os.PathLike[str], observers: li
                 result.materialised += time.monotonic() - observing
         chunk.clear()
 
-    for draft in _staged_drafts():
+    for draft in drafts:
         history = _check_history(draft, validation, holder_of)
         if history is None:
             continue
@@ -967,12 +1020,14 @@ def _import_staged_in(raw: BinaryIO, path: str | os.PathLike[str], observers: li
         chunk.append(history)
         if len(chunk) >= batch_size:
             flush()
+    if grouped:
+        _file_issues(reader, path)  # now that the file is read
     flush()
     result.validated = time.monotonic() - started - result.written - result.materialised
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE {STAGING_TABLE}")
-    if validation:
-        raise HistoryImportError(validation)
+    if reader.issues or validation:
+        raise HistoryImportError(reader.issues + validation)
     if differences:
         raise HistoryImportError(differences)
     if progress:

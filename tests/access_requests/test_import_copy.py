@@ -28,6 +28,7 @@ from demo.history import COLUMNS, generate
 
 pytestmark = pytest.mark.django_db
 
+GROUPED_BY_REFERENCE = history_import._grouped_by_reference  # before the fixture below replaces it
 AS_OF = dt.datetime(2025, 12, 31, 23, 59, 59, tzinfo=dt.UTC)
 NOW = dt.datetime(2026, 1, 15, 10, tzinfo=dt.UTC)
 
@@ -35,6 +36,15 @@ NOW = dt.datetime(2026, 1, 15, 10, tzinfo=dt.UTC)
 @pytest.fixture(autouse=True)
 def _postgresql():
     assert connection.vendor == "postgresql", "run this suite with DATABASE_URL=postgres://... (see Makefile)"
+
+
+@pytest.fixture(autouse=True, params=["one pass", "staged"])
+def reading(request, monkeypatch) -> str:
+    """Every test of this module on both ways of reading the file: once when each reference's rows
+    come together (the generated files), and through the staging table (any other file)."""
+    if request.param == "staged":
+        monkeypatch.setattr(history_import, "_grouped_by_reference", lambda raw: False)
+    return request.param
 
 
 def generated_csv(path: Path, n: int, *, seed: int, extra_rows: tuple[str, ...] = (), prefix: str = "") -> int:
@@ -197,7 +207,7 @@ def test_the_same_errors_as_the_in_memory_path_with_their_lines(tmp_path, monkey
     assert written() == (0, 0, 0, 0, 0, 0)
 
 
-def test_queries_are_bounded_per_chunk(tmp_path):
+def test_queries_are_bounded_per_chunk(tmp_path, reading):
     small, large = tmp_path / "small.csv", tmp_path / "large.csv"
     generated_csv(small, 100, seed=1, prefix="S")
     generated_csv(large, 400, seed=2, prefix="L")
@@ -208,8 +218,69 @@ def test_queries_are_bounded_per_chunk(tmp_path):
     assert result.created == 400
     copies = [q["sql"] for q in q_large.captured_queries if q["sql"].startswith("COPY")]
     assert copies, "the rows are written by COPY"
+    staged = [sql for sql in copies if history_import.STAGING_TABLE in sql]
+    assert len(staged) == (0 if reading == "one pass" else 1)
     # Each chunk: look up its references, reserve request ids, COPY the requests, their datasets
     # and events, look up the holders and the existing tasks, reserve task ids, COPY the tasks
     # and their events, then the delay rows of its requests computed from memory: eleven queries,
     # whatever the number of rows.
     assert len(q_large) - len(q_small) <= 6 * 11, (len(q_small), len(q_large))
+
+
+def interleaved(source: Path, target: Path) -> None:
+    """The rows of ``source`` in the order of their instants (as a log of events would list them):
+    each reference's rows are no longer together."""
+    with open(source, encoding="utf-8") as lines:
+        header, *rows = lines.read().splitlines()
+    rows.sort(key=lambda line: line.split(",")[1])
+    target.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+
+
+def test_whether_each_reference_comes_in_one_run_of_rows(tmp_path):
+    grouped, mixed = tmp_path / "grouped.csv", tmp_path / "mixed.csv"
+    generated_csv(grouped, 30, seed=3)
+    interleaved(grouped, mixed)
+    cases = {
+        grouped: True, mixed: False,
+        tmp_path / "empty.csv": False, tmp_path / "header.csv": False, tmp_path / "latin1.csv": False,
+        tmp_path / "blank.csv": True, tmp_path / "quote.csv": False,
+    }
+    (tmp_path / "empty.csv").write_bytes(b"")
+    (tmp_path / "header.csv").write_text("ref,at,state\nA,2024-01-02T09:00:00Z,draft\n", encoding="utf-8")
+    (tmp_path / "latin1.csv").write_bytes("reference,at,state,datasets,requires_matching,title\n"
+                                          "A,2024-01-02T09:00:00Z,draft,snds,,Étude\n".encode("latin-1"))
+    (tmp_path / "blank.csv").write_text("reference,at,state,datasets,requires_matching,title\n"
+                                        "A,2024-01-02T09:00:00Z,draft,snds,,T\n\n"
+                                        "A,2024-01-03T09:00:00Z,submitted,,,\nB,2024-01-02T09:00:00Z,draft,snds,,T\n",
+                                        encoding="utf-8")
+    (tmp_path / "quote.csv").write_text('reference,at,state,datasets,requires_matching,title\nA,"x"y,draft,,,\n',
+                                        encoding="utf-8")
+    for path, expected in cases.items():
+        with open(path, "rb") as raw:
+            assert GROUPED_BY_REFERENCE(raw) is expected, path.name
+            assert raw.tell() == 0  # rewound for the reading pass
+
+
+def test_a_file_in_the_order_of_its_instants_imports_as_the_same_file_grouped(tmp_path, reading):
+    grouped, mixed = tmp_path / "grouped.csv", tmp_path / "mixed.csv"
+    generated_csv(grouped, 150, seed=12)
+    interleaved(grouped, mixed)
+    with time_machine.travel(NOW, tick=False):
+        with transaction.atomic():
+            import_history(grouped, batch_size=40)
+            expected = contents()
+            transaction.set_rollback(True)
+        with CaptureQueriesContext(connection) as queries:
+            result = import_history(mixed, batch_size=40)
+    assert result.created == 150
+    assert any(history_import.STAGING_TABLE in q["sql"] and q["sql"].startswith("COPY")
+               for q in queries.captured_queries), "a file not grouped by reference goes through the staging table"
+    got = contents()
+    for table in expected:
+        if table == "events":  # the payload names each row's line, which the reordering moved
+            for reference in expected[table]:
+                assert [e[:-1] for e in got[table][reference]] == [e[:-1] for e in expected[table][reference]]
+            continue
+        if table == "task_events":
+            continue  # the same lines argument; their count and states are in "tasks" and "delays"
+        assert got[table] == expected[table], table
