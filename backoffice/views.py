@@ -66,6 +66,7 @@ from backoffice.forms import (
 from delays import services as delay_services
 from delays.clock import request_clock
 from delays.dashboard import SEGMENTS, DashboardFilters, cache_seconds, cached_dashboard
+from delays.durations import DAYS_PER_MONTH
 from documents import responses as documents
 from hdh_access.db_router import replica_reads
 from hdh_access.lib import tabular
@@ -754,7 +755,7 @@ STAGE_ORDER = (State.SUBMITTED, State.CESREES_REVIEW, State.CNIL_REVIEW, State.C
 def delays(request):
     form, data = _dashboard(request, list_limit=25)
     months = data["target_months"]
-    month_days = 365.25 / 12
+    month_days = DAYS_PER_MONTH
     stages = [{"code": s, "label": _state_label(s), **data["stages"][s]} for s in STAGE_ORDER]
     segment_labels = {"late": _("Objectif dépassé"), "at_risk": _("À risque"), "on_track": _("Dans les temps"),
                       "other": _("Hors population cible (sans appariement)")}

@@ -65,7 +65,6 @@ from delays.statistics import (
 from hdh_access.lib.dates import PARIS, paris_date, start_of_paris_day
 
 ROUND = 3
-DAYS_PER_MONTH = 365.25 / 12
 LIST_LIMIT = 25
 INSTITUTION_STAGES = tuple(s for s in rules.STAGES if s != rules.AWAITING_APPLICANT)
 # Stacks of the "requests by current stage" chart.

@@ -21,7 +21,7 @@ from django.utils import translation
 from django.utils.translation import gettext, ngettext
 
 DAYS_PER_WEEK = 7
-DAYS_PER_MONTH = 365.25 / 12
+DAYS_PER_MONTH = 365.25 / 12  # the one month length of the figures (pages, emails, indicators)
 WEEKS_FROM_DAYS = 14  # from two weeks on, a duration reads in weeks
 MONTHS_AFTER_DAYS = 60  # beyond about two months, in months
 

@@ -39,7 +39,8 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import ExtractYear, TruncYear
 from django.utils import timezone
 
-from delays.dashboard import DAYS_PER_MONTH, cache_seconds
+from delays.dashboard import cache_seconds
+from delays.durations import DAYS_PER_MONTH
 from delays.models import CivilSocietyExchange, Partnership, RequestDelay
 from delays.report import build_report
 from delays.statistics import delivered_target_rows, headline, headline_json, quarter_code, quarter_start

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from access_requests.workflow import State
-from delays.dashboard import DAYS_PER_MONTH
+from delays.durations import DAYS_PER_MONTH
 from delays.indicators import cached_indicators
 from directory.views import language_alternates
 from hdh_access.lib.numbers import DASH, figure

@@ -35,6 +35,7 @@ from access_requests.models import AccessRequest
 from access_requests.workflow import State
 from accounts.services import can_subscribe_to_weekly_report
 from delays import rules
+from delays.durations import DAYS_PER_MONTH
 from delays.indicators import build_indicators
 from delays.labels import STATUS_LABELS
 from delays.report import build_report
@@ -50,7 +51,6 @@ from notifications.outbox import Rendered, queue
 
 CHART_CID = "delay-chart"
 MAX_LISTED = 20  # late and at-risk requests shown in the email; all of them are in the CSV
-DAYS_PER_MONTH = 365.25 / 12
 CSV_STAGES = rules.STAGES
 
 
