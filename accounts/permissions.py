@@ -40,8 +40,24 @@ def _key(user_id: int) -> str:
     return f"hdh:permissions:{user_id}"
 
 
+def signed_in_user(backend: ModelBackend, user_id):
+    """The user of a session (``get_user`` of the backends that sign people in), with their profile
+    in the same query: most signed-in pages read it (the portal's requests, the roles on a
+    request). None for an unknown or inactive user, as Django's ``ModelBackend``."""
+    User = get_user_model()
+    try:
+        user = User._default_manager.select_related("profile").get(pk=user_id)
+    except User.DoesNotExist:
+        return None
+    return user if backend.user_can_authenticate(user) else None
+
+
 class CachedPermissionsBackend(ModelBackend):
-    """``ModelBackend`` whose two permission queries are answered from the shared cache."""
+    """``ModelBackend`` whose two permission queries are answered from the shared cache, and whose
+    user comes with their profile (``signed_in_user``)."""
+
+    def get_user(self, user_id):
+        return signed_in_user(self, user_id)
 
     def get_user_permissions(self, user_obj, obj=None) -> set[str]:
         if self._cacheable(user_obj, obj):

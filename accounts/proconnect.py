@@ -23,7 +23,6 @@ from urllib.parse import urlencode
 import requests
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.backends import ModelBackend
 from django.core.cache import cache
 from django.core.exceptions import SuspiciousOperation
 from django.http import Http404, HttpResponseRedirect
@@ -34,6 +33,7 @@ from django.utils.translation import gettext as _
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
+from accounts.permissions import signed_in_user
 from accounts.services import ProConnectClaims, sign_in_with_proconnect
 from hdh_access.lib.errors import DomainError
 
@@ -168,7 +168,7 @@ class ProConnectBackend(OIDCAuthenticationBackend):
             return None
 
     def get_user(self, user_id):
-        return ModelBackend.get_user(self, user_id)  # None for an inactive user, as Django's backend
+        return signed_in_user(self, user_id)  # None for an inactive user, as Django's backend
 
     def get_user_permissions(self, user_obj, obj=None) -> set[str]:
         return set()

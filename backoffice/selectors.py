@@ -65,6 +65,7 @@ from access_requests.workflow import (
 from accounts.models import Profile
 from accounts.people import PERSON_RELATIONS, display_name, related
 from backoffice.models import SavedFilter
+from catalog.selectors import dataset_list
 from delays.models import CivilSocietyExchange, Partnership
 from hdh_access.lib.dates import add_working_days, paris_date, start_of_paris_day
 
@@ -495,9 +496,12 @@ def request_for_reviewer(user, reference: str) -> AccessRequest | None:
     return (
         visible_requests(user)
         .annotate(followed=_followed_by(user))
-        .select_related("organisation", "applicant", "assignee", *related("applicant"), *related("assignee"))
-        # The dossier's own documents under ``attachments`` (those sent with a message show in the thread).
-        .prefetch_related("datasets__holder", Prefetch("attachments", Attachment.objects.filter(message__isnull=True)))
+        # ``delay``: the clock's row (delays.clock.request_clock), in the same query.
+        .select_related("organisation", "applicant", "assignee", "delay", *related("applicant"), *related("assignee"))
+        # The datasets with their holders in one query; the dossier's own documents under
+        # ``attachments`` (those sent with a message show in the thread).
+        .prefetch_related(Prefetch("datasets", dataset_list()),
+                          Prefetch("attachments", Attachment.objects.filter(message__isnull=True)))
         .filter(reference=reference)
         .first()
     )

@@ -27,7 +27,7 @@ from access_requests.models import AccessRequest
 from access_requests.selectors.clock import clock_policy
 from access_requests.workflow import State
 from delays import rules
-from delays.materialise import baseline_medians, build_rows, forecast_path
+from delays.materialise import build_rows, forecast_path, shown_baseline_medians
 from delays.models import STAGE_FIELDS, RequestDelay
 from delays.statistics import route_medians
 from hdh_access.lib.dates import paris_date
@@ -349,7 +349,7 @@ def request_clock(access_request: AccessRequest, at: dt.datetime, *, medians: Me
             if access_request.state == State.DRAFT:
                 return None  # never submitted (a draft sent back after submission keeps its row)
     if medians is None:
-        medians = baseline_medians()
+        medians = shown_baseline_medians()
     if delay is not None and delay.state == access_request.state and delay.last_event_at <= at:
         return evaluate_row(_values(delay, access_request.reference, access_request.route), at,
                             medians=medians.get(delay.requires_matching, {}))

@@ -20,7 +20,9 @@ from multiprocessing.pool import AsyncResult
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from access_requests.models import AccessRequest, Event
@@ -115,6 +117,48 @@ def baseline_medians() -> dict[bool, dict[str, Any]]:
     """Both populations' baselines (one query)."""
     found = {row.key: dict(row.medians) for row in DelayBaseline.objects.filter(key__in=POPULATIONS.values())}
     return {matching: found.get(key, {}) for matching, key in POPULATIONS.items()}
+
+
+# The pages' copy of the baseline (every request's page forecasts with it; it changes nightly and
+# after an import): in the shared cache, replaced with the database's once a change commits.
+BASELINE_CACHE_KEY = "hdh:delays:baseline"
+BASELINE_CACHE_SECONDS = 600
+
+
+def shown_baseline_medians() -> dict[bool, dict[str, Any]]:
+    """``baseline_medians`` for the pages, from the shared cache (``CACHE_URL``) when it holds
+    them. Never for computing rows: a transaction that refreshes the baseline reads its own
+    rows, which the cache gets only once they commit.
+
+    A page that reads the database adds what it read only if the key is absent, and a committed
+    change sets the key: a page that read the old rows just before the commit cannot put them
+    back after it."""
+    if not settings.CACHE_URL:  # a process's memory cannot hear another process's change
+        return baseline_medians()
+    cached = cache.get(BASELINE_CACHE_KEY)
+    if cached is None:
+        cached = baseline_medians()
+        cache.add(BASELINE_CACHE_KEY, cached, BASELINE_CACHE_SECONDS)
+    return cached
+
+
+def forget_shown_baseline() -> None:
+    cache.delete(BASELINE_CACHE_KEY)
+
+
+def _cache_committed_baseline() -> None:
+    cache.set(BASELINE_CACHE_KEY, baseline_medians(), BASELINE_CACHE_SECONDS)
+
+
+def _baseline_changed(**_kwargs) -> None:
+    # Now (a page of the same transaction reads the database), and the committed rows once the
+    # change commits.
+    forget_shown_baseline()
+    transaction.on_commit(_cache_committed_baseline, robust=True)
+
+
+post_save.connect(_baseline_changed, sender=DelayBaseline, dispatch_uid="hdh-shown-baseline")
+post_delete.connect(_baseline_changed, sender=DelayBaseline, dispatch_uid="hdh-shown-baseline")
 
 
 def build_rows(request_ids: Sequence[int], *, now: dt.datetime, medians: dict[bool, dict[str, Any]],

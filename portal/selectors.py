@@ -39,11 +39,11 @@ from access_requests.workflow import (
     State,
 )
 from accounts.models import Profile
-from accounts.people import PERSON_RELATIONS, display_name
+from accounts.people import PERSON_RELATIONS, display_name, related
 from catalog.models import Dataset
 from catalog.selectors import dataset_list
 from delays.clock import Medians, RequestClock, request_clock
-from delays.materialise import baseline_medians
+from delays.materialise import shown_baseline_medians
 from documents import timeline
 from documents.timeline import ACTION_LABELS, HistoryRow  # noqa: F401 - the portal's names for them
 from hdh_access.lib.search import folded, folded_text
@@ -127,7 +127,8 @@ def request_list(user, *, q: str = "", sort: str = "") -> QuerySet[AccessRequest
 
 def request_for_page(user, reference: str) -> AccessRequest:
     """One visible request with what its page shows, or 404."""
-    queryset = requests_for_applicant(user).select_related("delay", "organisation", "applicant").prefetch_related(
+    queryset = requests_for_applicant(user).select_related(
+        "delay", "organisation", "applicant", *related("applicant")).prefetch_related(
         Prefetch("datasets", queryset=dataset_list()),
         # The dossier's own documents (those sent with a message show in the thread).
         Prefetch("attachments", queryset=Attachment.objects.filter(message__isnull=True)
@@ -239,7 +240,7 @@ class ListRow:
 
 def list_rows(requests, *, now: dt.datetime | None = None) -> list[ListRow]:
     now = now or timezone.now()
-    medians = baseline_medians()
+    medians = shown_baseline_medians()
     return [ListRow(request=r, figures=delay_figures(r, now=now, medians=medians)) for r in requests]
 
 

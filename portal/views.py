@@ -28,7 +28,7 @@ from access_requests import services
 from access_requests.form_tokens import created_by_page, once_per_form, posted_nonce
 from access_requests.models import AccessRequest, ScanStatus
 from access_requests.workflow import Role, State
-from delays.materialise import baseline_medians
+from delays.materialise import shown_baseline_medians
 from documents import responses as documents
 from portal import selectors
 from portal.autosave import draft_of_page
@@ -154,7 +154,7 @@ def request_edit(request, reference: str):
 def _render_detail(request, access_request: AccessRequest, *, status: int = 200, attachment_form=None,
                    submit_form=None, answer_form=None, message_form=None, problems=None, error: str = "",
                    mark_read: bool = False, summary_form=None, results_form=None):
-    medians = baseline_medians()
+    medians = shown_baseline_medians()
     figures = selectors.delay_figures(access_request, now=timezone.now(), medians=medians)
     visits = selectors.stage_visits(figures)
     seen = {"expected_state": access_request.state}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import uuid
 
 import pytest
 from django.contrib.auth import SESSION_KEY
@@ -363,6 +365,18 @@ def _workflow_tests_submit_bare_drafts(settings):
 def production_completeness(settings):
     settings.HDH_SUBMIT_REQUIRED_FIELDS = list(PRODUCTION_REQUIRED_FIELDS)
     settings.HDH_SUBMIT_REQUIRED_ATTACHMENTS = list(PRODUCTION_REQUIRED_ATTACHMENTS)
+
+
+@pytest.fixture
+def shared_cache(settings):
+    """The suite's Redis as the shared cache (CACHE_URL), under a key prefix of this test's own."""
+    redis_url = os.environ.get("REDIS_URL")
+    if not redis_url:
+        pytest.fail("the suite runs with Redis: set REDIS_URL")
+    settings.CACHE_URL = redis_url
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url,
+                                   "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}}
+    return settings
 
 
 @pytest.fixture(autouse=True)

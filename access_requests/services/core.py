@@ -105,10 +105,11 @@ def text(value: str, field: str, *, required: bool = True, max_length: int | Non
 
 
 def facts_of(request: AccessRequest) -> Facts:
-    """What the workflow's rules need to know of ``request`` (one query for its datasets)."""
+    """What the workflow's rules need to know of ``request`` (one query for its datasets, none when
+    the page prefetched them)."""
     misfit = ""
     if request.state == State.SUBMITTED:
-        misfit = route_misfit(request.route, dataset_codes=set(request.datasets.values_list("code", flat=True)),
+        misfit = route_misfit(request.route, dataset_codes={dataset.code for dataset in request.datasets.all()},
                               brings_own_data=request.brings_own_data, requires_matching=request.requires_matching)
     cesrees_extended = cnil_extended = period_over = False
     if request.state in EXTENSION_ROLES:

@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import os
 import threading
-import uuid
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -20,17 +18,6 @@ from accounts.permissions import CachedPermissionsBackend
 from tests.conftest import make_user
 
 User = get_user_model()
-
-
-@pytest.fixture
-def shared_cache(settings):
-    redis_url = os.environ.get("REDIS_URL")
-    if not redis_url:
-        pytest.fail("the suite runs with Redis: set REDIS_URL")
-    settings.CACHE_URL = redis_url
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url,
-                                   "KEY_PREFIX": f"permissions-test-{uuid.uuid4().hex}"}}
-    return settings
 
 
 def permission_queries(queries) -> list[str]:

@@ -1,0 +1,135 @@
+"""Queries a request's page no longer makes (issue 16: the request's pages are the load's most
+read), and the shared cache of the forecast baseline that the pages read.
+
+- the session's user comes with their profile (accounts.permissions.signed_in_user);
+- the back office's request page reads its delay row with the request, the datasets' holders with
+  the datasets, and the workflow's facts from the datasets already read;
+- with a shared cache (CACHE_URL) the pages read the baseline from it; a committed change of the
+  baseline replaces it, and a page that read the old rows just before cannot put them back.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from access_requests.workflow import State
+from accounts.permissions import CachedPermissionsBackend, signed_in_user
+from delays.materialise import BASELINE_CACHE_KEY, baseline_medians, refresh_baseline, shown_baseline_medians
+from delays.models import DelayBaseline
+from tests.conftest import store_baseline
+
+pytestmark = pytest.mark.django_db
+
+User = get_user_model()
+
+
+def tables_read(queries) -> list[str]:
+    """The first table each query reads from (FROM "..."), in order."""
+    out = []
+    for query in queries.captured_queries:
+        sql = query["sql"]
+        if ' FROM "' in sql:
+            out.append(sql.split(' FROM "', 1)[1].split('"', 1)[0])
+    return out
+
+
+def test_the_sessions_user_comes_with_their_profile(personas):
+    applicant = personas["applicant"]
+    with CaptureQueriesContext(connection) as queries:
+        user = signed_in_user(CachedPermissionsBackend(), applicant.pk)
+        assert user is not None
+        assert user.profile.organisation_id == applicant.profile.organisation_id
+    assert len(queries) == 1
+    applicant.is_active = False
+    applicant.save(update_fields=["is_active"])
+    assert signed_in_user(CachedPermissionsBackend(), applicant.pk) is None
+    assert signed_in_user(CachedPermissionsBackend(), 10**9) is None
+
+
+def test_a_user_without_a_profile_is_signed_in_and_has_none(db):
+    user = User.objects.create_user("sans-profil@hdh.example", "sans-profil@hdh.example", "x")
+    with CaptureQueriesContext(connection) as queries:
+        loaded = signed_in_user(CachedPermissionsBackend(), user.pk)
+        assert loaded is not None and not hasattr(loaded, "profile")
+    assert len(queries) == 1
+
+
+def test_the_back_office_request_page_reads_each_thing_once(client, personas, make_request):
+    request = make_request(State.SUBMITTED)
+    client.force_login(personas["secretariat"])
+    client.get(reverse("backoffice:detail", args=[request.reference]))
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(reverse("backoffice:detail", args=[request.reference]))
+    assert page.status_code == 200
+    tables = tables_read(queries)
+    for table in ("access_requests_profile", "access_requests_requestdelay", "catalog_dataholder"):
+        assert table not in tables, (table, tables)  # read with the user, the request, its datasets
+    assert tables.count("catalog_dataset") == 1, tables  # the datasets with their holders, for all
+    assert tables.count("auth_user") == 2  # the session's user, then the team that may be assigned
+
+
+def test_the_portal_request_page_does_not_read_the_users_profile_again(client, personas, make_request):
+    request = make_request(State.SUBMITTED)
+    applicant = personas["applicant"]
+    client.force_login(applicant)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("portal:detail", args=[request.reference])).status_code == 200
+    own_profile = [q["sql"] for q in queries.captured_queries
+                   if q["sql"].split(' FROM "', 1)[-1].startswith("access_requests_profile")
+                   and f'"user_id" = {applicant.pk}' in q["sql"]]
+    assert own_profile == []  # it came with the user
+
+
+def test_with_a_shared_cache_the_pages_read_the_baseline_once(client, personas, make_request, shared_cache):
+    store_baseline({"submitted": 7.0})
+    request = make_request(State.SUBMITTED)
+    client.force_login(personas["secretariat"])
+    url = reverse("backoffice:detail", args=[request.reference])
+    with CaptureQueriesContext(connection) as first:
+        client.get(url)
+    with CaptureQueriesContext(connection) as second:
+        client.get(url)
+    assert "access_requests_delaybaseline" in tables_read(first)
+    assert "access_requests_delaybaseline" not in tables_read(second)
+    assert shown_baseline_medians() == baseline_medians()
+
+
+def test_without_a_shared_cache_the_pages_read_the_database(settings, db):
+    settings.CACHE_URL = ""
+    store_baseline({"submitted": 7.0})
+    cache.set(BASELINE_CACHE_KEY, {True: {"submitted": 99.0}, False: {}})  # never read without CACHE_URL
+    try:
+        assert shown_baseline_medians() == baseline_medians()
+    finally:
+        cache.delete(BASELINE_CACHE_KEY)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_committed_baseline_replaces_the_cached_one_and_a_late_reader_cannot_put_the_old_back(shared_cache):
+    store_baseline({"submitted": 7.0})
+    old = shown_baseline_medians()  # cached now
+    assert old[True]["submitted"] == pytest.approx(7.0)
+    with transaction.atomic():
+        row = DelayBaseline.objects.get(key="target")
+        row.medians = {**row.medians, "submitted": 12.0}
+        row.save()
+        # Inside the change's transaction: the database's rows, not the cache's.
+        assert shown_baseline_medians()[True]["submitted"] == pytest.approx(12.0)
+    assert cache.get(BASELINE_CACHE_KEY)[True]["submitted"] == pytest.approx(12.0)  # set at the commit
+    cache.add(BASELINE_CACHE_KEY, old, 600)  # a page that read the old rows before the commit
+    assert shown_baseline_medians()[True]["submitted"] == pytest.approx(12.0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_change_leaves_the_pages_on_the_committed_baseline(shared_cache):
+    store_baseline({"submitted": 7.0})
+    shown_baseline_medians()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        refresh_baseline()  # no delivered request: empty medians
+        raise RuntimeError
+    assert shown_baseline_medians()[True]["submitted"] == pytest.approx(7.0)
