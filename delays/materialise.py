@@ -135,7 +135,7 @@ def shown_baseline_medians() -> dict[bool, dict[str, Any]]:
     back after it."""
     if not settings.CACHE_URL:  # a process's memory cannot hear another process's change
         return baseline_medians()
-    cached = cache.get(BASELINE_CACHE_KEY)
+    cached: dict[bool, dict[str, Any]] | None = cache.get(BASELINE_CACHE_KEY)
     if cached is None:
         cached = baseline_medians()
         cache.add(BASELINE_CACHE_KEY, cached, BASELINE_CACHE_SECONDS)
@@ -150,7 +150,7 @@ def _cache_committed_baseline() -> None:
     cache.set(BASELINE_CACHE_KEY, baseline_medians(), BASELINE_CACHE_SECONDS)
 
 
-def _baseline_changed(**_kwargs) -> None:
+def _baseline_changed(**_kwargs: Any) -> None:
     # Now (a page of the same transaction reads the database), and the committed rows once the
     # change commits.
     forget_shown_baseline()
