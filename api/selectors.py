@@ -10,25 +10,14 @@ from __future__ import annotations
 
 from django.db.models import Prefetch, Q, QuerySet
 
+from access_requests import visibility
 from access_requests.models import AccessRequest, Attachment, HolderTask, Message
-from access_requests.roles import holder_of, sees_every_request
 from access_requests.selectors import attachments_for_applicant, event_log
-from backoffice import selectors as backoffice
 from catalog.selectors import dataset_list
-from portal import selectors as portal
-
-
-def _applicant_side(user) -> QuerySet[AccessRequest]:
-    return portal.requests_for_applicant(user)
-
-
-def _reviewer_side(user) -> QuerySet[AccessRequest]:
-    return backoffice.visible_requests(user)
 
 
 def visible_requests(user) -> QuerySet[AccessRequest]:
-    return AccessRequest.objects.filter(
-        Q(pk__in=_applicant_side(user).values("pk")) | Q(pk__in=_reviewer_side(user).values("pk")))
+    return visibility.readable(user)
 
 
 def request_list(user) -> QuerySet[AccessRequest]:
@@ -47,7 +36,7 @@ def events_of(request: AccessRequest):
 
 
 def is_reviewer_side(user, request: AccessRequest) -> bool:
-    return _reviewer_side(user).filter(pk=request.pk).exists()
+    return visibility.side_of(user, request) == visibility.REVIEWER
 
 
 def messages_of(user, request: AccessRequest) -> QuerySet[Message]:
@@ -60,13 +49,9 @@ def messages_of(user, request: AccessRequest) -> QuerySet[Message]:
 
 def visible_attachments(user) -> QuerySet[Attachment]:
     return Attachment.objects.filter(
-        Q(pk__in=attachments_for_applicant().filter(request__in=_applicant_side(user)).values("pk"))
-        | Q(request__in=_reviewer_side(user)))
+        Q(pk__in=attachments_for_applicant().filter(request__in=visibility.applicant_side(user)).values("pk"))
+        | Q(request__in=visibility.reviewer_side(user)))
 
 
 def visible_tasks(user) -> QuerySet[HolderTask]:
-    tasks = HolderTask.objects.filter(request__in=visible_requests(user))
-    holder = holder_of(user)
-    if holder is not None and not sees_every_request(user):
-        tasks = tasks.filter(Q(holder_id=holder) | Q(request__in=_applicant_side(user)))
-    return tasks.select_related("holder", "request")
+    return visibility.readable_tasks(user).select_related("holder", "request")

@@ -1,6 +1,7 @@
 """Reads of the back office: who may open it, which requests a reviewer sees, the queues.
 
-Visibility rules:
+Visibility rules (which requests: ``access_requests.visibility.reviewer_side``, the rule the
+portal, the API and the webhooks share):
 
 * the back office is for users holding ``view_all_requests`` (management and every reviewer
   group) and superusers; an applicant gets 403;
@@ -34,7 +35,7 @@ from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from access_requests import selectors as request_selectors
-from access_requests import services
+from access_requests import services, visibility
 from access_requests.models import AccessRequest, Attachment, Event, ExpertInvitation, Follow, HolderTask, Message
 from access_requests.roles import (  # noqa: F401 - the back office's view of roles
     ROLE_PERMISSIONS,
@@ -45,6 +46,7 @@ from access_requests.roles import (  # noqa: F401 - the back office's view of ro
     task_roles,
 )
 from access_requests.selectors import event_log
+from access_requests.visibility import concerns_holder
 from access_requests.workflow import (
     PAUSABLE_STATES,
     QUEUE_ROLES,
@@ -115,20 +117,10 @@ def queue_states(user) -> tuple[str, ...] | None:
     return tuple(s for s in OPEN_STATES if s in states)
 
 
-def _concerns_holder(holder: int | None) -> Exists | Value:
-    if holder is None:
-        return Value(False)
-    return Exists(DataThrough.objects.filter(accessrequest_id=OuterRef("pk"), dataset__holder_id=holder))
-
-
 def visible_requests(user) -> QuerySet[AccessRequest]:
-    """Every submitted request ``user`` may read in the back office (never a draft)."""
-    if not can_open_backoffice(user):
-        return AccessRequest.objects.none()
-    qs = AccessRequest.objects.exclude(state=State.DRAFT)
-    if not sees_every_request(user):
-        qs = qs.filter(_concerns_holder(holder_id(user)))
-    return qs
+    """Every submitted request ``user`` may read in the back office (never a draft; the rule:
+    ``access_requests.visibility.reviewer_side``)."""
+    return visibility.reviewer_side(user)
 
 
 DATA_HOLDER_STATES: tuple[str, ...] = tuple(state for state, owners in QUEUE_ROLES.items() if Role.DATA_HOLDER in owners)
@@ -361,7 +353,7 @@ def queue(user, filters: QueueFilters, *, today: dt.date | None = None) -> Query
         qs = qs.filter(state=filters.state)
     qs = qs.filter(shared_filters(filters, user, today))
     if filters.holder_id:
-        qs = qs.filter(_concerns_holder(filters.holder_id))
+        qs = qs.filter(concerns_holder(filters.holder_id))
     return qs.select_related("organisation", "assignee", *related("assignee")).order_by(
         *SORTS.get(filters.sort, SORTS["due"]))
 

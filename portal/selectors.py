@@ -1,7 +1,8 @@
 """Reads of the applicant portal: which requests a user sees, and what their pages show.
 
 Visibility: an applicant sees the requests of their organisation (the data controller), and
-any request they lead themselves. Everything else is a 404 for them. List pages run a constant
+any request they lead themselves (``access_requests.visibility.applicant_side``, the rule the back
+office, the API and the webhooks share). Everything else is a 404 for them. List pages run a constant
 number of queries; the delay figures come from the materialised ``RequestDelay`` row.
 """
 
@@ -17,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from access_requests import publication
+from access_requests import publication, visibility
 from access_requests import selectors as request_selectors
 from access_requests.completeness import completeness_problems  # noqa: F401 - the portal's checklist
 from access_requests.models import (
@@ -38,7 +39,6 @@ from access_requests.workflow import (
     Route,
     State,
 )
-from accounts.models import Profile
 from accounts.people import PERSON_RELATIONS, display_name, related
 from catalog.models import Dataset
 from catalog.selectors import dataset_list
@@ -72,21 +72,9 @@ REASON_LABELS = {
 
 # --- visibility ------------------------------------------------------------------------------
 def requests_for_applicant(user) -> QuerySet[AccessRequest]:
-    """The requests ``user`` sees in the portal: their organisation's, and their own."""
-    if user is None or not user.is_authenticated or not user.is_active:
-        return AccessRequest.objects.none()
-    visible = Q(applicant_id=user.pk)
-    organisation_id = _organisation_id(user)
-    if organisation_id is not None:
-        visible |= Q(organisation_id=organisation_id)
-    return AccessRequest.objects.filter(visible)
-
-
-def _organisation_id(user) -> int | None:
-    try:
-        return user.profile.organisation_id
-    except (AttributeError, Profile.DoesNotExist):
-        return None
+    """The requests ``user`` sees in the portal: their organisation's, and their own (the rule:
+    ``access_requests.visibility.applicant_side``)."""
+    return visibility.applicant_side(user)
 
 
 # The list's sorts (portal.forms.LIST_SORT_LABELS): a column, ascending; "-" in front reverses it.

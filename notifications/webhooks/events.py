@@ -5,16 +5,19 @@ Called inside the transaction of the change (notifications/receivers.py: ``reque
 back with it; once it commits, the sweep posts them (``delivery.SWEEP_TASK``).
 
 A subscription hears only of the requests its owner may read, and only what they read there, as
-of the event (the rules are the domain's: ``roles.user_roles``, ``workflow.REVIEWER_ROLES``,
-``roles.sees_every_request``, and the applicant's history in ``documents.timeline``):
+of the event. Which requests, and from which side, is the domain's rule
+(``access_requests.visibility``, the querysets the portal, the back office and the API read
+through), asked here by ``visibility.sides_of``:
 
 - the **reviewers' side** (the back office): a submitted request, for staff who read every
   request (management included), or a data holder's staff when it asks for their datasets; a
   holder's staff hear only of their own holder's task;
-- the **applicant's side** (the portal): the requests of their organisation; never an internal
-  note, nor the back office's own organisation of work (assignments, experts: the events
-  ``timeline.BACKOFFICE_ONLY_ACTIONS`` leaves out of the applicant's history);
-- anyone else, or a deactivated owner: nothing.
+- the **applicant's side** (the portal): the requests of their organisation, and their own; never
+  an internal note, nor the back office's own organisation of work (assignments, experts: the
+  events ``timeline.BACKOFFICE_ONLY_ACTIONS`` leaves out of the applicant's history);
+- anyone else (a superuser included, on someone else's draft), or a deactivated owner: nothing.
+
+A user on both sides hears what either side reads.
 
 The payloads carry identifiers, states, actions, roles and instants: never a message's text, an
 event's comment, a document, nor anyone's name or address (a receiver reads the rest through the
@@ -33,8 +36,7 @@ from typing import Any
 from django.db import transaction
 
 from access_requests.models import AccessRequest, Event, HolderTask, HolderTaskEvent, Message
-from access_requests.roles import holder_of, sees_every_request, user_roles
-from access_requests.workflow import REVIEWER_ROLES, Role, State
+from access_requests.visibility import REVIEWER, sides_of
 from documents.timeline import BACKOFFICE_ONLY_ACTIONS
 from hdh_access.lib.broker import enqueue
 from notifications.models import WebhookDelivery, WebhookEvent, WebhookSubscription
@@ -42,18 +44,6 @@ from notifications.webhooks.signing import new_webhook_id
 
 # The sweep, by name: the tasks module imports the delivery module, which imports this one's models.
 SWEEP_TASK = "notifications.tasks.send_pending_webhooks"
-APPLICANT, REVIEWER = "applicant", "reviewer"
-
-
-def reader_side(user, request: AccessRequest) -> str | None:
-    """How ``user`` reads ``request`` in the pages: ``REVIEWER`` (the back office: never a draft),
-    ``APPLICANT`` (the portal), or None."""
-    roles = user_roles(user, request)
-    if request.state != State.DRAFT and (roles & REVIEWER_ROLES or sees_every_request(user)):
-        return REVIEWER
-    if Role.APPLICANT in roles:
-        return APPLICANT
-    return None
 
 
 def instant(value: dt.datetime) -> str:
@@ -68,17 +58,23 @@ def body(event_type: str, at: dt.datetime, data: dict[str, Any]) -> str:
 
 
 def write_deliveries(event_type: str, *, request: AccessRequest, event_key: str, at: dt.datetime,
-                     data: Callable[[], dict[str, Any]], shown_to: Callable[[Any, str], bool]
-                     ) -> list[WebhookDelivery]:
-    """One delivery per active subscription to ``event_type`` whose owner reads the request from a
-    side ``shown_to(owner, side)`` accepts, in the caller's transaction (at most one per subscription
-    and ``event_key``); the sweep is enqueued once it commits. ``data`` is read only when someone
-    is told (the same for every side)."""
+                     data: Callable[[], dict[str, Any]], shown_to: Callable[[str], bool],
+                     task: HolderTask | None = None) -> list[WebhookDelivery]:
+    """One delivery per active subscription to ``event_type`` whose owner reads the request (with
+    ``task``: that task) from a side ``shown_to(side)`` accepts, in the caller's transaction (at
+    most one per subscription and ``event_key``); the sweep is enqueued once it commits. ``data``
+    is read only when someone is told (the same for every side)."""
     deliveries = []
     content = ""
+    told: dict[int, bool] = {}
     for subscription in _subscribed(event_type):
-        side = reader_side(subscription.owner, request)
-        if side is None or not shown_to(subscription.owner, side):
+        owner_id = subscription.owner_id
+        if owner_id not in told:
+            # Once per owner, whatever their number of subscriptions: one query for the sides, and for
+            # an owner who is not a superuser two more for their permissions (roles.can_open_backoffice).
+            sides = sides_of(subscription.owner, request, task=task)
+            told[owner_id] = any(shown_to(side) for side in sides)
+        if not told[owner_id]:
             continue
         content = content or body(event_type, at, data())
         deliveries.append(WebhookDelivery(
@@ -106,11 +102,8 @@ def on_request_event(*, request: AccessRequest, event: Event) -> list[WebhookDel
                 "from_state": event.from_state, "to_state": event.to_state, "state": event.to_state,
                 "role": event.role, "at": instant(event.at)}
 
-    def shown_to(owner, side: str) -> bool:
-        return side == REVIEWER or event.action not in BACKOFFICE_ONLY_ACTIONS
-
     return write_deliveries(WebhookEvent.TRANSITION, request=request, event_key=f"event:{event.pk}", at=event.at,
-                            data=data, shown_to=shown_to)
+                            data=data, shown_to=_history_shown(event.action))
 
 
 def on_message(*, message: Message) -> list[WebhookDelivery]:
@@ -122,7 +115,7 @@ def on_message(*, message: Message) -> list[WebhookDelivery]:
                 "role": message.role, "internal": message.internal, "attachments": message.attachments.count(),
                 "at": instant(message.created_at)}
 
-    def shown_to(owner, side: str) -> bool:
+    def shown_to(side: str) -> bool:
         return side == REVIEWER or not message.internal  # an internal note: the reviewers' side only
 
     return write_deliveries(WebhookEvent.MESSAGE, request=request, event_key=f"message:{message.pk}",
@@ -140,11 +133,12 @@ def on_task_event(*, task: HolderTask, event: HolderTaskEvent) -> list[WebhookDe
                 "due_date": task.due_date.isoformat() if task.due_date else None, "role": event.role,
                 "at": instant(event.at)}
 
-    def shown_to(owner, side: str) -> bool:
-        if side == APPLICANT:
-            return event.action not in BACKOFFICE_ONLY_ACTIONS
-        # A data holder's staff: their own holder's task only.
-        return sees_every_request(owner) or holder_of(owner) == task.holder_id
-
+    # The reviewers' side counts only where it reads this task (a data holder's staff: their own
+    # holder's): sides_of checks it, given the task.
     return write_deliveries(WebhookEvent.TASK, request=request, event_key=f"task-event:{event.pk}",
-                            at=event.at, data=data, shown_to=shown_to)
+                            at=event.at, data=data, shown_to=_history_shown(event.action), task=task)
+
+
+def _history_shown(action: str) -> Callable[[str], bool]:
+    """An event of a log: every one on the reviewers' side; on the applicant's, what its history shows."""
+    return lambda side: side == REVIEWER or action not in BACKOFFICE_ONLY_ACTIONS
