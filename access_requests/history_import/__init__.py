@@ -869,7 +869,10 @@ def _grouped_by_reference(raw: BinaryIO) -> bool:
     """Whether each reference's rows follow one another in the file, as exports write them: then
     the import reads the file once, without the staging table (``_grouped_drafts``). Reads only
     the reference column; a file it cannot read says no (the staging path reports its errors).
-    Holds the set of references seen (about 80 bytes each); rewinds the file."""
+    Holds the set of references seen (about 80 bytes each); rewinds the file. A file that cannot
+    be read twice (a pipe) says no without reading it."""
+    if not raw.seekable():
+        return False
     try:
         reader = csv.reader(_decoded_lines(raw), strict=True)
         header = next(reader, None)

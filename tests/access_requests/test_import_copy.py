@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import os
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -259,6 +261,25 @@ def test_whether_each_reference_comes_in_one_run_of_rows(tmp_path):
         with open(path, "rb") as raw:
             assert GROUPED_BY_REFERENCE(raw) is expected, path.name
             assert raw.tell() == 0  # rewound for the reading pass
+
+
+def test_a_file_read_from_a_pipe_is_read_once_through_the_staging_table(tmp_path):
+    path, fifo = tmp_path / "history.csv", tmp_path / "history.fifo"
+    generated_csv(path, 40, seed=4)
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_bytes(path.read_bytes()))
+    writer.start()
+    try:
+        result = import_history(fifo)
+    finally:
+        writer.join(10)
+    assert result.created == 40
+    read, write = os.pipe()
+    os.write(write, path.read_bytes()[:1000])
+    os.close(write)
+    with os.fdopen(read, "rb") as raw:
+        assert GROUPED_BY_REFERENCE(raw) is False
+        assert len(raw.read()) == 1000  # nothing consumed
 
 
 def test_a_file_in_the_order_of_its_instants_imports_as_the_same_file_grouped(tmp_path, reading):
