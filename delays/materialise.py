@@ -125,21 +125,29 @@ BASELINE_CACHE_KEY = "hdh:delays:baseline"
 BASELINE_CACHE_SECONDS = 600
 
 
+def _committed_baseline() -> tuple[dt.datetime | None, dict[bool, dict[str, Any]]]:
+    """The baseline as the database holds it, stamped with its newest ``computed_at`` (one query)."""
+    rows = list(DelayBaseline.objects.filter(key__in=POPULATIONS.values()))
+    found = {row.key: dict(row.medians) for row in rows}
+    stamp = max((row.computed_at for row in rows), default=None)
+    return stamp, {matching: found.get(key, {}) for matching, key in POPULATIONS.items()}
+
+
 def shown_baseline_medians() -> dict[bool, dict[str, Any]]:
     """``baseline_medians`` for the pages, from the shared cache (``CACHE_URL``) when it holds
-    them. Never for computing rows: a transaction that refreshes the baseline reads its own
-    rows, which the cache gets only once they commit.
+    them. Never for computing rows.
 
-    A page that reads the database adds what it read only if the key is absent, and a committed
-    change sets the key: a page that read the old rows just before the commit cannot put them
-    back after it."""
-    if not settings.CACHE_URL:  # a process's memory cannot hear another process's change
+    Inside a transaction the database's rows, and the cache is left alone: they may be a change
+    not yet committed (and perhaps rolled back). Outside, a page that reads the database adds
+    what it read only if the key is absent, and a committed change sets the key: a page that read
+    the old rows just before the commit cannot put them back after it."""
+    if not settings.CACHE_URL or connection.in_atomic_block:  # no shared cache: each process its own
         return baseline_medians()
-    cached: dict[bool, dict[str, Any]] | None = cache.get(BASELINE_CACHE_KEY)
+    cached: tuple[dt.datetime | None, dict[bool, dict[str, Any]]] | None = cache.get(BASELINE_CACHE_KEY)
     if cached is None:
-        cached = baseline_medians()
+        cached = _committed_baseline()
         cache.add(BASELINE_CACHE_KEY, cached, BASELINE_CACHE_SECONDS)
-    return cached
+    return cached[1]
 
 
 def forget_shown_baseline() -> None:
@@ -147,12 +155,17 @@ def forget_shown_baseline() -> None:
 
 
 def _cache_committed_baseline() -> None:
-    cache.set(BASELINE_CACHE_KEY, baseline_medians(), BASELINE_CACHE_SECONDS)
+    stamp, medians = _committed_baseline()
+    cached = cache.get(BASELINE_CACHE_KEY)
+    # Two changes committed close together: the hook of the older one, late, keeps the newer.
+    if cached is not None and stamp is not None and cached[0] is not None and cached[0] > stamp:
+        return
+    cache.set(BASELINE_CACHE_KEY, (stamp, medians), BASELINE_CACHE_SECONDS)
 
 
 def _baseline_changed(**_kwargs: Any) -> None:
-    # Now (a page of the same transaction reads the database), and the committed rows once the
-    # change commits.
+    # Now, and the committed rows once the change commits (a rollback leaves the key empty: the
+    # next page outside a transaction reads the committed rows).
     forget_shown_baseline()
     transaction.on_commit(_cache_committed_baseline, robust=True)
 

@@ -10,15 +10,19 @@ read), and the shared cache of the forecast baseline that the pages read.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from access_requests.workflow import State
 from accounts.permissions import CachedPermissionsBackend, signed_in_user
+from delays import materialise
 from delays.materialise import BASELINE_CACHE_KEY, baseline_medians, refresh_baseline, shown_baseline_medians
 from delays.models import DelayBaseline
 from tests.conftest import store_baseline
@@ -85,8 +89,11 @@ def test_the_portal_request_page_does_not_read_the_users_profile_again(client, p
     assert own_profile == []  # it came with the user
 
 
+@pytest.mark.django_db(transaction=True)  # pages run outside a transaction
 def test_with_a_shared_cache_the_pages_read_the_baseline_once(client, personas, make_request, shared_cache):
-    store_baseline({"submitted": 7.0})
+    store_baseline({"submitted": 7.0})  # committed: its hook put it in the cache
+    assert cache.get(BASELINE_CACHE_KEY)[1] == baseline_medians()
+    materialise.forget_shown_baseline()  # as after an eviction or a restart of Redis
     request = make_request(State.SUBMITTED)
     client.force_login(personas["secretariat"])
     url = reverse("backoffice:detail", args=[request.reference])
@@ -102,34 +109,57 @@ def test_with_a_shared_cache_the_pages_read_the_baseline_once(client, personas, 
 def test_without_a_shared_cache_the_pages_read_the_database(settings, db):
     settings.CACHE_URL = ""
     store_baseline({"submitted": 7.0})
-    cache.set(BASELINE_CACHE_KEY, {True: {"submitted": 99.0}, False: {}})  # never read without CACHE_URL
+    cache.set(BASELINE_CACHE_KEY, (None, {True: {"submitted": 99.0}, False: {}}))  # never read without CACHE_URL
     try:
         assert shown_baseline_medians() == baseline_medians()
     finally:
         cache.delete(BASELINE_CACHE_KEY)
 
 
+def _shown_submitted() -> float:
+    return shown_baseline_medians()[True]["submitted"]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_committed_baseline_replaces_the_cached_one_and_a_late_reader_cannot_put_the_old_back(shared_cache):
     store_baseline({"submitted": 7.0})
-    old = shown_baseline_medians()  # cached now
-    assert old[True]["submitted"] == pytest.approx(7.0)
+    assert _shown_submitted() == pytest.approx(7.0)
+    old = cache.get(BASELINE_CACHE_KEY)
+    assert old is not None  # cached now
     with transaction.atomic():
         row = DelayBaseline.objects.get(key="target")
         row.medians = {**row.medians, "submitted": 12.0}
         row.save()
-        # Inside the change's transaction: the database's rows, not the cache's.
-        assert shown_baseline_medians()[True]["submitted"] == pytest.approx(12.0)
-    assert cache.get(BASELINE_CACHE_KEY)[True]["submitted"] == pytest.approx(12.0)  # set at the commit
+        # Inside the change's transaction: the database's rows, and the cache left alone.
+        assert _shown_submitted() == pytest.approx(12.0)
+        assert cache.get(BASELINE_CACHE_KEY) is None
+    assert cache.get(BASELINE_CACHE_KEY)[1][True]["submitted"] == pytest.approx(12.0)  # set at the commit
     cache.add(BASELINE_CACHE_KEY, old, 600)  # a page that read the old rows before the commit
-    assert shown_baseline_medians()[True]["submitted"] == pytest.approx(12.0)
+    assert _shown_submitted() == pytest.approx(12.0)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_rolled_back_change_leaves_the_pages_on_the_committed_baseline(shared_cache):
+def test_a_change_rolled_back_never_reaches_the_cache(shared_cache):
     store_baseline({"submitted": 7.0})
-    shown_baseline_medians()
+    assert _shown_submitted() == pytest.approx(7.0)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        row = DelayBaseline.objects.get(key="target")
+        row.medians = {**row.medians, "submitted": 12.0}
+        row.save()
+        assert _shown_submitted() == pytest.approx(12.0)  # read in the transaction, not cached
+        raise RuntimeError
+    assert cache.get(BASELINE_CACHE_KEY) is None
+    assert _shown_submitted() == pytest.approx(7.0)
     with pytest.raises(RuntimeError), transaction.atomic():
         refresh_baseline()  # no delivered request: empty medians
         raise RuntimeError
-    assert shown_baseline_medians()[True]["submitted"] == pytest.approx(7.0)
+    assert _shown_submitted() == pytest.approx(7.0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_late_hook_of_an_older_change_keeps_the_newer_baseline(shared_cache):
+    store_baseline({"submitted": 7.0})
+    newer = (timezone.now() + dt.timedelta(minutes=1), {True: {"submitted": 12.0}, False: {}})
+    cache.set(BASELINE_CACHE_KEY, newer, 600)
+    materialise._cache_committed_baseline()  # the hook of a change stamped before it
+    assert cache.get(BASELINE_CACHE_KEY) == newer

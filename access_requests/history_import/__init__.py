@@ -901,10 +901,17 @@ def _grouped_by_reference(raw: BinaryIO) -> bool:
 
 
 def _grouped_drafts(reader: _FileReader) -> Iterator[_Draft]:
-    """The references of a file grouped by reference, one at a time, their rows in file order."""
+    """The references of a file grouped by reference, one at a time, their rows in file order.
+    A reference seen again further on (the file changed since the first pass) stops the import."""
     draft: _Draft | None = None
+    seen: set[str] = set()
     for record in reader.records():
         if draft is None or draft.reference != record.reference:
+            if record.reference in seen:
+                raise HistoryImportError([ImportIssue(None, record.reference, _(
+                    "le fichier a changé pendant sa lecture (la référence %(reference)s revient plus loin) : "
+                    "relancez l'import") % {"reference": record.reference})])
+            seen.add(record.reference)
             if draft is not None:
                 yield draft
             draft = _Draft(record.reference)
