@@ -26,6 +26,11 @@ WEEKS_FROM_DAYS = 14  # from two weeks on, a duration reads in weeks
 MONTHS_AFTER_DAYS = 60  # beyond about two months, in months
 
 
+def in_months(days: float | None, digits: int = 1) -> float | None:
+    """A number of days in months of ``DAYS_PER_MONTH``, rounded to ``digits``; None for None."""
+    return None if days is None else round(days / DAYS_PER_MONTH, digits)
+
+
 def _nearest(value: float) -> int:
     """Rounded half up (12.5 days are 13 days), not to the even number as ``round`` does."""
     return math.floor(value + 0.5)

@@ -40,7 +40,7 @@ from django.db.models.functions import ExtractYear, TruncYear
 from django.utils import timezone
 
 from delays.dashboard import cache_seconds
-from delays.durations import DAYS_PER_MONTH
+from delays.durations import in_months
 from delays.models import CivilSocietyExchange, Partnership, RequestDelay
 from delays.report import build_report
 from delays.statistics import delivered_target_rows, headline, headline_json, quarter_code, quarter_start
@@ -117,12 +117,11 @@ def _delay(report: dict[str, Any], ends: list[tuple[str, dt.datetime]]) -> tuple
         "target_months": months, "delivered": summary["delivered"],
         "mean_days": mean, "median_days": summary["median_institution_days"],
         "p90_days": summary["p90_institution_days"],
-        "mean_months": None if mean is None else round(mean / DAYS_PER_MONTH, 1),
+        "mean_months": in_months(mean),
         "mean_access_days": summary["mean_access_days"],
         "trend": [{"quarter": p["quarter"], "delivered": p["delivered"], "mean_days": p["mean_institution_days"],
                    "median_days": p["median_institution_days"], "p90_days": p["p90_institution_days"],
-                   "mean_months": None if p["mean_institution_days"] is None
-                   else round(p["mean_institution_days"] / DAYS_PER_MONTH, 1)} for p in points],
+                   "mean_months": in_months(p["mean_institution_days"])} for p in points],
     }
     share = {
         "target_months": months, "delivered": summary["delivered"], "met": summary["met"],

@@ -35,7 +35,7 @@ from access_requests.models import AccessRequest
 from access_requests.workflow import State
 from accounts.services import can_subscribe_to_weekly_report
 from delays import rules
-from delays.durations import DAYS_PER_MONTH
+from delays.durations import DAYS_PER_MONTH, in_months
 from delays.indicators import build_indicators
 from delays.labels import STATUS_LABELS
 from delays.report import build_report
@@ -218,46 +218,43 @@ def roadmap_rows(indicators: dict) -> list[dict]:
     partnerships, civil = indicators["partnerships"], indicators["civil_society"]
     months = delay["target_months"]
 
-    n = figure
-
     def last(trend: list[dict], key: str = "value", scale: float = 1.0, digits: int = 0) -> str:
         value = trend[-1][key] if trend else None
-        return n(None if value is None else value * scale, digits)
+        return figure(None if value is None else value * scale, digits)
 
     return [
         {"title": _("Projets utilisant la plateforme par an"),
          "value": _("%(n)s en %(year)s, %(last)s en %(previous)s") % {
-             "n": n(projects["value"]), "year": projects["year"], "last": n(projects["last_year"]),
+             "n": figure(projects["value"]), "year": projects["year"], "last": figure(projects["last_year"]),
              "previous": projects["year"] - 1},
-         "target": _("Objectif : %(n)s projets par an") % {"n": n(projects["target"])},
+         "target": _("Objectif : %(n)s projets par an") % {"n": figure(projects["target"])},
          "trend": _("%(value)s sur les 12 mois à la dernière fin de trimestre") % {"value": last(projects["trend"])},
          "how": _("Projets dont les données ont été mises à disposition dans l'année civile, tous parcours.")},
         {"title": _("Délai moyen entre le dépôt et la mise à disposition des données, projets avec appariement"),
          "value": _("%(mean)s mois (médiane %(median)s, 90e centile %(p90)s)") % {
-             "mean": n(None if delay["mean_days"] is None else delay["mean_days"] / DAYS_PER_MONTH, 1),
-             "median": n(None if delay["median_days"] is None else delay["median_days"] / DAYS_PER_MONTH, 1),
-             "p90": n(None if delay["p90_days"] is None else delay["p90_days"] / DAYS_PER_MONTH, 1)},
+             "mean": figure(in_months(delay["mean_days"]), 1), "median": figure(in_months(delay["median_days"]), 1),
+             "p90": figure(in_months(delay["p90_days"]), 1)},
          "target": _("Objectif : %(months)s mois en moyenne") % {"months": months},
          "trend": _("%(value)s mois à la dernière fin de trimestre") % {
              "value": last(delay["trend"], "mean_days", 1 / DAYS_PER_MONTH, 1)},
          "how": _("Du dépôt à la mise à disposition, moins le temps passé à attendre le demandeur ; projets livrés.")},
         {"title": _("Part des projets livrés dans les %(months)s mois") % {"months": months},
          "value": _("%(share)s %% (%(met)s sur %(n)s)") % {
-             "share": n(None if share["value"] is None else share["value"] * 100), "met": n(share["met"]),
-             "n": n(share["delivered"])},
+             "share": figure(None if share["value"] is None else share["value"] * 100), "met": figure(share["met"]),
+             "n": figure(share["delivered"])},
          "target": _("Objectif : livrer dans les %(months)s mois") % {"months": months},
          "trend": _("%(value)s %% à la dernière fin de trimestre") % {"value": last(share["trend"], scale=100)},
          "how": _("Projets avec appariement livrés dans les %(months)s mois, de date à date, temps du demandeur "
                   "retiré.") % {"months": months}},
         {"title": _("Nouveaux partenariats avec des infrastructures de données"),
-         "value": _("%(n)s depuis %(year)s") % {"n": n(partnerships["value"]), "year": partnerships["since"]},
-         "target": _("Objectif : %(n)s et plus") % {"n": n(partnerships["target"])},
+         "value": _("%(n)s depuis %(year)s") % {"n": figure(partnerships["value"]), "year": partnerships["since"]},
+         "target": _("Objectif : %(n)s et plus") % {"n": figure(partnerships["target"])},
          "trend": _("%(value)s à la dernière fin de trimestre") % {"value": last(partnerships["trend"])},
          "how": _("Enregistrés par le secrétariat du HDH à leur date de signature.")},
         {"title": _("Échanges avec la société civile"),
-         "value": _("%(n)s en %(year)s") % {"n": n(civil["value"]), "year": civil["year"]},
+         "value": _("%(n)s en %(year)s") % {"n": figure(civil["value"]), "year": civil["year"]},
          "target": _("Objectif : %(factor)s fois %(baseline_year)s (%(target)s)") % {
-             "factor": civil["factor"], "baseline_year": civil["baseline_year"], "target": n(civil["target"])},
+             "factor": civil["factor"], "baseline_year": civil["baseline_year"], "target": figure(civil["target"])},
          "trend": _("%(value)s sur les 12 mois à la dernière fin de trimestre") % {"value": last(civil["trend"])},
          "how": _("Événements enregistrés par le secrétariat du HDH, par année civile.")},
     ]

@@ -16,11 +16,12 @@ from django.utils import timezone
 
 from access_requests.workflow import State
 from delays import services
+from delays.durations import in_months
 from delays.indicators import build_indicators, quarter_ends
 from delays.models import CivilSocietyExchange, ExchangeKind, Partnership
 from delays.report import build_report
-from directory.indicator_views import _months, _n
 from hdh_access.lib.errors import ActionNotPermitted
+from hdh_access.lib.numbers import figure
 from tests.backoffice.helpers import backoffice_settings, import_sample, materialise_all  # noqa: F401
 from tests.conftest import paris
 
@@ -78,10 +79,10 @@ def test_the_page_shows_the_delay_reports_figures(sample, client):
     html = response.content.decode()
     delay = next(i for i in response.context["indicators"] if i["key"] == "delay")
     for days in (summary["mean_institution_days"], summary["median_institution_days"], summary["p90_institution_days"]):
-        assert _n(_months(days), 1) in delay["value"]
+        assert figure(in_months(days), 1) in delay["value"]
     assert delay["value"] in html
     share = next(i for i in response.context["indicators"] if i["key"] == "share")
-    assert f"{_n(round(summary['share_met'] * 100, 1))} %" in share["value"]
+    assert f"{figure(round(summary['share_met'] * 100, 1))} %" in share["value"]
     stages = response.context["where"]["stages"]
     assert {s["code"]: s["median_days"] for s in stages} == {
         code: s["median_days"] for code, s in build_report(NOW)["stages"].items()}
