@@ -66,7 +66,7 @@ from backoffice.forms import (
 from delays import services as delay_services
 from delays.clock import request_clock
 from delays.dashboard import SEGMENTS, DashboardFilters, cache_seconds, cached_dashboard
-from delays.durations import DAYS_PER_MONTH
+from delays.durations import in_months
 from documents import responses as documents
 from hdh_access.db_router import replica_reads
 from hdh_access.lib import tabular
@@ -734,7 +734,7 @@ def dossier_zip(request, reference: str):
 def _dashboard(request, *, list_limit):
     form = DashboardFilterForm(request.GET or None)
     data = form.cleaned_data if form.is_bound and form.is_valid() else {}
-    holder = None if sel.sees_every_request(request.user) else (sel.holder_id(request.user) or -1)
+    holder = None if sel.sees_every_request(request.user) else (sel.holder_of(request.user) or -1)
     filters = DashboardFilters(
         submitted_from=data.get("submitted_from"), submitted_to=data.get("submitted_to"),
         dataset_id=data["dataset"].pk if data.get("dataset") else None, holder_id=holder,
@@ -755,7 +755,6 @@ STAGE_ORDER = (State.SUBMITTED, State.CESREES_REVIEW, State.CNIL_REVIEW, State.C
 def delays(request):
     form, data = _dashboard(request, list_limit=25)
     months = data["target_months"]
-    month_days = DAYS_PER_MONTH
     stages = [{"code": s, "label": _state_label(s), **data["stages"][s]} for s in STAGE_ORDER]
     segment_labels = {"late": _("Objectif dépassé"), "at_risk": _("À risque"), "on_track": _("Dans les temps"),
                       "other": _("Hors population cible (sans appariement)")}
@@ -765,8 +764,8 @@ def delays(request):
     # share_met None when nothing was delivered ("aucune livraison"), 0.0 when all were late.
     headline = [{"label": exports.quarter_label(q["quarter"]), **q} for q in data["headline_quarters"]]
     delivery = [{"label": exports.quarter_label(q["quarter"]), **q,
-                 "mean_access_months": q["mean_access_days"] / month_days if q["mean_access_days"] is not None else None,
-                 "mean_institution_months": q["mean_institution_days"] / month_days if q["mean_institution_days"] is not None else None}
+                 "mean_access_months": in_months(q["mean_access_days"], None),
+                 "mean_institution_months": in_months(q["mean_institution_days"], None)}
                 for q in data["delivery_quarters"]]
     charts = {
         "stages": {
@@ -802,11 +801,10 @@ def delays(request):
         "submission": submission, "delivery": delivery, "headline_quarters": headline, "charts": charts,
         "segment_labels": segment_labels,
         "bottleneck": bottleneck, "bottleneck_label": _state_label(bottleneck["stage"]) if bottleneck else "",
-        "months": months, "month_days": month_days,
-        "mean_access_months": summary["mean_access_days"] / month_days if summary["mean_access_days"] is not None else None,
-        "mean_institution_months": summary["mean_institution_days"] / month_days
-        if summary["mean_institution_days"] is not None else None,
-        "median_access_months": summary["median_access_days"] / month_days if summary["median_access_days"] is not None else None,
+        "months": months,
+        "mean_access_months": in_months(summary["mean_access_days"], None),
+        "mean_institution_months": in_months(summary["mean_institution_days"], None),
+        "median_access_months": in_months(summary["median_access_days"], None),
         "computed_at": dt.datetime.fromisoformat(data["computed_at"]),
         "forecasts_computed_at": dt.datetime.fromisoformat(data["forecasts_computed_at"]) if data["forecasts_computed_at"] else None,
         "late": [_listed_row(r) for r in data["late"]], "at_risk": [_listed_row(r) for r in data["at_risk"]],

@@ -26,9 +26,13 @@ WEEKS_FROM_DAYS = 14  # from two weeks on, a duration reads in weeks
 MONTHS_AFTER_DAYS = 60  # beyond about two months, in months
 
 
-def in_months(days: float | None, digits: int = 1) -> float | None:
-    """A number of days in months of ``DAYS_PER_MONTH``, rounded to ``digits``; None for None."""
-    return None if days is None else round(days / DAYS_PER_MONTH, digits)
+def in_months(days: float | None, digits: int | None = 1) -> float | None:
+    """A number of days in months of ``DAYS_PER_MONTH``, rounded to ``digits`` (None: not rounded,
+    for a template that rounds it); None for None."""
+    if days is None:
+        return None
+    months = days / DAYS_PER_MONTH
+    return months if digits is None else round(months, digits)
 
 
 def _nearest(value: float) -> int:
