@@ -41,6 +41,7 @@ from access_requests.roles import (  # noqa: F401 - the back office's view of ro
     ROLE_PERMISSIONS,
     VIEW_PERMISSION,
     can_open_backoffice,
+    holder_of,
     sees_every_request,
     staff_roles,
     task_roles,
@@ -83,11 +84,6 @@ DataThrough = AccessRequest.datasets.through
 
 
 # --- who the user is in the back office ---------------------------------------------------------
-def holder_id(user) -> int | None:
-    profile = getattr(user, "profile", None) if _has_profile(user) else None
-    return profile.data_holder_id if profile else None
-
-
 def data_holder(user):
     """The data holder whose staff ``user`` belongs to (``Profile.data_holder``), or None."""
     profile = getattr(user, "profile", None) if _has_profile(user) else None
@@ -136,7 +132,7 @@ def queue_condition(user) -> Q:
     other_states = [s for s, owners in QUEUE_ROLES.items() if owners & others]
     condition = Q(state__in=other_states) if other_states else Q(pk__in=[])
     if Role.DATA_HOLDER in roles:
-        holder = holder_id(user)
+        holder = holder_of(user)
         if holder is not None:
             condition |= Q(state__in=DATA_HOLDER_STATES) & Q(_open_task_of(holder))
     return condition
@@ -379,7 +375,7 @@ def queue_page_rows(requests: Iterable[AccessRequest], *, now: dt.datetime | Non
 # --- a data holder's queue: its open tasks ---------------------------------------------------------
 def sees_holder_tasks(user) -> bool:
     """A data holder's staff with no other back-office role: their queue lists their holder's tasks."""
-    return Role.DATA_HOLDER in staff_roles(user) and not sees_every_request(user) and holder_id(user) is not None
+    return Role.DATA_HOLDER in staff_roles(user) and not sees_every_request(user) and holder_of(user) is not None
 
 
 TASK_SORTS = {
@@ -394,7 +390,7 @@ def holder_task_queue(user, filters: QueueFilters, *, today: dt.date | None = No
     """The open tasks of ``user``'s data holder (not delivered, their request neither ended nor
     archived), filtered and sorted (by due date, the ones without last), with what a row shows."""
     today = today or timezone.localdate()
-    holder = holder_id(user)
+    holder = holder_of(user)
     if holder is None or not can_open_backoffice(user):
         return HolderTask.objects.none()
     qs = (HolderTask.objects.filter(holder_id=holder).exclude(state=HolderTaskState.DELIVERED)

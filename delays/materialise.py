@@ -115,8 +115,7 @@ def row_values(request_id: int, *, requires_matching: bool, route: str = Route.S
 
 def baseline_medians() -> dict[bool, dict[str, Any]]:
     """Both populations' baselines (one query)."""
-    found = {row.key: dict(row.medians) for row in DelayBaseline.objects.filter(key__in=POPULATIONS.values())}
-    return {matching: found.get(key, {}) for matching, key in POPULATIONS.items()}
+    return _committed_baseline()[1]
 
 
 # The pages' copy of the baseline (every request's page forecasts with it; it changes nightly and
@@ -126,7 +125,8 @@ BASELINE_CACHE_SECONDS = 600
 
 
 def _committed_baseline() -> tuple[dt.datetime | None, dict[bool, dict[str, Any]]]:
-    """The baseline as the database holds it, stamped with its newest ``computed_at`` (one query)."""
+    """Both populations' baselines as the database holds them, stamped with their newest
+    ``computed_at`` (one query)."""
     rows = list(DelayBaseline.objects.filter(key__in=POPULATIONS.values()))
     found = {row.key: dict(row.medians) for row in rows}
     stamp = max((row.computed_at for row in rows), default=None)

@@ -72,7 +72,6 @@ class OutboxMessageAdmin(OutgoingAdmin):
         # The list never needs the bodies or binary parts.
         return super().get_queryset(request).defer("text", "html", "attachment_content", "inline_image")
 
-
     @admin.display(description=_("image intégrée"), boolean=True)
     def has_inline_image(self, obj):
         return bool(obj.inline_image_cid)
@@ -235,7 +234,6 @@ class WebhookDeliveryAdmin(OutgoingAdmin):
               "last_attempt_at", "response_status", "duration_ms", "response_body", "last_error", "next_attempt_at",
               "claimed_until", "created_at", "sent_at", "payload")
     readonly_fields = fields
-
 
     @admin.display(description=_("contenu envoyé"))
     def payload(self, obj):

@@ -106,7 +106,8 @@ def test_with_a_shared_cache_the_pages_read_the_baseline_once(client, personas, 
     assert shown_baseline_medians() == baseline_medians()
 
 
-def test_without_a_shared_cache_the_pages_read_the_database(settings, db):
+@pytest.mark.django_db(transaction=True)  # outside a transaction: only CACHE_URL decides
+def test_without_a_shared_cache_the_pages_read_the_database(settings):
     settings.CACHE_URL = ""
     store_baseline({"submitted": 7.0})
     cache.set(BASELINE_CACHE_KEY, (None, {True: {"submitted": 99.0}, False: {}}))  # never read without CACHE_URL

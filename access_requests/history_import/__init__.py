@@ -387,6 +387,11 @@ def _parse_datasets(value: str, known: Iterable[str]) -> tuple[tuple[str, ...], 
     return tuple(codes), unknown
 
 
+def _blank(row: list[str]) -> bool:
+    """A blank line of the file (skipped, not a row)."""
+    return not row or (len(row) == 1 and not row[0].strip())
+
+
 def _header_issues(header: list[str]) -> tuple[dict[str, int], list[ImportIssue]]:
     names = [name.strip().lower() for name in header]
     issues = []
@@ -506,8 +511,8 @@ class _FileReader:
                 break  # the reader cannot resynchronise reliably after a quoting error
             finally:
                 previous_end = reader.line_num
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue  # blank line
+            if _blank(row):
+                continue
             rows += 1
             self.rows = rows
             reference = row[i_reference].strip() if i_reference < len(row) else ""
@@ -885,7 +890,7 @@ def _grouped_by_reference(raw: BinaryIO) -> bool:
         seen: set[str] = set()
         current: str | None = None
         for row in reader:
-            if not row or (len(row) == 1 and not row[0].strip()) or index >= len(row):
+            if _blank(row) or index >= len(row):
                 continue  # a blank or short line: the reading pass reports it
             reference = row[index].strip()
             if reference != current:
