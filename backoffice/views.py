@@ -128,7 +128,7 @@ def _queue_page(request, *, save_form: SaveFilterForm | None = None, status: int
     form = _filter_form(request)
     filters = form.filters()
     if filters.scope == sel.Scope.QUEUE and sel.sees_holder_tasks(request.user):
-        return _task_queue(request, form, filters)
+        return _task_queue(request, form, filters, save_form=save_form, status=status)
     qs = sel.queue(request.user, filters)
     paginator = Paginator(qs, PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
@@ -145,20 +145,29 @@ def _queue_page(request, *, save_form: SaveFilterForm | None = None, status: int
     query = request.GET.copy()
     query.pop("page", None)
     roles = sel.staff_roles(request.user)
-    current = normalised_query(form)
     return render(request, "backoffice/queue.html", {
         "form": form, "filters": filters, "page": page, "rows": rows, "query": query.urlencode(),
         "scope_label": SCOPE_LABELS.get(filters.scope, ""), "badge_labels": BADGE_LABELS,
         "status_labels": STATUS_LABELS, "role_labels": _role_labels(roles),
         "read_only": sel.is_read_only(request.user), "page_range": _page_range(page), "section": "queue",
+        **_saved_filters_context(request, form, save_form),
+    }, status=status)
+
+
+def _saved_filters_context(request, form: QueueFilterForm, save_form: SaveFilterForm | None) -> dict:
+    """The queue's "Mes filtres": the user's saved filters (the one matching the page's), the form
+    that saves the current filters, the link to the followed requests; on a data holder's task queue too."""
+    current = normalised_query(form)
+    return {
         "saved_filters": [{"filter": f, "current": bool(current) and f.query == current}
                           for f in sel.saved_filters(request.user)],
         "save_form": save_form or SaveFilterForm(user=request.user, auto_id="save-%s"),
         "followed_query": urlencode({"scope": sel.Scope.FOLLOWED}),
-    }, status=status)
+    }
 
 
-def _task_queue(request, form: QueueFilterForm, filters):
+def _task_queue(request, form: QueueFilterForm, filters, *, save_form: SaveFilterForm | None = None,
+                status: int = 200):
     """A data holder's queue: one row per open task of its holder, by due date."""
     paginator = Paginator(sel.holder_task_queue(request.user, filters), PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
@@ -179,7 +188,8 @@ def _task_queue(request, form: QueueFilterForm, filters):
         "query": query.urlencode(), "scope_label": SCOPE_LABELS.get(filters.scope, ""),
         "role_labels": _role_labels(sel.staff_roles(request.user)), "read_only": False,
         "page_range": _page_range(page), "section": "queue",
-    })
+        **_saved_filters_context(request, form, save_form),
+    }, status=status)
 
 
 # A task's due date is the holder's own, not a statutory one: its badges say so.

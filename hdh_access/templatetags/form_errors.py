@@ -7,7 +7,7 @@ A template builtin (settings.TEMPLATES), so a template needs no ``{% load %}``:
   error alert listing them, each a link to its field (errors about no one field, and those of a
   hidden field, link to the form's first field). static/hdh/error-summary.js focuses it when
   the page loads. The fields themselves carry ``aria-invalid`` and an ``aria-describedby``
-  naming their message (the DSFR's field templates, backoffice/_field.html, accounts/login.html).
+  naming their message (the DSFR's field templates, the back office's ``{% field_group %}``, accounts/login.html).
 - ``{% error_title_prefix %}``, in the page's ``<title>`` (templates/base.html): "Erreur : " when
   the page answers a posted form that has errors. Any form of the template's context counts,
   and lists of forms (the back office's action forms), so no page has to say which one it holds.

@@ -243,3 +243,27 @@ def test_the_saved_filters_and_following_read_in_english(client, personas, dossi
     opened = client.get(reverse("backoffice:open_filter", args=[gone.pk]), HTTP_ACCEPT_LANGUAGE="en", follow=True)
     assert "The filter “Broken” holds a value that is no longer valid (Status)" in opened.content.decode()
     assert saved.pk != gone.pk
+
+
+def test_a_data_holder_saves_the_filters_of_its_task_queue_and_reopens_them(client, personas):
+    """A data holder's queue lists its tasks; its "Mes filtres" saves and lists filters as the
+    secretariat's does (the form used to lack its field there)."""
+    client.force_login(personas["cnam"])
+    page = client.get(QUEUE)
+    assert page.context["task_queue"] and 'name="name"' in page.content.decode()
+    response = save(client, "Mes tâches en retard", "badge=overdue")
+    assert response.status_code == 303
+    saved = SavedFilter.objects.get(user=personas["cnam"])
+    assert saved.query == "badge=overdue"
+    page = client.get(QUEUE + "?badge=overdue")
+    assert page.context["task_queue"]
+    assert [item["current"] for item in page.context["saved_filters"]] == [True]
+    assert "Mes tâches en retard" in page.content.decode()
+
+
+def test_a_data_holder_saving_a_filter_without_a_name_gets_its_queue_back_with_the_error(client, personas):
+    client.force_login(personas["cnam"])
+    response = save(client, "")
+    assert response.status_code == 400
+    assert response.context["task_queue"] and response.context["save_form"].errors
+    assert not SavedFilter.objects.filter(user=personas["cnam"]).exists()
