@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         pages = [page for page in pages if page[0] == args.profile]
         if not pages:
             raise SystemExit(f"no page named {args.profile!r}")
-    print(f"{'page':<46} {'status':>6} {'wall p50':>9} {'CPU p50':>8} {'queries':>7} {'KiB':>5}")
+    print(f"{'page':<46} {'status':>6} {'wall p50':>9} {'CPU p50':>8} {'queries':>7} {'calls':>7} {'KiB':>5}")
     for name, browser, url in pages:
         for _ in range(3):  # warm: the template cache, the Redis cache, the connection
             response = browser.get(url)
@@ -115,13 +115,18 @@ def main(argv: list[str] | None = None) -> int:
             cpus.append(time.process_time() - cpu)
         with CaptureQueriesContext(connection) as queries:
             browser.get(url)
+        captured = queries.captured_queries  # read now: the next request clears the connection's log
+        counted = cProfile.Profile()
+        counted.runcall(browser.get, url)
+        calls = pstats.Stats(counted).total_calls
         print(f"{name:<46} {response.status_code:>6} {statistics.median(walls) * 1000:>7.1f}ms "
-              f"{statistics.median(cpus) * 1000:>6.1f}ms {len(queries):>7} {len(response.content) // 1024:>5}")
+              f"{statistics.median(cpus) * 1000:>6.1f}ms {len(captured):>7} {calls:>7} "
+              f"{len(response.content) // 1024:>5}")
         if profile:
             pstats.Stats(profile).sort_stats("cumulative").print_stats(60)
             pstats.Stats(profile).sort_stats("tottime").print_stats(30)
-            for query in queries.captured_queries:
-                print(query["time"], query["sql"][:300])
+            for query in captured:
+                print(query["time"], query["sql"][:int(os.environ.get("SQL_WIDTH", "300"))])
     return 0
 
 
