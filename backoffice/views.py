@@ -135,10 +135,12 @@ def _queue_page(request, *, save_form: SaveFilterForm | None = None, status: int
     listed = list(page.object_list)
     prefetch_related_objects(listed, "datasets")
     rows = sel.queue_page_rows(listed)
+    # The labels translated once for the page, not once a row.
+    badge_labels, status_labels = _translated(BADGE_LABELS), _translated(STATUS_LABELS)
     for row in rows:  # classes and labels here rather than one include per row: the table renders fast
-        row["badge_class"], row["badge_label"] = BADGE_CLASSES.get(row["badge"], ""), BADGE_LABELS.get(row["badge"], "")
+        row["badge_class"], row["badge_label"] = BADGE_CLASSES.get(row["badge"], ""), badge_labels.get(row["badge"], "")
         status_code = row["request"].target_status
-        row["status_class"], row["status_label"] = STATUS_CLASSES.get(status_code, ""), STATUS_LABELS.get(status_code, "")
+        row["status_class"], row["status_label"] = STATUS_CLASSES.get(status_code, ""), status_labels.get(status_code, "")
         # The labels of the state and route here too: get_FOO_display rebuilds the choices' dict at each call.
         row["state_label"], row["route_label"] = _state_label(row["request"].state), _route_label(row["request"].route)
     queue_rows.request_rows_html(rows)
@@ -174,9 +176,9 @@ def _task_queue(request, form: QueueFilterForm, filters, *, save_form: SaveFilte
     listed = list(page.object_list)
     prefetch_related_objects(listed, "request__datasets")
     rows = sel.task_queue_rows(listed)
+    badge_labels = _translated(TASK_BADGE_LABELS)
     for row in rows:
-        row["badge_class"], row["badge_label"] = BADGE_CLASSES.get(row["badge"], ""), TASK_BADGE_LABELS.get(
-            row["badge"], "")
+        row["badge_class"], row["badge_label"] = BADGE_CLASSES.get(row["badge"], ""), badge_labels.get(row["badge"], "")
         state = row["task"].state
         row["task_state_label"] = str(HolderTaskState(state).label) if state in HolderTaskState.values else state
     queue_rows.task_rows_html(rows)
@@ -196,6 +198,10 @@ def _task_queue(request, form: QueueFilterForm, filters, *, save_form: SaveFilte
 TASK_BADGE_LABELS = {"overdue": gettext_lazy("Échéance dépassée"), "due_soon": gettext_lazy("Échéance proche"),
                      "on_time": gettext_lazy("Dans les temps"), "no_clock": gettext_lazy("Sans échéance"),
                      "paused": gettext_lazy("Demande en attente du demandeur")}
+
+
+def _translated(labels: dict) -> dict[str, str]:
+    return {key: str(label) for key, label in labels.items()}
 
 
 def _role_labels(roles) -> list[str]:

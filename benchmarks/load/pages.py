@@ -123,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{statistics.median(cpus) * 1000:>6.1f}ms {len(captured):>7} {calls:>7} "
               f"{len(response.content) // 1024:>5}")
         if profile:
+            if os.environ.get("PROFILE_OUT"):
+                profile.dump_stats(os.environ["PROFILE_OUT"])
             pstats.Stats(profile).sort_stats("cumulative").print_stats(60)
             pstats.Stats(profile).sort_stats("tottime").print_stats(30)
             for query in captured:
