@@ -3,7 +3,7 @@
 A back-office filter form has a dozen selects and about sixty options; Django draws each option
 through its own template include (``select.html`` includes ``select_option.html``, which includes
 ``attrs.html``), which was most of the cost of a queue page's form (about 8 ms of CPU a page). The
-renderers here draw ``select.html`` and ``input.html`` with f-strings (``esc`` escapes) from the same context
+renderers here draw ``select.html``, ``input.html`` and ``textarea.html`` with f-strings (``esc`` escapes) from the same context
 Django's widgets build, and leave every other template, and any widget whose options use another
 template, to the template engine. ``tests/lib/test_form_renderers.py`` compares both outputs over
 the project's forms and the edge cases (groups, multiple, boolean attributes, escaping).
@@ -64,14 +64,22 @@ def draw_input(widget: dict) -> str:
             f'{value}{attributes(widget["attrs"])}>')
 
 
-# Django's widget templates drawn here: select.html, and input.html with the templates that only
-# include it (one per input type).
+def draw_textarea(widget: dict) -> str:
+    """``textarea.html``: the value after a new line (which browsers drop), when there is one."""
+    value = esc(widget["value"]) if widget["value"] else ""
+    return f'<textarea name="{esc(widget["name"])}"{attributes(widget["attrs"])}>\n{value}</textarea>'
+
+
+# Django's widget templates drawn here: select.html, textarea.html, and input.html with the templates
+# that only include it (one per input type). Not the option templates of radio buttons and
+# checkboxes: django-dsfr draws its own.
 INPUT_TYPES = ("text", "number", "email", "url", "color", "search", "tel", "password", "hidden", "date", "datetime",
                "time")
 DRAWN: dict[str, Callable[[dict], str | None]] = {
     "django/forms/widgets/select.html": draw_select,
     "django/forms/widgets/input.html": draw_input,
     **{f"django/forms/widgets/{kind}.html": draw_input for kind in INPUT_TYPES},
+    "django/forms/widgets/textarea.html": draw_textarea,
 }
 
 

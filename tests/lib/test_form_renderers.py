@@ -42,7 +42,11 @@ WIDGETS = [
     (forms.HiddenInput(), mark_safe("<i>safe</i>")),
     (forms.PasswordInput(render_value=True), "secret"),
     (forms.URLInput(), "https://example.org/?a=1&b=2"),
-    (forms.Textarea(), "not drawn here"),
+    (forms.Textarea(), 'a <b>"line"</b>\nand & another'),
+    (forms.Textarea(attrs={"rows": 3, "class": "fr-input", "required": True}), ""),
+    (forms.Textarea(), None),
+    (forms.Textarea(), "0"),
+    (forms.Textarea(), mark_safe("<i>safe</i>")),
     (forms.CheckboxInput(), True),
     (forms.RadioSelect(choices=GROUPED), "snds"),
 ]
@@ -56,6 +60,28 @@ def test_a_widget_is_drawn_as_django_s_templates_draw_it(fast, reference, widget
     attrs = {"id": "id_field"}
     assert widget.render("field", value, attrs=attrs, renderer=fast) == widget.render(
         "field", value, attrs=attrs, renderer=reference)
+
+
+class _Options(forms.Form):
+    choice = forms.ChoiceField(choices=GROUPED)
+    several = forms.MultipleChoiceField(choices=[("a", "A & <b>"), ("b", "B")], widget=forms.CheckboxSelectMultiple)
+
+
+@pytest.mark.parametrize(("fast", "reference"), [(FastTemplates(), DjangoTemplates()),
+                                                  (FastDsfrTemplates(), DsfrDjangoTemplates())])
+@pytest.mark.parametrize("wrap_label", [False, True])
+@pytest.mark.parametrize("auto_id", ["id_%s", False])
+def test_a_radio_button_or_a_checkbox_of_a_group_is_drawn_as_django_draws_it(fast, reference, wrap_label, auto_id):
+    """A group's option drawn alone (``{{ radio.tag }}``, the back office's field groups)."""
+    for widget, data in ((forms.RadioSelect, {"choice": "snds"}), (forms.RadioSelect, None)):
+        form = _Options(data, auto_id=auto_id)
+        form.fields["choice"].widget = widget(choices=GROUPED)
+        for name in ("choice", "several"):
+            drawn = []
+            for renderer in (fast, reference):
+                form.renderer = renderer
+                drawn.append([option.tag(wrap_label=wrap_label) for option in form[name]])
+            assert drawn[0] == drawn[1] and drawn[0]
 
 
 def test_the_project_draws_its_forms_with_the_fast_renderers():
