@@ -400,7 +400,8 @@ if DEBUG:
 # Redis database than the broker's), else in each process's memory.
 CACHE_URL = env_str("CACHE_URL")
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    # Django's Redis cache, one Redis client per connection pool (hdh_access/cache.py).
+    "default": {"BACKEND": "hdh_access.cache.RedisCache", "LOCATION": CACHE_URL}
     if CACHE_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
 HDH_DASHBOARD_CACHE_SECONDS = env_int("HDH_DASHBOARD_CACHE_SECONDS", 600)

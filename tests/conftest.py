@@ -374,7 +374,7 @@ def shared_cache(settings):
     if not redis_url:
         pytest.fail("the suite runs with Redis: set REDIS_URL")
     settings.CACHE_URL = redis_url
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url,
+    settings.CACHES = {"default": {"BACKEND": "hdh_access.cache.RedisCache", "LOCATION": redis_url,
                                    "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}}
     return settings
 
