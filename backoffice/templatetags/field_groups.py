@@ -5,7 +5,7 @@ Every form of the back office draws its fields this way: the queue's filters (a 
 queue page), a request's action forms, messages, experts, saved filters. Drawn by a template
 (an include per field, widget_tweaks' ``render_field`` copying the bound field twice to set the
 widget's attributes) the filters alone were about a tenth of a queue page's CPU. Here the same
-markup comes from f-strings and ``esc`` (what ``conditional_escape`` does), and the widget from
+markup comes from f-strings, ``shown`` (what ``{{ value }}`` draws) and ``esc``, and the widget from
 ``BoundField.as_widget`` with the DSFR's class and the error's ``aria-describedby``, so Django
 still builds the widget's attributes (required, disabled, ``aria-invalid``, its own
 ``aria-describedby``) and the form renderer draws it.
@@ -27,7 +27,7 @@ from __future__ import annotations
 from django import forms, template
 from django.utils.safestring import SafeString, mark_safe
 
-from hdh_access.lib.escape import esc
+from hdh_access.lib.escape import esc, shown
 
 register = template.Library()
 
@@ -52,21 +52,21 @@ def _described(field: forms.BoundField, err: str, hint: str) -> dict[str, str]:
 
 def _label(field: forms.BoundField, hint: str) -> str:
     """The label's text and, when the field has one, its hint."""
-    help_text = f'<span class="fr-hint-text" id="{esc(hint)}">{esc(field.help_text)}</span>' if field.help_text else ""
-    return f"{esc(field.label)}{help_text}"
+    help_text = f'<span class="fr-hint-text" id="{esc(hint)}">{shown(field.help_text)}</span>' if field.help_text else ""
+    return f"{shown(field.label)}{help_text}"
 
 
 def _message(field: forms.BoundField, err: str) -> str:
     """The DSFR's message group of a field drawn in a group (radio, checkbox, files)."""
     return (f'<div class="fr-messages-group" id="{esc(err)}" aria-live="assertive">'
-            f'<p class="fr-message fr-message--error">{esc(field.errors[0])}</p></div>')
+            f'<p class="fr-message fr-message--error">{shown(field.errors[0])}</p></div>')
 
 
 def _radios(field: forms.BoundField, auto_id: str, err: str, hint: str) -> str:
     errors = field.errors
     radios = "".join(
         f'\n  <div class="fr-fieldset__element">\n    <div class="fr-radio-group">\n      {radio.tag()}\n'
-        f'      <label class="fr-label" for="{esc(radio.id_for_label)}">{esc(radio.choice_label)}</label>\n'
+        f'      <label class="fr-label" for="{esc(radio.id_for_label)}">{shown(radio.choice_label)}</label>\n'
         f"    </div>\n  </div>\n  "
         for radio in field)
     labelled = f"{esc(auto_id)}-legend" + (f" {esc(err)}" if errors else "")
@@ -98,7 +98,7 @@ def _control(field: forms.BoundField, err: str, hint: str, group: str, css: str)
     """A select (``group`` "select", class "fr-select") or any other input ("input", "fr-input")."""
     errors = field.errors
     attrs = {**_described(field, err, hint), "class": f"{css} {css}--error"} if errors else {"class": css}
-    message = f'<p id="{esc(err)}" class="fr-error-text">{esc(errors[0])}</p>' if errors else ""
+    message = f'<p id="{esc(err)}" class="fr-error-text">{shown(errors[0])}</p>' if errors else ""
     return (f'\n<div class="fr-{group}-group{f" fr-{group}-group--error" if errors else ""}">\n'
             f'  <label class="fr-label" for="{esc(field.id_for_label)}">{_label(field, hint)}</label>\n'
             f"  {_widget(field, **attrs)}\n  {message}\n</div>\n")

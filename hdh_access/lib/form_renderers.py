@@ -21,7 +21,7 @@ from django.forms.renderers import DjangoTemplates
 from django.utils.safestring import SafeString, mark_safe
 from dsfr.forms import DsfrDjangoTemplates
 
-from hdh_access.lib.escape import esc
+from hdh_access.lib.escape import esc, shown
 
 OPTION_TEMPLATE = "django/forms/widgets/select_option.html"
 
@@ -66,7 +66,7 @@ def draw_input(widget: dict) -> str:
 
 def draw_textarea(widget: dict) -> str:
     """``textarea.html``: the value after a new line (which browsers drop), when there is one."""
-    value = esc(widget["value"]) if widget["value"] else ""
+    value = shown(widget["value"]) if widget["value"] else ""  # {{ widget.value }}: localized, unlike an input's
     return f'<textarea name="{esc(widget["name"])}"{attributes(widget["attrs"])}>\n{value}</textarea>'
 
 

@@ -8,9 +8,12 @@ the fields in place.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django import forms
 from django.template import Context, Template
+from django.utils import translation
 
 from backoffice.templatetags.field_groups import field_html
 from hdh_access.lib.upload_fields import MultipleFileField
@@ -53,6 +56,39 @@ EXPECTED = [
 @pytest.mark.parametrize(("state", "name", "expected"), EXPECTED, ids=[f"{s}-{n}" for s, n, _ in EXPECTED])
 def test_each_kind_of_field_is_drawn_with_its_hint_and_error(state, name, expected):
     assert field_html(_forms()[state][name]) == expected
+
+
+class _Tricky(forms.Form):
+    title = forms.CharField(label='Titre <b>&"', help_text='Aide <i>"&', required=False)
+    rate = forms.ChoiceField(label="Taux", choices=[("1", Decimal("1.5")), ("2", 'Deux <&">')],
+                             widget=forms.RadioSelect)
+    kind = forms.ChoiceField(label="Type", choices=[("a", "A")])
+
+
+def _tricky_forms() -> dict[str, forms.Form]:
+    """Text to escape in a label, a hint, an error and a choice; a number as a choice's label (drawn
+    in the page's language); a prefix and ids of another pattern; no ids at all."""
+    bad = _Tricky({"p-title": "x", "p-rate": "9", "p-kind": "z"}, prefix="p", auto_id="x-%s")
+    bad.is_valid()
+    bad.add_error("title", 'Erreur <script>"&')
+    return {"bad": bad, "plain": _Tricky(auto_id=False)}
+
+
+# What the template drew for these fields, in French.
+TRICKY = [
+    ('bad', 'title', '\n\n\n<div class="fr-input-group fr-input-group--error">\n  <label class="fr-label" for="x-p-title">Titre &lt;b&gt;&amp;&quot;<span class="fr-hint-text" id="x-p-title_helptext">Aide &lt;i&gt;&quot;&amp;</span></label>\n  <input type="text" name="p-title" value="x" aria-describedby="x-p-title_helptext x-p-title-error" class="fr-input fr-input--error" aria-invalid="true" id="x-p-title">\n  <p id="x-p-title-error" class="fr-error-text">Erreur &lt;script&gt;&quot;&amp;</p>\n</div>\n\n'),
+    ('bad', 'rate', '\n\n\n<fieldset class="fr-fieldset fr-fieldset--error" id="x-p-rate-fieldset" aria-labelledby="x-p-rate-legend x-p-rate-error" role="group">\n  <legend class="fr-fieldset__legend fr-fieldset__legend--regular" id="x-p-rate-legend">Taux</legend>\n  \n  <div class="fr-fieldset__element">\n    <div class="fr-radio-group">\n      <input type="radio" name="p-rate" value="1" id="x-p-rate_0" required aria-invalid="true">\n      <label class="fr-label" for="x-p-rate_0">1,5</label>\n    </div>\n  </div>\n  \n  <div class="fr-fieldset__element">\n    <div class="fr-radio-group">\n      <input type="radio" name="p-rate" value="2" id="x-p-rate_1" required aria-invalid="true">\n      <label class="fr-label" for="x-p-rate_1">Deux &lt;&amp;&quot;&gt;</label>\n    </div>\n  </div>\n  \n  <div class="fr-messages-group" id="x-p-rate-error" aria-live="assertive"><p class="fr-message fr-message--error">Sélectionnez un choix valide. 9 n’en fait pas partie.</p></div>\n</fieldset>\n\n'),
+    ('bad', 'kind', '\n\n\n<div class="fr-select-group fr-select-group--error">\n  <label class="fr-label" for="x-p-kind">Type</label>\n  <select name="p-kind" aria-describedby="x-p-kind-error" class="fr-select fr-select--error" aria-invalid="true" id="x-p-kind">\n  <option value="a">A</option>\n\n</select>\n  <p id="x-p-kind-error" class="fr-error-text">Sélectionnez un choix valide. z n’en fait pas partie.</p>\n</div>\n\n'),
+    ('plain', 'title', '\n\n\n<div class="fr-input-group">\n  <label class="fr-label" for="">Titre &lt;b&gt;&amp;&quot;<span class="fr-hint-text" id="_helptext">Aide &lt;i&gt;&quot;&amp;</span></label>\n  <input type="text" name="title" class="fr-input">\n  \n</div>\n\n'),
+    ('plain', 'rate', '\n\n\n<fieldset class="fr-fieldset" id="-fieldset" aria-labelledby="-legend">\n  <legend class="fr-fieldset__legend fr-fieldset__legend--regular" id="-legend">Taux</legend>\n  \n  <div class="fr-fieldset__element">\n    <div class="fr-radio-group">\n      <input type="radio" name="rate" value="1" required>\n      <label class="fr-label" for="None">1,5</label>\n    </div>\n  </div>\n  \n  <div class="fr-fieldset__element">\n    <div class="fr-radio-group">\n      <input type="radio" name="rate" value="2" required>\n      <label class="fr-label" for="None">Deux &lt;&amp;&quot;&gt;</label>\n    </div>\n  </div>\n  \n  \n</fieldset>\n\n'),
+    ('plain', 'kind', '\n\n\n<div class="fr-select-group">\n  <label class="fr-label" for="">Type</label>\n  <select name="kind" class="fr-select">\n  <option value="a">A</option>\n\n</select>\n  \n</div>\n\n'),
+]
+
+
+@pytest.mark.parametrize(("state", "name", "expected"), TRICKY, ids=[f"{s}-{n}" for s, n, _ in TRICKY])
+def test_labels_hints_errors_and_choices_are_escaped_and_localised_as_the_template_did(state, name, expected):
+    with translation.override("fr"):
+        assert field_html(_tricky_forms()[state][name]) == expected
 
 
 def test_the_tag_draws_the_same_markup_in_a_template():

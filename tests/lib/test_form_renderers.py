@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
 from django import forms
@@ -18,6 +19,13 @@ from hdh_access.lib.form_renderers import FastDsfrTemplates, FastTemplates
 from tests.backoffice.helpers import backoffice_settings, materialise_all  # noqa: F401  (autouse)
 
 GROUPED = [("", "—"), ("Bases", [("snds", "SNDS & <co>"), ("oscour", gettext_lazy("Personne"))]), ("x", 'a "b"')]
+
+
+class _LocalisedTextarea(forms.Textarea):
+    """A textarea whose value stays a number: ``{{ widget.value }}`` draws it in the page's language."""
+
+    def format_value(self, value):
+        return value
 
 
 class Custom(forms.Select):
@@ -47,6 +55,7 @@ WIDGETS = [
     (forms.Textarea(), None),
     (forms.Textarea(), "0"),
     (forms.Textarea(), mark_safe("<i>safe</i>")),
+    (_LocalisedTextarea(), Decimal("1234.5")),
     (forms.CheckboxInput(), True),
     (forms.RadioSelect(choices=GROUPED), "snds"),
 ]
@@ -73,13 +82,12 @@ class _Options(forms.Form):
 @pytest.mark.parametrize("auto_id", ["id_%s", False])
 def test_a_radio_button_or_a_checkbox_of_a_group_is_drawn_as_django_draws_it(fast, reference, wrap_label, auto_id):
     """A group's option drawn alone (``{{ radio.tag }}``, the back office's field groups)."""
-    for widget, data in ((forms.RadioSelect, {"choice": "snds"}), (forms.RadioSelect, None)):
-        form = _Options(data, auto_id=auto_id)
-        form.fields["choice"].widget = widget(choices=GROUPED)
+    for data in ({"choice": "snds"}, None):
         for name in ("choice", "several"):
             drawn = []
-            for renderer in (fast, reference):
-                form.renderer = renderer
+            for renderer in (fast, reference):  # a form of each (a bound field keeps its renderer)
+                form = _Options(data, auto_id=auto_id, renderer=renderer)
+                form.fields["choice"].widget = forms.RadioSelect(choices=GROUPED)
                 drawn.append([option.tag(wrap_label=wrap_label) for option in form[name]])
             assert drawn[0] == drawn[1] and drawn[0]
 
