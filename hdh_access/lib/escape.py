@@ -4,7 +4,7 @@ Django's ``escape`` is wrapped for lazy strings (``keep_lazy``): each call looks
 first, which dominates when a page escapes a few thousand values (the queue's rows, the selects'
 options). ``esc`` gives the same result: an object with ``__html__`` as it says, anything else
 through ``html.escape`` of its text, as Django's ``escape`` does. ``shown`` is ``{{ value }}``
-itself: what a template draws of a value that may not be text (a number, a date, a lazy label).
+itself (Django's own function): what a template draws of a value that may not be text.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from django.utils.formats import localize
-from django.utils.timezone import template_localtime  # type: ignore[attr-defined]  # Django has it; its stubs do not
+from django.template import Context
+from django.template.base import render_value_in_context
 
 
 def esc(value: Any) -> str:
@@ -22,11 +22,11 @@ def esc(value: Any) -> str:
     return html.escape(str(value))
 
 
+# Read only (autoescaping, the settings' time zone and localization), so one serves every call.
+_CONTEXT = Context()
+
+
 def shown(value: Any) -> str:
-    """What the template engine draws for ``{{ value }}`` with autoescaping: the value localized
-    (a number or a date in the active language's format), made text, then escaped; an object that
-    is not a string is escaped as text even if it knows its own HTML, as the engine does."""
-    value = localize(template_localtime(value))
-    if not isinstance(value, str):
-        return html.escape(str(value))
-    return esc(value)
+    """What the template engine draws for ``{{ value }}`` (Django's ``render_value_in_context``):
+    localized (a number or a date in the active language's format), made text, then escaped."""
+    return render_value_in_context(value, _CONTEXT)
