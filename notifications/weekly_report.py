@@ -197,7 +197,7 @@ def _problems(target: list[dict], today: dt.date) -> list[dict]:
             "url": absolute_reverse("backoffice:detail", app["reference"]),
             "forecast_date": paris_date(app["forecast_at"]) if app["forecast_at"] else None,
             "submitted_date": paris_date(app["submitted_at"]),
-            "elapsed_months": app["elapsed_days"] / DAYS_PER_MONTH,
+            "elapsed_months": in_months(app["elapsed_days"], None),
         })
     rows.sort(key=lambda r: (not r["late"], -r["overrun_days"], r["reference"]))
     return rows
@@ -236,7 +236,7 @@ def roadmap_rows(indicators: dict) -> list[dict]:
              "p90": figure(in_months(delay["p90_days"]), 1)},
          "target": _("Objectif : %(months)s mois en moyenne") % {"months": months},
          "trend": _("%(value)s mois à la dernière fin de trimestre") % {
-             "value": last(delay["trend"], "mean_days", 1 / DAYS_PER_MONTH, 1)},
+             "value": figure(in_months(delay["trend"][-1]["mean_days"] if delay["trend"] else None), 1)},
          "how": _("Du dépôt à la mise à disposition, moins le temps passé à attendre le demandeur ; projets livrés.")},
         {"title": _("Part des projets livrés dans les %(months)s mois") % {"months": months},
          "value": _("%(share)s %% (%(met)s sur %(n)s)") % {
@@ -401,8 +401,7 @@ def render_report(content: Content, *, language: str) -> tuple[Rendered, bytes, 
         "more": content.problems_total - len(content.problems),
         "profile_url": absolute_reverse("accounts:profile"),
         "indicators_url": absolute_reverse("directory:indicators"),
-        "mean_months": None if content.all_time["mean_days"] is None
-        else content.all_time["mean_days"] / DAYS_PER_MONTH,
+        "mean_months": in_months(content.all_time["mean_days"], None),
         "mean_over_target": None if content.all_time["mean_days"] is None
         else content.all_time["mean_days"] > content.target_days,
     }
