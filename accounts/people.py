@@ -8,11 +8,21 @@ stands in for the name only when the account has none.
 
 ``PERSON_RELATIONS``: what a selector joins so that naming a user costs no query
 (``related("assignee")`` → ``["assignee__profile__organisation", ...]``).
+
+``attach_people``: the same people read apart, in one small query, and set on the rows. The pages
+the load reads most use it for a row's people rather than joining three tables per person into
+the row's own query: PostgreSQL plans a query in a time that grows fast with the tables joined
+(a request's back-office row and its two people: eleven tables, 3.6 ms of the server's CPU to plan
+and run, against 0.4 + 0.2 ms in two queries; docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import ForeignKey, Model
 
 from accounts.models import Profile
 
@@ -22,6 +32,28 @@ PERSON_RELATIONS = ("profile__organisation", "profile__data_holder")
 def related(path: str) -> list[str]:
     """The ``select_related`` paths that name the user at ``path`` without a query."""
     return [f"{path}__{relation}" for relation in PERSON_RELATIONS]
+
+
+def attach_people(rows: Iterable[Model], *fields: str) -> None:
+    """Set the users that the foreign keys ``fields`` of ``rows`` name, each read with what names
+    them (``PERSON_RELATIONS``), all in one query; a row's empty key stays None. Naming them then
+    costs no query, as with ``select_related(*related(field))``, without joining them."""
+    keys = [(row, _foreign_key(row, name)) for row in rows for name in fields]
+    ids = {getattr(row, field.attname) for row, field in keys} - {None}
+    if not ids:
+        return
+    people = get_user_model()._default_manager.select_related(*PERSON_RELATIONS).in_bulk(ids)
+    for row, field in keys:
+        person = people.get(getattr(row, field.attname))
+        if person is not None:
+            field.set_cached_value(row, person)
+
+
+def _foreign_key(row: Model, name: str) -> ForeignKey:
+    field = row._meta.get_field(name)
+    if not isinstance(field, ForeignKey):
+        raise TypeError(f"{type(row).__name__}.{name} is not a foreign key")
+    return field
 
 
 def person_name(user: Any) -> str:

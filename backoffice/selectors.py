@@ -66,7 +66,7 @@ from access_requests.workflow import (
     available_task_actions,
 )
 from accounts.models import Profile
-from accounts.people import PERSON_RELATIONS, display_name, related
+from accounts.people import PERSON_RELATIONS, attach_people, display_name, related
 from backoffice.models import SavedFilter
 from catalog.selectors import dataset_list
 from delays.models import CivilSocietyExchange, Partnership
@@ -350,14 +350,17 @@ def queue(user, filters: QueueFilters, *, today: dt.date | None = None) -> Query
     qs = qs.filter(shared_filters(filters, user, today))
     if filters.holder_id:
         qs = qs.filter(concerns_holder(filters.holder_id))
-    return qs.select_related("organisation", "assignee", *related("assignee")).order_by(
-        *SORTS.get(filters.sort, SORTS["due"]))
+    # The assignees are read with the page's rows (queue_page_rows), not joined here.
+    return qs.select_related("organisation").order_by(*SORTS.get(filters.sort, SORTS["due"]))
 
 
 def queue_page_rows(requests: Iterable[AccessRequest], *, now: dt.datetime | None = None) -> list[dict]:
-    """What each row of a queue shows; ``requests`` have their datasets prefetched."""
+    """What each row of a queue shows; ``requests`` have their datasets prefetched; their
+    assignees are read here, in one query."""
     now = now or timezone.now()
     today = paris_date(now)
+    requests = list(requests)
+    attach_people(requests, "assignee")
     rows = []
     for r in requests:
         r = cast(Any, r)  # annotated by queue(): stage_since, due_date, target columns
@@ -402,15 +405,18 @@ def holder_task_queue(user, filters: QueueFilters, *, today: dt.date | None = No
     elif filters.state:
         qs = qs.filter(state=filters.state)
     qs = qs.filter(shared_filters(filters, user, today, request="request__"))
-    return qs.select_related("request", "request__organisation", "holder", "assignee", *related("assignee")).order_by(
+    # The assignees are read with the page's rows (task_queue_rows), not joined here.
+    return qs.select_related("request", "request__organisation", "holder").order_by(
         *TASK_SORTS.get(filters.sort, TASK_SORTS["due"]))
 
 
 def task_queue_rows(tasks: Iterable[HolderTask], *, now: dt.datetime | None = None) -> list[dict]:
     """What each row of a data holder's queue shows; ``tasks`` have their request's datasets
-    prefetched (``request__datasets``)."""
+    prefetched (``request__datasets``); their assignees are read here, in one query."""
     now = now or timezone.now()
     today = paris_date(now)
+    tasks = list(tasks)
+    attach_people(tasks, "assignee")
     rows = []
     for task in tasks:
         days = (now - task.entered_at).total_seconds() / 86400
@@ -481,11 +487,11 @@ def dataset_names(requests: QuerySet[AccessRequest]) -> dict[int, list[str]]:
 def request_for_reviewer(user, reference: str) -> AccessRequest | None:
     """The request with everything its page shows, if ``user`` may read it; ``followed``: whether
     ``user`` follows it."""
-    return (
+    request = (
         visible_requests(user)
         .annotate(followed=_followed_by(user))
         # ``delay``: the clock's row (delays.clock.request_clock), in the same query.
-        .select_related("organisation", "applicant", "assignee", "delay", *related("applicant"), *related("assignee"))
+        .select_related("organisation", "delay")
         # The datasets with their holders in one query; the dossier's own documents under
         # ``attachments`` (those sent with a message show in the thread).
         .prefetch_related(Prefetch("datasets", dataset_list()),
@@ -493,6 +499,9 @@ def request_for_reviewer(user, reference: str) -> AccessRequest | None:
         .filter(reference=reference)
         .first()
     )
+    if request is not None:
+        attach_people([request], "applicant", "assignee")  # apart: eleven tables joined take long to plan
+    return request
 
 
 # --- the thread ---------------------------------------------------------------------------------

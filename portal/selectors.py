@@ -39,7 +39,7 @@ from access_requests.workflow import (
     Route,
     State,
 )
-from accounts.people import PERSON_RELATIONS, display_name, related
+from accounts.people import PERSON_RELATIONS, attach_people, display_name
 from catalog.models import Dataset
 from catalog.selectors import dataset_list
 from delays.clock import Medians, RequestClock, request_clock
@@ -115,8 +115,7 @@ def request_list(user, *, q: str = "", sort: str = "") -> QuerySet[AccessRequest
 
 def request_for_page(user, reference: str) -> AccessRequest:
     """One visible request with what its page shows, or 404."""
-    queryset = requests_for_applicant(user).select_related(
-        "delay", "organisation", "applicant", *related("applicant")).prefetch_related(
+    queryset = requests_for_applicant(user).select_related("delay", "organisation").prefetch_related(
         Prefetch("datasets", queryset=dataset_list()),
         # The dossier's own documents (those sent with a message show in the thread).
         Prefetch("attachments", queryset=Attachment.objects.filter(message__isnull=True)
@@ -125,9 +124,11 @@ def request_for_page(user, reference: str) -> AccessRequest:
         Prefetch("holder_tasks", queryset=HolderTask.objects.select_related("holder").order_by("holder__name", "pk")),
     )
     try:
-        return queryset.get(reference=reference)
+        request = queryset.get(reference=reference)
     except AccessRequest.DoesNotExist:
         raise Http404(_("Demande introuvable.")) from None
+    attach_people([request], "applicant")  # apart: the tables that name a person take long to plan, joined
+    return request
 
 
 def request_for_action(user, reference: str) -> AccessRequest:

@@ -11,6 +11,7 @@ read), and the shared cache of the forecast baseline that the pages read.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -20,7 +21,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from access_requests import services
 from access_requests.workflow import State
+from accounts.people import display_name
 from accounts.permissions import CachedPermissionsBackend, signed_in_user
 from delays import materialise
 from delays.materialise import BASELINE_CACHE_KEY, baseline_medians, refresh_baseline, shown_baseline_medians
@@ -74,7 +77,41 @@ def test_the_back_office_request_page_reads_each_thing_once(client, personas, ma
     for table in ("access_requests_profile", "access_requests_requestdelay", "catalog_dataholder"):
         assert table not in tables, (table, tables)  # read with the user, the request, its datasets
     assert tables.count("catalog_dataset") == 1, tables  # the datasets with their holders, for all
-    assert tables.count("auth_user") == 2  # the session's user, then the team that may be assigned
+    # The session's user, the request's people (read apart: test below), the team that may be assigned.
+    assert tables.count("auth_user") == 3
+
+
+def joined_people(queries, table: str) -> list[str]:
+    """The queries reading ``table`` first that also join the users."""
+    return [q["sql"] for q in queries.captured_queries
+            if q["sql"].split(' FROM "', 1)[-1].startswith(f'{table}"') and 'JOIN "auth_user"' in q["sql"]]
+
+
+def test_the_pages_read_a_requests_people_apart_in_one_query(client, personas, make_request):
+    """A request's row is read without joining its people (three tables each, which PostgreSQL
+    takes long to plan); its applicant and assignee come in one small query, named on the page."""
+    request = make_request(State.SUBMITTED)
+    services.assign(request_id=request.pk, actor=personas["secretariat"], assignee=personas["secretariat"])
+    applicant, secretariat = personas["applicant"], personas["secretariat"]
+    pages = [
+        (secretariat, reverse("backoffice:detail", args=[request.reference]), [applicant, secretariat]),
+        (secretariat, reverse("backoffice:queue"), [secretariat]),
+        (applicant, reverse("portal:detail", args=[request.reference]), [applicant]),
+    ]
+    for user, url, named in pages:
+        client.force_login(user)
+        client.get(url)
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get(url)
+        assert page.status_code == 200
+        assert joined_people(queries, "access_requests_accessrequest") == [], url
+        wanted = {person.pk for person in named}
+        read = [{int(pk) for pk in match.group(1).split(",")} for q in queries.captured_queries
+                if (match := re.search(r'WHERE "auth_user"\."id" IN \(([\d, ]+)\)$', q["sql"]))]
+        assert wanted in read, (url, read)  # the request's people, all in one query
+        text = page.content.decode()
+        for person in named:
+            assert display_name(person) in text or display_name(person, with_affiliation=False) in text, (url, person)
 
 
 def test_the_portal_request_page_does_not_read_the_users_profile_again(client, personas, make_request):

@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from access_requests import services
 from access_requests.workflow import State
-from accounts.people import PERSON_RELATIONS, display_name, person_name
+from accounts.people import PERSON_RELATIONS, attach_people, display_name, person_name
 from catalog.models import DataHolder
 from tests.conftest import SAMPLE_PDF, make_user, use_private_media
 
@@ -57,6 +57,35 @@ def test_naming_people_costs_no_query_once_their_relations_are_joined(named, dja
     users = list(User.objects.filter(pk__in=[u.pk for u in named.values()]).select_related(*PERSON_RELATIONS))
     with django_assert_num_queries(0):
         assert "Marie Curie (Inserm U1018)" in [display_name(u) for u in users]
+
+
+def test_attach_people_reads_the_people_of_every_row_in_one_query(named, make_request, django_assert_num_queries):
+    from access_requests.models import AccessRequest, HolderTask
+
+    first, second, draft = make_request(State.SUBMITTED), make_request(State.SUBMITTED), make_request()
+    services.assign(request_id=first.pk, actor=named["secretariat"], assignee=named["secretariat"])
+    rows = list(AccessRequest.objects.filter(pk__in=[first.pk, second.pk, draft.pk]).order_by("pk"))
+    with django_assert_num_queries(1):
+        attach_people(rows, "applicant", "assignee")
+    with django_assert_num_queries(0):  # named without a query, an empty key stays None
+        assert [(display_name(r.applicant), display_name(r.assignee)) for r in rows] == [
+            ("Marie Curie (Inserm U1018)", "Paul Martin"), ("Marie Curie (Inserm U1018)", ""),
+            ("Marie Curie (Inserm U1018)", "")]
+    # No query at all when no row names anyone.
+    unassigned = list(AccessRequest.objects.filter(pk__in=[second.pk, draft.pk]))
+    with django_assert_num_queries(0):
+        attach_people(unassigned, "assignee")
+        attach_people([], "assignee")
+        assert [r.assignee for r in unassigned] == [None, None]
+    # Rows of another model: a holder task's assignee.
+    delivered = make_request(State.CONTRACTING)
+    task = HolderTask.objects.filter(request=delivered).order_by("pk").first()
+    services.assign_task(task_id=task.pk, actor=named["cnam"], assignee=named["cnam"])
+    tasks = list(HolderTask.objects.filter(request=delivered).order_by("pk"))
+    with django_assert_num_queries(1):
+        attach_people(tasks, "assignee")
+    with django_assert_num_queries(0):
+        assert display_name(tasks[0].assignee) == "Jean Dupont (Caisse nationale de l'Assurance maladie (CNAM))"
 
 
 # --- on the pages -------------------------------------------------------------------------------

@@ -241,6 +241,9 @@ def test_the_queue_and_its_export_run_the_same_number_of_queries_at_two_sizes(cl
     client.force_login(personas["management"])
     for _ in range(3):
         make_request(State.CESREES_REVIEW)
+    # One request assigned already: the assignees are read in one query, whether one or many.
+    services.assign(request_id=AccessRequest.objects.last().pk, actor=personas["superuser"],
+                    assignee=personas["cesrees"])
     materialise_all()
     client.get(reverse("backoffice:queue"))  # a first page caches the site configuration (as on a server)
     small = _queries(client, url, dataset=datasets("snds")[0].pk)
