@@ -355,19 +355,20 @@ def queue(user, filters: QueueFilters, *, today: dt.date | None = None) -> Query
 
 
 def queue_page_rows(requests: Iterable[AccessRequest], *, now: dt.datetime | None = None) -> list[dict]:
-    """What each row of a queue shows; ``requests`` have their datasets prefetched; their
-    assignees are read here, in one query."""
+    """What each row of a queue shows; the requests' datasets and assignees are read here, one
+    query each."""
     now = now or timezone.now()
     today = paris_date(now)
     requests = list(requests)
     attach_people(requests, "assignee")
+    datasets = _datasets_of(r.pk for r in requests)
     rows = []
     for r in requests:
         r = cast(Any, r)  # annotated by queue(): stage_since, due_date, target columns
         days = (now - r.stage_since).total_seconds() / 86400 if r.stage_since else None
         rows.append({
             "request": r,
-            "datasets": sorted(d.name for d in r.datasets.all()),  # the catalogue's names, never its codes
+            "datasets": sorted(name for _holder, name in datasets.get(r.pk, ())),
             "days_in_stage": days,
             "whole_days": int(days) if days is not None else None,
             "badge": badge_of(r.due_date, today) if r.state != State.AWAITING_APPLICANT else "paused",
@@ -411,19 +412,20 @@ def holder_task_queue(user, filters: QueueFilters, *, today: dt.date | None = No
 
 
 def task_queue_rows(tasks: Iterable[HolderTask], *, now: dt.datetime | None = None) -> list[dict]:
-    """What each row of a data holder's queue shows; ``tasks`` have their request's datasets
-    prefetched (``request__datasets``); their assignees are read here, in one query."""
+    """What each row of a data holder's queue shows; the requests' datasets (the task's holder's)
+    and the assignees are read here, one query each."""
     now = now or timezone.now()
     today = paris_date(now)
     tasks = list(tasks)
     attach_people(tasks, "assignee")
+    datasets = _datasets_of(task.request_id for task in tasks)
     rows = []
     for task in tasks:
         days = (now - task.entered_at).total_seconds() / 86400
         paused = task.request.state == State.AWAITING_APPLICANT
         rows.append({
             "task": task, "request": task.request,
-            "datasets": sorted(d.name for d in task.request.datasets.all() if d.holder_id == task.holder_id),
+            "datasets": sorted(name for holder, name in datasets.get(task.request_id, ()) if holder == task.holder_id),
             "days_in_stage": days, "whole_days": int(days),
             "badge": "paused" if paused else badge_of(task.due_date, today),
             "overdue": task.due_date is not None and today > task.due_date,
@@ -470,6 +472,16 @@ def task_assignees(task: HolderTask):
     extra = [task.assignee_id] if task.assignee_id else []
     return (User.objects.filter(Q(pk__in=ids) | Q(pk__in=extra)).select_related(*PERSON_RELATIONS)
             .order_by("last_name", "first_name", "email"))
+
+
+def _datasets_of(request_ids: Iterable[int]) -> dict[int, list[tuple[int, str]]]:
+    """The datasets of each request, as (holder id, catalogue name): what a queue's rows show (the
+    catalogue's names, never its codes), in one query and without a model object per dataset."""
+    out: dict[int, list[tuple[int, str]]] = {}
+    for pk, holder, name in DataThrough.objects.filter(accessrequest_id__in=set(request_ids)).values_list(
+            "accessrequest_id", "dataset__holder_id", "dataset__name"):
+        out.setdefault(pk, []).append((holder, name))
+    return out
 
 
 def dataset_names(requests: QuerySet[AccessRequest]) -> dict[int, list[str]]:

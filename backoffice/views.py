@@ -20,7 +20,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
-from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -102,10 +101,6 @@ def _state_label(state: str) -> str:
     return str(State(state).label) if state in State.values else state
 
 
-def _route_label(route: str) -> str:
-    return str(Route(route).label) if route in Route.values else route
-
-
 def _stage_label(state: str) -> str:
     """A stage of the request's story: a wait on the applicant is theirs, not a step."""
     return str(PAUSE_LABEL) if state == State.AWAITING_APPLICANT else _state_label(state)
@@ -132,17 +127,17 @@ def _queue_page(request, *, save_form: SaveFilterForm | None = None, status: int
     qs = sel.queue(request.user, filters)
     paginator = Paginator(qs, PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
-    listed = list(page.object_list)
-    prefetch_related_objects(listed, "datasets")
-    rows = sel.queue_page_rows(listed)
-    # The labels translated once for the page, not once a row.
+    rows = sel.queue_page_rows(page.object_list)
+    # The labels translated once for the page, not once a row (get_FOO_display, or a label of the
+    # choices, would build and translate them at each call).
     badge_labels, status_labels = _translated(BADGE_LABELS), _translated(STATUS_LABELS)
+    state_labels, route_labels = _translated(dict(State.choices)), _translated(dict(Route.choices))
     for row in rows:  # classes and labels here rather than one include per row: the table renders fast
         row["badge_class"], row["badge_label"] = BADGE_CLASSES.get(row["badge"], ""), badge_labels.get(row["badge"], "")
         status_code = row["request"].target_status
         row["status_class"], row["status_label"] = STATUS_CLASSES.get(status_code, ""), status_labels.get(status_code, "")
-        # The labels of the state and route here too: get_FOO_display rebuilds the choices' dict at each call.
-        row["state_label"], row["route_label"] = _state_label(row["request"].state), _route_label(row["request"].route)
+        state, route = row["request"].state, row["request"].route
+        row["state_label"], row["route_label"] = state_labels.get(state, state), route_labels.get(route, route)
     queue_rows.request_rows_html(rows)
     query = request.GET.copy()
     query.pop("page", None)
@@ -173,14 +168,12 @@ def _task_queue(request, form: QueueFilterForm, filters, *, save_form: SaveFilte
     """A data holder's queue: one row per open task of its holder, by due date."""
     paginator = Paginator(sel.holder_task_queue(request.user, filters), PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
-    listed = list(page.object_list)
-    prefetch_related_objects(listed, "request__datasets")
-    rows = sel.task_queue_rows(listed)
-    badge_labels = _translated(TASK_BADGE_LABELS)
+    rows = sel.task_queue_rows(page.object_list)
+    badge_labels, task_state_labels = _translated(TASK_BADGE_LABELS), _translated(dict(HolderTaskState.choices))
     for row in rows:
         row["badge_class"], row["badge_label"] = BADGE_CLASSES.get(row["badge"], ""), badge_labels.get(row["badge"], "")
         state = row["task"].state
-        row["task_state_label"] = str(HolderTaskState(state).label) if state in HolderTaskState.values else state
+        row["task_state_label"] = task_state_labels.get(state, state)
     queue_rows.task_rows_html(rows)
     query = request.GET.copy()
     query.pop("page", None)
