@@ -64,12 +64,20 @@ class ClockLog:
         )
 
 
+STREAM_ABOVE = 100  # requests: above, clock_logs streams their events
+
+
 def clock_logs(request_ids: Iterable[int], *, until: dt.datetime | None = None) -> dict[int, ClockLog]:
     """Each request's clock log (its events up to ``until`` when given), in one query."""
-    rows = Event.objects.filter(request_id__in=list(request_ids))
+    ids = list(request_ids)
+    rows = Event.objects.filter(request_id__in=ids)
     if until is not None:
         rows = rows.filter(at__lte=until)
-    return clock_logs_of(clock_log_rows(rows).iterator(chunk_size=10000))
+    logged = clock_log_rows(rows)
+    # A few requests' events (a page, the recompute after a transition) in one plain query; many
+    # requests' streamed (on PostgreSQL a server-side cursor: DECLARE, FETCH, CLOSE, the result
+    # kept by the server: three round trips that a few dozen rows do not need).
+    return clock_logs_of(logged if len(ids) <= STREAM_ABOVE else logged.iterator(chunk_size=10000))
 
 
 def clock_log_rows(events: QuerySet[Event]) -> QuerySet[Event, tuple[Any, ...]]:
