@@ -13,6 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from access_requests import services
+from access_requests.models import AccessRequest, HolderTask
 from access_requests.workflow import State
 from accounts.people import PERSON_RELATIONS, attach_people, display_name, person_name
 from catalog.models import DataHolder
@@ -60,8 +61,6 @@ def test_naming_people_costs_no_query_once_their_relations_are_joined(named, dja
 
 
 def test_attach_people_reads_the_people_of_every_row_in_one_query(named, make_request, django_assert_num_queries):
-    from access_requests.models import AccessRequest, HolderTask
-
     first, second, draft = make_request(State.SUBMITTED), make_request(State.SUBMITTED), make_request()
     services.assign(request_id=first.pk, actor=named["secretariat"], assignee=named["secretariat"])
     rows = list(AccessRequest.objects.filter(pk__in=[first.pk, second.pk, draft.pk]).order_by("pk"))
