@@ -47,12 +47,16 @@ def attach_people(rows: Iterable[Model], *fields: str) -> None:
         person = people.get(getattr(row, field.attname))
         if person is not None:
             field.set_cached_value(row, person)
+        elif field.null:  # deleted since the row was read (its key is set to null): shown as nobody
+            field.set_cached_value(row, None)
 
 
 def _foreign_key(row: Model, name: str) -> ForeignKey:
+    """The field ``name`` of ``row``: a foreign key to a user's primary key, or TypeError."""
     field = row._meta.get_field(name)
-    if not isinstance(field, ForeignKey):
-        raise TypeError(f"{type(row).__name__}.{name} is not a foreign key")
+    User = get_user_model()
+    if not (isinstance(field, ForeignKey) and field.related_model is User and field.target_field == User._meta.pk):
+        raise TypeError(f"{type(row).__name__}.{name} is not a foreign key to a user")
     return field
 
 

@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from access_requests import services
 from access_requests.models import AccessRequest, HolderTask
-from access_requests.workflow import State
+from access_requests.workflow import Role, State
 from accounts.people import PERSON_RELATIONS, attach_people, display_name, person_name
 from catalog.models import DataHolder
 from tests.conftest import SAMPLE_PDF, make_user, use_private_media
@@ -85,6 +85,20 @@ def test_attach_people_reads_the_people_of_every_row_in_one_query(named, make_re
         attach_people(tasks, "assignee")
     with django_assert_num_queries(0):
         assert display_name(tasks[0].assignee) == "Jean Dupont (Caisse nationale de l'Assurance maladie (CNAM))"
+
+
+def test_attach_people_shows_a_person_deleted_meanwhile_as_nobody_and_refuses_other_keys(
+        named, make_request, django_assert_num_queries):
+    request = make_request(State.SUBMITTED)
+    colleague = make_user("second-secretariat@hdh.example", role=Role.SECRETARIAT)
+    services.assign(request_id=request.pk, actor=named["secretariat"], assignee=colleague)
+    row = AccessRequest.objects.get(pk=request.pk)
+    colleague.delete()  # between the row's query and its people's
+    attach_people([row], "applicant", "assignee")
+    with django_assert_num_queries(0):
+        assert (display_name(row.applicant), row.assignee) == ("Marie Curie (Inserm U1018)", None)
+    with pytest.raises(TypeError):
+        attach_people([row], "organisation")  # not a user
 
 
 # --- on the pages -------------------------------------------------------------------------------
