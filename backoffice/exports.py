@@ -25,13 +25,10 @@ from backoffice import selectors as sel
 from backoffice.forms import BADGE_LABELS
 from delays.dashboard import SEGMENTS
 from delays.labels import STATUS_LABELS
+from hdh_access.lib.labels import translated
 from hdh_access.lib.tabular import Column
 
 Table = tuple[list[Column], Iterator[list[Any]]]
-
-
-def _labels(choices) -> dict[str, str]:
-    return {code: str(label) for code, label in choices}
 
 
 def quarter_label(code: str) -> str:
@@ -52,8 +49,8 @@ def queue_table(qs: QuerySet[AccessRequest], *, now: dt.datetime, today: dt.date
         Column(_("Situation par rapport à l'objectif"), 20), Column(_("Mise à disposition prévue le"), 17),
         Column(_("Attribuée à"), 28),
     ]
-    states, routes = _labels(State.choices), _labels(Route.choices)
-    badges, statuses = _labels(BADGE_LABELS.items()), _labels(STATUS_LABELS.items())
+    states, routes = translated(State.choices), translated(Route.choices)
+    badges, statuses = translated(BADGE_LABELS), translated(STATUS_LABELS)
     names = sel.dataset_names(qs)
     fields = ("pk", "reference", "title", "organisation__name", "state", "route", "requires_matching", "submitted_at",
               "stage_since", "due_date", "target_deadline", "target_status", "forecast_at", "assignee__first_name",
@@ -151,7 +148,7 @@ def dashboard_table(data: dict[str, Any], *, filter_names: dict[str, str]) -> Ta
     """Every figure of ``data`` (delays.dashboard.build_dashboard), one per row: table,
     category, measure, value. ``filter_names`` names the dataset and holder filtered on."""
     months = data["target_months"]
-    measures, figures, states = _measures(months), _figures(), _labels(State.choices)
+    measures, figures, states = _measures(months), _figures(), translated(State.choices)
     columns = [Column(_("Tableau"), 36), Column(_("Catégorie"), 26), Column(_("Mesure"), 50),
                Column(_("Valeur"), 20)]
 

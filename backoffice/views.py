@@ -70,6 +70,7 @@ from documents import responses as documents
 from hdh_access.db_router import replica_reads
 from hdh_access.lib import tabular
 from hdh_access.lib.dates import paris_date
+from hdh_access.lib.labels import translated
 
 PAGE_SIZE = 50
 BADGE_CLASSES = {"overdue": "fr-badge--error", "due_soon": "fr-badge--warning", "on_time": "fr-badge--success",
@@ -130,8 +131,8 @@ def _queue_page(request, *, save_form: SaveFilterForm | None = None, status: int
     rows = sel.queue_page_rows(page.object_list)
     # The labels translated once for the page, not once a row (get_FOO_display, or a label of the
     # choices, would build and translate them at each call).
-    badge_labels, status_labels = _translated(BADGE_LABELS), _translated(STATUS_LABELS)
-    state_labels, route_labels = _translated(dict(State.choices)), _translated(dict(Route.choices))
+    badge_labels, status_labels = translated(BADGE_LABELS), translated(STATUS_LABELS)
+    state_labels, route_labels = translated(State.choices), translated(Route.choices)
     for row in rows:  # classes and labels here rather than one include per row: the table renders fast
         row["badge_class"], row["badge_label"] = BADGE_CLASSES.get(row["badge"], ""), badge_labels.get(row["badge"], "")
         status_code = row["request"].target_status
@@ -169,7 +170,7 @@ def _task_queue(request, form: QueueFilterForm, filters, *, save_form: SaveFilte
     paginator = Paginator(sel.holder_task_queue(request.user, filters), PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     rows = sel.task_queue_rows(page.object_list)
-    badge_labels, task_state_labels = _translated(TASK_BADGE_LABELS), _translated(dict(HolderTaskState.choices))
+    badge_labels, task_state_labels = translated(TASK_BADGE_LABELS), translated(HolderTaskState.choices)
     for row in rows:
         row["badge_class"], row["badge_label"] = BADGE_CLASSES.get(row["badge"], ""), badge_labels.get(row["badge"], "")
         state = row["task"].state
@@ -191,10 +192,6 @@ def _task_queue(request, form: QueueFilterForm, filters, *, save_form: SaveFilte
 TASK_BADGE_LABELS = {"overdue": gettext_lazy("Échéance dépassée"), "due_soon": gettext_lazy("Échéance proche"),
                      "on_time": gettext_lazy("Dans les temps"), "no_clock": gettext_lazy("Sans échéance"),
                      "paused": gettext_lazy("Demande en attente du demandeur")}
-
-
-def _translated(labels: dict) -> dict[str, str]:
-    return {key: str(label) for key, label in labels.items()}
 
 
 def _role_labels(roles) -> list[str]:

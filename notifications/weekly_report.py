@@ -42,6 +42,7 @@ from delays.report import build_report
 from delays.statistics import Headline, delivered_target_rows, headline_by_quarter, headline_from_json, quarter_start
 from hdh_access.db_router import replica_reads
 from hdh_access.lib.dates import paris_date
+from hdh_access.lib.labels import translated
 from hdh_access.lib.numbers import figure
 from hdh_access.lib.tabular import CSV, Column, write_table
 from hdh_access.lib.urls import absolute_reverse
@@ -275,8 +276,7 @@ def csv_bytes(content: Content, *, language: str) -> bytes:
             Column(_("Objectif tenu"), 10), Column(_("Situation par rapport à l'objectif"), 20), Column(_("Mise à disposition prévue le"), 17),
             Column(_("Lien"), 50),
         ]
-        states = {code: str(label) for code, label in State.choices}
-        statuses = {code: str(label) for code, label in STATUS_LABELS.items()}
+        states, statuses = translated(State.choices), translated(STATUS_LABELS)
         rows = ([
             app["reference"], states.get(app["state"], app["state"]), app["requires_matching"], app["submitted_at"],
             app["delivered_at"], app["deadline"], app["elapsed_days"], app["applicant_days"],
