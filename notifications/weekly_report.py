@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 import io
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -219,9 +220,11 @@ def roadmap_rows(indicators: dict) -> list[dict]:
     partnerships, civil = indicators["partnerships"], indicators["civil_society"]
     months = delay["target_months"]
 
-    def last(trend: list[dict], key: str = "value", scale: float = 1.0, digits: int = 0) -> str:
+    def last(trend: list[dict], key: str = "value", convert: Callable[[float], float | None] = float,
+             digits: int = 0) -> str:
+        """The trend's last figure (at the last quarter's end), converted, as the email writes it."""
         value = trend[-1][key] if trend else None
-        return figure(None if value is None else value * scale, digits)
+        return figure(None if value is None else convert(value), digits)
 
     return [
         {"title": _("Projets utilisant la plateforme par an"),
@@ -237,14 +240,14 @@ def roadmap_rows(indicators: dict) -> list[dict]:
              "p90": figure(in_months(delay["p90_days"]), 1)},
          "target": _("Objectif : %(months)s mois en moyenne") % {"months": months},
          "trend": _("%(value)s mois à la dernière fin de trimestre") % {
-             "value": figure(in_months(delay["trend"][-1]["mean_days"] if delay["trend"] else None), 1)},
+             "value": last(delay["trend"], "mean_days", in_months, 1)},
          "how": _("Du dépôt à la mise à disposition, moins le temps passé à attendre le demandeur ; projets livrés.")},
         {"title": _("Part des projets livrés dans les %(months)s mois") % {"months": months},
          "value": _("%(share)s %% (%(met)s sur %(n)s)") % {
              "share": figure(None if share["value"] is None else share["value"] * 100), "met": figure(share["met"]),
              "n": figure(share["delivered"])},
          "target": _("Objectif : livrer dans les %(months)s mois") % {"months": months},
-         "trend": _("%(value)s %% à la dernière fin de trimestre") % {"value": last(share["trend"], scale=100)},
+         "trend": _("%(value)s %% à la dernière fin de trimestre") % {"value": last(share["trend"], convert=lambda share: share * 100)},
          "how": _("Projets avec appariement livrés dans les %(months)s mois, de date à date, temps du demandeur "
                   "retiré.") % {"months": months}},
         {"title": _("Nouveaux partenariats avec des infrastructures de données"),

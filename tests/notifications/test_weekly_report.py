@@ -14,6 +14,7 @@ import time_machine
 from django.core.management import call_command
 from PIL import Image
 
+from hdh_access.lib.numbers import figure
 from notifications import tasks, weekly_report
 from notifications.models import OutboxMessage, OutboxStatus
 from tests.conftest import paris
@@ -325,3 +326,10 @@ def test_the_roadmap_section_shows_the_indicator_pages_figures(history, subscrib
             assert row["value"].replace("'", "&#x27;") in body or row["value"] in body
     mean_months = summary["mean_institution_days"] / weekly_report.DAYS_PER_MONTH
     assert f"{mean_months:.1f}".replace(".", ",") + " mois" in rows[1]["value"]
+    # The trends: the last quarter's end, the delay in months and the share in per cent.
+    delay_trend, share_trend = content.indicators["delay"]["trend"], content.indicators["share"]["trend"]
+    assert delay_trend and share_trend
+    with translation.override("fr"):
+        assert rows[1]["trend"] == f"{figure(delay_trend[-1]['mean_days'] / weekly_report.DAYS_PER_MONTH, 1)} mois " \
+                                   "à la dernière fin de trimestre"
+        assert rows[2]["trend"] == f"{figure(share_trend[-1]['value'] * 100)} % à la dernière fin de trimestre"
