@@ -29,7 +29,7 @@ import zipfile
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -68,12 +68,22 @@ ZIP_CHUNK = 1024 * 1024
 
 
 # --- the request as the documents read it ---------------------------------------------------
+def _request_with_datasets() -> QuerySet[AccessRequest]:
+    """Requests with their organisation, applicant and datasets: what every document names."""
+    return (AccessRequest.objects.select_related("organisation", "applicant", *related("applicant"))
+            .prefetch_related(Prefetch("datasets", queryset=dataset_list())))
+
+
+def receipt_request(pk: int) -> AccessRequest:
+    """The request with what its receipt shows (two queries): drawn for every submission's email."""
+    return _request_with_datasets().get(pk=pk)
+
+
 def document_request(pk: int) -> AccessRequest:
     """The request with everything the documents show, in a constant number of queries."""
     return (
-        AccessRequest.objects.select_related("organisation", "applicant", *related("applicant"))
+        _request_with_datasets()
         .prefetch_related(
-            Prefetch("datasets", queryset=dataset_list()),
             # Never an internal note's documents: the files are the applicant's as much as the reviewers'.
             Prefetch("attachments", queryset=attachments_for_applicant()
                      .select_related("uploaded_by", "message", *related("uploaded_by")).order_by("uploaded_at", "pk")),
@@ -186,7 +196,7 @@ def receipt_pdf(access_request: AccessRequest, *, language: str) -> bytes | None
     clock = submission_clock(access_request)
     if clock is None:
         return None
-    request = document_request(access_request.pk)
+    request = receipt_request(access_request.pk)
     with translation.override(language):
         context = receipt_context(request, clock)
     return render_pdf("documents/receipt.html", context, language=language)

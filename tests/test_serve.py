@@ -163,6 +163,10 @@ def test_pdfs_read_the_hashed_stylesheet_and_fonts_from_static_root(static_root,
     assert fonts and all(re.search(r"\.[0-9a-f]{12}\.woff2$", font) for font in fonts)
     base = urllib.parse.urljoin(BASE_URL + url.lstrip("/"), ".")
     assert all(static_path(urllib.parse.urljoin(base, font)) for font in fonts)
+    # The documents' renderer parses that hashed copy (and its hashed fonts), not the source file.
+    from documents.pdf import print_style
+
+    assert print_style()[0].base_url == BASE_URL + url.lstrip("/")
 
 
 def _check(*args: str, **env: str) -> subprocess.CompletedProcess:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import os
 import threading
 
 import pytest
@@ -69,3 +70,41 @@ def test_a_document_naming_a_server_or_a_file_fetches_nothing(counting_server, t
     assert pdf.startswith(b"%PDF-")
     assert hits == []
     assert "only static files" in caplog.text
+
+
+def test_the_stylesheet_is_parsed_once_per_thread_and_again_when_it_changes(tmp_path, settings):
+    from documents import pdf
+
+    pdf._threads.__dict__.pop("style", None)
+    first = pdf.print_style()
+    assert pdf.print_style()[0] is first[0] and pdf.print_style()[1] is first[1]  # parsed once, fonts loaded once
+
+    other: list = []
+    thread = threading.Thread(target=lambda: other.append(pdf.print_style()))
+    thread.start()
+    thread.join()
+    assert other[0][0] is not first[0] and other[0][1] is not first[1]  # a thread has its own fonts
+
+    # A stylesheet edited in place (runserver serves the source files) is read again.
+    source = tmp_path / "documents"
+    source.mkdir()
+    (source / "print.css").write_text("body { color: #000091 }")
+    settings.STATICFILES_DIRS = [str(tmp_path)]
+    edited = pdf.print_style()
+    assert pdf.static_path(BASE_URL + "static/documents/print.css") == str(source / "print.css")
+    assert edited[0] is not first[0]
+    (source / "print.css").write_text("body { color: #161616 }")
+    os.utime(source / "print.css", ns=(1, 1))
+    assert pdf.print_style()[0] is not edited[0]
+    pdf._threads.__dict__.pop("style", None)
+
+
+def test_a_document_is_styled_by_the_print_stylesheet_and_its_fonts():
+    from documents.pdf import render_pdf
+    from tests.documents.helpers import pdf_reader
+
+    for _ in range(2):  # the second from the stylesheet parsed by the first
+        reader = pdf_reader(render_pdf("documents/_document.html", {"generated_at": None}, language="fr"))
+        fonts = {font.get_object()["/BaseFont"].split("+")[-1] for font in reader.pages[0]["/Resources"]["/Font"].values()}
+        assert fonts == {"Marianne", "Marianne-Bold"}, fonts
+        assert reader.pages[0].mediabox.width == pytest.approx(595.28, abs=0.1)  # A4, from @page

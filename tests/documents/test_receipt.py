@@ -122,3 +122,10 @@ def test_an_imported_request_has_its_receipt_from_its_history(tmp_path):
         submitted_on = date_format(timezone.localtime(clock.submitted_at), "DATE_FORMAT")
     text = pdf_text(builders.receipt_pdf(request, language="fr"))
     assert request.reference in text and f"Déposée le {submitted_on} à " in text
+
+
+def test_the_receipt_reads_only_what_it_shows(submitted, django_assert_num_queries):
+    with django_assert_num_queries(2):  # the request with its organisation and applicant, its datasets
+        request = builders.receipt_request(submitted.pk)
+        assert request.applicant.profile is not None and request.organisation is not None
+        assert [d.holder.name for d in request.datasets.all()]
