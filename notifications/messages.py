@@ -37,7 +37,7 @@ from delays.clock import request_clock
 from documents import builders as documents
 from hdh_access.lib.urls import absolute_reverse, site_url
 from notifications.models import OutboxMessage
-from notifications.outbox import Rendered, queue
+from notifications.outbox import Rendered, queue, queue_many
 
 logger = logging.getLogger(__name__)
 
@@ -78,20 +78,18 @@ def tidy_text(text: str) -> str:
 
 
 def queue_for(users: Iterable, *, key_prefix: str, name: str, context: dict) -> list[OutboxMessage]:
-    """One row per user with an address, rendered in the user's language."""
-    created = []
+    """One row per user with an address, rendered in the user's language, all written at once (``queue_many``)."""
     by_language: dict[str, Rendered] = {}
+    messages = []
     for user in users:
         if not user.email:
             continue
         language = language_of(user)
         if language not in by_language:
             by_language[language] = render(name, context, language=language)
-        row, was_created = queue(key=f"{key_prefix}:{user.pk}", to=user.email, language=language,
-                                 rendered=by_language[language])
-        if was_created:
-            created.append(row)
-    return created
+        messages.append({"key": f"{key_prefix}:{user.pk}", "to": user.email, "language": language,
+                         "rendered": by_language[language]})
+    return queue_many(messages)
 
 
 # --- who ---------------------------------------------------------------------------------

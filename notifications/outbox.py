@@ -17,12 +17,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
@@ -46,6 +46,25 @@ class Rendered:
 
 
 
+def _fields(*, key: str, to: str, language: str, rendered: Rendered, attachment: tuple[str, str, bytes] | None = None,
+            attachment_later: tuple[str, str, str] | None = None,
+            inline_image: tuple[str, bytes] | None = None) -> dict[str, Any]:
+    """The columns of one outbox row but its key (``queue``'s arguments)."""
+    if len(key) > KEY_MAX:
+        raise ValueError(f"outbox key longer than {KEY_MAX} characters: {key!r}")
+    fields: dict[str, Any] = {"to": to, "language": language, "subject": rendered.subject, "text": rendered.text,
+                              "html": rendered.html}
+    if attachment:
+        fields.update(attachment_name=attachment[0], attachment_mimetype=attachment[1],
+                      attachment_content=attachment[2])
+    elif attachment_later:
+        fields.update(attachment_name=attachment_later[0], attachment_mimetype=attachment_later[1],
+                      attachment_source=attachment_later[2])
+    if inline_image:
+        fields.update(inline_image_cid=inline_image[0], inline_image=inline_image[1])
+    return fields
+
+
 def queue(*, key: str, to: str, language: str, rendered: Rendered, attachment: tuple[str, str, bytes] | None = None,
           attachment_later: tuple[str, str, str] | None = None,
           inline_image: tuple[str, bytes] | None = None) -> tuple[OutboxMessage, bool]:
@@ -54,21 +73,27 @@ def queue(*, key: str, to: str, language: str, rendered: Rendered, attachment: t
     ``attachment``: (name, type, bytes). ``attachment_later``: (name, type, source), an attachment
     too costly to draw in the caller's transaction, drawn when the row is sent (``draw_attachment``).
     """
-    if len(key) > KEY_MAX:
-        raise ValueError(f"outbox key longer than {KEY_MAX} characters: {key!r}")
-    defaults: dict[str, Any] = {"to": to, "language": language, "subject": rendered.subject, "text": rendered.text,
-                "html": rendered.html}
-    if attachment:
-        defaults.update(attachment_name=attachment[0], attachment_mimetype=attachment[1],
-                        attachment_content=attachment[2])
-    elif attachment_later:
-        defaults.update(attachment_name=attachment_later[0], attachment_mimetype=attachment_later[1],
-                        attachment_source=attachment_later[2])
-    if inline_image:
-        defaults.update(inline_image_cid=inline_image[0], inline_image=inline_image[1])
+    defaults = _fields(key=key, to=to, language=language, rendered=rendered, attachment=attachment,
+                       attachment_later=attachment_later, inline_image=inline_image)
     with transaction.atomic():  # a savepoint: a concurrent insert of the same key is not an error
         return OutboxMessage.objects.get_or_create(key=key, defaults=defaults)
 
+
+def queue_many(messages: Sequence[dict[str, Any]]) -> list[OutboxMessage]:
+    """Write several outbox rows (each ``queue``'s arguments) in one INSERT; returns the rows created.
+
+    The emails of one change (a team told that a request entered its queue: one per member) have
+    keys no row has yet, so they go in at once; if one of them exists (a job run again, a
+    concurrent writer), the insert is undone and each row goes through ``queue``, which leaves
+    the existing ones as they are."""
+    rows = [OutboxMessage(key=message["key"], **_fields(**message)) for message in messages]
+    if len(rows) < 2:
+        return [row for row, created in (queue(**message) for message in messages) if created]
+    try:
+        with transaction.atomic():
+            return OutboxMessage.objects.bulk_create(rows)
+    except IntegrityError:
+        return [row for row, created in (queue(**message) for message in messages) if created]
 
 
 # --- delivering ----------------------------------------------------------------------------

@@ -163,6 +163,38 @@ def test_the_same_key_is_never_queued_twice(db):
     assert OutboxMessage.objects.count() == 1
 
 
+def test_the_emails_of_one_change_are_written_in_one_insert(db, django_assert_num_queries):
+    messages = [{"key": f"test:team:{n}", "to": f"membre{n}@cesrees.example", "language": "fr", "rendered": RENDERED}
+                for n in range(8)]
+    with django_assert_num_queries(3):  # a savepoint, the INSERT, its release
+        rows = outbox.queue_many(messages)
+
+    assert [row.key for row in rows] == [m["key"] for m in messages]
+    assert all(row.pk for row in rows)
+    assert {(row.key, row.to, row.subject, row.status) for row in OutboxMessage.objects.all()} == {
+        (m["key"], m["to"], RENDERED.subject, OutboxStatus.PENDING) for m in messages}
+
+
+def test_a_key_already_written_is_left_as_it_is_and_the_others_are_written(db):
+    first = queued("test:team:1", to="premier@cesrees.example")
+    messages = [{"key": f"test:team:{n}", "to": f"membre{n}@cesrees.example", "language": "en", "rendered": RENDERED}
+                for n in range(3)]
+
+    rows = outbox.queue_many(messages)
+
+    assert [row.key for row in rows] == ["test:team:0", "test:team:2"]  # the rows created
+    assert reload(first).to == "premier@cesrees.example" and reload(first).language == "fr"
+    assert OutboxMessage.objects.count() == 3
+    assert outbox.queue_many(messages) == []  # again: nothing new
+
+
+def test_a_key_too_long_is_refused_before_anything_is_written(db):
+    with pytest.raises(ValueError, match="outbox key longer"):
+        outbox.queue_many([{"key": "test:ok", "to": "a@b.example", "language": "fr", "rendered": RENDERED},
+                           {"key": "x" * 300, "to": "a@b.example", "language": "fr", "rendered": RENDERED}])
+    assert not OutboxMessage.objects.exists()
+
+
 def test_retry_puts_failed_messages_back_with_a_fresh_budget_but_never_resends_a_sent_one(
         db, smtp, superuser, django_capture_on_commit_callbacks):
     failed, sent, busy = queued("test:failed"), queued("test:sent"), queued("test:busy")
