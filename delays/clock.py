@@ -14,11 +14,12 @@ this module; none of them re-computes a clock.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, Final, Literal
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy
@@ -332,6 +333,32 @@ def statuses_as_of(rows: QuerySet[RequestDelay], at: dt.datetime, *, medians: Me
     return counts
 
 
+class _Replay(enum.Enum):
+    """What ``_from_row`` says when the request's materialised row cannot answer: replay its events."""
+
+    NEEDED = "replay"
+
+
+_REPLAY: Final = _Replay.NEEDED
+
+
+def _from_row(access_request: AccessRequest, at: dt.datetime, medians: Medians, *,
+              fresh: bool) -> RequestClock | None | Literal[_Replay.NEEDED]:
+    """The clock of ``access_request`` at ``at`` from its materialised row; None for a draft never
+    submitted; ``_REPLAY`` when the row is missing, behind its state or last event, or ``fresh``."""
+    delay = None
+    if not fresh:
+        try:
+            delay = access_request.delay
+        except RequestDelay.DoesNotExist:
+            if access_request.state == State.DRAFT:
+                return None  # never submitted (a draft sent back after submission keeps its row)
+    if delay is not None and delay.state == access_request.state and delay.last_event_at <= at:
+        return evaluate_row(_values(delay, access_request.reference, access_request.route), at,
+                            medians=medians.get(delay.requires_matching, {}))
+    return _REPLAY
+
+
 def request_clock(access_request: AccessRequest, at: dt.datetime, *, medians: Medians | None = None,
                   fresh: bool = False) -> RequestClock | None:
     """The clock of ``access_request`` at ``at`` (None before its submission).
@@ -341,16 +368,29 @@ def request_clock(access_request: AccessRequest, at: dt.datetime, *, medians: Me
     transaction, before the after-commit recompute). ``medians`` default to the stored
     forecast baseline.
     """
-    delay = None
-    if not fresh:
-        try:
-            delay = access_request.delay
-        except RequestDelay.DoesNotExist:
-            if access_request.state == State.DRAFT:
-                return None  # never submitted (a draft sent back after submission keeps its row)
     if medians is None:
         medians = shown_baseline_medians()
-    if delay is not None and delay.state == access_request.state and delay.last_event_at <= at:
-        return evaluate_row(_values(delay, access_request.reference, access_request.route), at,
-                            medians=medians.get(delay.requires_matching, {}))
+    clock = _from_row(access_request, at, medians, fresh=fresh)
+    if clock is not _REPLAY:
+        return clock
     return _replayed([access_request.pk], at, medians).get(access_request.pk)
+
+
+def request_clocks(access_requests: Iterable[AccessRequest], at: dt.datetime, *,
+                   medians: Medians | None = None) -> dict[int, RequestClock]:
+    """The clocks of ``access_requests`` at ``at`` by request id, each as ``request_clock`` gives it
+    (none for a request never submitted); those whose row lags (a transition whose recompute the
+    worker has not run yet) are replayed together, in the queries of one replay."""
+    if medians is None:
+        medians = shown_baseline_medians()
+    clocks: dict[int, RequestClock] = {}
+    replay = []
+    for access_request in access_requests:
+        clock = _from_row(access_request, at, medians, fresh=False)
+        if clock is _REPLAY:
+            replay.append(access_request.pk)
+        elif clock is not None:
+            clocks[access_request.pk] = clock
+    if replay:
+        clocks.update(_replayed(replay, at, medians))
+    return clocks

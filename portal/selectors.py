@@ -42,8 +42,7 @@ from access_requests.workflow import (
 from accounts.people import PERSON_RELATIONS, attach_people, display_name
 from catalog.models import Dataset
 from catalog.selectors import dataset_list
-from delays.clock import Medians, RequestClock, request_clock
-from delays.materialise import shown_baseline_medians
+from delays.clock import Medians, RequestClock, request_clock, request_clocks
 from documents import timeline
 from documents.timeline import ACTION_LABELS, HistoryRow  # noqa: F401 - the portal's names for them
 from hdh_access.lib.search import folded, folded_text
@@ -228,9 +227,11 @@ class ListRow:
 
 
 def list_rows(requests, *, now: dt.datetime | None = None) -> list[ListRow]:
-    now = now or timezone.now()
-    medians = shown_baseline_medians()
-    return [ListRow(request=r, figures=delay_figures(r, now=now, medians=medians)) for r in requests]
+    """The list's rows: each request with its figures at ``now``; the requests whose delay row lags
+    their last change are replayed together (``delays.clock.request_clocks``)."""
+    requests = list(requests)
+    clocks = request_clocks(requests, now or timezone.now())
+    return [ListRow(request=r, figures=DelayFigures(clocks[r.pk]) if r.pk in clocks else None) for r in requests]
 
 
 # --- the request's page ----------------------------------------------------------------------

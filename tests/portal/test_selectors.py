@@ -15,9 +15,11 @@ from portal.selectors import (
     completeness_problems,
     delay_figures,
     history,
+    list_rows,
     open_question,
     progress,
     request_for_page,
+    request_list,
     requests_for_applicant,
     stage_visits,
 )
@@ -65,6 +67,41 @@ def test_a_requests_page_is_built_from_one_fetch_without_further_queries(make_re
         assert len(stage_visits(figures)) == 2
         assert len(history(page)) == 3
         assert open_question(page) is None
+
+
+def test_the_list_replays_the_requests_whose_row_lags_together(make_request, applicant):
+    """A request just moved has a delay row behind its state until the worker recomputes it: the
+    list replays such rows in one go, so its queries do not grow with them."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from delays.models import RequestDelay
+
+    current = make_request(State.CESREES_REVIEW)
+    materialise_request(current.pk)
+    make_request()  # a draft: no figures
+    make_request(State.SUBMITTED)  # no row yet: the recompute runs after the commit
+    now = timezone.now() + dt.timedelta(days=1)  # after every change below
+
+    def rows():
+        page = list(request_list(applicant, q="", sort=""))
+        with CaptureQueriesContext(connection) as queries:
+            listed = list_rows(page, now=now)
+        return page, {row.request.pk: row.figures for row in listed}, len(queries)
+
+    _page, _figures, one_lagging = rows()
+    make_request(State.SUBMITTED)
+    moved = make_request(State.CESREES_REVIEW)
+    materialise_request(moved.pk)
+    RequestDelay.objects.filter(request_id=moved.pk).update(state=State.SUBMITTED)  # a row behind its request
+    page, figures, three_lagging = rows()
+
+    assert len(page) == 5 and three_lagging == one_lagging
+    for request in page:  # the figures the request's own page shows, one by one
+        assert figures[request.pk] == delay_figures(request, now=now), request.reference
+    assert [request.state for request in page if figures[request.pk] is None] == [State.DRAFT]
+    assert figures[moved.pk].current_stage == State.CESREES_REVIEW  # replayed, not read from the stale row
 
 
 def test_elapsed_days_grow_from_the_materialised_row_to_now(make_request):
