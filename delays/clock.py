@@ -334,7 +334,7 @@ def statuses_as_of(rows: QuerySet[RequestDelay], at: dt.datetime, *, medians: Me
 
 
 class _Replay(enum.Enum):
-    """What ``_from_row`` says when the request's materialised row cannot answer: replay its events."""
+    """What ``_usable_row`` says when the request's materialised row cannot answer: replay its events."""
 
     NEEDED = "replay"
 
@@ -342,10 +342,11 @@ class _Replay(enum.Enum):
 _REPLAY: Final = _Replay.NEEDED
 
 
-def _from_row(access_request: AccessRequest, at: dt.datetime, medians: Medians, *,
-              fresh: bool) -> RequestClock | None | Literal[_Replay.NEEDED]:
-    """The clock of ``access_request`` at ``at`` from its materialised row; None for a draft never
-    submitted; ``_REPLAY`` when the row is missing, behind its state or last event, or ``fresh``."""
+def _usable_row(access_request: AccessRequest, at: dt.datetime, *,
+                fresh: bool) -> RequestDelay | None | Literal[_Replay.NEEDED]:
+    """The materialised row of ``access_request`` when it holds its current state and its last
+    event by ``at``; None for a draft never submitted; ``_REPLAY`` when the row is missing or
+    behind, or with ``fresh``."""
     delay = None
     if not fresh:
         try:
@@ -354,9 +355,13 @@ def _from_row(access_request: AccessRequest, at: dt.datetime, medians: Medians, 
             if access_request.state == State.DRAFT:
                 return None  # never submitted (a draft sent back after submission keeps its row)
     if delay is not None and delay.state == access_request.state and delay.last_event_at <= at:
-        return evaluate_row(_values(delay, access_request.reference, access_request.route), at,
-                            medians=medians.get(delay.requires_matching, {}))
+        return delay
     return _REPLAY
+
+
+def _row_clock(delay: RequestDelay, access_request: AccessRequest, at: dt.datetime, medians: Medians) -> RequestClock:
+    return evaluate_row(_values(delay, access_request.reference, access_request.route), at,
+                        medians=medians.get(delay.requires_matching, {}))
 
 
 def request_clock(access_request: AccessRequest, at: dt.datetime, *, medians: Medians | None = None,
@@ -366,14 +371,16 @@ def request_clock(access_request: AccessRequest, at: dt.datetime, *, medians: Me
     From its materialised row when the row holds its current state and last event by
     ``at``; from its events otherwise, or always with ``fresh`` (inside a transition's
     transaction, before the after-commit recompute). ``medians`` default to the stored
-    forecast baseline.
+    forecast baseline (not read for a draft).
     """
+    row = _usable_row(access_request, at, fresh=fresh)
+    if row is None:
+        return None
     if medians is None:
         medians = shown_baseline_medians()
-    clock = _from_row(access_request, at, medians, fresh=fresh)
-    if clock is not _REPLAY:
-        return clock
-    return _replayed([access_request.pk], at, medians).get(access_request.pk)
+    if row is _REPLAY:
+        return _replayed([access_request.pk], at, medians).get(access_request.pk)
+    return _row_clock(row, access_request, at, medians)
 
 
 def request_clocks(access_requests: Iterable[AccessRequest], at: dt.datetime, *,
@@ -381,16 +388,19 @@ def request_clocks(access_requests: Iterable[AccessRequest], at: dt.datetime, *,
     """The clocks of ``access_requests`` at ``at`` by request id, each as ``request_clock`` gives it
     (none for a request never submitted); those whose row lags (a transition whose recompute the
     worker has not run yet) are replayed together, in the queries of one replay."""
+    current: list[tuple[AccessRequest, RequestDelay]] = []
+    replay: list[int] = []
+    for access_request in access_requests:
+        row = _usable_row(access_request, at, fresh=False)
+        if row is _REPLAY:
+            replay.append(access_request.pk)
+        elif row is not None:
+            current.append((access_request, row))
+    if not current and not replay:
+        return {}  # drafts only: no baseline to read
     if medians is None:
         medians = shown_baseline_medians()
-    clocks: dict[int, RequestClock] = {}
-    replay = []
-    for access_request in access_requests:
-        clock = _from_row(access_request, at, medians, fresh=False)
-        if clock is _REPLAY:
-            replay.append(access_request.pk)
-        elif clock is not None:
-            clocks[access_request.pk] = clock
+    clocks = {access_request.pk: _row_clock(row, access_request, at, medians) for access_request, row in current}
     if replay:
         clocks.update(_replayed(replay, at, medians))
     return clocks

@@ -14,10 +14,12 @@ draws one receipt per request.
 
 from __future__ import annotations
 
+import logging
 import mimetypes
 import os
 import posixpath
 import threading
+import time
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -27,6 +29,7 @@ from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.utils import translation
+from weasyprint.logger import LOGGER
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -74,23 +77,55 @@ def static_path(url: str) -> str | None:
 
 
 _threads = threading.local()
+# A stylesheet parsed in a thread serves it this long at most: its fonts' files live in a temporary
+# folder, which a system's cleaning of /tmp may remove after some days.
+STYLE_MAX_AGE_SECONDS = 3600
+
+
+class _FontFailures(logging.Filter):
+    """WeasyPrint's warnings, in this thread, that a font face could not be loaded (the stylesheet
+    is then used as it is, but not kept: the next document tries the fonts again)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.thread = threading.get_ident()
+        self.count = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.thread == self.thread and str(record.msg).startswith("Font-face"):
+            self.count += 1
+        return True
 
 
 def print_style() -> tuple[weasyprint.CSS, FontConfiguration]:
     """The documents' stylesheet, parsed with its fonts loaded into its font configuration; once per
     thread (a font configuration holds Pango and fontconfig objects, which threads do not share),
-    and again when the file changes (``runserver`` reads the static files in place)."""
+    and again when the file changes (``runserver`` reads the static files in place), after an
+    hour, or when one of its fonts could not be loaded. The stylesheet missing from the static
+    files is an error (a PDF without it would be unreadable), as its ``{% static %}`` name
+    missing from the manifest already is.
+
+    Given to WeasyPrint as a user stylesheet: the documents' templates have no style of their own
+    (no ``<style>``, no ``style=""``), which would otherwise come before it."""
     url = BASE_URL.rstrip("/") + static(STYLESHEET)
     path = static_path(url)
     if path is None:
         raise ValueError(f"documents: the stylesheet {url!r} is not among the static files")
-    version = (url, os.stat(path).st_mtime_ns)
+    found = os.stat(path)
+    version = (url, path, found.st_mtime_ns, found.st_size)
+    now = time.monotonic()
     cached = getattr(_threads, "style", None)
-    if cached is None or cached[0] != version:
-        fonts = FontConfiguration()
-        cached = (version, weasyprint.CSS(url=url, url_fetcher=StaticFetcher(), font_config=fonts), fonts)
-        _threads.style = cached
-    return cached[1], cached[2]
+    if cached is not None and cached[0] == version and now - cached[1] < STYLE_MAX_AGE_SECONDS:
+        return cached[2], cached[3]
+    fonts = FontConfiguration()
+    failures = _FontFailures()
+    LOGGER.addFilter(failures)
+    try:
+        stylesheet = weasyprint.CSS(url=url, url_fetcher=StaticFetcher(), font_config=fonts)
+    finally:
+        LOGGER.removeFilter(failures)
+    _threads.style = (version, now, stylesheet, fonts) if not failures.count else None
+    return stylesheet, fonts
 
 
 def render_pdf(template_name: str, context: dict, *, language: str) -> bytes:

@@ -164,9 +164,13 @@ def test_pdfs_read_the_hashed_stylesheet_and_fonts_from_static_root(static_root,
     base = urllib.parse.urljoin(BASE_URL + url.lstrip("/"), ".")
     assert all(static_path(urllib.parse.urljoin(base, font)) for font in fonts)
     # The documents' renderer parses that hashed copy (and its hashed fonts), not the source file.
-    from documents.pdf import print_style
+    from documents.pdf import print_style, render_pdf
+    from tests.documents.helpers import pdf_reader
 
     assert print_style()[0].base_url == BASE_URL + url.lstrip("/")
+    reader = pdf_reader(render_pdf("documents/_document.html", {"generated_at": None}, language="fr"))
+    fonts = {font.get_object()["/BaseFont"].split("+")[-1] for font in reader.pages[0]["/Resources"]["/Font"].values()}
+    assert fonts == {"Marianne", "Marianne-Bold"}, fonts  # the hashed fonts, loaded
 
 
 def _check(*args: str, **env: str) -> subprocess.CompletedProcess:

@@ -108,3 +108,25 @@ def test_a_document_is_styled_by_the_print_stylesheet_and_its_fonts():
         fonts = {font.get_object()["/BaseFont"].split("+")[-1] for font in reader.pages[0]["/Resources"]["/Font"].values()}
         assert fonts == {"Marianne", "Marianne-Bold"}, fonts
         assert reader.pages[0].mediabox.width == pytest.approx(595.28, abs=0.1)  # A4, from @page
+
+
+def test_a_stylesheet_whose_font_failed_is_not_kept_and_a_kept_one_is_read_again_after_an_hour(
+        tmp_path, settings, monkeypatch, caplog):
+    from documents import pdf
+
+    pdf._threads.__dict__.pop("style", None)
+    source = tmp_path / "documents"
+    source.mkdir()
+    (source / "print.css").write_text('@font-face { font-family: "Absente"; src: url("absente.woff2") format("woff2"); }'
+                                      ' body { font-family: "Absente", sans-serif }')
+    settings.STATICFILES_DIRS = [str(tmp_path)]
+    first = pdf.print_style()
+    assert "cannot be loaded" in caplog.text
+    assert pdf.print_style()[0] is not first[0]  # tried again: the font may be there now
+
+    (source / "print.css").write_text("body { color: #161616 }")
+    kept = pdf.print_style()
+    assert pdf.print_style()[0] is kept[0]
+    monkeypatch.setattr(pdf, "STYLE_MAX_AGE_SECONDS", 0)
+    assert pdf.print_style()[0] is not kept[0]
+    pdf._threads.__dict__.pop("style", None)

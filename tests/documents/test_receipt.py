@@ -129,3 +129,8 @@ def test_the_receipt_reads_only_what_it_shows(submitted, django_assert_num_queri
         request = builders.receipt_request(submitted.pk)
         assert request.applicant.profile is not None and request.organisation is not None
         assert [d.holder.name for d in request.datasets.all()]
+    request = AccessRequest.objects.select_related("delay").get(pk=submitted.pk)
+    builders.receipt_pdf(request, language="fr")  # the stylesheet parsed, the templates compiled
+    # The clock replayed up to the submission (three), the request (two): nothing read lazily.
+    with django_assert_num_queries(5):
+        assert builders.receipt_pdf(request, language="fr") is not None

@@ -175,6 +175,20 @@ def test_the_emails_of_one_change_are_written_in_one_insert(db, django_assert_nu
         (m["key"], m["to"], RENDERED.subject, OutboxStatus.PENDING) for m in messages}
 
 
+def test_a_team_told_of_a_request_in_its_queue_is_written_in_one_insert(db, django_assert_num_queries):
+    from django.contrib.auth import get_user_model
+
+    from notifications.messages import queue_for
+
+    team = [get_user_model().objects.create(username=f"membre{n}", email=f"membre{n}@cesrees.example")
+            for n in range(5)]
+    team = list(get_user_model().objects.select_related("profile").filter(pk__in=[u.pk for u in team]))
+    with django_assert_num_queries(3):  # a savepoint, one INSERT, its release
+        rows = queue_for(team, key_prefix="test:queue", name="queue_entered",
+                         context={"reference": "HDH-2025-0001", "title": "Étude", "state_label": "Avis du CESREES"})
+    assert sorted(row.to for row in rows) == sorted(user.email for user in team)
+
+
 def test_a_key_already_written_is_left_as_it_is_and_the_others_are_written(db):
     first = queued("test:team:1", to="premier@cesrees.example")
     messages = [{"key": f"test:team:{n}", "to": f"membre{n}@cesrees.example", "language": "en", "rendered": RENDERED}

@@ -104,6 +104,18 @@ def test_the_list_replays_the_requests_whose_row_lags_together(make_request, app
     assert figures[moved.pk].current_stage == State.CESREES_REVIEW  # replayed, not read from the stale row
 
 
+def test_a_drafts_clock_reads_no_baseline(make_request, django_assert_num_queries):
+    from django.utils import timezone
+
+    from access_requests.models import AccessRequest
+    from delays.clock import request_clock, request_clocks
+
+    draft = AccessRequest.objects.select_related("delay").get(pk=make_request().pk)
+    with django_assert_num_queries(0):  # never submitted: no row, and no medians to read
+        assert request_clock(draft, timezone.now()) is None
+        assert request_clocks([draft, draft], timezone.now()) == {}
+
+
 def test_elapsed_days_grow_from_the_materialised_row_to_now(make_request):
     with time_machine.travel(dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC), tick=False):
         request = make_request(State.SUBMITTED)
