@@ -359,11 +359,6 @@ def _usable_row(access_request: AccessRequest, at: dt.datetime, *,
     return _REPLAY
 
 
-def _row_clock(delay: RequestDelay, access_request: AccessRequest, at: dt.datetime, medians: Medians) -> RequestClock:
-    return evaluate_row(_values(delay, access_request.reference, access_request.route), at,
-                        medians=medians.get(delay.requires_matching, {}))
-
-
 def request_clock(access_request: AccessRequest, at: dt.datetime, *, medians: Medians | None = None,
                   fresh: bool = False) -> RequestClock | None:
     """The clock of ``access_request`` at ``at`` (None before its submission).
@@ -373,25 +368,18 @@ def request_clock(access_request: AccessRequest, at: dt.datetime, *, medians: Me
     transaction, before the after-commit recompute). ``medians`` default to the stored
     forecast baseline (not read for a draft).
     """
-    row = _usable_row(access_request, at, fresh=fresh)
-    if row is None:
-        return None
-    if medians is None:
-        medians = shown_baseline_medians()
-    if row is _REPLAY:
-        return _replayed([access_request.pk], at, medians).get(access_request.pk)
-    return _row_clock(row, access_request, at, medians)
+    return request_clocks([access_request], at, medians=medians, fresh=fresh).get(access_request.pk)
 
 
 def request_clocks(access_requests: Iterable[AccessRequest], at: dt.datetime, *,
-                   medians: Medians | None = None) -> dict[int, RequestClock]:
-    """The clocks of ``access_requests`` at ``at`` by request id, each as ``request_clock`` gives it
+                   medians: Medians | None = None, fresh: bool = False) -> dict[int, RequestClock]:
+    """The clocks of ``access_requests`` at ``at`` by request id, each as ``request_clock`` says
     (none for a request never submitted); those whose row lags (a transition whose recompute the
     worker has not run yet) are replayed together, in the queries of one replay."""
     current: list[tuple[AccessRequest, RequestDelay]] = []
     replay: list[int] = []
     for access_request in access_requests:
-        row = _usable_row(access_request, at, fresh=False)
+        row = _usable_row(access_request, at, fresh=fresh)
         if row is _REPLAY:
             replay.append(access_request.pk)
         elif row is not None:
@@ -400,7 +388,9 @@ def request_clocks(access_requests: Iterable[AccessRequest], at: dt.datetime, *,
         return {}  # drafts only: no baseline to read
     if medians is None:
         medians = shown_baseline_medians()
-    clocks = {access_request.pk: _row_clock(row, access_request, at, medians) for access_request, row in current}
+    clocks = {access_request.pk: evaluate_row(_values(delay, access_request.reference, access_request.route), at,
+                                              medians=medians.get(delay.requires_matching, {}))
+              for access_request, delay in current}
     if replay:
         clocks.update(_replayed(replay, at, medians))
     return clocks
