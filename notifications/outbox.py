@@ -87,8 +87,8 @@ def queue_many(messages: Sequence[dict[str, Any]]) -> list[OutboxMessage]:
     concurrent writer), the insert is undone and each row goes through ``queue``, which leaves
     the existing ones as they are."""
     rows = [OutboxMessage(key=message["key"], **_fields(**message)) for message in messages]
-    if len(rows) < 2:
-        return [row for row, created in (queue(**message) for message in messages) if created]
+    if not rows:
+        return []
     try:
         with transaction.atomic():
             return OutboxMessage.objects.bulk_create(rows)
